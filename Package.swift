@@ -1,0 +1,105 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "StreamKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StreamKitLogFiles", targets: ["StreamKitLogFiles"]),
+        .library(name: "StreamKitEngine", targets: ["StreamKitEngine"]),
+        .library(name: "StreamKitWire", targets: ["StreamKitWire"]),
+        .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
+        .library(name: "StreamKitProcessing", targets: ["StreamKitProcessing"]),
+        .executable(name: "Benchmarks", targets: ["Benchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: - C
+        .systemLibrary(
+            name: "CLZ4",
+            path: "Sources/CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "CStreamKitSupport", path: "Sources/CStreamKitSupport"),
+
+        // MARK: - Modules
+        .target(
+            name: "StreamKitLogFiles",
+            dependencies: [
+                "CLZ4",
+                "CStreamKitSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/LogFiles",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitEngine",
+            dependencies: ["StreamKitLogFiles"],
+            path: "Sources/Engine",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitWire",
+            dependencies: ["StreamKitEngine"],
+            path: "Sources/Wire",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitProcessing",
+            dependencies: [],
+            path: "Sources/Processing",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitClient",
+            dependencies: ["StreamKitWire", "StreamKitProcessing"],
+            path: "Sources/Client",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Benchmarks
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "StreamKitLogFiles",
+                "CLZ4",
+                "CSQLite",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks",
+            swiftSettings: strict
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "StreamKitLogFilesTests",
+            dependencies: ["StreamKitLogFiles"],
+            path: "Tests/LogFilesTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StreamKitProcessingTests",
+            dependencies: ["StreamKitProcessing"],
+            path: "Tests/ProcessingTests",
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,30 @@
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// CRC32C (Castagnoli, reflected polynomial 0x82F63B78) of `length` bytes, continuing from `crc`
+/// (pass 0 to start). Uses SSE4.2 `crc32` instructions when the CPU has them, slicing-by-8 otherwise.
+uint32_t sk_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// The portable slicing-by-8 CRC32C, exposed so tests can check it against the hardware path.
+uint32_t sk_crc32c_portable(uint32_t crc, const void *data, size_t length);
+
+/// 1 when `sk_crc32c` runs on the SSE4.2 instruction, 0 when it uses the portable tables.
+int sk_crc32c_is_hardware(void);
+
+/// Linux `fallocate(2)` with mode 0 (allocate and extend); returns 0 or -1 with errno set.
+int sk_fallocate(int fd, int64_t offset, int64_t length);
+
+/// Resident set size of this process in bytes, from /proc/self/statm; 0 when unknown.
+uint64_t sk_resident_bytes(void);
+
+/// Peak resident set size (VmHWM) of this process in bytes, from /proc/self/status; 0 when unknown.
+uint64_t sk_peak_resident_bytes(void);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,41 @@
+#define _GNU_SOURCE
+#include "CStreamKitSupport.h"
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int sk_fallocate(int fd, int64_t offset, int64_t length) {
+#if defined(__linux__)
+    return fallocate(fd, 0, (off_t)offset, (off_t)length);
+#else
+    (void)fd; (void)offset; (void)length;
+    return -1;
+#endif
+}
+
+uint64_t sk_resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long size = 0, resident = 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    if (n != 2) return 0;
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+uint64_t sk_peak_resident_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            unsigned long v = 0;
+            if (sscanf(line + 6, "%lu", &v) == 1) kb = v;
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}

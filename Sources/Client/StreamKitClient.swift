@@ -1,0 +1,1 @@
+// The StreamKitClient module. See docs/ and the issue tracker for its scope.

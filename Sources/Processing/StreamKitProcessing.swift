@@ -1,0 +1,1 @@
+// The StreamKitProcessing module: operators over any AsyncSequence.
