@@ -39,3 +39,12 @@ uint64_t sk_peak_resident_bytes(void) {
     fclose(f);
     return kb * 1024;
 }
+
+int sk_start_writeback(int fd, int64_t offset, int64_t length) {
+#if defined(__linux__)
+    return sync_file_range(fd, (off_t)offset, (off_t)length, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd; (void)offset; (void)length;
+    return -1;
+#endif
+}

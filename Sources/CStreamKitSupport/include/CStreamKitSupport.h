@@ -28,3 +28,13 @@ uint64_t sk_peak_resident_bytes(void);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Starts asynchronous write-back of a file range (Linux `sync_file_range` with SYNC_FILE_RANGE_WRITE), so a
+/// later `fdatasync` has little left to do. Returns 0, or -1 with errno set (also where unsupported).
+int sk_start_writeback(int fd, int64_t offset, int64_t length);
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,80 @@
+/// The 64-byte header that starts every log, WAL and block-index file.
+///
+/// ```
+/// off size field
+///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0" or "SKIDX\0\0\0")
+///   8   2  format version (1)
+///  10   2  header length (64)
+///  12   4  flags (0)
+///  16   8  first position (log, index: of the file's first entry; WAL: next position when created)
+///  24   8  file id (WAL: the WAL file number; log, index: the first position)
+///  32   8  created at (ns since the Unix epoch)
+///  40  20  reserved, 0
+///  60   4  CRC32C of bytes 0..<60
+/// ```
+struct FileHeader: Hashable, Sendable {
+    enum Kind: Sendable {
+        case log, wal, index
+
+        var magic: UInt64 {
+            switch self {
+            case .log: Self.magic("SKLOG")
+            case .wal: Self.magic("SKWAL")
+            case .index: Self.magic("SKIDX")
+            }
+        }
+
+        private static func magic(_ text: String) -> UInt64 {
+            var value: UInt64 = 0
+            for (i, byte) in text.utf8.enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
+            return value
+        }
+    }
+
+    static let size = 64
+    static let currentVersion: UInt16 = 1
+
+    var kind: Kind
+    var version: UInt16 = FileHeader.currentVersion
+    var firstPosition: UInt64
+    var fileID: UInt64
+    var createdAt: Int64
+
+    func encode(into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)
+        p.storeLE(kind.magic, at: 0)
+        p.storeLE(version, at: 8)
+        p.storeLE(UInt16(Self.size), at: 10)
+        p.storeLE(firstPosition, at: 16)
+        p.storeLE(fileID, at: 24)
+        p.storeLE(createdAt, at: 32)
+        p.storeLE(CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 60)), at: 60)
+    }
+
+    var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: Self.size)
+        out.withUnsafeMutableBytes { encode(into: $0.baseAddress!) }
+        return out
+    }
+
+    /// Decodes and checks a header; `path` is for error messages.
+    static func decode(_ bytes: UnsafeRawBufferPointer, kind: Kind, path: String) throws -> FileHeader {
+        guard bytes.count >= size, let p = bytes.baseAddress else {
+            throw LogFilesError.corrupt("file shorter than its \(size)-byte header", path: path, offset: 0)
+        }
+        guard p.le(0, as: UInt64.self) == kind.magic else {
+            throw LogFilesError.corrupt("bad magic number in file header", path: path, offset: 0)
+        }
+        guard p.le(60, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 60)) else {
+            throw LogFilesError.corrupt("file header checksum mismatch", path: path, offset: 60)
+        }
+        let version: UInt16 = p.le(8)
+        guard version <= currentVersion else {
+            throw LogFilesError(
+                code: .unsupportedVersion,
+                message: "format version \(version) is newer than this build reads (\(currentVersion))", path: path,
+                offset: 8)
+        }
+        return FileHeader(kind: kind, version: version, firstPosition: p.le(16), fileID: p.le(24), createdAt: p.le(32))
+    }
+}

@@ -1,0 +1,48 @@
+/// How a file is opened.
+package enum OpenMode: Sendable {
+    /// Read only; the file must exist.
+    case read
+    /// Read and write; the file must exist.
+    case readWrite
+    /// Read and write; the file must not exist yet.
+    case create
+}
+
+/// The seam between the LogFiles layer and the operating system's files, so that tests can inject ENOSPC,
+/// EIO, short writes and failed syncs. All offsets are explicit (`pread`/`pwrite`).
+package protocol StorageFile: AnyObject, Sendable {
+    var path: String { get }
+    /// Writes all of `bytes` at `offset`, or throws (a short write followed by an error leaves a prefix written).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws 
+    /// Reads up to `buffer.count` bytes at `offset`; returns fewer only at end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
+    /// `fdatasync`.
+    func sync() throws 
+    func truncate(to size: Int64) throws 
+    func size() throws -> Int64
+    func close()
+}
+
+/// Directory-level operations behind the same seam.
+package protocol FileSystem: Sendable {
+    func open(_ path: String, mode: OpenMode) throws -> any StorageFile
+    /// Names (not paths) of the entries in a directory; empty when it does not exist.
+    func list(_ directory: String) throws -> [String]
+    func createDirectory(_ path: String) throws 
+    func remove(_ path: String) throws 
+    /// `fsync` of a directory, so created and removed names are durable.
+    func syncDirectory(_ path: String) throws 
+    func isDirectory(_ path: String) -> Bool
+}
+
+extension StorageFile {
+    /// Reads exactly `count` bytes at `offset` into a new array, or fewer at end of file.
+    func readBytes(count: Int, at offset: Int64) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = try out.withUnsafeMutableBytes { (buffer) -> Int in
+            try read(into: buffer, at: offset)
+        }
+        if n < count { out.removeLast(count - n) }
+        return out
+    }
+}

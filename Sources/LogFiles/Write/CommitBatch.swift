@@ -1,0 +1,58 @@
+/// Frames encoded by producers and waiting for the commit thread, plus who to tell when they are durable.
+/// Two batches alternate: producers fill one while the commit thread writes the other, so steady-state
+/// appends allocate nothing. Only touched under the commit lock or by the commit thread after a swap.
+final class CommitBatch {
+    struct Frame {
+        var offset: Int
+        var length: Int
+        var firstPosition: UInt64
+        var count: Int
+    }
+
+    struct Waiter {
+        let continuation: UnsafeContinuation<CommittedTransaction, any Error>
+        let result: CommittedTransaction
+    }
+
+    let buffer: RawBuffer
+    var frames: [Frame] = []
+    var waiters: [Waiter] = []
+
+    init(capacity: Int) {
+        buffer = RawBuffer(capacity: capacity)
+        frames.reserveCapacity(64)
+        waiters.reserveCapacity(64)
+    }
+
+    var isEmpty: Bool { frames.isEmpty }
+
+    func clear(trimTo capacity: Int) {
+        buffer.count = 0
+        buffer.trim(to: capacity)
+        frames.removeAll(keepingCapacity: true)
+        waiters.removeAll(keepingCapacity: true)
+    }
+
+    func fail(_ error: any Error) {
+        for waiter in waiters { waiter.continuation.resume(throwing: error) }
+        waiters.removeAll(keepingCapacity: true)
+    }
+}
+
+/// State shared by producers and the commit thread; guarded by the writer's `ConditionLock`.
+final class CommitState {
+    var pending: CommitBatch
+    var nextPosition: UInt64
+    var lastTimestamp: Int64
+    var failure: LogFilesError?
+    var closing = false
+    var finished = false
+    var checkpointWaiters: [UnsafeContinuation<Void, any Error>] = []
+    var closeWaiters: [UnsafeContinuation<Void, Never>] = []
+
+    init(pending: CommitBatch, nextPosition: UInt64, lastTimestamp: Int64) {
+        self.pending = pending
+        self.nextPosition = nextPosition
+        self.lastTimestamp = lastTimestamp
+    }
+}

@@ -1,0 +1,110 @@
+internal import CStreamKitSupport
+
+/// The write side of the log: the current log file and its block-index sidecar, rolling, write-back hints.
+/// Owned by the commit thread.
+final class LogOutput {
+    let fileSystem: any FileSystem
+    let layout: StoreLayout
+    let fileBytes: Int
+    let writebackBytes: Int
+    let syncNames: Bool
+    private var file: (any StorageFile)?
+    private var index: (any StorageFile)?
+    private(set) var fileFirstPosition: UInt64 = 0
+    private var size: Int64 = 0
+    private var indexSize: Int64 = 0
+    private var unsynced = false
+    private var sinceWriteback = 0
+    private var writebackFrom: Int64 = 0
+    private let indexBuffer = RawBuffer(capacity: 4096)
+
+    init(fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, writebackBytes: Int, syncNames: Bool) {
+        self.fileSystem = fileSystem
+        self.layout = layout
+        self.fileBytes = fileBytes
+        self.writebackBytes = writebackBytes
+        self.syncNames = syncNames
+    }
+
+    /// Continues an existing log file at `size` and its sidecar at `indexSize`.
+    func resume(fileFirstPosition: UInt64, size: Int64, indexSize: Int64) throws {
+        self.file = try fileSystem.open(layout.logPath(firstPosition: fileFirstPosition), mode: .readWrite)
+        self.index = try fileSystem.open(layout.indexPath(firstPosition: fileFirstPosition), mode: .readWrite)
+        self.fileFirstPosition = fileFirstPosition
+        self.size = size
+        self.indexSize = indexSize
+        writebackFrom = size
+    }
+
+    /// Appends a sealed block (header + stored bytes in `block`) and its sidecar record; returns its summary.
+    func append(block: RawBuffer, header: BlockHeader, runs: [SegmentRun], clock: () -> Int64) throws -> BlockSummary {
+        if file == nil || (size + Int64(block.count) > Int64(fileBytes) && size > Int64(FileHeader.size)) {
+            try roll(firstPosition: header.firstPosition, clock: clock)
+        }
+        guard let file, let index else { throw LogFilesError.closed }
+        let summary = BlockSummary(header: header, fileFirstPosition: fileFirstPosition, offset: size, runs: runs)
+        do {
+            try file.write(block.bytes, at: size)
+        } catch {
+            try? file.truncate(to: size)
+            throw error
+        }
+        size += Int64(block.count)
+        unsynced = true
+        indexBuffer.count = 0
+        BlockIndexCodec.append(summary, to: indexBuffer)
+        try index.write(indexBuffer.bytes, at: indexSize)
+        indexSize += Int64(indexBuffer.count)
+        sinceWriteback += block.count
+        if sinceWriteback >= writebackBytes, let posix = file as? PosixFile {
+            _ = sk_start_writeback(posix.fd, writebackFrom, size - writebackFrom)
+            writebackFrom = size
+            sinceWriteback = 0
+        }
+        return summary
+    }
+
+    /// Makes every block written so far durable (earlier files were synced when they rolled).
+    func sync() throws {
+        guard unsynced, let file else { return }
+        try file.sync()
+        unsynced = false
+    }
+
+    private func roll(firstPosition: UInt64, clock: () -> Int64) throws {
+        try sync()
+        if let index { try index.sync() }
+        file?.close()
+        index?.close()
+        file = nil
+        index = nil
+        let header = FileHeader(kind: .log, firstPosition: firstPosition, fileID: firstPosition, createdAt: clock())
+        let logPath = layout.logPath(firstPosition: firstPosition)
+        let newFile = try fileSystem.open(logPath, mode: .create)
+        try header.bytes.withUnsafeBytes { (b) in try newFile.write(b, at: 0) }
+        try newFile.sync()
+        let indexPath = layout.indexPath(firstPosition: firstPosition)
+        try? fileSystem.remove(indexPath)
+        let newIndex = try fileSystem.open(indexPath, mode: .create)
+        var indexHeader = header
+        indexHeader.kind = .index
+        try indexHeader.bytes.withUnsafeBytes { (b) in try newIndex.write(b, at: 0) }
+        if syncNames { try fileSystem.syncDirectory(layout.logDirectory) }
+        file = newFile
+        index = newIndex
+        fileFirstPosition = firstPosition
+        size = Int64(FileHeader.size)
+        indexSize = Int64(FileHeader.size)
+        writebackFrom = size
+        sinceWriteback = 0
+    }
+
+    func close() throws {
+        try sync()
+        if let index { try index.sync() }
+        file?.close()
+        index?.close()
+        file = nil
+        index = nil
+    }
+}

@@ -1,0 +1,272 @@
+import Logging
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The single writer of a store's files: appends transactions through the WAL with group commit, seals them
+/// into LZ4-compressed log blocks, and serves sealed blocks to readers in the same process.
+///
+/// Open with ``open(directory:configuration:)``, which recovers the store first. Appends may come from any
+/// number of concurrent tasks: each is encoded under a short lock into the pending batch, and a dedicated
+/// commit thread writes the whole batch with one `write` and (per ``Durability``) one `fdatasync`.
+///
+/// After an I/O failure the writer stops (every later call throws `.writerFailed`); reopening the store
+/// recovers every acknowledged transaction and nothing half-written.
+public final class LogWriter: Sendable {
+    /// The store's file layout.
+    public let layout: StoreLayout
+    /// The settings the writer runs with.
+    public let configuration: LogConfiguration
+
+    private let lock: ConditionLock
+    private nonisolated(unsafe) let state: CommitState  // guarded by `lock`
+    private let readIndex: ReadIndex
+    private let storeLock: StoreLock
+
+    /// A freshly opened writer and what recovery found.
+    public struct Opened: Sendable {
+        /// The writer.
+        public var writer: LogWriter
+        /// The blocks, the unsealed tail and the repair report.
+        public var recovery: RecoveryResult
+    }
+
+    private init(
+        layout: StoreLayout, configuration: LogConfiguration, lock: ConditionLock, state: CommitState,
+        readIndex: ReadIndex, storeLock: StoreLock
+    ) {
+        self.layout = layout
+        self.configuration = configuration
+        self.lock = lock
+        self.state = state
+        self.readIndex = readIndex
+        self.storeLock = storeLock
+    }
+
+    /// Opens (creating it if needed) the store directory for writing, after recovering it.
+    ///
+    /// - Parameters:
+    ///   - directory: The store directory; created with `log/` and `wal/` when missing.
+    ///   - configuration: Writer settings.
+    /// - Returns: The writer and what recovery found.
+    /// - Throws: `LogFilesError` — `.storeLocked` when another writer holds the store, `.corrupt` for damage
+    ///   that is not a torn tail (unless the policy is `.truncate`), `.io` for system-call failures.
+    public static func open(directory: String, configuration: LogConfiguration = .init()) throws -> Opened {
+        let layout = StoreLayout(root: directory)
+        let fs = configuration.fileSystem
+        try fs.createDirectory(layout.root)
+        try fs.createDirectory(layout.logDirectory)
+        try fs.createDirectory(layout.walDirectory)
+        let storeLock = try StoreLock(path: layout.lockPath)
+        let outcome = try Recovery(fileSystem: fs, layout: layout, configuration: configuration).run()
+
+        let syncNames = configuration.durability != .none
+        let log = LogOutput(
+            fileSystem: fs, layout: layout, fileBytes: configuration.logFileBytes,
+            writebackBytes: configuration.writebackBytes, syncNames: syncNames)
+        if let last = outcome.lastLogFile {
+            try log.resume(fileFirstPosition: last.firstPosition, size: last.size, indexSize: last.indexSize)
+        }
+        let readIndex = ReadIndex(fileSystem: fs, layout: layout, blocks: outcome.blocks)
+        let blocks = BlockBuilder(blockBytes: configuration.blockBytes, compression: configuration.compression)
+        try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) {
+            (block, header, runs) in
+            readIndex.publish(try log.append(block: block, header: header, runs: runs, clock: configuration.clock))
+        }
+        let wal = try WALOutput(
+            fileSystem: fs, layout: layout, fileBytes: configuration.walFileBytes, syncNames: syncNames,
+            nextFileID: outcome.nextWALFileID, nextPosition: outcome.nextPosition, older: outcome.olderWAL,
+            clock: configuration.clock)
+
+        // The unsealed tail as entries, for the caller's in-memory index.
+        var tail: [Entry] = []
+        tail.reserveCapacity(outcome.tailCount)
+        var materializer = EntryMaterializer()
+        BlockCodec.forEachRecord(outcome.tailRecords.bytes, firstPosition: outcome.tailFirstPosition) { view, position in
+            if position >= blocks.firstPosition { tail.append(materializer.entry(view, position: position)) }
+        }
+        let sealedDuringOpen = readIndex.takeFresh()
+
+        let batchCapacity = 1 << 20
+        let lock = ConditionLock()
+        let state = CommitState(
+            pending: CommitBatch(capacity: batchCapacity), nextPosition: outcome.nextPosition,
+            lastTimestamp: outcome.lastTimestamp)
+        let worker = CommitWorker(
+            lock: lock, state: state, configuration: configuration, wal: wal, log: log, blocks: blocks,
+            readIndex: readIndex, batchCapacity: batchCapacity)
+        worker.start()
+        let writer = LogWriter(
+            layout: layout, configuration: configuration, lock: lock, state: state, readIndex: readIndex,
+            storeLock: storeLock)
+        var report = outcome.report
+        report.blocks += sealedDuringOpen.count
+        configuration.logger.info(
+            "store opened",
+            metadata: [
+                "store": "\(layout.root)", "blocks": "\(report.blocks)", "replayed_entries": "\(report.replayedEntries)",
+                "recovery_ms": "\(report.durationNanoseconds / 1_000_000)",
+            ])
+        let recovery = RecoveryResult(
+            blocks: outcome.blocks + sealedDuringOpen, tail: tail, nextPosition: outcome.nextPosition,
+            lastTimestamp: outcome.lastTimestamp, report: report)
+        return Opened(writer: writer, recovery: recovery)
+    }
+
+    // MARK: - Appending
+
+    /// Appends one transaction and returns once it is committed per the durability setting.
+    ///
+    /// The transaction gets the next positions and consecutive timestamps `max(clock, last + 1) + i`.
+    /// - Parameter transaction: Records of one segment; at least one.
+    /// - Returns: The positions and timestamps assigned.
+    /// - Throws: `LogFilesError` — `.invalidArgument` (no records, a name or field too long),
+    ///   `.transactionTooLarge`, `.closed`, `.writerFailed` after an I/O failure (the transaction is then
+    ///   not committed).
+    public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+        let records = transaction.records
+        guard !records.isEmpty else { throw LogFilesError.invalidArgument("a transaction needs at least one record") }
+        var space = transaction.space
+        var segment = transaction.segment
+        let nameBytes = space.utf8.count + segment.utf8.count
+        guard space.utf8.count <= RecordCodec.maxNameBytes, segment.utf8.count <= RecordCodec.maxNameBytes else {
+            throw LogFilesError.invalidArgument("space or segment name over \(RecordCodec.maxNameBytes) bytes", limit: RecordCodec.maxNameBytes)
+        }
+        var sizes = [Int]()
+        sizes.reserveCapacity(records.count)
+        var total = WALFrame.headerSize
+        for record in records {
+            let size = try RecordCodec.encodedSize(nameBytes: nameBytes, record: record)
+            sizes.append(size)
+            total += size
+        }
+        guard total - WALFrame.prefixSize <= configuration.maxTransactionBytes, total - WALFrame.prefixSize <= Int(UInt32.max) else {
+            throw LogFilesError(
+                code: .transactionTooLarge,
+                message: "transaction encodes to \(total) bytes, over the limit of \(configuration.maxTransactionBytes)",
+                limit: configuration.maxTransactionBytes)
+        }
+        let id = transaction.transactionID.uuid
+        let number = transaction.transactionNumber
+        let clock = configuration.clock
+        return try await withUnsafeThrowingContinuation { continuation in
+            space.withUTF8 { spaceBytes in
+                segment.withUTF8 { segmentBytes in
+                    lock.withLock {
+                        if let failure = state.failure { return continuation.resume(throwing: failure) }
+                        if state.closing { return continuation.resume(throwing: LogFilesError.closed) }
+                        let batch = state.pending
+                        let first = state.nextPosition
+                        let timestamp = max(clock(), state.lastTimestamp + 1)
+                        let buffer = batch.buffer
+                        let offset = buffer.count
+                        buffer.reserve(total)
+                        let p = buffer.base + offset
+                        p.storeLE(UInt32(total - WALFrame.prefixSize), at: 0)
+                        p.storeLE(UInt32(0), at: 4)
+                        p.storeLE(UInt64(0), at: 8)
+                        p.storeLE(first, at: 16)
+                        p.storeLE(UInt32(records.count), at: 24)
+                        p.storeLE(UInt32(0), at: 28)
+                        var o = offset + WALFrame.headerSize
+                        let last = records.count - 1
+                        for i in 0...last {
+                            RecordCodec.encode(
+                                records[i], size: sizes[i], at: buffer.base + o, space: UnsafeRawBufferPointer(spaceBytes),
+                                segment: UnsafeRawBufferPointer(segmentBytes), timestamp: timestamp + Int64(i),
+                                transactionNumber: number, transactionID: id, endsTransaction: i == last)
+                            o += sizes[i]
+                        }
+                        buffer.count = o
+                        state.nextPosition += UInt64(records.count)
+                        state.lastTimestamp = timestamp + Int64(last)
+                        batch.frames.append(
+                            .init(offset: offset, length: total, firstPosition: first, count: records.count))
+                        batch.waiters.append(
+                            .init(
+                                continuation: continuation,
+                                result: CommittedTransaction(firstPosition: first, count: records.count, firstTimestamp: timestamp)))
+                        if batch.frames.count == 1 { lock.signal() }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Seals the open block, syncs the log and removes every WAL file it covers.
+    /// - Throws: `LogFilesError` on I/O failure or when closed.
+    public func checkpoint() async throws {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            lock.withLock {
+                if let failure = state.failure { return continuation.resume(throwing: failure) }
+                if state.closing { return continuation.resume(throwing: LogFilesError.closed) }
+                state.checkpointWaiters.append(continuation)
+                lock.signal()
+            }
+        }
+    }
+
+    /// Commits what is pending, seals the open block, syncs, removes the WAL and releases the store lock.
+    /// Later appends throw `.closed`. Calling it again does nothing.
+    public func close() async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            lock.withLock {
+                if state.finished { return continuation.resume() }
+                state.closing = true
+                state.closeWaiters.append(continuation)
+                lock.signal()
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The position the next appended entry gets.
+    public var nextPosition: UInt64 { lock.withLock { state.nextPosition } }
+
+    /// The last position sealed into a block (0 when none): entries up to here can be read with ``readBlock(at:)``.
+    public var sealedThrough: UInt64 { readIndex.lastPosition }
+
+    /// Number of sealed blocks.
+    public var blockCount: Int { readIndex.count }
+
+    /// The header of the block at `index` (0-based, log order).
+    public func blockHeader(at index: Int) -> BlockHeader? { readIndex.location(at: index)?.header }
+
+    /// Index of the block holding `position`, or of the first block after it; nil when no sealed block does.
+    public func blockIndex(containing position: UInt64) -> Int? { readIndex.index(containing: position) }
+
+    /// Summaries of blocks sealed since the last call (for an index kept up to date by the caller).
+    public func takeSealedBlocks() -> [BlockSummary] { readIndex.takeFresh() }
+
+    /// Reads, checks and decodes the block at `index`.
+    /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure,
+    ///   `.invalidArgument` for an index out of range.
+    public func readBlock(at index: Int) throws -> [Entry] {
+        guard let location = readIndex.location(at: index) else {
+            throw LogFilesError.invalidArgument("no block \(index)")
+        }
+        let file = try readIndex.file(location.fileFirstPosition)
+        return try BlockReading.read(location.header, file: file, offset: location.offset)
+    }
+}
+
+/// Reading one block from a file into entries.
+enum BlockReading {
+    static func read(_ header: BlockHeader, file: any StorageFile, offset: Int64) throws -> [Entry] {
+        let stored = try file.readBytes(count: header.storedLength, at: offset + Int64(BlockHeader.size))
+        let raw = RawBuffer(capacity: header.rawLength)
+        if let problem = stored.withUnsafeBytes({ BlockCodec.open(header, stored: $0, into: raw) }) {
+            throw LogFilesError.corrupt(problem, path: file.path, offset: offset)
+        }
+        var entries: [Entry] = []
+        entries.reserveCapacity(header.entryCount)
+        var materializer = EntryMaterializer()
+        BlockCodec.forEachRecord(raw.bytes, firstPosition: header.firstPosition) { view, position in
+            entries.append(materializer.entry(view, position: position))
+        }
+        return entries
+    }
+}

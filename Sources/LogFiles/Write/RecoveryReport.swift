@@ -1,0 +1,42 @@
+/// What opening a store found and repaired.
+public struct RecoveryReport: Sendable, Hashable {
+    /// Log files found.
+    public var logFiles = 0
+    /// Sealed blocks in the log after recovery.
+    public var blocks = 0
+    /// Blocks whose summary came from the sidecar (no decompression needed).
+    public var blocksFromIndex = 0
+    /// WAL files found.
+    public var walFiles = 0
+    /// WAL transactions replayed (their entries were past the log's end).
+    public var replayedTransactions = 0
+    /// Entries replayed from the WAL.
+    public var replayedEntries = 0
+    /// Bytes cut from the end of log files (torn or damaged tails).
+    public var cutLogBytes: Int64 = 0
+    /// Bytes cut from the end of WAL files.
+    public var cutWALBytes: Int64 = 0
+    /// Entries removed from the log because their transaction was incomplete.
+    public var cutEntries = 0
+    /// Damage in the middle of a file that was cut because the policy is `.truncate`.
+    public var truncatedCorruption: [ScanProblem] = []
+    /// Wall time of the recovery in nanoseconds.
+    public var durationNanoseconds: Int64 = 0
+
+    /// Whether anything at all was cut.
+    public var cutAnything: Bool { cutLogBytes > 0 || cutWALBytes > 0 || cutEntries > 0 || !truncatedCorruption.isEmpty }
+}
+
+/// What an opened store holds, for building an in-memory index.
+public struct RecoveryResult: Sendable {
+    /// Every sealed block, in log order, with its per-segment runs.
+    public var blocks: [BlockSummary]
+    /// Committed entries not yet sealed into a block (replayed from the WAL), in log order.
+    public var tail: [Entry]
+    /// Position the next appended entry gets.
+    public var nextPosition: UInt64
+    /// Timestamp of the last committed entry (0 for an empty store).
+    public var lastTimestamp: Int64
+    /// What was found and repaired.
+    public var report: RecoveryReport
+}
