@@ -3,13 +3,14 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Synchronization
 
 /// The single-writer lock of a store: an exclusive `flock` on `<root>/LOCK`.
 ///
 /// `flock` locks belong to an open file description, so a second open in the same process is refused just
 /// like one from another process. The file holds the owner's process id as text, for people.
 final class StoreLock: Sendable {
-    private let fd: Int32
+    private let fd: Mutex<Int32>
     let path: String
 
     init(path: String) throws {
@@ -24,12 +25,19 @@ final class StoreLock: Sendable {
         let text = Array("pid \(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
         _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        self.fd = fd
+        self.fd = Mutex(fd)
         self.path = path
     }
 
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
+    /// Releases the lock; later calls do nothing.
+    func release() {
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
     }
+
+    deinit { release() }
 }

@@ -78,7 +78,7 @@ final class LogOutput {
         index?.close()
         file = nil
         index = nil
-        let header = FileHeader(kind: .log, firstPosition: firstPosition, fileID: firstPosition, createdAt: clock())
+        let header = FileHeader(kind: .log, firstPosition: firstPosition, fileID: firstPosition, createdAt: realtimeNanoseconds())
         let logPath = layout.logPath(firstPosition: firstPosition)
         let newFile = try fileSystem.open(logPath, mode: .create)
         try header.bytes.withUnsafeBytes { (b) in try newFile.write(b, at: 0) }

@@ -125,6 +125,7 @@ public final class LogWriter: Sendable {
     /// - Throws: `LogFilesError` — `.invalidArgument` (no records, a name or field too long),
     ///   `.transactionTooLarge`, `.closed`, `.writerFailed` after an I/O failure (the transaction is then
     ///   not committed).
+    @discardableResult
     public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
         let records = transaction.records
         guard !records.isEmpty else { throw LogFilesError.invalidArgument("a transaction needs at least one record") }
@@ -219,6 +220,7 @@ public final class LogWriter: Sendable {
                 lock.signal()
             }
         }
+        storeLock.release()
     }
 
     // MARK: - Reading

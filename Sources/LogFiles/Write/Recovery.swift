@@ -308,7 +308,7 @@ struct Recovery {
         let keep = file.indexValidEnd > 0 ? file.indexedBlocks : 0
         var start = file.indexValidEnd > 0 ? file.indexValidEnd : 0
         if start == 0 {
-            var header = FileHeader(kind: .index, firstPosition: file.firstPosition, fileID: file.firstPosition, createdAt: configuration.clock())
+            var header = FileHeader(kind: .index, firstPosition: file.firstPosition, fileID: file.firstPosition, createdAt: realtimeNanoseconds())
             header.kind = .index
             buffer.reserve(FileHeader.size)
             header.encode(into: buffer.tail)

@@ -27,20 +27,21 @@ final class WALOutput {
         self.fileBytes = fileBytes
         self.syncNames = syncNames
         self.older = older
-        (file, size) = try Self.create(fileSystem, layout, fileID: nextFileID, firstPosition: nextPosition, createdAt: clock())
+        (file, size) = try Self.create(fileSystem, layout, fileID: nextFileID, firstPosition: nextPosition, createdAt: realtimeNanoseconds(), sync: syncNames)
         fileID = nextFileID
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
     }
 
     private static func create(
-        _ fileSystem: any FileSystem, _ layout: StoreLayout, fileID: UInt64, firstPosition: UInt64, createdAt: Int64
+        _ fileSystem: any FileSystem, _ layout: StoreLayout, fileID: UInt64, firstPosition: UInt64, createdAt: Int64,
+        sync: Bool
     ) throws -> (any StorageFile, Int64) {
         let path = layout.walPath(fileID: fileID)
         let file = try fileSystem.open(path, mode: .create)
         let header = FileHeader(kind: .wal, firstPosition: firstPosition, fileID: fileID, createdAt: createdAt).bytes
         do {
             try header.withUnsafeBytes { (b) in try file.write(b, at: 0) }
-            try file.sync()
+            if sync { try file.sync() }
         } catch {
             file.close()
             try? fileSystem.remove(path)
@@ -95,7 +96,7 @@ final class WALOutput {
     func roll(firstPosition: UInt64, durability: Durability, clock: () -> Int64) throws {
         if durability != .none { try sync() }
         let (newFile, newSize) = try Self.create(
-            fileSystem, layout, fileID: fileID + 1, firstPosition: firstPosition, createdAt: clock())
+            fileSystem, layout, fileID: fileID + 1, firstPosition: firstPosition, createdAt: realtimeNanoseconds(), sync: syncNames)
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
         if lastPosition > 0 { older.append(OldFile(fileID: fileID, lastPosition: lastPosition)) } else {
             try? fileSystem.remove(layout.walPath(fileID: fileID))

@@ -1,1 +1,0 @@
-// The StreamKitProcessing module: operators over any AsyncSequence.

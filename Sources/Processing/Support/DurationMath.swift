@@ -1,0 +1,26 @@
+/// Whole nanoseconds of durations, for window and bucket arithmetic on integers.
+///
+/// Every position the operators compute with fits an `Int64` of nanoseconds (±292 years); values
+/// beyond that saturate instead of trapping.
+enum DurationMath {
+    /// `duration` in whole nanoseconds (attoseconds truncated toward zero), saturating at the `Int64` range.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (sum, sumOverflow) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return seconds < 0 ? .min : .max }
+        return sum
+    }
+
+    /// Floor division (rounds toward negative infinity); `divisor` must be positive.
+    static func floorDivide(_ dividend: Int64, _ divisor: Int64) -> Int64 {
+        let quotient = dividend / divisor
+        return (dividend % divisor != 0 && dividend < 0) ? quotient - 1 : quotient
+    }
+
+    /// `value` clamped to at least one nanosecond, in nanoseconds.
+    static func positiveNanoseconds(_ value: Duration) -> Int64 {
+        Swift.max(1, nanoseconds(value))
+    }
+}
