@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+@testable import StreamKitLogFiles
+
+/// Torn tails, bit flips and injected I/O failures: reopen must give a prefix of the committed transactions,
+/// never garbage and never a trap.
+@Suite struct CrashRecoveryTests {
+    /// Checks that `entries` is exactly the first k whole transactions of `transactions` for some k.
+    func expectTransactionPrefix(_ entries: [Entry], of transactions: [TransactionInput], _ note: Comment) {
+        let expected = fingerprints(transactions)
+        let got = entries.map(Fingerprint.init)
+        #expect(got == Array(expected.prefix(got.count)), note)
+        var boundaries: Set<Int> = [0]
+        var total = 0
+        for t in transactions {
+            total += t.records.count
+            boundaries.insert(total)
+        }
+        #expect(boundaries.contains(got.count), "\(note): \(got.count) entries is not a transaction boundary")
+        #expect(entries.map(\.position) == Array(1..<(UInt64(entries.count) + 1)), note)
+    }
+
+    /// Reopens a damaged copy with a writer, reads everything back, and closes it.
+    func reopenAndRead(_ directory: String, _ configuration: LogConfiguration = smallConfiguration()) async throws -> (RecoveryReport, [Entry]) {
+        let opened = try LogWriter.open(directory: directory, configuration: configuration)
+        let report = opened.recovery.report
+        await opened.writer.close()
+        return (report, try readAll(directory))
+    }
+
+    @Test("a WAL whose last frame is cut at every byte offset reopens as a prefix of the committed transactions")
+    func tornWALTail() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration()
+            configuration.blockBytes = 1 << 20  // keep everything in the WAL
+            configuration.walFileBytes = 1 << 20
+            let transactions = (0..<6).map { transaction($0) }
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            try await appendAll(opened.writer, transactions)
+            let crashed = dir + "-crashed"
+            try copyStore(dir, to: crashed)
+            await opened.writer.close()
+            defer { try? FileManager.default.removeItem(atPath: crashed) }
+
+            let wal = try #require(files(in: crashed + "/wal", ext: "wal").last)
+            let size = fileSize(wal)
+            let walID = try #require(UInt64(URL(fileURLWithPath: wal).deletingPathExtension().lastPathComponent))
+            let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(fileID: walID)
+            let lastFrame = try #require(scan.frames.last).offset
+            let scratch = dir + "-scratch"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            for cut in lastFrame..<size {
+                try copyStore(crashed, to: scratch)
+                try truncateFile(files(in: scratch + "/wal", ext: "wal").last!, to: cut)
+                let (_, entries) = try await reopenAndRead(scratch, configuration)
+                expectTransactionPrefix(entries, of: transactions, "WAL cut at \(cut)")
+                #expect(entries.count >= 15, "cut at \(cut) lost more than the last transaction")
+            }
+        }
+    }
+
+    @Test("a log whose last block is cut at every byte offset reopens as a prefix of the committed transactions")
+    func tornBlockTail() async throws {
+        try await withTemporaryDirectory { dir in
+            let transactions = (0..<40).map { transaction($0) }
+            let opened = try LogWriter.open(directory: dir, configuration: smallConfiguration())
+            try await appendAll(opened.writer, transactions)
+            await opened.writer.close()  // everything sealed, WAL gone: the log alone holds the data
+
+            let log = try #require(files(in: dir + "/log", ext: "log").last)
+            let reader = try LogReader(directory: dir)
+            let lastBlock = try #require(reader.blocks.last)
+            let scratch = dir + "-scratch"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            for cut in Int(lastBlock.offset)..<fileSize(log) {
+                try copyStore(dir, to: scratch)
+                try truncateFile(scratch + "/log/" + URL(fileURLWithPath: log).lastPathComponent, to: cut)
+                let (report, entries) = try await reopenAndRead(scratch)
+                expectTransactionPrefix(entries, of: transactions, "log cut at \(cut)")
+                #expect(report.cutLogBytes > 0 || cut == Int(lastBlock.offset))
+                #expect(entries.count < 120)
+            }
+        }
+    }
+
+    @Test("a bit flip anywhere in a block is found by verify and by a full open, which never returns garbage")
+    func bitFlipInBlock() async throws {
+        try await withTemporaryDirectory { dir in
+            let transactions = (0..<30).map { transaction($0) }
+            let opened = try LogWriter.open(directory: dir, configuration: smallConfiguration())
+            try await appendAll(opened.writer, transactions)
+            await opened.writer.close()
+
+            let reader = try LogReader(directory: dir)
+            #expect(try reader.verify().isClean)
+            let block = reader.blocks[reader.blocks.count / 2]
+            let logName = URL(fileURLWithPath: StoreLayout(root: dir).logPath(firstPosition: block.fileFirstPosition)).lastPathComponent
+            var configuration = smallConfiguration()
+            configuration.verifyOnOpen = .full
+            let scratch = dir + "-scratch"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            for offset in Int(block.offset)..<(Int(block.offset) + block.byteCount) {
+                try copyStore(dir, to: scratch)
+                try flipBit(scratch + "/log/" + logName, at: offset, mask: UInt8(1 << (offset % 8)))
+                let verification = try LogReader(directory: scratch).verify()
+                #expect(!verification.isClean, "flip at \(offset) not found by verify")
+                do {
+                    let (report, entries) = try await reopenAndRead(scratch, configuration)
+                    #expect(report.cutAnything, "flip at \(offset) not found on open")
+                    expectTransactionPrefix(entries, of: transactions, "flip at \(offset)")
+                } catch let error as LogFilesError {
+                    #expect(error.code == .corrupt, "flip at \(offset): \(error)")
+                }
+            }
+        }
+    }
+
+    @Test("a bit flip anywhere in a WAL frame is found by verify and on open, which never returns garbage")
+    func bitFlipInWALFrame() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration()
+            configuration.blockBytes = 1 << 20
+            configuration.walFileBytes = 1 << 20
+            let transactions = (0..<5).map { transaction($0) }
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            try await appendAll(opened.writer, transactions)
+            let crashed = dir + "-crashed"
+            try copyStore(dir, to: crashed)
+            await opened.writer.close()
+            defer { try? FileManager.default.removeItem(atPath: crashed) }
+
+            let wal = try #require(files(in: crashed + "/wal", ext: "wal").last)
+            let walName = URL(fileURLWithPath: wal).lastPathComponent
+            let scratch = dir + "-scratch"
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            for offset in stride(from: 64, to: fileSize(wal), by: 3) {
+                try copyStore(crashed, to: scratch)
+                try flipBit(scratch + "/wal/" + walName, at: offset, mask: UInt8(1 << (offset % 8)))
+                #expect(!(try LogReader(directory: scratch).verify().isClean), "flip at \(offset) not found by verify")
+                do {
+                    let (report, entries) = try await reopenAndRead(scratch, configuration)
+                    #expect(report.cutAnything, "flip at \(offset) not found on open")
+                    expectTransactionPrefix(entries, of: transactions, "flip at \(offset)")
+                } catch let error as LogFilesError {
+                    #expect(error.code == .corrupt, "flip at \(offset): \(error)")
+                }
+            }
+        }
+    }
+
+    // MARK: - Injected failures
+
+    @Test("ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",
+          arguments: [
+            FaultInjectingFileSystem.Fault(.write, pathContains: "/wal/", after: 3, errno: 28),
+            FaultInjectingFileSystem.Fault(.write, pathContains: "/wal/", after: 5, shortWriteBytes: 100, errno: 5),
+            FaultInjectingFileSystem.Fault(.sync, pathContains: "/wal/", after: 4, errno: 5),
+          ])
+    func injectedWALFailure(fault: FaultInjectingFileSystem.Fault) async throws {
+        try await withTemporaryDirectory { dir in
+            let faults = FaultInjectingFileSystem()
+            var configuration = smallConfiguration(durability: .fsync)
+            configuration.fileSystem = faults
+            configuration.walFileBytes = 1 << 20
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            faults.inject(fault)
+            var acknowledged: [TransactionInput] = []
+            var failure: LogFilesError?
+            for n in 0..<20 {
+                do {
+                    try await opened.writer.append(transaction(n))
+                    acknowledged.append(transaction(n))
+                } catch let error as LogFilesError {
+                    failure = error
+                    break
+                }
+            }
+            let error = try #require(failure)
+            #expect(error.code == .writerFailed)
+            #expect(error.errno == fault.errno)
+            do {
+                try await opened.writer.append(transaction(99))
+                Issue.record("the writer accepted an append after an I/O failure")
+            } catch let later as LogFilesError {
+                #expect(later.code == .writerFailed)
+            }
+            await opened.writer.close()
+
+            let (_, entries) = try await reopenAndRead(dir)
+            let all = (0..<20).map { transaction($0) }
+            expectTransactionPrefix(entries, of: all, "after \(fault.errno)")
+            #expect(entries.count >= fingerprints(acknowledged).count, "an acknowledged transaction was lost")
+        }
+    }
+
+    @Test("an ENOSPC while sealing a log block stops the writer with a typed error and loses nothing acknowledged")
+    func injectedLogFailure() async throws {
+        try await withTemporaryDirectory { dir in
+            let faults = FaultInjectingFileSystem()
+            var configuration = smallConfiguration(durability: .fsync)
+            configuration.fileSystem = faults
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            faults.inject(.init(.write, pathContains: ".log", after: 2, shortWriteBytes: 10, errno: 28))
+            var acknowledged = 0
+            for n in 0..<60 {
+                do {
+                    try await opened.writer.append(transaction(n))
+                    acknowledged += 1
+                } catch let error as LogFilesError {
+                    #expect(error.code == .writerFailed)
+                    break
+                }
+            }
+            #expect(acknowledged < 60)
+            await opened.writer.close()
+
+            let (_, entries) = try await reopenAndRead(dir)
+            expectTransactionPrefix(entries, of: (0..<60).map { transaction($0) }, "after log ENOSPC")
+            #expect(entries.count >= acknowledged * 3)
+        }
+    }
+}
