@@ -83,6 +83,7 @@ let package = Package(
                 "CLZ4",
                 "CSQLite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks",
             swiftSettings: strict
