@@ -48,3 +48,15 @@ int sk_start_writeback(int fd, int64_t offset, int64_t length) {
     return -1;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+void sk_set_thread_name(const char *name) {
+#if defined(__linux__)
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+#else
+    (void)name;
+#endif
+}

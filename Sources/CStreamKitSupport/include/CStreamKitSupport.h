@@ -38,3 +38,12 @@ int sk_start_writeback(int fd, int64_t offset, int64_t length);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Names the calling thread (up to 15 bytes; shown by `top -H`, `perf`, debuggers).
+void sk_set_thread_name(const char *name);
+#ifdef __cplusplus
+}
+#endif

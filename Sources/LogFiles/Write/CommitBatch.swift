@@ -42,6 +42,24 @@ final class CommitBatch {
 /// State shared by producers and the commit thread; guarded by the writer's `ConditionLock`.
 final class CommitState {
     var pending: CommitBatch
+    /// Batches ready for producers (the pool: pending + WAL thread + sealer + spare).
+    var free: [CommitBatch] = []
+    /// Batches written to the WAL and acknowledged, waiting for the sealer, oldest first.
+    var sealQueue: [CommitBatch] = []
+    var sealerBusy = false
+    /// Someone (the WAL thread, or an appending task on the inline path) is using the WAL output.
+    var walBusy = false
+    /// The WAL thread owns the block builder and the log while this is set (checkpoint, close).
+    var sealerPaused = false
+    var sealerExit = false
+    /// The log is synced through this position (set by the sealer; WAL files at or below it can go).
+    var logSyncedThrough: UInt64 = 0
+    /// The WAL thread asks for the log to be synced through this position (so a rolled WAL file can go).
+    var wantLogSyncThrough: UInt64 = 0
+    /// A log file for the syncer thread to `fdatasync`, and the last position it then makes durable.
+    var syncRequest: (file: any StorageFile, through: UInt64)?
+    var syncerBusy = false
+    var syncerExit = false
     var nextPosition: UInt64
     var lastTimestamp: Int64
     var failure: LogFilesError?

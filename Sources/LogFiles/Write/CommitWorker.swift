@@ -1,13 +1,22 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 
-/// The commit thread: takes batches of frames from producers, writes them to the WAL (one write and, per the
-/// durability setting, one `fdatasync` per batch: group commit), acknowledges them, then moves their records
-/// into log blocks and deletes WAL files the synced log covers.
+/// The commit pipeline, on two dedicated threads:
+///
+/// * the **WAL thread** takes the batch producers filled, writes it to the WAL with one `write` and (per the
+///   durability setting) one `fdatasync` — group commit — acknowledges every transaction in it, and hands
+///   the batch to the sealer;
+/// * the **sealer thread** copies the batch's records into the open block, compresses and writes full
+///   blocks and their sidecar records, and syncs the log when the WAL thread wants to drop a WAL file.
+///
+/// So compression never sits between a transaction and its acknowledgement, and the two cores of a small
+/// machine overlap WAL writes with block sealing. Batches circulate through a small pool (producers → WAL
+/// thread → sealer → free), which bounds memory: when the sealer falls behind, the WAL thread waits for a
+/// free batch and producers queue behind it.
+///
+/// Ownership: `wal` belongs to the WAL thread; `blocks` and `log` to the sealer, except while the sealer is
+/// paused (`state.sealerPaused`, set by the WAL thread once the sealer is idle) for a checkpoint or close.
+/// `state` is shared and only touched under `lock`.
 final class CommitWorker: @unchecked Sendable {
-    // Everything below is touched only by the commit thread, except `lock`/`state` (guarded by `lock`).
     let lock: ConditionLock
     let state: CommitState
     let configuration: LogConfiguration
@@ -15,9 +24,9 @@ final class CommitWorker: @unchecked Sendable {
     let log: LogOutput
     let blocks: BlockBuilder
     let readIndex: ReadIndex
-    private var spare: CommitBatch
     private var lastSync = monotonicNanoseconds()
     private let batchCapacity: Int
+    static let poolSize = 4
 
     init(
         lock: ConditionLock, state: CommitState, configuration: LogConfiguration, wal: WALOutput, log: LogOutput,
@@ -31,26 +40,23 @@ final class CommitWorker: @unchecked Sendable {
         self.blocks = blocks
         self.readIndex = readIndex
         self.batchCapacity = batchCapacity
-        self.spare = CommitBatch(capacity: batchCapacity)
+        state.free = (1..<Self.poolSize).map { _ in CommitBatch(capacity: batchCapacity) }
     }
 
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let worker = Unmanaged<CommitWorker>.fromOpaque(raw!).takeRetainedValue()
-            worker.run()
-            return nil
-        }, box.toOpaque())
-        if rc != 0 {
-            box.release()
-            // Without a thread nothing can commit: fail every caller instead of hanging.
+        var error = startThread(name: "sk-syncer") { [self] in runSyncer() }
+        if error == 0 { error = startThread(name: "sk-sealer") { [self] in runSealer() } }
+        let walError = error == 0 ? startThread(name: "sk-wal") { [self] in runWAL() } : error
+        if walError != 0 {
+            // Without threads nothing can commit: fail every caller instead of hanging.
             lock.withLock {
-                state.failure = .io("pthread_create", path: nil, errno: rc)
+                state.failure = .io("pthread_create", path: nil, errno: walError)
+                state.sealerExit = true
+                state.syncerExit = true
                 state.finished = true
             }
-        } else {
-            pthread_detach(thread)
+            lock.signal(.sealerWork)
+            lock.signal(.syncerWork)
         }
     }
 
@@ -59,61 +65,111 @@ final class CommitWorker: @unchecked Sendable {
         return nil
     }
 
-    private func run() {
+    // MARK: - WAL thread
+
+    private func runWAL() {
         while true {
             var batch: CommitBatch?
             var checkpoints: [UnsafeContinuation<Void, any Error>] = []
             var closing = false
+            var syncedThrough: UInt64 = 0
+            var failed = false
             lock.withLock {
-                while state.pending.isEmpty && state.checkpointWaiters.isEmpty && !state.closing {
-                    if let interval = intervalNanoseconds, wal.dirty {
+                while state.walBusy
+                    || (state.pending.isEmpty && state.checkpointWaiters.isEmpty && !state.closing
+                        && state.failure == nil && !wal.hasCovered(state.logSyncedThrough))
+                {
+                    if !state.walBusy, let interval = intervalNanoseconds, wal.dirty {
                         let wait = interval - (monotonicNanoseconds() - lastSync)
                         if wait <= 0 { break }
-                        lock.wait(nanoseconds: wait)
+                        lock.wait(.walWork, nanoseconds: wait)
                     } else {
-                        lock.wait()
+                        lock.wait(.walWork)
                     }
                 }
+                if state.failure != nil {
+                    failed = true
+                    return
+                }
                 if !state.pending.isEmpty {
-                    batch = state.pending
-                    state.pending = spare
+                    while state.free.isEmpty && state.failure == nil { lock.wait(.sealerProgress) }
+                    if let next = state.free.popLast() {
+                        batch = state.pending
+                        state.pending = next
+                    }
                 }
                 checkpoints = state.checkpointWaiters
                 state.checkpointWaiters.removeAll()
                 closing = state.closing
+                syncedThrough = state.logSyncedThrough
+                state.walBusy = true
             }
+            if failed { return drainAfterFailure() }
+            defer { lock.withLock { state.walBusy = false } }
             if let batch {
-                process(batch)
-                batch.clear(trimTo: batchCapacity)
-                spare = batch
-            } else if intervalNanoseconds != nil {
-                syncForInterval()
-            }
-            if !checkpoints.isEmpty || closing {
-                let result: Result<Void, LogFilesError>
+                commit(batch)
+            } else if intervalNanoseconds != nil && wal.dirty {
                 do {
-                    try checkpoint(closing: closing && batch == nil)
+                    try wal.sync()
+                    lastSync = monotonicNanoseconds()
+                } catch {
+                    poison(error)
+                }
+            }
+            do {
+                try wal.deleteCovered(syncedThrough)
+            } catch {
+                poison(error)
+            }
+            let closeNow = closing && batch == nil
+            if !checkpoints.isEmpty || closeNow {
+                let result: Result<Void, any Error>
+                do {
+                    try checkpoint(closing: closeNow)
                     result = .success(())
                 } catch {
-                    let failure = LogFilesError.wrap(error)
-                    poison(failure)
-                    result = .failure(failure)
+                    poison(error)
+                    result = .failure(lock.withLock { state.failure } ?? LogFilesError.wrap(error))
                 }
-                for waiter in checkpoints { waiter.resume(with: result.mapError { $0 as any Error }) }
+                for waiter in checkpoints { waiter.resume(with: result) }
             }
-            if closing && batch == nil {
-                finish()
-                return
-            }
-            if lock.withLock({ state.failure != nil }) {
-                // Stop committing; keep answering until close.
-                drainAfterFailure()
-                return
-            }
+            if closeNow { return finish() }
         }
     }
 
-    private func process(_ batch: CommitBatch) {
+    /// The inline path: an appending task that found the WAL idle writes its own batch (it holds `walBusy`).
+    func commitInline(_ batch: CommitBatch) throws {
+        do {
+            try wal.write(batch, durability: configuration.durability, clock: configuration.clock)
+            if case .interval(let ms) = configuration.durability, monotonicNanoseconds() - lastSync >= Int64(ms) * 1_000_000 {
+                try wal.sync()
+                lastSync = monotonicNanoseconds()
+            }
+        } catch {
+            poison(error)
+            batch.clear(trimTo: batchCapacity)
+            let failure = lock.withLock {
+                state.walBusy = false
+                state.free.append(batch)
+                return state.failure
+            }
+            lock.signal(.walWork)
+            throw failure ?? LogFilesError.wrap(error)
+        }
+        let wantSync = wal.older.last?.lastPosition ?? 0
+        let wakeWAL = lock.withLock {
+            state.walBusy = false
+            state.sealQueue.append(batch)
+            if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
+            return !state.pending.isEmpty || !state.checkpointWaiters.isEmpty || state.closing
+                || wal.hasCovered(state.logSyncedThrough) || intervalNanoseconds != nil
+        }
+        lock.signal(.sealerWork)
+        if wakeWAL { lock.signal(.walWork) }
+    }
+
+    /// Writes, syncs and acknowledges one batch, then queues it for the sealer.
+    private func commit(_ batch: CommitBatch) {
         do {
             try wal.write(batch, durability: configuration.durability, clock: configuration.clock)
             switch configuration.durability {
@@ -129,50 +185,45 @@ final class CommitWorker: @unchecked Sendable {
                 break
             }
         } catch {
-            let failure = LogFilesError.wrap(error)
-            poison(failure)
-            batch.fail(LogFilesError.writerFailed(failure))
+            poison(error)
+            batch.fail(lock.withLock { state.failure } ?? LogFilesError.wrap(error))
+            batch.clear(trimTo: batchCapacity)
+            lock.withLock { state.free.append(batch) }
             return
         }
         for waiter in batch.waiters { waiter.continuation.resume(returning: waiter.result) }
         batch.waiters.removeAll(keepingCapacity: true)
-
-        do {
-            for frame in batch.frames {
-                let records = UnsafeRawBufferPointer(
-                    start: batch.buffer.base + frame.offset + WALFrame.headerSize,
-                    count: frame.length - WALFrame.headerSize)
-                try blocks.add(records: records, position: frame.firstPosition, seal: seal)
-            }
-            try deleteCoveredWAL()
-        } catch {
-            poison(LogFilesError.wrap(error))
+        let wantSync = wal.older.last?.lastPosition ?? 0
+        lock.withLock {
+            state.sealQueue.append(batch)
+            if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
         }
+        lock.signal(.sealerWork)
     }
 
-    private func seal(_ block: RawBuffer, _ header: BlockHeader, _ runs: [SegmentRun]) throws {
-        let summary = try log.append(block: block, header: header, runs: runs, clock: configuration.clock)
-        readIndex.publish(summary)
-    }
-
-    private func deleteCoveredWAL() throws {
-        let sealedThrough = blocks.firstPosition &- 1
-        guard wal.hasCovered(sealedThrough) else { return }
-        try log.sync()
-        try wal.deleteCovered(sealedThrough)
-    }
-
-    private func syncForInterval() {
-        do {
-            try wal.sync()
-            lastSync = monotonicNanoseconds()
-        } catch {
-            poison(LogFilesError.wrap(error))
-        }
-    }
-
-    /// Seals the open block, syncs the log, and rolls the WAL so that every older WAL file can go.
+    /// Waits until the sealer is idle with nothing queued, then seals the open block, syncs the log, and
+    /// rolls the WAL so every older WAL file can go (or, when closing, removes the WAL and closes the log).
     private func checkpoint(closing: Bool) throws {
+        lock.withLock {
+            while (!state.sealQueue.isEmpty || state.sealerBusy || state.syncRequest != nil || state.syncerBusy)
+                && state.failure == nil
+            {
+                lock.wait(.sealerProgress)
+            }
+            state.sealerPaused = true
+        }
+        defer {
+            lock.withLock {
+                state.sealerPaused = false
+                if closing {
+                    state.sealerExit = true
+                    state.syncerExit = true
+                }
+            }
+            lock.signal(.sealerWork)
+            lock.signal(.syncerWork)
+        }
+        if let failure = lock.withLock({ state.failure }) { throw failure }
         try blocks.sealNow(seal)
         try log.sync()
         if closing {
@@ -186,29 +237,26 @@ final class CommitWorker: @unchecked Sendable {
         }
     }
 
-    private func poison(_ error: LogFilesError) {
-        configuration.logger.error("log writer stopped after an I/O failure: \(error)")
-        lock.withLock {
-            if state.failure == nil { state.failure = .writerFailed(error) }
-        }
-    }
-
     private func drainAfterFailure() {
         while true {
             var done = false
             lock.withLock {
-                while state.pending.isEmpty && state.checkpointWaiters.isEmpty && !state.closing { lock.wait() }
+                while state.pending.isEmpty && state.checkpointWaiters.isEmpty && !state.closing { lock.wait(.walWork) }
                 let failure = state.failure ?? .closed
                 state.pending.fail(failure)
                 state.pending.clear(trimTo: batchCapacity)
                 for waiter in state.checkpointWaiters { waiter.resume(throwing: failure) }
                 state.checkpointWaiters.removeAll()
                 done = state.closing
+                if done {
+                    state.sealerExit = true
+                    state.syncerExit = true
+                }
             }
             if done {
-                try? log.close()
-                finish()
-                return
+                lock.signal(.sealerWork)
+                lock.signal(.syncerWork)
+                return finish()
             }
         }
     }
@@ -220,6 +268,98 @@ final class CommitWorker: @unchecked Sendable {
             for waiter in state.closeWaiters { waiter.resume() }
             state.closeWaiters.removeAll()
         }
+    }
+
+    // MARK: - Sealer thread
+
+    private func runSealer() {
+        while true {
+            var batch: CommitBatch?
+            var wantSync: UInt64 = 0
+            var skip = false
+            lock.withLock {
+                while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit { lock.wait(.sealerWork) }
+                if state.sealerExit && state.sealQueue.isEmpty { return }
+                batch = state.sealQueue.removeFirst()
+                state.sealerBusy = true
+                wantSync = state.wantLogSyncThrough
+                skip = state.failure != nil
+            }
+            guard let batch else { return }  // told to exit
+            var request: (file: any StorageFile, through: UInt64)?
+            if !skip {
+                do {
+                    for frame in batch.frames {
+                        let records = UnsafeRawBufferPointer(
+                            start: batch.buffer.base + frame.offset + WALFrame.headerSize,
+                            count: frame.length - WALFrame.headerSize)
+                        try blocks.add(records: records, position: frame.firstPosition, seal: seal)
+                    }
+                    if wantSync > 0, let target = log.syncTarget, target.through >= wantSync { request = target }
+                } catch {
+                    poison(error)
+                }
+            }
+            batch.clear(trimTo: batchCapacity)
+            var wakeSyncer = false
+            lock.withLock {
+                state.free.append(batch)
+                state.sealerBusy = false
+                if let request, state.syncRequest == nil, !state.syncerBusy, request.through > state.logSyncedThrough {
+                    state.syncRequest = request
+                    wakeSyncer = true
+                }
+            }
+            lock.broadcast(.sealerProgress)
+            if wakeSyncer { lock.signal(.syncerWork) }
+        }
+    }
+
+    // MARK: - Syncer thread
+
+    /// Syncs the log off the commit path, so that dropping a WAL file never stalls acknowledgements or
+    /// sealing; then tells the WAL thread how far the log is durable.
+    private func runSyncer() {
+        while true {
+            var request: (file: any StorageFile, through: UInt64)?
+            lock.withLock {
+                while state.syncRequest == nil && !state.syncerExit { lock.wait(.syncerWork) }
+                request = state.syncRequest
+                state.syncRequest = nil
+                if request != nil { state.syncerBusy = true }
+            }
+            guard let request else { return }  // told to exit
+            var ok = true
+            do {
+                try request.file.sync()
+            } catch {
+                ok = false
+                poison(error)
+            }
+            lock.withLock {
+                state.syncerBusy = false
+                if ok && request.through > state.logSyncedThrough { state.logSyncedThrough = request.through }
+            }
+            lock.broadcast(.sealerProgress)
+            lock.signal(.walWork)
+        }
+    }
+
+    private func seal(_ block: RawBuffer, _ header: BlockHeader, _ runs: [SegmentRun]) throws {
+        let summary = try log.append(block: block, header: header, runs: runs, clock: configuration.clock)
+        readIndex.publish(summary)
+    }
+
+    // MARK: - Failure
+
+    private func poison(_ error: any Error) {
+        let error = LogFilesError.wrap(error)
+        configuration.logger.error("log writer stopped after an I/O failure: \(error)")
+        lock.withLock {
+            if state.failure == nil { state.failure = .writerFailed(error) }
+        }
+        lock.signal(.walWork)
+        lock.broadcast(.sealerProgress)
     }
 }
 

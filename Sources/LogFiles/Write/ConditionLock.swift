@@ -1,31 +1,44 @@
+internal import CStreamKitSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// A pthread mutex with one condition variable, for the hand-off between producers and the commit thread
-/// (Swift's `Mutex` has no condition variable). The protected state lives in the owner and is only touched
-/// inside `withLock`.
+/// A pthread mutex with a few condition variables, for the hand-offs between producers, the WAL thread and
+/// the sealer thread (Swift's `Mutex` has no condition variable). The protected state lives in the owner and
+/// is only touched inside `withLock`.
 final class ConditionLock: @unchecked Sendable {
+    /// The conditions threads wait on.
+    enum Condition: Int, CaseIterable {
+        /// Work for the WAL thread: a pending batch, a checkpoint, close, or a WAL file to delete.
+        case walWork
+        /// Work for the sealer thread: a committed batch to seal, or exit.
+        case sealerWork
+        /// A batch came back to the free pool, or the sealer or syncer went idle.
+        case sealerProgress
+        /// Work for the syncer thread: a log file to sync, or exit.
+        case syncerWork
+    }
+
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private let conditions: UnsafeMutablePointer<pthread_cond_t>
 
     init() {
         mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
+        conditions = .allocate(capacity: Condition.allCases.count)
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
+        for i in 0..<Condition.allCases.count { pthread_cond_init(conditions + i, &attributes) }
         pthread_condattr_destroy(&attributes)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        for i in 0..<Condition.allCases.count { pthread_cond_destroy(conditions + i) }
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        conditions.deallocate()
         mutex.deallocate()
     }
 
@@ -36,22 +49,22 @@ final class ConditionLock: @unchecked Sendable {
         return try body()
     }
 
-    /// Waits for a signal; call only inside `withLock`.
-    func wait() { pthread_cond_wait(condition, mutex) }
+    /// Waits for a signal on `condition`; call only inside `withLock`.
+    func wait(_ condition: Condition) { pthread_cond_wait(conditions + condition.rawValue, mutex) }
 
-    /// Waits for a signal or until `nanoseconds` pass; call only inside `withLock`.
-    func wait(nanoseconds: Int64) {
+    /// Waits for a signal on `condition` or until `nanoseconds` pass; call only inside `withLock`.
+    func wait(_ condition: Condition, nanoseconds: Int64) {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let total = Int64(now.tv_nsec) + nanoseconds
         var deadline = timespec()
         deadline.tv_sec = now.tv_sec + Int(total / 1_000_000_000)
         deadline.tv_nsec = Int(total % 1_000_000_000)
-        pthread_cond_timedwait(condition, mutex, &deadline)
+        pthread_cond_timedwait(conditions + condition.rawValue, mutex, &deadline)
     }
 
-    func signal() { pthread_cond_signal(condition) }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    func signal(_ condition: Condition) { pthread_cond_signal(conditions + condition.rawValue) }
+    func broadcast(_ condition: Condition) { pthread_cond_broadcast(conditions + condition.rawValue) }
 }
 
 /// Monotonic nanoseconds.
@@ -68,4 +81,28 @@ func realtimeNanoseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+/// Starts a detached POSIX thread running `body`; returns the `pthread_create` error, or 0.
+func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box {
+        sk_set_thread_name(String(name.prefix(15)))
+        body()
+    })
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box.toOpaque())
+    if rc != 0 {
+        box.release()
+    } else {
+        pthread_detach(thread)
+    }
+    return rc
 }

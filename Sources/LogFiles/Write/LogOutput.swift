@@ -17,6 +17,15 @@ final class LogOutput {
     private var sinceWriteback = 0
     private var writebackFrom: Int64 = 0
     private let indexBuffer = RawBuffer(capacity: 4096)
+    /// Position of the last entry written to the current file (0 when none).
+    private(set) var lastPosition: UInt64 = 0
+
+    /// The file being appended to and the last position in it, for an off-thread `fdatasync`.
+    var syncTarget: (file: any StorageFile, through: UInt64)? {
+        guard let file, unsynced, lastPosition > 0 else { return nil }
+        return (file, lastPosition)
+    }
+
 
     init(fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, writebackBytes: Int, syncNames: Bool) {
         self.fileSystem = fileSystem
@@ -51,6 +60,7 @@ final class LogOutput {
         }
         size += Int64(block.count)
         unsynced = true
+        lastPosition = header.lastPosition
         indexBuffer.count = 0
         BlockIndexCodec.append(summary, to: indexBuffer)
         try index.write(indexBuffer.bytes, at: indexSize)
@@ -64,7 +74,8 @@ final class LogOutput {
         return summary
     }
 
-    /// Makes every block written so far durable (earlier files were synced when they rolled).
+    /// Makes every block written so far durable (a file is synced before the log rolls away from it, so
+    /// that only the last log file can ever have a torn tail).
     func sync() throws {
         guard unsynced, let file else { return }
         try file.sync()
@@ -73,7 +84,6 @@ final class LogOutput {
 
     private func roll(firstPosition: UInt64, clock: () -> Int64) throws {
         try sync()
-        if let index { try index.sync() }
         file?.close()
         index?.close()
         file = nil

@@ -24,3 +24,27 @@ enum DurationMath {
         Swift.max(1, nanoseconds(value))
     }
 }
+
+extension DurationMath {
+    /// The largest magnitude of a window position: far enough from `Int64` limits that adding a
+    /// span (at most ``maxSpan``) can never overflow. About year 2225 for Unix-epoch event times.
+    static let maxPosition: Int64 = .max - (1 << 60)
+
+    /// The largest window span (size, slide, gap, lateness): about 18 years.
+    static let maxSpan: Int64 = 1 << 59
+
+    /// A duration as a window position, clamped to `±maxPosition`.
+    static func position(_ duration: Duration) -> Int64 {
+        Swift.min(maxPosition, Swift.max(-maxPosition, nanoseconds(duration)))
+    }
+
+    /// A duration as a window span, clamped to `1...maxSpan` nanoseconds.
+    static func span(_ duration: Duration) -> Int64 {
+        Swift.min(maxSpan, Swift.max(1, nanoseconds(duration)))
+    }
+
+    /// A duration as a non-negative span, clamped to `0...maxSpan` nanoseconds.
+    static func nonNegativeSpan(_ duration: Duration) -> Int64 {
+        Swift.min(maxSpan, Swift.max(0, nanoseconds(duration)))
+    }
+}
