@@ -148,6 +148,32 @@ import Testing
         }
     }
 
+    @Test("a crash while the WAL reuses a recycled file recovers every transaction and reports no damage")
+    func recycledWALCrash() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration(durability: .fsync)
+            configuration.walFileBytes = 8 * 1024
+            let transactions = (0..<120).map { transaction($0) }
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            try await appendAll(opened.writer, transactions)
+            let crashed = dir + "-crashed"
+            try copyStore(dir, to: crashed)
+            defer { try? FileManager.default.removeItem(atPath: crashed) }
+            await opened.writer.close()
+            let recycled = try files(in: crashed + "/wal", ext: "wal").contains { path in
+                let id = try #require(UInt64(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent))
+                let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(fileID: id)
+                return scan.header.flags & FileHeader.recycledFlag != 0 && fileSize(path) > scan.validEnd
+            }
+            #expect(recycled, "no recycled WAL file with stale bytes was left to recover from")
+
+            #expect(try LogReader(directory: crashed).verify().isClean)
+            let (report, entries) = try await reopenAndRead(crashed, configuration)
+            #expect(!report.cutAnything)
+            #expect(entries.map(Fingerprint.init) == fingerprints(transactions))
+        }
+    }
+
     // MARK: - Injected failures
 
     @Test("ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",

@@ -5,7 +5,7 @@
 ///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0" or "SKIDX\0\0\0")
 ///   8   2  format version (1)
 ///  10   2  header length (64)
-///  12   4  flags (0)
+///  12   4  flags (WAL: bit 0 = recycled file, bytes after the valid frames are stale; else 0)
 ///  16   8  first position (log, index: of the file's first entry; WAL: next position when created)
 ///  24   8  file id (WAL: the WAL file number; log, index: the first position)
 ///  32   8  created at (ns since the Unix epoch)
@@ -34,8 +34,12 @@ struct FileHeader: Hashable, Sendable {
     static let size = 64
     static let currentVersion: UInt16 = 1
 
+    /// Flag of a WAL file that reuses an older file's space: what follows its valid frames is stale.
+    static let recycledFlag: UInt32 = 1
+
     var kind: Kind
     var version: UInt16 = FileHeader.currentVersion
+    var flags: UInt32 = 0
     var firstPosition: UInt64
     var fileID: UInt64
     var createdAt: Int64
@@ -45,6 +49,7 @@ struct FileHeader: Hashable, Sendable {
         p.storeLE(kind.magic, at: 0)
         p.storeLE(version, at: 8)
         p.storeLE(UInt16(Self.size), at: 10)
+        p.storeLE(flags, at: 12)
         p.storeLE(firstPosition, at: 16)
         p.storeLE(fileID, at: 24)
         p.storeLE(createdAt, at: 32)
@@ -75,6 +80,7 @@ struct FileHeader: Hashable, Sendable {
                 message: "format version \(version) is newer than this build reads (\(currentVersion))", path: path,
                 offset: 8)
         }
-        return FileHeader(kind: kind, version: version, firstPosition: p.le(16), fileID: p.le(24), createdAt: p.le(32))
+        return FileHeader(
+            kind: kind, version: version, flags: p.le(12), firstPosition: p.le(16), fileID: p.le(24), createdAt: p.le(32))
     }
 }

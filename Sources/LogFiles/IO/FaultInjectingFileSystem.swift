@@ -62,6 +62,8 @@ package final class FaultInjectingFileSystem: FileSystem {
     package func createDirectory(_ path: String) throws { try base.createDirectory(path) }
     package func remove(_ path: String) throws { try base.remove(path) }
     package func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
+    package func rename(_ from: String, to: String) throws { try base.rename(from, to: to) }
+    package func exists(_ path: String) -> Bool { base.exists(path) }
     package func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
 }
 

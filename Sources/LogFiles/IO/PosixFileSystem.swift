@@ -46,6 +46,15 @@ package struct PosixFileSystem: FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw LogFilesError.io("unlink", path: path, errno: errno) }
     }
 
+    package func rename(_ from: String, to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw LogFilesError.io("rename", path: from, errno: errno) }
+    }
+
+    package func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
     package func syncDirectory(_ path: String) throws {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw LogFilesError.io("open directory", path: path, errno: errno) }

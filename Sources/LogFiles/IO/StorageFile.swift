@@ -30,6 +30,10 @@ package protocol FileSystem: Sendable {
     func list(_ directory: String) throws -> [String]
     func createDirectory(_ path: String) throws 
     func remove(_ path: String) throws 
+    /// Atomically renames a file (replacing `to` if it exists).
+    func rename(_ from: String, to: String) throws
+    /// Whether a file or directory exists at `path`.
+    func exists(_ path: String) -> Bool
     /// `fsync` of a directory, so created and removed names are durable.
     func syncDirectory(_ path: String) throws 
     func isDirectory(_ path: String) -> Bool

@@ -39,6 +39,11 @@ struct WALScanner {
                     expected = info.lastPosition + 1
                 case .failure(let why):
                     let followed = Self.validFrameFollows(b, from: offset + 1, fileID: header.fileID, after: expected)
+                    if !followed && header.flags & FileHeader.recycledFlag != 0 {
+                        // Stale bytes of the file's previous life (or a torn last frame): the end.
+                        result.validEnd = offset
+                        return
+                    }
                     result.problem = ScanProblem(
                         path: path, offset: Int64(offset), reason: why.description, isTail: !followed)
                     result.validEnd = offset

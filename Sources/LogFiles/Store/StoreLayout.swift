@@ -24,6 +24,8 @@ public struct StoreLayout: Sendable, Hashable {
     func logPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".log" }
     func indexPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".idx" }
     func walPath(fileID: UInt64) -> String { walDirectory + "/" + Self.number(fileID) + ".wal" }
+    /// A deleted WAL file kept for reuse: overwriting written space syncs faster than appending.
+    var walSparePath: String { walDirectory + "/spare" }
 
     static func number(_ value: UInt64) -> String {
         let digits = String(value)

@@ -83,8 +83,8 @@ public final class LogWriter: Sendable {
         }
         let wal = try WALOutput(
             fileSystem: fs, layout: layout, fileBytes: configuration.walFileBytes, syncNames: syncNames,
-            nextFileID: outcome.nextWALFileID, nextPosition: outcome.nextPosition, older: outcome.olderWAL,
-            clock: configuration.clock)
+            recycle: configuration.durability != .none, nextFileID: outcome.nextWALFileID,
+            nextPosition: outcome.nextPosition, older: outcome.olderWAL)
 
         // The unsealed tail as entries, for the caller's in-memory index.
         var tail: [Entry] = []

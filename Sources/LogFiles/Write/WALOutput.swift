@@ -10,6 +10,9 @@ final class WALOutput {
     let layout: StoreLayout
     let fileBytes: Int
     let syncNames: Bool
+    /// Keep one covered file as a spare and reuse its space for the next file (with `fsync`/`interval`
+    /// durability: `fdatasync` after overwriting written space is about twice as fast as after appending).
+    let recycle: Bool
     private(set) var file: any StorageFile
     private(set) var fileID: UInt64
     private(set) var size: Int64
@@ -17,37 +20,54 @@ final class WALOutput {
     private(set) var lastPosition: UInt64 = 0
     private(set) var older: [OldFile]
     private(set) var dirty = false
+    private var hasSpare: Bool
 
     init(
-        fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, syncNames: Bool, nextFileID: UInt64,
-        nextPosition: UInt64, older: [OldFile], clock: () -> Int64
+        fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, syncNames: Bool, recycle: Bool,
+        nextFileID: UInt64, nextPosition: UInt64, older: [OldFile]
     ) throws {
         self.fileSystem = fileSystem
         self.layout = layout
         self.fileBytes = fileBytes
         self.syncNames = syncNames
+        self.recycle = recycle
         self.older = older
-        (file, size) = try Self.create(fileSystem, layout, fileID: nextFileID, firstPosition: nextPosition, createdAt: realtimeNanoseconds(), sync: syncNames)
+        var spare = fileSystem.exists(layout.walSparePath)
+        if spare && !recycle {
+            try fileSystem.remove(layout.walSparePath)
+            spare = false
+        }
+        (file, size, hasSpare) = try Self.create(
+            fileSystem, layout, fileID: nextFileID, firstPosition: nextPosition, sync: syncNames, spare: spare)
         fileID = nextFileID
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
     }
 
+    /// Creates WAL file `fileID`, reusing the spare's space when there is one; returns the file, the write
+    /// offset, and whether a spare is left.
     private static func create(
-        _ fileSystem: any FileSystem, _ layout: StoreLayout, fileID: UInt64, firstPosition: UInt64, createdAt: Int64,
-        sync: Bool
-    ) throws -> (any StorageFile, Int64) {
+        _ fileSystem: any FileSystem, _ layout: StoreLayout, fileID: UInt64, firstPosition: UInt64, sync: Bool,
+        spare: Bool
+    ) throws -> (any StorageFile, Int64, Bool) {
         let path = layout.walPath(fileID: fileID)
-        let file = try fileSystem.open(path, mode: .create)
-        let header = FileHeader(kind: .wal, firstPosition: firstPosition, fileID: fileID, createdAt: createdAt).bytes
+        var header = FileHeader(kind: .wal, firstPosition: firstPosition, fileID: fileID, createdAt: realtimeNanoseconds())
+        let file: any StorageFile
+        if spare {
+            try fileSystem.rename(layout.walSparePath, to: path)
+            file = try fileSystem.open(path, mode: .readWrite)
+            header.flags = FileHeader.recycledFlag
+        } else {
+            file = try fileSystem.open(path, mode: .create)
+        }
         do {
-            try header.withUnsafeBytes { (b) in try file.write(b, at: 0) }
+            try header.bytes.withUnsafeBytes { (b) in try file.write(b, at: 0) }
             if sync { try file.sync() }
         } catch {
             file.close()
             try? fileSystem.remove(path)
             throw error
         }
-        return (file, Int64(FileHeader.size))
+        return (file, Int64(FileHeader.size), false)
     }
 
     /// Writes the batch's frames, patching each frame's file id and checksum, rolling files as they fill.
@@ -95,8 +115,9 @@ final class WALOutput {
     /// Starts a new file; the current one joins `older` (synced first when acknowledgements wait for syncs).
     func roll(firstPosition: UInt64, durability: Durability, clock: () -> Int64) throws {
         if durability != .none { try sync() }
-        let (newFile, newSize) = try Self.create(
-            fileSystem, layout, fileID: fileID + 1, firstPosition: firstPosition, createdAt: realtimeNanoseconds(), sync: syncNames)
+        let (newFile, newSize, spareLeft) = try Self.create(
+            fileSystem, layout, fileID: fileID + 1, firstPosition: firstPosition, sync: syncNames, spare: hasSpare)
+        hasSpare = spareLeft
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
         if lastPosition > 0 { older.append(OldFile(fileID: fileID, lastPosition: lastPosition)) } else {
             try? fileSystem.remove(layout.walPath(fileID: fileID))
@@ -116,7 +137,12 @@ final class WALOutput {
     func deleteCovered(_ sealedThrough: UInt64) throws {
         var removed = false
         while let first = older.first, first.lastPosition <= sealedThrough {
-            try fileSystem.remove(layout.walPath(fileID: first.fileID))
+            if recycle && !hasSpare {
+                try fileSystem.rename(layout.walPath(fileID: first.fileID), to: layout.walSparePath)
+                hasSpare = true
+            } else {
+                try fileSystem.remove(layout.walPath(fileID: first.fileID))
+            }
             older.removeFirst()
             removed = true
         }
@@ -129,6 +155,8 @@ final class WALOutput {
         for old in older { try fileSystem.remove(layout.walPath(fileID: old.fileID)) }
         older.removeAll()
         try fileSystem.remove(layout.walPath(fileID: fileID))
+        if hasSpare { try fileSystem.remove(layout.walSparePath) }
+        hasSpare = false
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
     }
 }
