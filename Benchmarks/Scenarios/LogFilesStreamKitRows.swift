@@ -30,6 +30,10 @@ enum LogFilesStreamKitRows {
         var configuration = LogConfiguration()
         configuration.durability = durability == .fsync ? .fsync : .none
         configuration.logger.logLevel = .warning
+        // Block-size experiments: STREAMKIT_BENCH_BLOCK_KIB=16|32|64 (default: the library default, 64).
+        if let text = ProcessInfo.processInfo.environment["STREAMKIT_BENCH_BLOCK_KIB"], let kib = Int(text), kib > 0 {
+            configuration.blockBytes = kib << 10
+        }
         return configuration
     }
 
@@ -106,12 +110,11 @@ enum LogFilesStreamKitRows {
         let reader = try LogReader(directory: store)
         var count = 0
         var bytes = 0
-        for index in reader.blocks.indices {
-            for entry in try reader.readBlock(at: index) {
-                count += 1
-                bytes &+= entry.payload.count
-            }
-            if index % 64 == 0 { progress.update("logfiles.read streamkit", done: count, total: workload.records) }
+        try reader.forEachEntry(from: 1) { entry in
+            count += 1
+            bytes &+= entry.payload.count
+            if count & 0xFFFF == 0 { progress.update("logfiles.read streamkit", done: count, total: workload.records) }
+            return true
         }
         let end = MonotonicClock.nanoseconds()
         guard count == workload.records, bytes == workload.records * workload.payloadBytes else {
@@ -127,9 +130,23 @@ enum LogFilesStreamKitRows {
                     "compression_ratio": String(format: "%.2f", Double(raw) / Double(max(stored, 1))),
                     "reopen_ms": String(format: "%.1f", reopenSeconds * 1000),
                     "blocks": "\(reader.blocks.count)",
+                    "crc32c_mb_per_second": String(format: "%.0f", crc32cThroughput()),
                 ])
         ]
     }
+}
+
+/// CRC32C throughput in MB/s over 64 KiB buffers (the checksum of every block, frame and header).
+func crc32cThroughput() -> Double {
+    let buffer = [UInt8](repeating: 0x5A, count: 64 << 10)
+    var crc: UInt32 = 0
+    let rounds = 4096
+    let start = MonotonicClock.nanoseconds()
+    buffer.withUnsafeBytes { bytes in
+        for _ in 0..<rounds { crc = CRC32C.checksum(bytes, continuing: crc) }
+    }
+    let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
+    return Double(rounds * buffer.count) / seconds / 1_000_000
 }
 
 /// The read-back of `logfiles.read` did not return what was written.

@@ -12,6 +12,8 @@ public final class LogReader: Sendable {
     public let problems: [ScanProblem]
     private let walEntries: [Entry]
     private let fileSystem: any FileSystem
+    /// Log files opened once, by first position (read-only descriptors; `pread` is thread-safe).
+    private let files: [UInt64: any StorageFile]
 
     /// Position after the last readable entry (1 for an empty store).
     public var endPosition: UInt64 {
@@ -75,6 +77,16 @@ public final class LogReader: Sendable {
         self.blocks = blocks
         self.problems = problems
         self.walEntries = tail
+        var files: [UInt64: any StorageFile] = [:]
+        for first in Set(blocks.map(\.fileFirstPosition)) {
+            files[first] = try fileSystem.open(layout.logPath(firstPosition: first), mode: .read)
+        }
+        self.files = files
+    }
+
+    private func file(of block: BlockSummary) throws -> any StorageFile {
+        if let file = files[block.fileFirstPosition] { return file }
+        return try fileSystem.open(layout.logPath(firstPosition: block.fileFirstPosition), mode: .read)
     }
 
     /// Index of the block holding `position`, or of the first block after it; nil when no block does.
@@ -93,21 +105,19 @@ public final class LogReader: Sendable {
     public func readBlock(at index: Int) throws -> [Entry] {
         guard blocks.indices.contains(index) else { throw LogFilesError.invalidArgument("no block \(index)") }
         let block = blocks[index]
-        let file = try fileSystem.open(layout.logPath(firstPosition: block.fileFirstPosition), mode: .read)
-        defer { file.close() }
-        return try BlockReading.read(block.header, file: file, offset: block.offset)
+        return try BlockReading.read(block.header, file: file(of: block), offset: block.offset)
     }
 
     /// Calls `body` with every entry from `position` on, in log order (sealed blocks, then WAL entries),
     /// until `body` returns false.
     /// - Throws: what `body` throws, or `LogFilesError` for a block that fails its checks.
     public func forEachEntry(from position: UInt64 = 1, _ body: (Entry) throws -> Bool) throws {
-        if var index = blockIndex(containing: position) {
-            while index < blocks.count {
-                for entry in try readBlock(at: index) where entry.position >= position {
-                    guard try body(entry) else { return }
-                }
-                index += 1
+        if let first = blockIndex(containing: position) {
+            let buffers = BlockReading.Buffers()
+            for block in blocks[first...] {
+                let more = try BlockReading.forEach(
+                    block.header, file: file(of: block), offset: block.offset, from: position, buffers: buffers, body)
+                guard more else { return }
             }
         }
         for entry in walEntries where entry.position >= position {

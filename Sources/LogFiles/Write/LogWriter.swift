@@ -304,20 +304,3 @@ public final class LogWriter: Sendable {
     }
 }
 
-/// Reading one block from a file into entries.
-enum BlockReading {
-    static func read(_ header: BlockHeader, file: any StorageFile, offset: Int64) throws -> [Entry] {
-        let stored = try file.readBytes(count: header.storedLength, at: offset + Int64(BlockHeader.size))
-        let raw = RawBuffer(capacity: header.rawLength)
-        if let problem = stored.withUnsafeBytes({ BlockCodec.open(header, stored: $0, into: raw) }) {
-            throw LogFilesError.corrupt(problem, path: file.path, offset: offset)
-        }
-        var entries: [Entry] = []
-        entries.reserveCapacity(header.entryCount)
-        var materializer = EntryMaterializer()
-        BlockCodec.forEachRecord(raw.bytes, firstPosition: header.firstPosition) { view, position in
-            entries.append(materializer.entry(view, position: position))
-        }
-        return entries
-    }
-}

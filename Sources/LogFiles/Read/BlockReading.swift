@@ -1,0 +1,55 @@
+/// Reading one block from a file: one `pread` of the stored bytes, CRC check, decompression, framing check.
+enum BlockReading {
+    /// Buffers reused across blocks by one reading loop.
+    final class Buffers {
+        let stored = RawBuffer(capacity: 64 << 10)
+        let raw = RawBuffer(capacity: 80 << 10)
+        var materializer = EntryMaterializer()
+    }
+
+    /// Reads and checks the block into `buffers.raw`.
+    static func load(_ header: BlockHeader, file: any StorageFile, offset: Int64, into buffers: Buffers) throws {
+        let stored = buffers.stored
+        stored.count = 0
+        stored.reserve(header.storedLength)
+        stored.count = try file.read(
+            into: UnsafeMutableRawBufferPointer(start: stored.base, count: header.storedLength),
+            at: offset + Int64(BlockHeader.size))
+        if let problem = BlockCodec.open(header, stored: stored.bytes, into: buffers.raw) {
+            throw LogFilesError.corrupt(problem, path: file.path, offset: offset)
+        }
+    }
+
+    /// Calls `body` with each entry of the block from `position` on, until it returns false; returns false
+    /// when `body` stopped early.
+    static func forEach(
+        _ header: BlockHeader, file: any StorageFile, offset: Int64, from position: UInt64, buffers: Buffers,
+        _ body: (Entry) throws -> Bool
+    ) throws -> Bool {
+        try load(header, file: file, offset: offset, into: buffers)
+        let base = UnsafeRawPointer(buffers.raw.base)
+        var o = 0
+        var current = header.firstPosition
+        let end = buffers.raw.count
+        while o < end {
+            let view = RecordView(base: base + o)
+            if current >= position {
+                guard try body(buffers.materializer.entry(view, position: current)) else { return false }
+            }
+            o += view.size
+            current += 1
+        }
+        return true
+    }
+
+    /// Reads the whole block into entries.
+    static func read(_ header: BlockHeader, file: any StorageFile, offset: Int64) throws -> [Entry] {
+        var entries: [Entry] = []
+        entries.reserveCapacity(header.entryCount)
+        _ = try forEach(header, file: file, offset: offset, from: 0, buffers: Buffers()) { entry in
+            entries.append(entry)
+            return true
+        }
+        return entries
+    }
+}
