@@ -52,7 +52,7 @@ let package = Package(
         ),
         .target(
             name: "StreamKitEngine",
-            dependencies: ["StreamKitLogFiles"],
+            dependencies: ["StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Engine",
             swiftSettings: strict
         ),
@@ -94,6 +94,12 @@ let package = Package(
             name: "StreamKitLogFilesTests",
             dependencies: ["StreamKitLogFiles"],
             path: "Tests/LogFilesTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StreamKitEngineTests",
+            dependencies: ["StreamKitEngine", "StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/EngineTests",
             swiftSettings: strict
         ),
         .testTarget(

@@ -11,6 +11,14 @@ public struct BlockSummary: Sendable, Hashable {
 
     /// Bytes the block occupies in its file (header + stored bytes).
     public var byteCount: Int { BlockHeader.size + header.storedLength }
+
+    /// Creates a summary (for logs kept elsewhere than in files, such as in memory).
+    public init(header: BlockHeader, fileFirstPosition: UInt64, offset: Int64, runs: [SegmentRun]) {
+        self.header = header
+        self.fileFirstPosition = fileFirstPosition
+        self.offset = offset
+        self.runs = runs
+    }
 }
 
 /// The entries of one segment inside one block.
@@ -27,6 +35,22 @@ public struct SegmentRun: Sendable, Hashable {
     public var lastTransactionNumber: UInt64
     /// Whether the run's last entry is the last of its transaction.
     public var endsTransaction: Bool
+
+    /// Creates a run.
+    public init(
+        space: String, segment: String, count: Int, firstSequence: UInt64, lastSequence: UInt64,
+        firstTimestamp: Int64, lastTimestamp: Int64, lastTransactionNumber: UInt64, endsTransaction: Bool
+    ) {
+        self.space = space
+        self.segment = segment
+        self.count = count
+        self.firstSequence = firstSequence
+        self.lastSequence = lastSequence
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+        self.lastTransactionNumber = lastTransactionNumber
+        self.endsTransaction = endsTransaction
+    }
 }
 
 /// Builds the runs of a block from its records, comparing names with the previous record's so that a run of

@@ -23,6 +23,9 @@ public struct RecoveryReport: Sendable, Hashable {
     /// Wall time of the recovery in nanoseconds.
     public var durationNanoseconds: Int64 = 0
 
+    /// An empty report (nothing found, nothing cut).
+    public init() {}
+
     /// Whether anything at all was cut.
     public var cutAnything: Bool { cutLogBytes > 0 || cutWALBytes > 0 || cutEntries > 0 || !truncatedCorruption.isEmpty }
 }
@@ -39,4 +42,16 @@ public struct RecoveryResult: Sendable {
     public var lastTimestamp: Int64
     /// What was found and repaired.
     public var report: RecoveryReport
+
+    /// Creates a result (for logs kept elsewhere than in files, such as in memory).
+    public init(blocks: [BlockSummary], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64, report: RecoveryReport) {
+        self.blocks = blocks
+        self.tail = tail
+        self.nextPosition = nextPosition
+        self.lastTimestamp = lastTimestamp
+        self.report = report
+    }
+
+    /// The state of an empty log.
+    public static let empty = RecoveryResult(blocks: [], tail: [], nextPosition: 1, lastTimestamp: 0, report: RecoveryReport())
 }

@@ -1,0 +1,3 @@
+@_exported public import struct StreamKitLogFiles.Entry
+@_exported public import struct StreamKitLogFiles.Record
+@_exported public import enum StreamKitLogFiles.Durability

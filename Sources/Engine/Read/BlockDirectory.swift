@@ -1,0 +1,61 @@
+import Synchronization
+import StreamKitLogFiles
+
+/// Which spaces each sealed block holds, so that space reads skip blocks of other spaces without reading
+/// them. Space names are interned to small integers.
+final class BlockDirectory: Sendable {
+    private struct State {
+        var spaceIDs: [String: UInt32] = [:]
+        /// Per block: its last position and the ids of the spaces it holds (sorted).
+        var lastPositions: [UInt64] = []
+        var spaces: [[UInt32]] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Adds the next sealed block (blocks come in log order, the same order the storage indexes them).
+    func add(_ summary: BlockSummary) {
+        state.withLock { state in
+            var ids: [UInt32] = []
+            for run in summary.runs {
+                let id: UInt32
+                if let known = state.spaceIDs[run.space] {
+                    id = known
+                } else {
+                    id = UInt32(state.spaceIDs.count)
+                    state.spaceIDs[run.space] = id
+                }
+                if !ids.contains(id) { ids.append(id) }
+            }
+            ids.sort()
+            state.lastPositions.append(summary.header.lastPosition)
+            state.spaces.append(ids)
+        }
+    }
+
+    /// Number of blocks known.
+    var count: Int { state.withLock { $0.lastPositions.count } }
+
+    /// Last position of the last known block (0 when none).
+    var lastPosition: UInt64 { state.withLock { $0.lastPositions.last ?? 0 } }
+
+    /// Interned ids of `names` that appear in any block (unknown names are in no block).
+    func ids(of names: some Sequence<String>) -> Set<UInt32> {
+        state.withLock { state in Set(names.compactMap { state.spaceIDs[$0] }) }
+    }
+
+    /// Whether block `index` may hold any of `ids` (true for blocks not registered yet).
+    func block(_ index: Int, mayHold ids: Set<UInt32>) -> Bool {
+        state.withLock { state in
+            guard state.spaces.indices.contains(index) else { return true }
+            return state.spaces[index].contains { ids.contains($0) }
+        }
+    }
+
+    /// Bytes the directory uses, roughly.
+    var approximateBytes: Int {
+        state.withLock { state in
+            state.lastPositions.count * 8 + state.spaces.reduce(0) { $0 + 32 + 4 * $1.count } + state.spaceIDs.count * 48
+        }
+    }
+}

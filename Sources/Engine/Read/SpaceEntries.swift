@@ -1,0 +1,144 @@
+import StreamKitLogFiles
+
+/// The entries of one or more spaces in commit order (log order), streamed in batches, resuming after
+/// per-space offsets.
+///
+/// Commit order is a total order across the store, so several spaces merge exactly: no ties, no clock
+/// skew. Offsets are exclusive; every entry carries ``Entry/offset`` to resume from. Readers see a prefix of
+/// the commits (never a later commit before an earlier one), including commits made while they run, until
+/// they catch up, then finish.
+public struct SpaceEntries: AsyncSequence, Sendable {
+    public typealias Element = Entry
+
+    let store: Store
+    let offsets: [String: Offset]
+    let minTimestamp: Int64
+    let maxTimestamp: Int64
+    let limit: Int
+
+    public func makeAsyncIterator() -> Iterator { Iterator(self) }
+
+    /// Iterates a space read.
+    public struct Iterator: AsyncIteratorProtocol {
+        private let read: SpaceEntries
+        private var buffer: [Entry] = []
+        private var index = 0
+        /// Last position examined.
+        private var cursor: UInt64
+        private var remaining: Int
+        private var validated = false
+        private var done = false
+
+        init(_ read: SpaceEntries) {
+            self.read = read
+            cursor = read.offsets.values.map(\.position).min() ?? 0
+            remaining = read.limit > 0 ? read.limit : .max
+            done = read.offsets.isEmpty
+        }
+
+        /// The next entry, or nil when the read has caught up.
+        /// - Throws: `StreamKitError` — `.invalidOffset` for an offset this store did not issue; `.corrupt` or
+        ///   `.storage` when a block cannot be read. An error in any of several spaces ends the whole read.
+        public mutating func next() async throws -> Entry? {
+            if index < buffer.count {
+                defer { index += 1 }
+                return buffer[index]
+            }
+            return try refill()
+        }
+
+        private mutating func refill() throws -> Entry? {
+            let reads = read.store.reads
+            if !validated {
+                try validateOffsets(reads)
+                validated = true
+            }
+            while !done && remaining > 0 {
+                buffer.removeAll(keepingCapacity: true)
+                index = 0
+                let visible = reads.visibleThrough
+                guard cursor < visible else { done = true; break }
+                let ids = reads.directory.ids(of: read.offsets.keys)
+                let offsets = read.offsets
+                let minTimestamp = read.minTimestamp
+                let maxTimestamp = read.maxTimestamp
+                var past = false
+                let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
+                let next: UInt64
+                do {
+                    next = try reads.scan(
+                        from: cursor + 1, through: visible, maxCount: batch, into: &buffer,
+                        skip: { !reads.directory.block($0, mayHold: ids) }
+                    ) { entry in
+                        guard let offset = offsets[entry.space], entry.position > offset.position else { return false }
+                        if maxTimestamp > 0 && entry.timestamp > maxTimestamp {
+                            past = true
+                            return false
+                        }
+                        return minTimestamp <= 0 || entry.timestamp > minTimestamp
+                    }
+                } catch {
+                    done = true
+                    throw StreamKitError.storage(error)
+                }
+                cursor = next - 1
+                if past {
+                    // Timestamps rise with positions: nothing later can match.
+                    if let cut = buffer.firstIndex(where: { $0.timestamp > maxTimestamp }) { buffer.removeSubrange(cut...) }
+                    done = true
+                }
+                if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
+                remaining -= buffer.count
+                if !buffer.isEmpty {
+                    index = 1
+                    return buffer[0]
+                }
+            }
+            return nil
+        }
+
+        private func validateOffsets(_ reads: StoreReadContext) throws {
+            for (space, offset) in read.offsets where offset.position > 0 {
+                let entry: Entry?
+                do {
+                    entry = try reads.entry(at: offset.position)
+                } catch {
+                    throw StreamKitError.storage(error)
+                }
+                guard let entry, entry.timestamp == offset.timestamp, entry.space == space else {
+                    throw StreamKitError(
+                        code: .invalidOffset,
+                        message: "offset \(offset) was not issued by this store for space \(space)",
+                        storeID: read.store.id)
+                }
+            }
+        }
+    }
+}
+
+extension Store {
+    /// Reads every segment of a space in commit order, after `offset`.
+    /// - Parameters:
+    ///   - space: The space.
+    ///   - offset: Resume after this entry (exclusive); ``Offset/start`` for the beginning.
+    ///   - minTimestamp: Only entries committed after this (exclusive; 0 = no bound).
+    ///   - maxTimestamp: Only entries committed at or before this (inclusive; 0 = no bound).
+    ///   - limit: Most entries (0 = no limit).
+    public nonisolated func consumeSpace(
+        space: String, offset: Offset = .start, minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
+    ) -> SpaceEntries {
+        SpaceEntries(store: self, offsets: [space: offset], minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: max(0, limit))
+    }
+
+    /// Reads several spaces merged in commit order, each after its own offset.
+    /// - Parameters:
+    ///   - spaces: Each space to read and the offset to resume after (``Offset/start`` for the beginning).
+    ///   - minTimestamp: Only entries committed after this (exclusive; 0 = no bound).
+    ///   - maxTimestamp: Only entries committed at or before this (inclusive; 0 = no bound).
+    ///   - limit: Most entries in total (0 = no limit).
+    public nonisolated func consume(
+        spaces: [String: Offset], minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
+    ) -> SpaceEntries {
+        SpaceEntries(store: self, offsets: spaces, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: max(0, limit))
+    }
+}

@@ -1,0 +1,71 @@
+import Synchronization
+import StreamKitLogFiles
+
+/// Everything a reader needs to turn positions into entries without going through the store actor: the
+/// storage's sealed blocks (through the block cache and the block directory), the decoded tail, and the
+/// visible watermark. Shared by the store and every reader; all parts are thread-safe.
+final class StoreReadContext: Sendable {
+    let storage: any StoreStorage
+    let tail: TailBuffer
+    let directory: BlockDirectory
+    let cache: BlockCache
+    /// Every position up to here is committed and visible; readers never look past it.
+    private let visible: Atomic<UInt64>
+
+    init(storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int) {
+        self.storage = storage
+        self.tail = TailBuffer(startPosition: tailStart)
+        self.directory = BlockDirectory()
+        self.cache = BlockCache(budget: cacheBytes)
+        self.visible = Atomic(visibleThrough)
+    }
+
+    /// The last visible position.
+    var visibleThrough: UInt64 { visible.load(ordering: .acquiring) }
+
+    func publishVisible(_ position: UInt64) { visible.store(position, ordering: .releasing) }
+
+    /// Collects entries with positions in `from...through` (clamped to the visible watermark) that `accept`
+    /// takes, up to `max`. Blocks that `skip` rules out are not read. Returns the position after the last one
+    /// examined (so a caller can continue from there).
+    func scan(
+        from: UInt64, through: UInt64, maxCount: Int, into out: inout [Entry], skip: ((Int) -> Bool)? = nil,
+        _ accept: (Entry) -> Bool
+    ) throws -> UInt64 {
+        let limit = min(through, visibleThrough)
+        var position = max(from, 1)
+        while position <= limit && out.count < maxCount {
+            let tailStart = tail.startPosition
+            if position >= tailStart {
+                return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept)
+            }
+            guard let index = storage.blockIndex(containing: position), let header = storage.blockHeader(at: index),
+                header.firstPosition <= position || header.firstPosition < tailStart
+            else {
+                position = tailStart  // not in a block: it is in the tail
+                continue
+            }
+            if header.firstPosition > position { position = header.firstPosition }
+            if let skip, skip(index) {
+                position = header.lastPosition + 1
+                continue
+            }
+            let entries = try cache.entries(ofBlock: index) { try storage.readBlock(at: index) }
+            var i = Int(position - header.firstPosition)
+            while i < entries.count, position <= limit, out.count < maxCount {
+                let entry = entries[i]
+                if accept(entry) { out.append(entry) }
+                i += 1
+                position += 1
+            }
+        }
+        return position
+    }
+
+    /// The entry at `position`, if visible.
+    func entry(at position: UInt64) throws -> Entry? {
+        var out: [Entry] = []
+        _ = try scan(from: position, through: position, maxCount: 1, into: &out) { _ in true }
+        return out.first
+    }
+}

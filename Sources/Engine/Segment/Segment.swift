@@ -1,0 +1,149 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StreamKitLogFiles
+
+/// One segment's write side and index: its head, its reservations, and a sparse index from sequences to
+/// log positions. Created on a segment's first produce (or at open for segments the log holds).
+///
+/// The compare-and-append check lives here. Actors are re-entrant at `await`, so a commit **reserves** its
+/// sequences before it awaits the log: a racing producer sees the reservation and gets a conflict naming
+/// the expected sequence. If the append fails the reservation is released; the storage is fail-stop, so no
+/// later reservation can have committed on top of it.
+actor Segment {
+    /// A stretch of the segment's sequences and where its entries are in the log.
+    struct IndexRun: Sendable {
+        var firstSequence: UInt64
+        var count: UInt32
+        /// Exact runs: the position of `firstSequence`, the rest follow without gaps. Block runs: the first
+        /// position of the block holding the run, whose entries interleave with other segments'.
+        var startPosition: UInt64
+        var exact: Bool
+
+        var lastSequence: UInt64 { firstSequence + UInt64(count) - 1 }
+    }
+
+    struct Head: Sendable {
+        var firstSequence: UInt64 = 0
+        var firstTimestamp: Int64 = 0
+        var lastSequence: UInt64 = 0
+        var lastTimestamp: Int64 = 0
+        var lastTransactionNumber: UInt64 = 0
+    }
+
+    let key: SegmentKey
+    private(set) var head: Head
+    private var reservedSequence: UInt64
+    private var reservedTransaction: UInt64
+    private var index: [IndexRun]
+
+    init(key: SegmentKey, head: Head = Head(), index: [IndexRun] = []) {
+        self.key = key
+        self.head = head
+        self.reservedSequence = head.lastSequence
+        self.reservedTransaction = head.lastTransactionNumber
+        self.index = index
+    }
+
+    /// Reserves and commits a transaction of `records` (already validated: non-empty, contiguous).
+    /// - Throws: `sequenceConflict` when the first sequence is not the reserved last + 1; storage errors.
+    func commit(_ records: [Record], storage: any StoreStorage) async throws -> (CommittedTransaction, UUID, UInt64) {
+        let first = records[0].sequence
+        guard first == reservedSequence + 1 else {
+            throw StreamKitError.sequenceConflict(
+                expected: reservedSequence + 1, got: first, space: key.space, segment: key.segment)
+        }
+        return try await append(records, storage: storage)
+    }
+
+    /// Appends one record at the next sequence (no conflict possible within this store).
+    func publish(payload: [UInt8], metadata: [String: String], storage: any StoreStorage) async throws -> (
+        CommittedTransaction, UUID, UInt64, Record
+    ) {
+        let record = Record(sequence: reservedSequence + 1, payload: payload, metadata: metadata)
+        let (committed, id, number) = try await append([record], storage: storage)
+        return (committed, id, number, record)
+    }
+
+    private func append(_ records: [Record], storage: any StoreStorage) async throws -> (CommittedTransaction, UUID, UInt64) {
+        let previousSequence = reservedSequence
+        let previousTransaction = reservedTransaction
+        let number = reservedTransaction + 1
+        reservedSequence = records[records.count - 1].sequence
+        reservedTransaction = number
+        let id = UUID()
+        let committed: CommittedTransaction
+        do {
+            committed = try await storage.append(
+                TransactionInput(space: key.space, segment: key.segment, transactionID: id, transactionNumber: number, records: records))
+        } catch {
+            // Fail-stop storage: nothing reserved after us can have committed either.
+            if reservedTransaction == number {
+                reservedSequence = previousSequence
+                reservedTransaction = previousTransaction
+            }
+            throw StreamKitError.storage(error)
+        }
+        record(IndexRun(firstSequence: records[0].sequence, count: UInt32(records.count), startPosition: committed.firstPosition, exact: true))
+        if head.firstSequence == 0 || records[0].sequence < head.firstSequence {
+            head.firstSequence = records[0].sequence
+            head.firstTimestamp = committed.firstTimestamp
+        }
+        if records[records.count - 1].sequence > head.lastSequence {
+            head.lastSequence = records[records.count - 1].sequence
+            head.lastTimestamp = committed.lastTimestamp
+            head.lastTransactionNumber = number
+        }
+        return (committed, id, number)
+    }
+
+    /// Adds a committed run to the index in sequence order, merging it into the previous run when both the
+    /// sequences and the positions continue.
+    private func record(_ run: IndexRun) {
+        if let last = index.last, last.lastSequence < run.firstSequence {
+            if last.exact && run.exact && last.lastSequence + 1 == run.firstSequence
+                && last.startPosition + UInt64(last.count) == run.startPosition && UInt64(last.count) + UInt64(run.count) <= UInt64(UInt32.max)
+            {
+                index[index.count - 1].count += run.count
+            } else {
+                index.append(run)
+            }
+            return
+        }
+        // Completed out of order (two transactions of this segment in flight): insert in place.
+        var low = 0
+        var high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index[mid].firstSequence < run.firstSequence { low = mid + 1 } else { high = mid }
+        }
+        index.insert(run, at: low)
+    }
+
+    /// The index runs that hold sequences from `sequence` on, up to about `maxEntries` entries.
+    func runs(from sequence: UInt64, maxEntries: Int) -> [IndexRun] {
+        var low = 0
+        var high = index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if index[mid].lastSequence < sequence { low = mid + 1 } else { high = mid }
+        }
+        var out: [IndexRun] = []
+        var total = 0
+        var i = low
+        while i < index.count && total < maxEntries {
+            out.append(index[i])
+            total += Int(index[i].count)
+            i += 1
+        }
+        return out
+    }
+
+    /// The next sequence a producer must use.
+    var nextSequence: UInt64 { reservedSequence + 1 }
+
+    /// Bytes this segment's index uses, roughly.
+    var indexBytes: Int { index.capacity * MemoryLayout<IndexRun>.stride }
+}

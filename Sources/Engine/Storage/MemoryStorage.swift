@@ -1,0 +1,130 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Synchronization
+public import StreamKitLogFiles
+
+/// A store's log in memory, for tests and ephemeral stores: the same positions, timestamps and block
+/// structure as the file log, nothing on disk.
+public final class MemoryStorage: StoreStorage {
+    private struct State {
+        var blocks: [[Entry]] = []
+        var headers: [BlockHeader] = []
+        var open: [Entry] = []
+        var fresh: [BlockSummary] = []
+        var nextPosition: UInt64 = 1
+        var lastTimestamp: Int64 = 0
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let entriesPerBlock: Int
+    private let clock: @Sendable () -> Int64
+
+    /// Creates an empty log.
+    /// - Parameters:
+    ///   - entriesPerBlock: Entries per sealed block (default 256, like a 64 KiB block of 256-byte records).
+    ///   - clock: Wall-clock nanoseconds for timestamps (default: the system clock).
+    public init(entriesPerBlock: Int = 256, clock: (@Sendable () -> Int64)? = nil) {
+        self.entriesPerBlock = max(1, entriesPerBlock)
+        self.clock = clock ?? LogConfiguration().clock
+    }
+
+    public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+        guard !transaction.records.isEmpty else {
+            throw LogFilesError(code: .invalidArgument, message: "a transaction needs at least one record")
+        }
+        let now = clock()
+        return try state.withLock { state in
+            guard !state.closed else { throw LogFilesError(code: .closed, message: "the log is closed") }
+            let first = state.nextPosition
+            let timestamp = max(now, state.lastTimestamp + 1)
+            let last = transaction.records.count - 1
+            for (i, record) in transaction.records.enumerated() {
+                state.open.append(
+                    Entry(
+                        position: first + UInt64(i), space: transaction.space, segment: transaction.segment,
+                        sequence: record.sequence, timestamp: timestamp + Int64(i),
+                        transactionID: transaction.transactionID, transactionNumber: transaction.transactionNumber,
+                        endsTransaction: i == last, payload: record.payload, metadata: record.metadata))
+                if state.open.count == entriesPerBlock { Self.seal(&state) }
+            }
+            state.nextPosition += UInt64(transaction.records.count)
+            state.lastTimestamp = timestamp + Int64(last)
+            return CommittedTransaction(firstPosition: first, count: transaction.records.count, firstTimestamp: timestamp)
+        }
+    }
+
+    private static func seal(_ state: inout State) {
+        guard let first = state.open.first, let last = state.open.last else { return }
+        let header = BlockHeader.inMemory(
+            entryCount: state.open.count, firstPosition: first.position, minTimestamp: first.timestamp,
+            maxTimestamp: last.timestamp)
+        var runs: [SegmentRun] = []
+        var index: [String: Int] = [:]
+        for entry in state.open {
+            let key = entry.space + "\u{0}" + entry.segment
+            if let i = index[key] {
+                runs[i].count += 1
+                runs[i].lastSequence = entry.sequence
+                runs[i].lastTimestamp = entry.timestamp
+                runs[i].lastTransactionNumber = entry.transactionNumber
+                runs[i].endsTransaction = entry.endsTransaction
+            } else {
+                index[key] = runs.count
+                runs.append(
+                    SegmentRun(
+                        space: entry.space, segment: entry.segment, count: 1, firstSequence: entry.sequence,
+                        lastSequence: entry.sequence, firstTimestamp: entry.timestamp, lastTimestamp: entry.timestamp,
+                        lastTransactionNumber: entry.transactionNumber, endsTransaction: entry.endsTransaction))
+            }
+        }
+        state.blocks.append(state.open)
+        state.headers.append(header)
+        state.fresh.append(BlockSummary(header: header, fileFirstPosition: 0, offset: 0, runs: runs))
+        state.open.removeAll(keepingCapacity: true)
+    }
+
+    public func blockIndex(containing position: UInt64) -> Int? {
+        state.withLock { state in
+            var low = 0
+            var high = state.headers.count
+            while low < high {
+                let mid = (low + high) / 2
+                if state.headers[mid].lastPosition < position { low = mid + 1 } else { high = mid }
+            }
+            return low < state.headers.count ? low : nil
+        }
+    }
+
+    public func blockHeader(at index: Int) -> BlockHeader? {
+        state.withLock { $0.headers.indices.contains(index) ? $0.headers[index] : nil }
+    }
+
+    public func readBlock(at index: Int) throws -> [Entry] {
+        try state.withLock { state in
+            guard state.blocks.indices.contains(index) else {
+                throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
+            }
+            return state.blocks[index]
+        }
+    }
+
+    public func takeSealedBlocks() -> [BlockSummary] {
+        state.withLock { state in
+            defer { state.fresh.removeAll() }
+            return state.fresh
+        }
+    }
+
+    public func flush() async throws { state.withLock { Self.seal(&$0) } }
+
+    public func close() async {
+        state.withLock { state in
+            Self.seal(&state)
+            state.closed = true
+        }
+    }
+}

@@ -1,0 +1,308 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+import Logging
+import StreamKitLogFiles
+
+/// One store: an isolated log of spaces, segments and entries, with its index, subscriptions, leases and
+/// worker presence.
+///
+/// Writes go through the store actor once per transaction (never per record); reads stream through
+/// ``SegmentEntries`` and ``SpaceEntries``, which fetch batches of entries from the decoded tail and the
+/// block cache without holding the actor. See `docs/semantics.md` for ordering, durability and delivery.
+public actor Store {
+    /// The store's identity.
+    public nonisolated let id: UUID
+    /// The store's settings.
+    public nonisolated let configuration: StoreConfiguration
+    nonisolated let reads: StoreReadContext
+
+    private var segments: [SegmentKey: Segment] = [:]
+    private var spaceSegments: [String: Set<String>] = [:]
+    /// Per segment, its status as far as it is visible to readers.
+    private var visible: [SegmentKey: SegmentStatus] = [:]
+    /// Transactions committed by the storage but waiting for an earlier position to become visible.
+    private var pending: [UInt64: PendingCommit] = [:]
+    private var visibleThrough: UInt64
+    private var subscriptions: [String: [SubscriptionState]] = [:]
+    private var closing = false
+    private var closed = false
+    private var inFlight = 0
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Timestamp of the newest visible entry (the floor for lease fencing tokens).
+    private(set) var lastTimestamp: Int64
+
+    struct PendingCommit {
+        var key: SegmentKey
+        var records: [Record]
+        var committed: CommittedTransaction
+        var transactionID: UUID
+        var transactionNumber: UInt64
+    }
+
+    // MARK: - Opening
+
+    /// Opens (creating if needed) a store kept in files under `directory`, recovering its log first.
+    /// - Parameters:
+    ///   - id: The store's identity.
+    ///   - directory: The store directory (holds `log/`, `wal/`, `LOCK`).
+    ///   - configuration: Store settings.
+    /// - Throws: `StreamKitError` — `.storage` (e.g. another process holds the store), `.corrupt`.
+    public static func open(id: UUID, directory: String, configuration: StoreConfiguration = .init()) async throws -> Store {
+        let (storage, recovery): (FileStorage, RecoveryResult)
+        do {
+            (storage, recovery) = try FileStorage.open(directory: directory, configuration: configuration.log)
+        } catch {
+            var mapped = StreamKitError.storage(error)
+            mapped.storeID = id
+            throw mapped
+        }
+        return Store(id: id, storage: storage, recovery: recovery, configuration: configuration)
+    }
+
+    /// Creates an empty store kept in memory only (tests, ephemeral data).
+    public static func inMemory(id: UUID = UUID(), configuration: StoreConfiguration = .init()) -> Store {
+        let recovery = RecoveryResult.empty
+        let storage = MemoryStorage(clock: configuration.log.clock)
+        return Store(id: id, storage: storage, recovery: recovery, configuration: configuration)
+    }
+
+    /// Creates a store over any storage, rebuilding the index from what the storage recovered.
+    public init(id: UUID, storage: any StoreStorage, recovery: RecoveryResult, configuration: StoreConfiguration) {
+        self.id = id
+        self.configuration = configuration
+        let tailStart = recovery.tail.first?.position ?? recovery.nextPosition
+        reads = StoreReadContext(
+            storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
+            cacheBytes: configuration.blockCacheBytes)
+        visibleThrough = recovery.nextPosition - 1
+        lastTimestamp = recovery.lastTimestamp
+        var rebuilt = IndexRebuilder()
+        for block in recovery.blocks {
+            reads.directory.add(block)
+            rebuilt.add(block)
+        }
+        rebuilt.add(recovery.tail)
+        reads.tail.append(recovery.tail)
+        for (key, state) in rebuilt.segments {
+            segments[key] = Segment(key: key, head: state.head, index: state.index)
+            visible[key] = state.status(key)
+            spaceSegments[key.space, default: []].insert(key.segment)
+        }
+        let segmentCount = rebuilt.segments.count
+        configuration.logger.info(
+            "store opened",
+            metadata: ["store_id": "\(id)", "segments": "\(segmentCount)", "blocks": "\(recovery.blocks.count)"])
+    }
+
+    // MARK: - Writing
+
+    /// Commits one validated transaction of one segment and returns its status once it is visible.
+    func commit(_ key: SegmentKey, _ records: [Record]) async throws -> SegmentStatus {
+        guard !closing else { throw storeClosing }
+        let segment = segment(for: key)
+        inFlight += 1
+        defer { finishedCall() }
+        let (committed, id, number) = try await segment.commit(records, storage: reads.storage)
+        return accept(PendingCommit(key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))
+    }
+
+    /// Appends one record at the segment's next sequence.
+    public func publish(space: String, segment: String, payload: [UInt8], metadata: [String: String] = [:]) async throws
+        -> SegmentStatus
+    {
+        let key = try validate(space: space, segment: segment)
+        try validate(Record(sequence: 1, payload: payload, metadata: metadata))
+        guard !closing else { throw storeClosing }
+        let handle = self.segment(for: key)
+        inFlight += 1
+        defer { finishedCall() }
+        let (committed, id, number, record) = try await handle.publish(payload: payload, metadata: metadata, storage: reads.storage)
+        return accept(PendingCommit(key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))
+    }
+
+    private var storeClosing: StreamKitError {
+        var error = StreamKitError.storeClosing
+        error.storeID = id
+        return error
+    }
+
+    private func finishedCall() {
+        inFlight -= 1
+        if inFlight == 0 && !idleWaiters.isEmpty {
+            for waiter in idleWaiters { waiter.resume() }
+            idleWaiters.removeAll()
+        }
+    }
+
+    private func segment(for key: SegmentKey) -> Segment {
+        if let existing = segments[key] { return existing }
+        let created = Segment(key: key)
+        segments[key] = created
+        return created
+    }
+
+    /// Records a committed transaction and makes it (and any that waited for it) visible in position order.
+    private func accept(_ commit: PendingCommit) -> SegmentStatus {
+        let status = SegmentStatus(
+            space: commit.key.space, segment: commit.key.segment, firstSequence: commit.records[0].sequence,
+            firstTimestamp: commit.committed.firstTimestamp, lastSequence: commit.records[commit.records.count - 1].sequence,
+            lastTimestamp: commit.committed.lastTimestamp)
+        pending[commit.committed.firstPosition] = commit
+        while let next = pending.removeValue(forKey: visibleThrough + 1) { makeVisible(next) }
+        reads.publishVisible(visibleThrough)
+        absorbSealedBlocks()
+        return status
+    }
+
+    private func makeVisible(_ commit: PendingCommit) {
+        let key = commit.key
+        let first = commit.committed.firstPosition
+        let last = commit.records.count - 1
+        var entries: [Entry] = []
+        entries.reserveCapacity(commit.records.count)
+        for (i, record) in commit.records.enumerated() {
+            entries.append(
+                Entry(
+                    position: first + UInt64(i), space: key.space, segment: key.segment, sequence: record.sequence,
+                    timestamp: commit.committed.firstTimestamp + Int64(i), transactionID: commit.transactionID,
+                    transactionNumber: commit.transactionNumber, endsTransaction: i == last, payload: record.payload,
+                    metadata: record.metadata))
+        }
+        reads.tail.append(entries)
+        visibleThrough = commit.committed.lastPosition
+        lastTimestamp = commit.committed.lastTimestamp
+        var status: SegmentStatus
+        if var known = visible[key] {
+            known.lastSequence = commit.records[last].sequence
+            known.lastTimestamp = commit.committed.lastTimestamp
+            status = known
+        } else {
+            status = SegmentStatus(
+                space: key.space, segment: key.segment, firstSequence: commit.records[0].sequence,
+                firstTimestamp: commit.committed.firstTimestamp, lastSequence: commit.records[last].sequence,
+                lastTimestamp: commit.committed.lastTimestamp)
+            spaceSegments[key.space, default: []].insert(key.segment)
+        }
+        visible[key] = status
+        if let subscribers = subscriptions[key.space] {
+            var live = false
+            for subscriber in subscribers where subscriber.matches(key.segment) {
+                if subscriber.push(status) { live = true }
+            }
+            if !live || subscribers.contains(where: { $0.isFinished }) {
+                subscriptions[key.space] = subscribers.filter { !$0.isFinished }
+                if subscriptions[key.space]?.isEmpty == true { subscriptions[key.space] = nil }
+            }
+        }
+    }
+
+    /// Registers newly sealed blocks for space reads and lets the tail shrink to its budget.
+    private func absorbSealedBlocks() {
+        let sealed = reads.storage.takeSealedBlocks()
+        guard !sealed.isEmpty else { return }
+        for block in sealed { reads.directory.add(block) }
+        reads.tail.trim(toBudget: configuration.tailBytes, sealedThrough: reads.directory.lastPosition)
+    }
+
+    // MARK: - Validation
+
+    func validate(space: String, segment: String) throws -> SegmentKey {
+        for (kind, name) in [("space", space), ("segment", segment)] {
+            if name.isEmpty { throw StreamKitError.invalidArgument("\(kind) name is empty") }
+            let bytes = name.utf8.count
+            if bytes > configuration.maxNameBytes {
+                throw StreamKitError.invalidArgument(
+                    "\(kind) name is \(bytes) bytes, over the limit of \(configuration.maxNameBytes)",
+                    limit: configuration.maxNameBytes, value: bytes)
+            }
+        }
+        if segment == "*" { throw StreamKitError.invalidArgument("\"*\" names every segment; it cannot be written") }
+        return SegmentKey(space: space, segment: segment)
+    }
+
+    nonisolated func validate(_ record: Record) throws {
+        if record.payload.count > configuration.maxPayloadBytes {
+            throw StreamKitError.limitExceeded(
+                "payload is \(record.payload.count) bytes, over the limit of \(configuration.maxPayloadBytes)",
+                limit: configuration.maxPayloadBytes, value: record.payload.count)
+        }
+        if record.metadata.count > configuration.maxMetadataPairs {
+            throw StreamKitError.limitExceeded(
+                "\(record.metadata.count) metadata pairs, over the limit of \(configuration.maxMetadataPairs)",
+                limit: configuration.maxMetadataPairs, value: record.metadata.count)
+        }
+    }
+
+    // MARK: - Inventory
+
+    /// Every space with at least one visible entry, sorted.
+    public func spaces() -> [String] { spaceSegments.keys.sorted() }
+
+    /// Every segment of `space` with at least one visible entry, sorted.
+    public func segments(space: String) -> [String] { spaceSegments[space].map { $0.sorted() } ?? [] }
+
+    /// The visible status of a segment, or nil when it has no visible entry.
+    public func status(space: String, segment: String) -> SegmentStatus? {
+        visible[SegmentKey(space: space, segment: segment)]
+    }
+
+    /// The last visible entry of a segment; nil for an empty or unknown segment (not an error).
+    public func peek(space: String, segment: String) async throws -> Entry? {
+        let key = SegmentKey(space: space, segment: segment)
+        guard let status = visible[key], let handle = segments[key] else { return nil }
+        let runs = await handle.runs(from: status.lastSequence, maxEntries: 1)
+        return try SegmentEntries.collect(runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1).first
+    }
+
+    /// The segment actor, when the segment exists.
+    func existingSegment(_ key: SegmentKey) -> Segment? { segments[key] }
+
+    // MARK: - Subscriptions
+
+    func register(_ subscription: SubscriptionState) {
+        guard !closed else {
+            subscription.finish()
+            return
+        }
+        if subscription.segment == "*" {
+            for name in (spaceSegments[subscription.space] ?? []).sorted() {
+                if let status = visible[SegmentKey(space: subscription.space, segment: name)] { _ = subscription.push(status) }
+            }
+        } else if let status = visible[SegmentKey(space: subscription.space, segment: subscription.segment)] {
+            _ = subscription.push(status)
+        }
+        subscriptions[subscription.space, default: []].append(subscription)
+    }
+
+    func unregister(_ subscription: SubscriptionState) {
+        subscriptions[subscription.space]?.removeAll { $0 === subscription }
+        if subscriptions[subscription.space]?.isEmpty == true { subscriptions[subscription.space] = nil }
+    }
+
+    // MARK: - Closing
+
+    /// Waits for in-flight writes, closes the log, and ends every subscription. Later writes fail with
+    /// `storeClosing`. Calling it again does nothing.
+    public func close() async {
+        guard !closing else {
+            if !closed { await withCheckedContinuation { idleWaiters.append($0) } }
+            return
+        }
+        closing = true
+        if inFlight > 0 { await withCheckedContinuation { idleWaiters.append($0) } }
+        await reads.storage.close()
+        closed = true
+        for list in subscriptions.values { for subscription in list { subscription.finish() } }
+        subscriptions.removeAll()
+        configuration.logger.info("store closed", metadata: ["store_id": "\(id)"])
+    }
+
+    /// Whether ``close()`` has begun.
+    public var isClosing: Bool { closing }
+
+    /// Number of writes in progress.
+    var writesInFlight: Int { inFlight }
+}

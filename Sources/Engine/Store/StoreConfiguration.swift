@@ -1,0 +1,34 @@
+public import Logging
+public import StreamKitLogFiles
+
+/// Settings of a store: durability and file layout (through ``log``), limits, and memory budgets.
+public struct StoreConfiguration: Sendable {
+    /// Log settings: durability (default `.fsync`), file and block sizes. Used by the file log.
+    public var log = LogConfiguration()
+    /// Most records per transaction; longer produces are cut into several transactions. Default 10,000.
+    public var maxRecordsPerTransaction = 10_000
+    /// Most payload bytes per transaction (a single larger record gets a transaction of its own, up to
+    /// ``maxPayloadBytes``). Default 4 MiB.
+    public var maxTransactionBytes = 4 << 20
+    /// Largest payload of one record. Default 4 MiB.
+    public var maxPayloadBytes = 4 << 20
+    /// Longest space or segment name in UTF-8 bytes. Default 256.
+    public var maxNameBytes = 256
+    /// Most metadata pairs per record. Default 64.
+    public var maxMetadataPairs = 64
+    /// Memory for recent entries kept decoded in memory (the tail). Default 64 MiB.
+    public var tailBytes = 64 << 20
+    /// Memory for decoded blocks read back from the log. Default 64 MiB.
+    public var blockCacheBytes = 64 << 20
+    /// Entries a reader fetches per round trip to the store. Default 1,024.
+    public var readBatchSize = 1024
+    /// Most reads a publish retries after losing a race (only across processes). Default 100.
+    public var publishAttempts = 100
+    /// Monotonic time for leases, worker presence and heartbeats.
+    public var clock: EngineClock = .system
+    /// Lifecycle at Info, degraded operation at Warn, failures at Error.
+    public var logger = Logger(label: "streamkit.engine")
+
+    /// The default settings.
+    public init() {}
+}

@@ -1,0 +1,137 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Synchronization
+
+/// The buffer between the store and one subscriber: statuses wait here, at most one per segment (a newer
+/// status replaces an undelivered older one and counts as coalesced), so a slow subscriber costs memory
+/// bounded by the number of segments, never by the number of commits.
+final class SubscriptionState: Sendable {
+    private struct State {
+        var order: [String] = []
+        var head = 0
+        var pending: [String: SegmentStatus] = [:]
+        var waiter: CheckedContinuation<SegmentStatus?, Never>?
+        var finished = false
+        var delivered = 0
+        var coalesced = 0
+        var lastDelivery: UInt64 = 0
+    }
+
+    let id = UUID()
+    let space: String
+    /// A segment name, or `*` for every segment of the space.
+    let segment: String
+    private let state = Mutex(State())
+
+    init(space: String, segment: String) {
+        self.space = space
+        self.segment = segment
+    }
+
+    func matches(_ name: String) -> Bool { segment == "*" || segment == name }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Queues a status (or hands it to a waiting subscriber). Returns false when the subscription is over.
+    @discardableResult
+    func push(_ status: SegmentStatus) -> Bool {
+        let waiter: CheckedContinuation<SegmentStatus?, Never>? = state.withLock { state in
+            guard !state.finished else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.delivered += 1
+                return waiter
+            }
+            if state.pending[status.segment] != nil {
+                state.coalesced += 1
+            } else {
+                state.order.append(status.segment)
+            }
+            state.pending[status.segment] = status
+            return nil
+        }
+        waiter?.resume(returning: status)
+        return !isFinished
+    }
+
+    /// The next status, waiting for one; nil once finished (or when the waiting task is cancelled).
+    func next() async -> SegmentStatus? {
+        if let ready = take() { return ready.status }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<SegmentStatus?, Never>) in
+                let immediate: SegmentStatus?? = state.withLock { state in
+                    if let status = Self.dequeue(&state) { return .some(status) }
+                    if state.finished || Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    private func take() -> (status: SegmentStatus?, Void)? {
+        state.withLock { state in Self.dequeue(&state).map { ($0, ()) } }
+    }
+
+    private static func dequeue(_ state: inout State) -> SegmentStatus? {
+        while state.head < state.order.count {
+            let name = state.order[state.head]
+            state.head += 1
+            if state.head > 1024 && state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            if let status = state.pending.removeValue(forKey: name) {
+                state.delivered += 1
+                return status
+            }
+        }
+        return nil
+    }
+
+    /// Ends the subscription: a waiting subscriber gets nil, queued statuses are dropped.
+    func finish() {
+        let waiter = state.withLock { state in
+            state.finished = true
+            state.pending.removeAll()
+            state.order.removeAll()
+            state.head = 0
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Delivered and coalesced counts.
+    var counters: (delivered: Int, coalesced: Int, pending: Int) {
+        state.withLock { ($0.delivered, $0.coalesced, $0.pending.count) }
+    }
+
+    /// Whether nothing was delivered or queued since `since` deliveries (for heartbeats).
+    func deliveredCount() -> Int { state.withLock { $0.delivered } }
+
+    /// Queues a heartbeat unless something is already waiting.
+    func pushHeartbeat(_ status: SegmentStatus) {
+        let waiter: CheckedContinuation<SegmentStatus?, Never>? = state.withLock { state in
+            guard !state.finished, state.pending.isEmpty else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.order.append(status.segment)
+            state.pending[status.segment] = status
+            return nil
+        }
+        waiter?.resume(returning: status)
+    }
+}
