@@ -110,6 +110,7 @@ public actor Store {
     }
 
     /// Appends one record at the segment's next sequence.
+    @discardableResult
     public func publish(space: String, segment: String, payload: [UInt8], metadata: [String: String] = [:]) async throws
         -> SegmentStatus
     {

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+@testable import StreamKitEngine
+
+@Suite struct SubscriptionTests {
+    @Test("a space subscription delivers a sorted snapshot first, then a status after each commit", arguments: Backend.allCases)
+    func snapshotThenLive(backend: Backend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            try await store.produce(space: "s", segment: "b", records: records(1...2))
+            try await store.produce(space: "s", segment: "a", records: records(1...3))
+            let subscription = try await store.subscribe(space: "s", segment: "*")
+            var iterator = subscription.makeAsyncIterator()
+            let first = await iterator.next()
+            let second = await iterator.next()
+            #expect(first?.segment == "a" && first?.lastSequence == 3)
+            #expect(second?.segment == "b" && second?.lastSequence == 2)
+
+            try await store.produce(space: "s", segment: "c", records: records(1...1))
+            let live = await iterator.next()
+            #expect(live?.segment == "c" && live?.lastSequence == 1 && live?.firstSequence == 1)
+            subscription.cancel()
+            #expect(await iterator.next() == nil)
+        }
+    }
+
+    @Test("a segment subscription sees only its segment", arguments: Backend.allCases)
+    func segmentOnly(backend: Backend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            let subscription = try await store.subscribe(space: "s", segment: "mine")
+            var iterator = subscription.makeAsyncIterator()
+            try await store.produce(space: "s", segment: "other", records: records(1...1))
+            try await store.produce(space: "s", segment: "mine", records: records(1...4))
+            let status = await iterator.next()
+            #expect(status?.segment == "mine" && status?.lastSequence == 4)
+            subscription.cancel()
+        }
+    }
+
+    @Test("a slow subscriber gets the latest status per segment, with the replaced ones counted", arguments: Backend.allCases)
+    func coalescing(backend: Backend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            let subscription = try await store.subscribe(space: "s", segment: "*")
+            for n in 1...50 { try await store.publish(space: "s", segment: "g", payload: [UInt8(n)]) }
+            var iterator = subscription.makeAsyncIterator()
+            let status = await iterator.next()
+            #expect(status?.lastSequence == 50)
+            #expect(subscription.coalescedCount == 49)
+            subscription.cancel()
+        }
+    }
+
+    @Test("closing the store ends its subscriptions")
+    func closeEnds() async throws {
+        let store = Store.inMemory(configuration: StoreFixture.quiet())
+        let subscription = try await store.subscribe(space: "s")
+        let waiter = Task { try await subscription.collect() }
+        await store.close()
+        let delivered = try await waiter.value
+        #expect(delivered.isEmpty)
+    }
+
+    @Test("a heartbeat outside 1–300 seconds is refused")
+    func heartbeatBounds() async throws {
+        let store = Store.inMemory(configuration: StoreFixture.quiet())
+        let error = await streamKitError { _ = try await store.subscribe(space: "s", heartbeatSeconds: 0) }
+        #expect(error?.code == .invalidArgument)
+        await store.close()
+    }
+}
