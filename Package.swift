@@ -75,6 +75,14 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - Test tools
+        .executableTarget(
+            name: "streamkit-crash-child",
+            dependencies: ["StreamKitEngine", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/CrashChild",
+            swiftSettings: strict
+        ),
+
         // MARK: - Benchmarks
         .executableTarget(
             name: "Benchmarks",
@@ -98,7 +106,10 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitEngineTests",
-            dependencies: ["StreamKitEngine", "StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/EngineTests",
             swiftSettings: strict
         ),
