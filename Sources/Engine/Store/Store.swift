@@ -33,6 +33,8 @@ public actor Store {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Timestamp of the newest visible entry (the floor for lease fencing tokens).
     private(set) var lastTimestamp: Int64
+    var leases = LeaseTable()
+    var workers = WorkerRegistry()
 
     struct PendingCommit {
         var key: SegmentKey
