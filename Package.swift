@@ -88,6 +88,8 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "StreamKitLogFiles",
+                "StreamKitEngine",
+                "StreamKitProcessing",
                 "CLZ4",
                 "CSQLite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

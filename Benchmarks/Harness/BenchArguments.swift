@@ -26,6 +26,8 @@ struct BenchArguments: Sendable, Equatable {
     var jsonPath: String?
     var markdownPath: String?
     var svgPath: String?
+    /// Run the sqlite and limit peers (default); `--no-peers` runs StreamKit alone (profiling, quick checks).
+    var peers = true
 
     /// No scenario named: run the quick suite with `quick = true`.
     var isQuickSuite: Bool { scenarioPatterns.isEmpty }
@@ -48,6 +50,7 @@ struct BenchArguments: Sendable, Equatable {
           --json FILE               write the measurements as a JSON array
           --markdown FILE           write the table as Markdown
           --svg FILE                write a bar chart of records/s as SVG
+          --no-peers                run StreamKit alone (no sqlite and limit rows)
           -h, --help                show this help
 
         Exit status: 0 ok, 1 a scenario failed, 64 usage error.
@@ -106,10 +109,12 @@ struct BenchArguments: Sendable, Equatable {
                 result.markdownPath = try path(flag, try value())
             case "--svg":
                 result.svgPath = try path(flag, try value())
+            case "--no-peers":
+                result.peers = false
             default:
                 throw .unknownFlag(flag)
             }
-            if inlineValue != nil, ["-h", "--help", "--list"].contains(flag) {
+            if inlineValue != nil, ["-h", "--help", "--list", "--no-peers"].contains(flag) {
                 throw .invalidValue(flag: flag, value: inlineValue ?? "", expected: "no value")
             }
         }
@@ -137,7 +142,8 @@ struct BenchArguments: Sendable, Equatable {
             segments: segments,
             producers: producers,
             workDirectory: workDirectory,
-            quick: isQuickSuite
+            quick: isQuickSuite,
+            peers: peers
         )
     }
 

@@ -25,6 +25,8 @@ struct BenchOptions: Sendable {
     var workDirectory: String
     /// Set by the quick suite (no scenario names given): scenarios keep themselves short.
     var quick: Bool = false
+    /// Whether to run the sqlite and limit peers (`--no-peers` turns them off).
+    var peers: Bool = true
 }
 
 /// Latency percentiles in microseconds (from an HdrHistogram).

@@ -3,6 +3,13 @@ enum ScenarioRegistry {
     static let all: [any Scenario] = [
         LogFilesAppendScenario(),
         LogFilesReadScenario(),
+        EngineProduceScenario.single,
+        EngineProduceScenario.manySegments,
+        EngineGroupCommitScenario(),
+        EngineConsumeScenario.segment,
+        EngineConsumeScenario.space,
+        EnginePublishScenario(),
+        ProcessingScenario(),
     ]
 
     /// The quick suite when `patterns` is empty; otherwise every scenario whose name equals a pattern

@@ -18,6 +18,7 @@ struct LogFilesAppendScenario: Scenario {
                 directory: try work.subdirectory("streamkit-\(durability.rawValue)"),
                 progress: progress
             )
+            guard options.peers else { continue }
             rows.append(try SQLitePeer(directory: try work.subdirectory("sqlite-\(durability.rawValue)"))
                 .produce(workload, progress: progress))
             rows.append(try LimitPeer(directory: try work.subdirectory("limit-\(durability.rawValue)"))

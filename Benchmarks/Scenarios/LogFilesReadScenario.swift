@@ -17,6 +17,7 @@ struct LogFilesReadScenario: Scenario {
             directory: try work.subdirectory("streamkit"),
             progress: progress
         )
+        guard options.peers else { return rows }
         let sqlite = SQLitePeer(directory: try work.subdirectory("sqlite"))
         _ = try sqlite.produce(workload, progress: progress)
         rows.append(try sqlite.consume(workload, progress: progress))

@@ -1,56 +1,17 @@
 import StreamKitProcessing
-import Synchronization
 import Testing
-
-/// Transform calls a test releases one by one, in any order.
-final class Gate: Sendable {
-    private struct State {
-        var waiting: [Int: CheckedContinuation<Void, Never>] = [:]
-        var released: Set<Int> = []
-        var started: [Int] = []
-        var running = 0
-        var maxRunning = 0
-    }
-
-    private let state = Mutex(State())
-
-    /// Called by the transform: waits until the test releases `value`.
-    func pass(_ value: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let go = state.withLock { state -> Bool in
-                state.started.append(value)
-                state.running += 1
-                state.maxRunning = max(state.maxRunning, state.running)
-                if state.released.contains(value) { return true }
-                state.waiting[value] = continuation
-                return false
-            }
-            if go { continuation.resume() }
-        }
-        state.withLock { $0.running -= 1 }
-    }
-
-    func release(_ value: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.released.insert(value)
-            return state.waiting.removeValue(forKey: value)
-        }
-        waiter?.resume()
-    }
-
-    var started: [Int] { state.withLock { $0.started } }
-    var maxRunning: Int { state.withLock { $0.maxRunning } }
-}
 
 @Suite("concurrentMap", .timeLimit(.minutes(1)))
 struct ConcurrentMapTests {
     @Test("ordered mode delivers results in input order even when later items finish first")
     func orderedDelivery() async {
         let gate = Gate()
-        let collector = Collector(CountingSource(3).items().concurrentMap(workers: 3) { value in
-            await gate.pass(value)
-            return value * 10
-        })
+        let collector = Collector(
+            CountingSource(3).items().concurrentMap(workers: 3) { value in
+                await gate.pass(value)
+                return value * 10
+            }
+        )
         #expect(await eventually { gate.started.count == 3 })
 
         gate.release(2)
@@ -63,10 +24,12 @@ struct ConcurrentMapTests {
     @Test("unordered mode delivers results as they complete")
     func unorderedDelivery() async {
         let gate = Gate()
-        let collector = Collector(CountingSource(3).items().concurrentMap(workers: 3, ordered: false) { value in
-            await gate.pass(value)
-            return value
-        })
+        let collector = Collector(
+            CountingSource(3).items().concurrentMap(workers: 3, ordered: false) { value in
+                await gate.pass(value)
+                return value
+            }
+        )
         #expect(await eventually { gate.started.count == 3 })
 
         gate.release(2)
@@ -81,10 +44,12 @@ struct ConcurrentMapTests {
     @Test("no more than `workers` transforms run at once")
     func workerLimit() async {
         let gate = Gate()
-        let collector = Collector(CountingSource(8).items().concurrentMap(workers: 2, bufferLimit: 8) { value in
-            await gate.pass(value)
-            return value
-        })
+        let collector = Collector(
+            CountingSource(8).items().concurrentMap(workers: 2, bufferLimit: 8) { value in
+                await gate.pass(value)
+                return value
+            }
+        )
 
         for value in 0..<8 {
             #expect(await eventually { gate.started.contains(value) })
@@ -99,10 +64,12 @@ struct ConcurrentMapTests {
     func slowItemBoundsMemory() async {
         let gate = Gate()
         let source = CountingSource(1_000)
-        let collector = Collector(source.items().concurrentMap(workers: 4, bufferLimit: 6) { value in
-            if value == 0 { await gate.pass(0) }
-            return value
-        })
+        let collector = Collector(
+            source.items().concurrentMap(workers: 4, bufferLimit: 6) { value in
+                if value == 0 { await gate.pass(0) }
+                return value
+            }
+        )
 
         for _ in 0..<2_000 { await Task.yield() }
         #expect(source.counter.value <= 6)
@@ -115,7 +82,8 @@ struct ConcurrentMapTests {
     @Test("a slow consumer bounds unordered results as well")
     func slowConsumerUnordered() async {
         let source = CountingSource(1_000)
-        var iterator = source.items().concurrentMap(workers: 2, ordered: false, bufferLimit: 5) { $0 }.makeAsyncIterator()
+        var iterator = source.items().concurrentMap(workers: 2, ordered: false, bufferLimit: 5) { $0 }
+            .makeAsyncIterator()
 
         _ = await iterator.next()
         for _ in 0..<2_000 { await Task.yield() }
@@ -125,10 +93,12 @@ struct ConcurrentMapTests {
 
     @Test("a thrown error becomes a failure carrying the input; metadata is kept", arguments: 0..<4)
     func throwAtEveryPosition(position: Int) async {
-        let result = await collect(CountingSource(4).items { ["n": .int($0)] }.concurrentMap(workers: 2, stage: "enrich") { value -> Int in
-            if value == position { throw TestError(id: value) }
-            return value
-        })
+        let result = await collect(
+            CountingSource(4).items { ["n": .int($0)] }.concurrentMap(workers: 2, stage: "enrich") { value -> Int in
+                if value == position { throw TestError(id: value) }
+                return value
+            }
+        )
 
         #expect(result.count == 4)
         #expect(result[position].failure?.item(as: Int.self) == position)
@@ -154,14 +124,16 @@ struct ConcurrentMapTests {
         let source = TestSource<Int>()
         let clock = ManualClock()
         let cancelled = Box(0)
-        let collector = Collector(source.items().concurrentMap(workers: 2) { value -> Int in
-            do {
-                try await clock.sleep(until: clock.now.advanced(by: .seconds(3_600)))
-            } catch {
-                cancelled.mutate { $0 += 1 }
+        let collector = Collector(
+            source.items().concurrentMap(workers: 2) { value -> Int in
+                do {
+                    try await clock.sleep(until: clock.now.advanced(by: .seconds(3_600)))
+                } catch {
+                    cancelled.mutate { $0 += 1 }
+                }
+                return value
             }
-            return value
-        })
+        )
         await source.send(1)
         await source.send(2)
         #expect(await clock.waitForSleepers(2))

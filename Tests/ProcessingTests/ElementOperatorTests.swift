@@ -48,10 +48,12 @@ struct ElementOperatorTests {
     func mapThrowAtEveryPosition(position: Int) async {
         let source = CountingSource(4).items()
 
-        let result = await collect(source.mapValues(stage: "boom") { value -> String in
-            if value == position { throw TestError(id: value) }
-            return "v\(value)"
-        })
+        let result = await collect(
+            source.mapValues(stage: "boom") { value -> String in
+                if value == position { throw TestError(id: value) }
+                return "v\(value)"
+            }
+        )
 
         #expect(result.count == 4)
         #expect(result[position].failure?.item(as: Int.self) == position)
@@ -86,10 +88,12 @@ struct ElementOperatorTests {
 
     @Test("a throwing predicate turns the item into a failure carrying it")
     func filterThrows() async {
-        let result = await collect(items([1, 2]).filterValues(stage: "check") { value in
-            if value == 2 { throw TestError(id: 2) }
-            return true
-        })
+        let result = await collect(
+            items([1, 2]).filterValues(stage: "check") { value in
+                if value == 2 { throw TestError(id: 2) }
+                return true
+            }
+        )
 
         #expect(describe(result) == ["1", "!check"])
         #expect(result[1].failure?.item(as: Int.self) == 2)
@@ -106,9 +110,11 @@ struct ElementOperatorTests {
     func tapSeesAll(position: Int) async {
         let seen = Box<[String]>([])
 
-        let result = await collect(items([1, 2], failureAt: position).tap { item in
-            seen.mutate { $0.append(describe([item])[0]) }
-        })
+        let result = await collect(
+            items([1, 2], failureAt: position).tap { item in
+                seen.mutate { $0.append(describe([item])[0]) }
+            }
+        )
 
         #expect(seen.value == describe(result))
         #expect(result.count == 3)

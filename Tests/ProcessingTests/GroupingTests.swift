@@ -5,7 +5,10 @@ import Testing
 struct GroupingTests {
     // MARK: - chunk
 
-    @Test("chunk groups by size, lets failures bypass at every position and flushes the partial chunk", arguments: 0...3)
+    @Test(
+        "chunk groups by size, lets failures bypass at every position and flushes the partial chunk",
+        arguments: 0...3
+    )
     func chunkFailureBypass(position: Int) async {
         let expected: [[String]] = [
             ["!upstream", "[1, 2]", "[3]"],
@@ -90,7 +93,9 @@ struct GroupingTests {
             ["[1, 2]", "!upstream", "[3]"],
         ]
 
-        let result = await collect(items([1, 2, 3], failureAt: position).batch(size: 2, latency: .seconds(60), clock: clock))
+        let result = await collect(
+            items([1, 2, 3], failureAt: position).batch(size: 2, latency: .seconds(60), clock: clock)
+        )
 
         #expect(describe(result) == expected[position])
     }
@@ -99,7 +104,9 @@ struct GroupingTests {
     func batchBoundaries() async {
         let clock = ManualClock()
         #expect(await collect(items([]).batch(size: 2, latency: .seconds(1), clock: clock)).isEmpty)
-        #expect(describe(await collect(items([1, 2, 3]).batch(size: 2, latency: .zero, clock: clock))) == ["[1, 2]", "[3]"])
+        #expect(
+            describe(await collect(items([1, 2, 3]).batch(size: 2, latency: .zero, clock: clock))) == ["[1, 2]", "[3]"]
+        )
     }
 
     @Test("batch keeps emitting on an endless source as the clock advances")

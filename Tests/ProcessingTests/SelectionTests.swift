@@ -132,6 +132,21 @@ struct SelectionTests {
         #expect(await collect(items([]).dedupe(by: { $0 })).isEmpty)
     }
 
+    // MARK: - Slow consumer
+
+    @Test("take, skip, sample and dedupe pull only what the consumer asks for")
+    func pullOnDemand() async {
+        let source = CountingSource(1_000)
+        var iterator = source.items().skip(2).take(100).sample(rate: 1).dedupe(by: { $0 }).makeAsyncIterator()
+
+        let first = await iterator.next()
+        let second = await iterator.next()
+
+        #expect(first?.value == 2)
+        #expect(second?.value == 3)
+        #expect(source.counter.value == 4)
+    }
+
     // MARK: - Cancellation
 
     @Test("cancelling the consumer mid-way stops take, skip, sample and dedupe and releases the source")

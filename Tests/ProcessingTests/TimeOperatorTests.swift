@@ -1,54 +1,5 @@
 import StreamKitProcessing
-import Synchronization
 import Testing
-
-/// Reports a test can await one by one.
-final class ReportLog: Sendable {
-    private let log = Collector<MonitorReport>.Inbox()
-
-    var report: @Sendable (MonitorReport) -> Void { { [log] in log.put($0) } }
-
-    func next() async -> MonitorReport { await log.take() }
-
-    var count: Int { log.count }
-}
-
-extension Collector {
-    /// A queue a test awaits values from, filled from any task.
-    final class Inbox: Sendable {
-        private struct State {
-            var values: [Element] = []
-            var waiter: CheckedContinuation<Element, Never>?
-        }
-
-        private let state = Mutex(State())
-
-        func put(_ value: Element) {
-            let waiter = state.withLock { state -> CheckedContinuation<Element, Never>? in
-                if let waiter = state.waiter {
-                    state.waiter = nil
-                    return waiter
-                }
-                state.values.append(value)
-                return nil
-            }
-            waiter?.resume(returning: value)
-        }
-
-        func take() async -> Element {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Element, Never>) in
-                let value = state.withLock { state -> Element? in
-                    if !state.values.isEmpty { return state.values.removeFirst() }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let value { continuation.resume(returning: value) }
-            }
-        }
-
-        var count: Int { state.withLock { $0.values.count } }
-    }
-}
 
 @Suite("debounce, throttle, rateLimit, monitor", .timeLimit(.minutes(1)))
 struct TimeOperatorTests {
@@ -115,6 +66,18 @@ struct TimeOperatorTests {
         #expect(await eventually { clock.sleeperCount == 0 })
     }
 
+    @Test("a slow consumer of debounce: the input is still drained but only the newest value is held")
+    func debounceSlowConsumer() async {
+        let clock = ManualClock()
+        let source = CountingSource(10_000)
+        var iterator = source.items().debounce(for: .seconds(1), clock: clock).makeAsyncIterator()
+
+        let last = await iterator.next()
+
+        #expect(last?.value == 9_999)
+        #expect(source.counter.value == 10_000)
+    }
+
     // MARK: - throttle
 
     @Test("throttle passes the first value, drops the rest of the interval, and counts drops")
@@ -146,6 +109,21 @@ struct TimeOperatorTests {
         #expect(throttled.compactMap(\.value) == [1])
         #expect(throttled.filter { !$0.isSuccess }.count == 1)
         #expect(unthrottled.count == 3)
+    }
+
+    @Test("throttle and rateLimit pull only what the consumer asks for")
+    func pullOnDemand() async {
+        let clock = ManualClock()
+        let source = CountingSource(1_000)
+        var iterator = source.items()
+            .throttle(for: .zero, clock: clock)
+            .rateLimit(1, per: .seconds(1), burst: 10, clock: clock)
+            .makeAsyncIterator()
+
+        _ = await iterator.next()
+        _ = await iterator.next()
+
+        #expect(source.counter.value == 2)
     }
 
     // MARK: - rateLimit
@@ -231,7 +209,9 @@ struct TimeOperatorTests {
         let clock = ManualClock()
         let log = ReportLog()
 
-        let result = await collect(items([1, 2], failureAt: 2).monitor(every: .seconds(5), clock: clock, report: log.report))
+        let result = await collect(
+            items([1, 2], failureAt: 2).monitor(every: .seconds(5), clock: clock, report: log.report)
+        )
         let last = await log.next()
 
         #expect(describe(result) == ["1", "2", "!upstream"])

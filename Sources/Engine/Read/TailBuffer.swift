@@ -1,15 +1,44 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Synchronization
 import StreamKitLogFiles
 
-/// The most recent committed entries, decoded, in position order: what readers get without touching the
-/// log. The store appends as transactions become visible and drops the oldest sealed entries when the tail
-/// outgrows its memory budget. Readers copy out under a short lock.
+/// The most recent committed transactions, kept as the records the producer sent (no per-entry copy at
+/// commit): what readers get without touching the log. The store appends a chunk per visible transaction
+/// and drops the oldest sealed chunks when the tail outgrows its memory budget. Readers build entries out
+/// under a short lock.
 final class TailBuffer: Sendable {
+    /// One committed transaction.
+    struct Chunk: Sendable {
+        var space: String
+        var segment: String
+        var firstPosition: UInt64
+        var firstTimestamp: Int64
+        var transactionID: UUID
+        var transactionNumber: UInt64
+        var records: [Record]
+        var cost: Int
+
+        var endPosition: UInt64 { firstPosition + UInt64(records.count) }
+
+        @inline(__always)
+        func entry(_ i: Int) -> Entry {
+            let record = records[i]
+            return Entry(
+                position: firstPosition + UInt64(i), space: space, segment: segment, sequence: record.sequence,
+                timestamp: firstTimestamp + Int64(i), transactionID: transactionID, transactionNumber: transactionNumber,
+                endsTransaction: i == records.count - 1, payload: record.payload, metadata: record.metadata)
+        }
+    }
+
     private struct State {
-        var entries: [Entry] = []
+        var chunks: [Chunk] = []
         var head = 0
         var bytes = 0
-        /// Position of `entries[head]` (or of the next entry to come when empty).
+        /// Position of the first entry held (or of the next entry to come when empty).
         var startPosition: UInt64 = 1
     }
 
@@ -26,65 +55,90 @@ final class TailBuffer: Sendable {
 
     static func cost(_ entry: Entry) -> Int { 160 + entry.payload.count + entry.space.utf8.count + entry.segment.utf8.count }
 
-    /// Appends entries that continue the tail (positions must follow on).
-    func append(_ entries: [Entry]) {
-        guard !entries.isEmpty else { return }
-        let cost = entries.reduce(0) { $0 + Self.cost($1) }
+    static func cost(records: [Record]) -> Int { records.reduce(96) { $0 + 64 + $1.payload.count } }
+
+    /// Appends a transaction that continues the tail.
+    func append(_ chunk: Chunk) {
         state.withLock { state in
-            if state.head == state.entries.count {
-                state.entries.removeAll(keepingCapacity: true)
+            if state.head == state.chunks.count {
+                state.chunks.removeAll(keepingCapacity: true)
                 state.head = 0
-                state.startPosition = entries[0].position
+                state.startPosition = chunk.firstPosition
             }
-            state.entries.append(contentsOf: entries)
-            state.bytes += cost
+            state.chunks.append(chunk)
+            state.bytes += chunk.cost
         }
     }
 
-    /// Drops the oldest entries while over `budget` bytes, but never past `sealedThrough` (entries not in a
-    /// sealed block yet stay).
+    /// Appends recovered entries (one chunk per run of entries of one transaction).
+    func append(recovered entries: [Entry]) {
+        var i = 0
+        while i < entries.count {
+            let first = entries[i]
+            var records: [Record] = []
+            var j = i
+            while j < entries.count, entries[j].transactionID == first.transactionID, entries[j].segment == first.segment,
+                entries[j].space == first.space, entries[j].position == first.position + UInt64(j - i),
+                entries[j].timestamp == first.timestamp + Int64(j - i)
+            {
+                records.append(Record(sequence: entries[j].sequence, payload: entries[j].payload, metadata: entries[j].metadata))
+                j += 1
+            }
+            append(
+                Chunk(
+                    space: first.space, segment: first.segment, firstPosition: first.position, firstTimestamp: first.timestamp,
+                    transactionID: first.transactionID, transactionNumber: first.transactionNumber, records: records,
+                    cost: Self.cost(records: records)))
+            i = j
+        }
+    }
+
+    /// Drops the oldest transactions while over `budget` bytes, but never past `sealedThrough` (entries not
+    /// in a sealed block yet stay).
     func trim(toBudget budget: Int, sealedThrough: UInt64) {
         state.withLock { state in
-            guard state.bytes > budget else { return }
-            while state.bytes > budget, state.head < state.entries.count,
-                state.entries[state.head].position <= sealedThrough
+            while state.bytes > budget, state.head < state.chunks.count,
+                state.chunks[state.head].endPosition - 1 <= sealedThrough
             {
-                state.bytes -= Self.cost(state.entries[state.head])
+                state.bytes -= state.chunks[state.head].cost
+                state.startPosition = state.chunks[state.head].endPosition
                 state.head += 1
-                state.startPosition += 1
             }
-            if state.head > 4096 && state.head * 2 > state.entries.count {
-                state.entries.removeFirst(state.head)
+            if state.head > 256 && state.head * 2 > state.chunks.count {
+                state.chunks.removeFirst(state.head)
                 state.head = 0
             }
         }
     }
 
-    /// Copies entries with positions in `from...through` that `accept` takes, up to `max`; returns them and
-    /// the position after the last one examined.
+    /// Builds the entries with positions in `from...through` that `accept` takes, up to `max`; returns the
+    /// position after the last one examined.
     func collect(
         from: UInt64, through: UInt64, max: Int, into out: inout [Entry], _ accept: (Entry) -> Bool
     ) -> UInt64 {
         state.withLock { state in
-            guard from >= state.startPosition else { return from }
-            var index = state.head + Int(from - state.startPosition)
+            guard from >= state.startPosition, state.head < state.chunks.count else { return from }
+            // Chunks hold consecutive positions: find the one holding `from`.
+            var low = state.head
+            var high = state.chunks.count
+            while low < high {
+                let mid = (low + high) / 2
+                if state.chunks[mid].endPosition <= from { low = mid + 1 } else { high = mid }
+            }
             var next = from
-            while index < state.entries.count, next <= through, out.count < max {
-                let entry = state.entries[index]
-                if accept(entry) { out.append(entry) }
-                index += 1
-                next += 1
+            var c = low
+            while c < state.chunks.count, next <= through, out.count < max {
+                let chunk = state.chunks[c]
+                var i = Int(next - chunk.firstPosition)
+                while i < chunk.records.count, next <= through, out.count < max {
+                    let entry = chunk.entry(i)
+                    if accept(entry) { out.append(entry) }
+                    i += 1
+                    next += 1
+                }
+                c += 1
             }
             return next
-        }
-    }
-
-    /// The entry at `position`, if the tail holds it.
-    func entry(at position: UInt64) -> Entry? {
-        state.withLock { state in
-            guard position >= state.startPosition else { return nil }
-            let index = state.head + Int(position - state.startPosition)
-            return index < state.entries.count ? state.entries[index] : nil
         }
     }
 }

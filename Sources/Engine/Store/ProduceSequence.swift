@@ -36,7 +36,7 @@ public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence,
             guard !finished else { return nil }
             do {
                 let configuration = produce.store.configuration
-                let key = try await produce.store.validate(space: produce.space, segment: produce.segment)
+                let key = try produce.store.validate(space: produce.space, segment: produce.segment)
                 var chunk: [Record] = []
                 var bytes = 0
                 if let carried {

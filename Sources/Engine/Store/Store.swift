@@ -87,7 +87,7 @@ public actor Store {
             rebuilt.add(block)
         }
         rebuilt.add(recovery.tail)
-        reads.tail.append(recovery.tail)
+        reads.tail.append(recovered: recovery.tail)
         for (key, state) in rebuilt.segments {
             segments[key] = Segment(key: key, head: state.head, index: state.index)
             visible[key] = state.status(key)
@@ -162,19 +162,13 @@ public actor Store {
 
     private func makeVisible(_ commit: PendingCommit) {
         let key = commit.key
-        let first = commit.committed.firstPosition
         let last = commit.records.count - 1
-        var entries: [Entry] = []
-        entries.reserveCapacity(commit.records.count)
-        for (i, record) in commit.records.enumerated() {
-            entries.append(
-                Entry(
-                    position: first + UInt64(i), space: key.space, segment: key.segment, sequence: record.sequence,
-                    timestamp: commit.committed.firstTimestamp + Int64(i), transactionID: commit.transactionID,
-                    transactionNumber: commit.transactionNumber, endsTransaction: i == last, payload: record.payload,
-                    metadata: record.metadata))
-        }
-        reads.tail.append(entries)
+        reads.tail.append(
+            TailBuffer.Chunk(
+                space: key.space, segment: key.segment, firstPosition: commit.committed.firstPosition,
+                firstTimestamp: commit.committed.firstTimestamp, transactionID: commit.transactionID,
+                transactionNumber: commit.transactionNumber, records: commit.records,
+                cost: TailBuffer.cost(records: commit.records)))
         visibleThrough = commit.committed.lastPosition
         lastTimestamp = commit.committed.lastTimestamp
         var status: SegmentStatus
@@ -212,7 +206,7 @@ public actor Store {
 
     // MARK: - Validation
 
-    func validate(space: String, segment: String) throws -> SegmentKey {
+    nonisolated func validate(space: String, segment: String) throws -> SegmentKey {
         for (kind, name) in [("space", space), ("segment", segment)] {
             if name.isEmpty { throw StreamKitError.invalidArgument("\(kind) name is empty") }
             let bytes = name.utf8.count

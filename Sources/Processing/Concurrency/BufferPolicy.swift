@@ -22,6 +22,7 @@ public struct BufferPolicy: Sendable, Hashable {
     /// - Parameters:
     ///   - capacity: The most items held; less than 1 counts as 1.
     ///   - overflow: What a full buffer does.
+    @inlinable
     public init(capacity: Int, overflow: Overflow) {
         self.capacity = Swift.max(1, capacity)
         self.overflow = overflow
@@ -30,6 +31,7 @@ public struct BufferPolicy: Sendable, Hashable {
     /// Holds up to `capacity` items; a full buffer makes the producer wait.
     /// - Parameter capacity: The most items held.
     /// - Returns: The policy.
+    @inlinable
     public static func block(capacity: Int) -> BufferPolicy {
         BufferPolicy(capacity: capacity, overflow: .block)
     }
@@ -37,6 +39,7 @@ public struct BufferPolicy: Sendable, Hashable {
     /// Holds up to `capacity` items; a full buffer drops the new item.
     /// - Parameter capacity: The most items held.
     /// - Returns: The policy.
+    @inlinable
     public static func dropNewest(capacity: Int) -> BufferPolicy {
         BufferPolicy(capacity: capacity, overflow: .dropNewest)
     }
@@ -44,6 +47,7 @@ public struct BufferPolicy: Sendable, Hashable {
     /// Holds up to `capacity` items; a full buffer drops its oldest item.
     /// - Parameter capacity: The most items held.
     /// - Returns: The policy.
+    @inlinable
     public static func dropOldest(capacity: Int) -> BufferPolicy {
         BufferPolicy(capacity: capacity, overflow: .dropOldest)
     }

@@ -10,6 +10,7 @@ extension AsyncSequence {
     ///   - policy: Capacity and overflow behaviour.
     ///   - dropped: Counts the items dropped by a drop policy.
     /// - Returns: The same items, buffered.
+    @inlinable
     public func buffer<Value: Sendable>(
         _ policy: BufferPolicy,
         dropped: ItemCounter? = nil
@@ -24,10 +25,11 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let policy: BufferPolicy
-    let dropped: ItemCounter?
+    @usableFromInline let base: Base
+    @usableFromInline let policy: BufferPolicy
+    @usableFromInline let dropped: ItemCounter?
 
+    @inlinable
     init(base: Base, policy: BufferPolicy, dropped: ItemCounter?) {
         self.base = base
         self.policy = policy
@@ -36,6 +38,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
     /// Creates an iterator; its background task starts with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(sequence: self)
     }
@@ -45,44 +48,43 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private let sequence: BufferSequence
-        private var handle: RelayHandle<StreamItem<Value>, PassThroughCore>?
+        @usableFromInline let sequence: BufferSequence
+        @usableFromInline var handle: RelayHandle<StreamItem<Value>, PassThroughCore>?
 
+        @inlinable
         init(sequence: BufferSequence) {
             self.sequence = sequence
         }
 
         /// The next buffered item.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             if let handle { return await handle.relay.next() }
             if Task.isCancelled { return nil }
-            let relay = Relay<StreamItem<Value>, PassThroughCore>(capacity: sequence.policy.capacity, core: PassThroughCore())
+            let relay = Relay<StreamItem<Value>, PassThroughCore>(
+                capacity: sequence.policy.capacity,
+                core: PassThroughCore()
+            )
             handle = RelayHandle(relay)
             let (base, dropped) = (sequence.base, sequence.dropped)
             let overflow = Relay<StreamItem<Value>, PassThroughCore>.Overflow(sequence.policy.overflow)
-            relay.attach(Task {
-                var iterator = base.makeAsyncIterator()
-                while let item = await iterator.next(isolation: nil) {
-                    switch await relay.send(item, overflow: overflow) {
-                    case .enqueued: continue
-                    case .dropped: dropped?.increment()
-                    case .terminated: return
+            relay.attach(
+                Task {
+                    var iterator = base.makeAsyncIterator()
+                    while let item = await iterator.next(isolation: nil) {
+                        var result = relay.trySend(item, overflow: overflow)
+                        if result == nil { result = await relay.send(item, overflow: overflow) }
+                        switch result {
+                        case .enqueued: continue
+                        case .dropped: dropped?.increment()
+                        case .terminated, nil: return
+                        }
                     }
+                    relay.finish()
                 }
-                relay.finish()
-            })
+            )
             return await relay.next()
-        }
-    }
-}
-
-extension Relay.Overflow {
-    init(_ overflow: BufferPolicy.Overflow) {
-        switch overflow {
-        case .block: self = .wait
-        case .dropNewest: self = .dropNewest
-        case .dropOldest: self = .dropOldest
         }
     }
 }

@@ -17,6 +17,7 @@ extension AsyncSequence {
     ///   - stage: The name recorded in failures raised here; `"concurrentMap"` by default.
     ///   - transform: The asynchronous transformation; it may throw.
     /// - Returns: A sequence of transformed items.
+    @inlinable
     public func concurrentMap<Input: Sendable, Output: Sendable>(
         workers: Int,
         ordered: Bool = true,
@@ -44,13 +45,14 @@ where Base.Element == StreamItem<Input>, Base.Failure == Never {
     public typealias Element = StreamItem<Output>
     public typealias Failure = Never
 
-    let base: Base
-    let workers: Int
-    let ordered: Bool
-    let limit: Int
-    let stage: String
-    let transform: @Sendable (Input) async throws -> Output
+    @usableFromInline let base: Base
+    @usableFromInline let workers: Int
+    @usableFromInline let ordered: Bool
+    @usableFromInline let limit: Int
+    @usableFromInline let stage: String
+    @usableFromInline let transform: @Sendable (Input) async throws -> Output
 
+    @inlinable
     init(
         base: Base,
         workers: Int,
@@ -69,6 +71,7 @@ where Base.Element == StreamItem<Input>, Base.Failure == Never {
 
     /// Creates an iterator; its tasks start with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(sequence: self)
     }
@@ -78,48 +81,61 @@ where Base.Element == StreamItem<Input>, Base.Failure == Never {
         public typealias Element = StreamItem<Output>
         public typealias Failure = Never
 
-        private let sequence: ConcurrentMapSequence
-        private var handle: ConcurrentMapHandle<Input, Output>?
+        @usableFromInline let sequence: ConcurrentMapSequence
+        @usableFromInline var handle: ConcurrentMapHandle<Input, Output>?
 
+        @inlinable
         init(sequence: ConcurrentMapSequence) {
             self.sequence = sequence
         }
 
         /// The next result, in input order when ordered.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Output>? {
             if let handle { return await handle.state.next() }
             if Task.isCancelled { return nil }
             let state = ConcurrentMapState<Input, Output>(ordered: sequence.ordered, limit: sequence.limit)
             handle = ConcurrentMapHandle(state)
-            let (base, workers, stage, transform) = (sequence.base, sequence.workers, sequence.stage, sequence.transform)
-            state.attach(Task {
-                await withDiscardingTaskGroup { group in
-                    for _ in 0..<workers {
-                        group.addTask {
-                            await state.work(stage: stage, transform: transform)
+            let (base, workers, stage, transform) = (
+                sequence.base, sequence.workers, sequence.stage, sequence.transform
+            )
+            state.attach(
+                Task {
+                    await withDiscardingTaskGroup { group in
+                        for _ in 0..<workers {
+                            group.addTask {
+                                await state.work(stage: stage, transform: transform)
+                            }
                         }
-                    }
-                    var iterator = base.makeAsyncIterator()
-                    while await state.acquire() {
-                        guard let item = await iterator.next(isolation: nil) else {
-                            state.release()
-                            break
+                        var iterator = base.makeAsyncIterator()
+                        var permitted = await state.acquire()
+                        while permitted {
+                            guard let item = await iterator.next(isolation: nil) else {
+                                state.release()
+                                break
+                            }
+                            if let granted = state.submit(item) {
+                                permitted = granted
+                            } else {
+                                permitted = await state.acquire()
+                            }
                         }
-                        state.submit(item)
+                        state.finishInput()
                     }
-                    state.finishInput()
                 }
-            })
+            )
             return await state.next()
         }
     }
 }
 
 /// Owns the state of one concurrent-map iterator: releasing the iterator terminates it.
+@usableFromInline
 final class ConcurrentMapHandle<Input: Sendable, Output: Sendable>: Sendable {
-    let state: ConcurrentMapState<Input, Output>
+    @usableFromInline let state: ConcurrentMapState<Input, Output>
 
+    @inlinable
     init(_ state: ConcurrentMapState<Input, Output>) {
         self.state = state
     }

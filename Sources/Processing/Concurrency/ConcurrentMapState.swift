@@ -1,4 +1,6 @@
-import Synchronization
+// `public` only so the lock can be used from `@inlinable` code (specialised in the caller's module);
+// no Synchronization type appears in the public API.
+public import Synchronization
 
 /// The shared state of one concurrent-map iterator: the work queue, the results (a reorder window in
 /// ordered mode), the permits that bound memory, and the waiting pump, workers and consumer.
@@ -7,29 +9,40 @@ import Synchronization
 /// item's result. So at most `limit` items are queued, running or waiting for delivery. In ordered
 /// mode results live in `limit` slots indexed by sequence number, which never collide because every
 /// outstanding sequence number is within `limit` of the next one to deliver.
+@usableFromInline
 final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
+    @usableFromInline
     struct Work: Sendable {
-        var sequence: Int
-        var value: Input
-        var metadata: Metadata
+        @usableFromInline var sequence: Int
+        @usableFromInline var value: Input
+        @usableFromInline var metadata: Metadata
+
+        @inlinable
+        init(sequence: Int, value: Input, metadata: Metadata) {
+            self.sequence = sequence
+            self.value = value
+            self.metadata = metadata
+        }
     }
 
-    private struct State: Sendable {
-        let ordered: Bool
-        let limit: Int
-        var nextSequence = 0
-        var nextDelivery = 0
-        var outstanding = 0
-        var work = Ring<Work>()
-        var slots: [StreamItem<Output>?]
-        var completed = Ring<StreamItem<Output>>()
-        var pump: CheckedContinuation<Bool, Never>?
-        var idleWorkers: [CheckedContinuation<Work?, Never>] = []
-        var consumer: CheckedContinuation<StreamItem<Output>?, Never>?
-        var inputFinished = false
-        var terminated = false
-        var task: Task<Void, Never>?
+    @usableFromInline
+    struct State: Sendable {
+        @usableFromInline let ordered: Bool
+        @usableFromInline let limit: Int
+        @usableFromInline var nextSequence = 0
+        @usableFromInline var nextDelivery = 0
+        @usableFromInline var outstanding = 0
+        @usableFromInline var work = Ring<Work>()
+        @usableFromInline var slots: [StreamItem<Output>?]
+        @usableFromInline var completed = Ring<StreamItem<Output>>()
+        @usableFromInline var pump: Continuation<Bool>?
+        @usableFromInline var idleWorkers: [Continuation<Work?>] = []
+        @usableFromInline var consumer: Continuation<StreamItem<Output>?>?
+        @usableFromInline var inputFinished = false
+        @usableFromInline var terminated = false
+        @usableFromInline var task: Task<Void, Never>?
 
+        @inlinable
         init(ordered: Bool, limit: Int) {
             self.ordered = ordered
             self.limit = limit
@@ -37,6 +50,7 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
         }
 
         /// Takes the next deliverable result and returns its permit.
+        @inlinable
         mutating func takeDeliverable() -> StreamItem<Output>? {
             let result: StreamItem<Output>?
             if ordered {
@@ -53,21 +67,25 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
             return result
         }
 
+        @inlinable
         var isDrained: Bool { inputFinished && outstanding == 0 }
 
-        mutating func pumpToWake() -> CheckedContinuation<Bool, Never>? {
+        @inlinable
+        mutating func pumpToWake() -> Continuation<Bool>? {
             guard outstanding < limit, let pump else { return nil }
             self.pump = nil
             return pump
         }
     }
 
-    private let state: Mutex<State>
+    @usableFromInline let state: Mutex<State>
 
+    @inlinable
     init(ordered: Bool, limit: Int) {
         state = Mutex(State(ordered: ordered, limit: limit))
     }
 
+    @inlinable
     func attach(_ task: Task<Void, Never>) {
         let cancelNow = state.withLock { state -> Bool in
             if state.terminated { return true }
@@ -77,32 +95,48 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
         if cancelNow { task.cancel() }
     }
 
+    /// Everyone waiting when the state terminates, to be woken (and the task cancelled) outside the lock.
+    @usableFromInline
+    struct Waiters: Sendable {
+        @usableFromInline var pump: Continuation<Bool>?
+        @usableFromInline var workers: [Continuation<Work?>] = []
+        @usableFromInline var consumer: Continuation<StreamItem<Output>?>?
+        @usableFromInline var task: Task<Void, Never>?
+
+        @inlinable
+        init() {}
+
+        @inlinable
+        func release() {
+            task?.cancel()
+            pump?.resume(returning: false)
+            for worker in workers { worker.resume(returning: nil) }
+            consumer?.resume(returning: nil)
+        }
+    }
+
+    @inlinable
     func terminate() {
-        let (pump, workers, consumer, task) = state.withLock { state in
-            guard !state.terminated else {
-                return (nil, [], nil, nil) as (CheckedContinuation<Bool, Never>?, [CheckedContinuation<Work?, Never>], CheckedContinuation<StreamItem<Output>?, Never>?, Task<Void, Never>?)
-            }
+        let waiters = state.withLock { state -> Waiters in
+            guard !state.terminated else { return Waiters() }
             state.terminated = true
             state.work.removeAll()
             state.completed.removeAll()
             state.slots = []
-            defer {
-                state.pump = nil
-                state.idleWorkers = []
-                state.consumer = nil
-                state.task = nil
-            }
-            return (state.pump, state.idleWorkers, state.consumer, state.task)
+            var waiters = Waiters()
+            swap(&waiters.pump, &state.pump)
+            swap(&waiters.workers, &state.idleWorkers)
+            swap(&waiters.consumer, &state.consumer)
+            swap(&waiters.task, &state.task)
+            return waiters
         }
-        task?.cancel()
-        pump?.resume(returning: false)
-        for worker in workers { worker.resume(returning: nil) }
-        consumer?.resume(returning: nil)
+        waiters.release()
     }
 
     // MARK: - Pump
 
     /// Takes a permit for one more item; waits while `limit` items are outstanding.
+    @inlinable
     func acquire() async -> Bool {
         let fast = state.withLock { state -> Bool? in
             if state.terminated { return false }
@@ -114,7 +148,7 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
         }
         if let fast { return fast }
         return await withTaskCancellationHandler {
-            let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let granted = await withContinuation { (continuation: Continuation<Bool>) in
                 let immediate = state.withLock { state -> Bool? in
                     if state.terminated || Task.isCancelled { return false }
                     if state.outstanding < state.limit { return true }
@@ -130,7 +164,7 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
                 return true
             }
         } onCancel: {
-            let pump = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            let pump = state.withLock { state -> Continuation<Bool>? in
                 defer { state.pump = nil }
                 return state.pump
             }
@@ -139,38 +173,58 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     /// Returns a permit that was not used (the input ended).
+    @inlinable
     func release() {
         state.withLock { $0.outstanding -= 1 }
     }
 
-    /// Queues a pulled item: a value for a worker, a failure straight to the results.
-    func submit(_ item: StreamItem<Input>) {
-        let (worker, work, handover) = state.withLock { state -> (CheckedContinuation<Work?, Never>?, Work?, Handover) in
-            guard !state.terminated else { return (nil, nil, Handover()) }
+    /// Queues a pulled item (a value for a worker, a failure straight to the results) and takes the
+    /// permit for the next item in the same critical section: `true` granted, `false` terminated,
+    /// `nil` none free (call ``acquire()``).
+    @inlinable
+    func submit(_ item: StreamItem<Input>) -> Bool? {
+        let (worker, work, handover, permit) = state.withLock {
+            state -> (Continuation<Work?>?, Work?, Handover, Bool?) in
+            guard !state.terminated else { return (nil, nil, Handover(), false) }
             let sequence = state.nextSequence
             state.nextSequence += 1
+            var worker: Continuation<Work?>?
+            var work: Work?
+            var handover = Handover()
             switch item.outcome {
             case .success(let value):
-                let work = Work(sequence: sequence, value: value, metadata: item.metadata)
+                let pending = Work(sequence: sequence, value: value, metadata: item.metadata)
                 if !state.idleWorkers.isEmpty {
-                    return (state.idleWorkers.removeLast(), work, Handover())
+                    worker = state.idleWorkers.removeLast()
+                    work = pending
+                } else {
+                    state.work.append(pending)
                 }
-                state.work.append(work)
-                return (nil, nil, Handover())
             case .failure(let failure):
-                let result = StreamItem<Output>(failure: failure, metadata: item.metadata)
-                return (nil, nil, Self.complete(&state, sequence: sequence, result))
+                handover = Self.complete(
+                    &state,
+                    sequence: sequence,
+                    StreamItem(failure: failure, metadata: item.metadata)
+                )
             }
+            var permit: Bool?
+            if state.outstanding < state.limit {
+                state.outstanding += 1
+                permit = true
+            }
+            return (worker, work, handover, permit)
         }
         worker?.resume(returning: work)
         handover.resume()
+        return permit
     }
 
     /// The input ended: idle workers exit, and the consumer ends once everything is delivered.
+    @inlinable
     func finishInput() {
         let (workers, consumer) = state.withLock { state in
             state.inputFinished = true
-            var consumer: CheckedContinuation<StreamItem<Output>?, Never>?
+            var consumer: Continuation<StreamItem<Output>?>?
             if state.isDrained {
                 consumer = state.consumer
                 state.consumer = nil
@@ -185,23 +239,37 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
     // MARK: - Workers
 
     /// A worker's loop: take work, transform, complete, until the input is finished and drained.
+    @inlinable
     func work(stage: String, transform: @Sendable (Input) async throws -> Output) async {
-        while let work = await takeWork() {
+        var next = await takeWork()
+        while let work = next {
             let result: StreamItem<Output>
             do {
                 result = StreamItem(try await transform(work.value), metadata: work.metadata)
             } catch {
-                result = StreamItem(failure: ItemFailure(error, item: work.value, stage: stage), metadata: work.metadata)
+                result = StreamItem(
+                    failure: ItemFailure(error, item: work.value, stage: stage),
+                    metadata: work.metadata
+                )
             }
-            let handover = state.withLock { state -> Handover in
-                guard !state.terminated else { return Handover() }
-                return Self.complete(&state, sequence: work.sequence, result)
+            // Store the result and take the next work item under one lock.
+            let (handover, queued) = state.withLock { state -> (Handover, Work??) in
+                guard !state.terminated else { return (Handover(), .some(nil)) }
+                let handover = Self.complete(&state, sequence: work.sequence, result)
+                if let queued = state.work.popFirst() { return (handover, .some(queued)) }
+                return (handover, state.inputFinished ? .some(nil) : nil)
             }
             handover.resume()
+            if let queued {
+                next = queued
+            } else {
+                next = await takeWork()
+            }
         }
     }
 
-    private func takeWork() async -> Work? {
+    @inlinable
+    func takeWork() async -> Work? {
         let fast = state.withLock { state -> Work?? in
             if state.terminated { return .some(nil) }
             if let work = state.work.popFirst() { return .some(work) }
@@ -210,7 +278,7 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
         }
         if let fast { return fast }
         // Cancellation reaches parked workers through `terminate()`, which resumes them with `nil`.
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Work?, Never>) in
+        return await withContinuation { (continuation: Continuation<Work?>) in
             let immediate = state.withLock { state -> Work?? in
                 if state.terminated { return .some(nil) }
                 if let work = state.work.popFirst() { return .some(work) }
@@ -224,11 +292,24 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
 
     /// What `complete` hands over: the result for a waiting consumer, and the pump to wake when
     /// that delivery returned a permit.
-    private struct Handover: Sendable {
-        var consumer: CheckedContinuation<StreamItem<Output>?, Never>?
-        var delivered: StreamItem<Output>?
-        var pump: CheckedContinuation<Bool, Never>?
+    @usableFromInline
+    struct Handover: Sendable {
+        @usableFromInline var consumer: Continuation<StreamItem<Output>?>?
+        @usableFromInline var delivered: StreamItem<Output>?
+        @usableFromInline var pump: Continuation<Bool>?
 
+        @inlinable
+        init(
+            consumer: Continuation<StreamItem<Output>?>? = nil,
+            delivered: StreamItem<Output>? = nil,
+            pump: Continuation<Bool>? = nil
+        ) {
+            self.consumer = consumer
+            self.delivered = delivered
+            self.pump = pump
+        }
+
+        @inlinable
         func resume() {
             consumer?.resume(returning: delivered)
             pump?.resume(returning: true)
@@ -236,7 +317,8 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     /// Stores a result; hands the next deliverable one to a waiting consumer.
-    private static func complete(_ state: inout State, sequence: Int, _ result: StreamItem<Output>) -> Handover {
+    @inlinable
+    static func complete(_ state: inout State, sequence: Int, _ result: StreamItem<Output>) -> Handover {
         if state.ordered {
             state.slots[sequence % state.limit] = result
         } else {
@@ -249,12 +331,13 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
 
     // MARK: - Consumer
 
+    @inlinable
     func next() async -> StreamItem<Output>? {
         if Task.isCancelled {
             terminate()
             return nil
         }
-        let fast = state.withLock { state -> (StreamItem<Output>??, CheckedContinuation<Bool, Never>?) in
+        let fast = state.withLock { state -> (StreamItem<Output>??, Continuation<Bool>?) in
             if state.terminated { return (.some(nil), nil) }
             if let result = state.takeDeliverable() { return (.some(result), state.pumpToWake()) }
             if state.isDrained { return (.some(nil), nil) }
@@ -265,8 +348,8 @@ final class ConcurrentMapState<Input: Sendable, Output: Sendable>: Sendable {
             return result
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<StreamItem<Output>?, Never>) in
-                let (immediate, pump) = state.withLock { state -> (StreamItem<Output>??, CheckedContinuation<Bool, Never>?) in
+            await withContinuation { (continuation: Continuation<StreamItem<Output>?>) in
+                let (immediate, pump) = state.withLock { state -> (StreamItem<Output>??, Continuation<Bool>?) in
                     if state.terminated || state.consumer != nil { return (.some(nil), nil) }
                     if let result = state.takeDeliverable() { return (.some(result), state.pumpToWake()) }
                     if state.isDrained { return (.some(nil), nil) }

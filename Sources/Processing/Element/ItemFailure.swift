@@ -73,12 +73,14 @@ public struct ItemFailure: Error, Sendable {
     ///   - error: The error of the last attempt; `nil` keeps the current one.
     /// - Returns: The updated failure, same item and stage.
     public func retried(attempts: Int, error: (any Error)? = nil) -> ItemFailure {
-        ItemFailure(storage: Storage(
-            error: error ?? storage.error,
-            item: storage.item,
-            stage: storage.stage,
-            attempts: Swift.max(1, attempts)
-        ))
+        ItemFailure(
+            storage: Storage(
+                error: error ?? storage.error,
+                item: storage.item,
+                stage: storage.stage,
+                attempts: Swift.max(1, attempts)
+            )
+        )
     }
 }
 

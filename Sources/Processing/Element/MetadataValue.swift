@@ -2,10 +2,15 @@
 ///
 /// Literals convert directly, so `metadata["partition"] = 3` and `metadata["source"] = "orders"` work.
 public enum MetadataValue: Sendable, Hashable {
+    /// A string.
     case string(String)
+    /// An integer.
     case int(Int)
+    /// A floating-point number.
     case double(Double)
+    /// A Boolean.
     case bool(Bool)
+    /// A duration.
     case duration(Duration)
 
     /// The string, or `nil` when the value is of another kind.

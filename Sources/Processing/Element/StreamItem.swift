@@ -95,13 +95,6 @@ public struct StreamItem<Value: Sendable>: Sendable {
             return StreamItem<T>(failure: failure, metadata: metadata)
         }
     }
-
-    /// The same failure retyped for another value type; `nil` when the item holds a value.
-    @inlinable
-    func retypedFailure<T: Sendable>(as type: T.Type = T.self) -> StreamItem<T>? {
-        guard case .failure(let failure) = outcome else { return nil }
-        return StreamItem<T>(failure: failure, metadata: metadata)
-    }
 }
 
 // MARK: - CustomStringConvertible

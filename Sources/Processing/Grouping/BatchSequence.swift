@@ -15,6 +15,7 @@ extension AsyncSequence {
     ///   - latency: The longest a value waits in a batch; zero or less means size only.
     ///   - clock: The clock measuring `latency`; `ContinuousClock` by default.
     /// - Returns: A sequence of batches and failures.
+    @inlinable
     public func batch<Value: Sendable, C: Clock>(
         size: Int,
         latency: Duration,
@@ -31,11 +32,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<[Value]>
     public typealias Failure = Never
 
-    let base: Base
-    let size: Int
-    let latency: Duration
-    let clock: C
+    @usableFromInline let base: Base
+    @usableFromInline let size: Int
+    @usableFromInline let latency: Duration
+    @usableFromInline let clock: C
 
+    @inlinable
     init(base: Base, size: Int, latency: Duration, clock: C) {
         self.base = base
         self.size = size
@@ -45,11 +47,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator; its background tasks start with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         let (size, latency, clock) = (size, latency, clock)
-        return Iterator(driver: TimedDriver(base: base, clock: clock, capacity: 2) {
-            BatchCore(size: size, latency: latency, clock: clock)
-        })
+        return Iterator(
+            driver: TimedDriver(base: base, clock: clock, capacity: 2) {
+                BatchCore(size: size, latency: latency, clock: clock)
+            }
+        )
     }
 
     /// Iterator of ``BatchSequence``.
@@ -57,14 +62,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<[Value]>
         public typealias Failure = Never
 
-        private var driver: TimedDriver<Base, BatchCore<Value, C>, C>
+        @usableFromInline var driver: TimedDriver<Base, BatchCore<Value, C>, C>
 
+        @inlinable
         init(driver: TimedDriver<Base, BatchCore<Value, C>, C>) {
             self.driver = driver
         }
 
         /// The next batch or failure.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<[Value]>? {
             await driver.next()
         }
@@ -72,19 +79,22 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 }
 
 /// The state of one batching iterator.
+@usableFromInline
 struct BatchCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Duration {
-    let size: Int
-    let latency: Duration
-    let clock: C
-    private var batch: [Value] = []
-    private(set) var deadline: C.Instant?
+    @usableFromInline let size: Int
+    @usableFromInline let latency: Duration
+    @usableFromInline let clock: C
+    @usableFromInline var batch: [Value] = []
+    @usableFromInline var deadline: C.Instant?
 
+    @inlinable
     init(size: Int, latency: Duration, clock: C) {
         self.size = size
         self.latency = latency
         self.clock = clock
     }
 
+    @inlinable
     mutating func receive(_ input: StreamItem<Value>, into output: inout Ring<StreamItem<[Value]>>) {
         switch input.outcome {
         case .success(let value):
@@ -99,16 +109,19 @@ struct BatchCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Durat
         }
     }
 
+    @inlinable
     mutating func fire(into output: inout Ring<StreamItem<[Value]>>) {
         guard let deadline, deadline <= clock.now else { return }
         emit(into: &output)
     }
 
+    @inlinable
     mutating func flush(into output: inout Ring<StreamItem<[Value]>>) {
         if !batch.isEmpty { emit(into: &output) }
     }
 
-    private mutating func emit(into output: inout Ring<StreamItem<[Value]>>) {
+    @inlinable
+    mutating func emit(into output: inout Ring<StreamItem<[Value]>>) {
         output.append(StreamItem(batch))
         batch = []
         deadline = nil

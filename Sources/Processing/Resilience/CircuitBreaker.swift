@@ -64,7 +64,8 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
             halfOpenTrials: Int = 3,
             isFailure: @escaping @Sendable (any Error) -> Bool = { _ in true }
         ) {
-            self.failureRateThreshold = failureRateThreshold.isNaN ? 0.5 : Swift.min(1, Swift.max(0, failureRateThreshold))
+            self.failureRateThreshold =
+                failureRateThreshold.isNaN ? 0.5 : Swift.min(1, Swift.max(0, failureRateThreshold))
             self.minimumRequests = Swift.max(1, minimumRequests)
             self.rollingWindow = rollingWindow
             self.windowBuckets = Swift.max(1, windowBuckets)
@@ -243,7 +244,8 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
                     let (successes, failures) = windowCounts(machine, now: now)
                     let total = successes + failures
                     if total >= configuration.minimumRequests,
-                       Double(failures) / Double(total) >= configuration.failureRateThreshold {
+                        Double(failures) / Double(total) >= configuration.failureRateThreshold
+                    {
                         open(&machine, now: now, transitions: &transitions)
                     }
                 }
@@ -275,7 +277,8 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
 
     private func refresh(_ machine: inout Machine, now: C.Instant, transitions: inout [(State, State)]) {
         if machine.state == .open, let openedAt = machine.openedAt,
-           now >= openedAt.advanced(by: configuration.openTimeout) {
+            now >= openedAt.advanced(by: configuration.openTimeout)
+        {
             transition(&machine, to: .halfOpen, transitions: &transitions)
         }
     }
@@ -305,7 +308,9 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
 
     private func currentBucket(_ machine: inout Machine, now: C.Instant) -> Int {
         let index = bucketIndex(now: now)
-        let slot = Int(((index % Int64(machine.buckets.count)) + Int64(machine.buckets.count)) % Int64(machine.buckets.count))
+        let slot = Int(
+            ((index % Int64(machine.buckets.count)) + Int64(machine.buckets.count)) % Int64(machine.buckets.count)
+        )
         if machine.buckets[slot].index != index {
             machine.buckets[slot] = Bucket(index: index)
         }

@@ -13,11 +13,13 @@ extension AsyncSequence {
     ///   - clock: The clock to wait on; `ContinuousClock` by default.
     ///   - operation: Produces the value from a failure, or throws.
     /// - Returns: The values, the recovered values and the failures that remain.
+    @inlinable
     public func retryFailures<Value: Sendable, C: Clock>(
         _ policy: RetryPolicy,
         clock: C = ContinuousClock(),
         using operation: @escaping @Sendable (ItemFailure) async throws -> Value
-    ) -> RetryFailuresSequence<Self, Value, C> where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
+    ) -> RetryFailuresSequence<Self, Value, C>
+    where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
         RetryFailuresSequence(base: self, policy: policy, clock: clock, operation: operation)
     }
 }
@@ -28,12 +30,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let policy: RetryPolicy
-    let clock: C
-    let operation: @Sendable (ItemFailure) async throws -> Value
+    @usableFromInline let base: Base
+    @usableFromInline let policy: RetryPolicy
+    @usableFromInline let clock: C
+    @usableFromInline let operation: @Sendable (ItemFailure) async throws -> Value
 
-    init(base: Base, policy: RetryPolicy, clock: C, operation: @escaping @Sendable (ItemFailure) async throws -> Value) {
+    @inlinable
+    init(base: Base, policy: RetryPolicy, clock: C, operation: @escaping @Sendable (ItemFailure) async throws -> Value)
+    {
         self.base = base
         self.policy = policy
         self.clock = clock
@@ -42,6 +46,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), policy: policy, clock: clock, operation: operation)
     }
@@ -51,13 +56,19 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private let policy: RetryPolicy
-        private let clock: C
-        private let operation: @Sendable (ItemFailure) async throws -> Value
-        private var finished = false
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let policy: RetryPolicy
+        @usableFromInline let clock: C
+        @usableFromInline let operation: @Sendable (ItemFailure) async throws -> Value
+        @usableFromInline var finished = false
 
-        init(base: Base.AsyncIterator, policy: RetryPolicy, clock: C, operation: @escaping @Sendable (ItemFailure) async throws -> Value) {
+        @inlinable
+        init(
+            base: Base.AsyncIterator,
+            policy: RetryPolicy,
+            clock: C,
+            operation: @escaping @Sendable (ItemFailure) async throws -> Value
+        ) {
             self.base = base
             self.policy = policy
             self.clock = clock
@@ -67,6 +78,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         /// The next value, recovered value or remaining failure.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             guard !finished, let item = await base.next(isolation: actor) else { return nil }
             guard case .failure(var failure) = item.outcome else { return item }
@@ -93,6 +105,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
         /// The next value, recovered value or remaining failure.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }

@@ -8,6 +8,7 @@ extension AsyncSequence {
     /// the life cycle.
     /// - Parameter policies: One buffer policy per output.
     /// - Returns: The outputs and their drop counters.
+    @inlinable
     public func broadcast<Value: Sendable>(
         _ policies: [BufferPolicy]
     ) -> Broadcast<Value> where Self: Sendable, Element == StreamItem<Value>, Failure == Never {
@@ -20,6 +21,7 @@ extension AsyncSequence {
     ///   - consumers: The number of outputs.
     ///   - policy: The buffer policy of every output; `.block(capacity: 64)` by default.
     /// - Returns: The outputs and their drop counters.
+    @inlinable
     public func broadcast<Value: Sendable>(
         consumers: Int,
         policy: BufferPolicy = .block(capacity: 64)
@@ -34,4 +36,10 @@ public struct Broadcast<Value: Sendable>: Sendable {
     public let outputs: [HubOutput<Value>]
     /// Items each output dropped (by its drop policy, or after its consumer ended).
     public let dropped: [ItemCounter]
+
+    @inlinable
+    init(outputs: [HubOutput<Value>], dropped: [ItemCounter]) {
+        self.outputs = outputs
+        self.dropped = dropped
+    }
 }

@@ -10,6 +10,7 @@ extension AsyncSequence {
     ///   - successes: The buffer policy of the success output; `.block(capacity: 64)` by default.
     ///   - deadLetters: The buffer policy of the failure output; `.block(capacity: 64)` by default.
     /// - Returns: The two outputs and their drop counters.
+    @inlinable
     public func splitDeadLetters<Value: Sendable>(
         successes: BufferPolicy = .block(capacity: 64),
         deadLetters: BufferPolicy = .block(capacity: 64)
@@ -35,4 +36,17 @@ public struct DeadLetterSplit<Value: Sendable>: Sendable {
     public let droppedSuccesses: ItemCounter
     /// Failures dropped (by a drop policy, or after their consumer ended).
     public let droppedDeadLetters: ItemCounter
+
+    @inlinable
+    init(
+        successes: HubOutput<Value>,
+        deadLetters: HubOutput<Value>,
+        droppedSuccesses: ItemCounter,
+        droppedDeadLetters: ItemCounter
+    ) {
+        self.successes = successes
+        self.deadLetters = deadLetters
+        self.droppedSuccesses = droppedSuccesses
+        self.droppedDeadLetters = droppedDeadLetters
+    }
 }

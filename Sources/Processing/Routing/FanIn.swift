@@ -11,6 +11,7 @@
 ///   - sources: The sequences to merge; an empty array gives an empty sequence.
 ///   - capacity: Items merged ahead of the consumer; 16 by default, at least 1.
 /// - Returns: The merged sequence.
+@inlinable
 public func fanIn<Source: AsyncSequence & Sendable, Value: Sendable>(
     _ sources: [Source],
     capacity: Int = 16
@@ -21,6 +22,7 @@ public func fanIn<Source: AsyncSequence & Sendable, Value: Sendable>(
 /// Merges `sources` into one sequence, in arrival order; see ``fanIn(_:capacity:)``.
 /// - Parameter sources: The sequences to merge.
 /// - Returns: The merged sequence.
+@inlinable
 public func fanIn<Source: AsyncSequence & Sendable, Value: Sendable>(
     _ sources: Source...
 ) -> FanInSequence<Source, Value> where Source.Element == StreamItem<Value>, Source.Failure == Never {
@@ -33,9 +35,10 @@ where Source.Element == StreamItem<Value>, Source.Failure == Never {
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let sources: [Source]
-    let capacity: Int
+    @usableFromInline let sources: [Source]
+    @usableFromInline let capacity: Int
 
+    @inlinable
     init(sources: [Source], capacity: Int) {
         self.sources = sources
         self.capacity = capacity
@@ -43,6 +46,7 @@ where Source.Element == StreamItem<Value>, Source.Failure == Never {
 
     /// Creates an iterator; the sources' tasks start with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(sequence: self)
     }
@@ -52,34 +56,40 @@ where Source.Element == StreamItem<Value>, Source.Failure == Never {
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private let sequence: FanInSequence
-        private var handle: RelayHandle<StreamItem<Value>, PassThroughCore>?
+        @usableFromInline let sequence: FanInSequence
+        @usableFromInline var handle: RelayHandle<StreamItem<Value>, PassThroughCore>?
 
+        @inlinable
         init(sequence: FanInSequence) {
             self.sequence = sequence
         }
 
         /// The next item from any source.
         /// - Returns: The next item, or `nil` when every source has ended, or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             if let handle { return await handle.relay.next() }
             if Task.isCancelled { return nil }
             let relay = Relay<StreamItem<Value>, PassThroughCore>(capacity: sequence.capacity, core: PassThroughCore())
             handle = RelayHandle(relay)
             let sources = sequence.sources
-            relay.attach(Task {
-                await withDiscardingTaskGroup { group in
-                    for source in sources {
-                        group.addTask {
-                            var iterator = source.makeAsyncIterator()
-                            while let item = await iterator.next(isolation: nil) {
-                                guard case .enqueued = await relay.send(item, overflow: .wait) else { return }
+            relay.attach(
+                Task {
+                    await withDiscardingTaskGroup { group in
+                        for source in sources {
+                            group.addTask {
+                                var iterator = source.makeAsyncIterator()
+                                while let item = await iterator.next(isolation: nil) {
+                                    var result = relay.trySend(item, overflow: .wait)
+                                    if result == nil { result = await relay.send(item, overflow: .wait) }
+                                    guard case .enqueued = result else { return }
+                                }
                             }
                         }
                     }
+                    relay.finish()
                 }
-                relay.finish()
-            })
+            )
             return await relay.next()
         }
     }

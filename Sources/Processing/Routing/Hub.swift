@@ -1,58 +1,85 @@
-import Synchronization
+// `public` only so the lock can be used from `@inlinable` code (specialised in the caller's module);
+// no Synchronization type appears in the public API.
+public import Synchronization
 
 /// One input, several outputs: the engine behind broadcast, partition, route and the dead-letter split.
 ///
-/// A pump task (started by the first output iterated) pulls the input and hands each item to the
+/// A pump task (started by the first `next()` on any output) pulls the input and hands each item to the
 /// output(s) chosen by `route`. Each output has its own bounded queue and ``BufferPolicy``: `.block`
 /// makes the pump wait for that output (and so stalls the others, as asked); drop policies drop and
 /// count. An output whose consumer has ended (or that was released without being iterated) is
 /// detached: items routed to it are counted as dropped, never delivered silently nowhere. When every
 /// output is detached the pump is cancelled.
+@usableFromInline
 final class Hub<Value: Sendable>: Sendable {
     /// A route value meaning "every output".
+    @inlinable
     static var everyOutput: Int { -1 }
 
-    private struct Output: Sendable {
-        var queue: Ring<StreamItem<Value>>
-        let policy: BufferPolicy
-        var consumer: CheckedContinuation<StreamItem<Value>?, Never>?
-        var claimed = false
-        var detached = false
+    @usableFromInline
+    struct Output: Sendable {
+        @usableFromInline var queue: Ring<StreamItem<Value>>
+        @usableFromInline let policy: BufferPolicy
+        @usableFromInline var consumer: Continuation<StreamItem<Value>?>?
+        @usableFromInline var claimed = false
+        @usableFromInline var detached = false
+
+        @inlinable
+        init(policy: BufferPolicy) {
+            self.policy = policy
+            queue = Ring(capacity: policy.capacity)
+        }
     }
 
-    private struct State: Sendable {
-        var outputs: [Output]
+    @usableFromInline
+    struct State: Sendable {
+        @usableFromInline var outputs: [Output]
         /// The pump waiting for room in `output`; resumed with `.wait` to retry, `.terminated` to stop.
-        var pump: (output: Int, continuation: CheckedContinuation<Delivery, Never>)?
-        var started = false
-        var finished = false
-        var terminated = false
-        var task: Task<Void, Never>?
+        @usableFromInline var pump: (output: Int, continuation: Continuation<Delivery>)?
+        @usableFromInline var started = false
+        @usableFromInline var finished = false
+        @usableFromInline var terminated = false
+        @usableFromInline var task: Task<Void, Never>?
+
+        @inlinable
+        init(outputs: [Output]) {
+            self.outputs = outputs
+        }
+
+        /// The pump, if it waits for room in output `index` (which the caller just made).
+        @inlinable
+        mutating func takePump(waitingFor index: Int) -> Continuation<Delivery>? {
+            guard let waiting = pump, waiting.output == index else { return nil }
+            pump = nil
+            return waiting.continuation
+        }
     }
 
-    private enum Delivery: Sendable {
+    @usableFromInline
+    enum Delivery: Sendable {
         case done
         case wait
         case terminated
     }
 
     /// Items dropped per output (by its drop policy, or because the output was detached).
-    let dropped: [ItemCounter]
-    private let state: Mutex<State>
-    private let route: @Sendable (StreamItem<Value>) -> Int
-    private let pumpBody: @Sendable (Hub<Value>) async -> Void
+    @usableFromInline let dropped: [ItemCounter]
+    @usableFromInline let state: Mutex<State>
+    @usableFromInline let route: @Sendable (StreamItem<Value>) -> Int
+    @usableFromInline let pumpBody: @Sendable (Hub<Value>) async -> Void
 
     /// - Parameters:
     ///   - policies: One buffer policy per output.
     ///   - route: The output index for an item, or ``everyOutput``; must be in range.
     ///   - base: The input.
+    @inlinable
     init<Base: AsyncSequence & Sendable>(
         base: Base,
         policies: [BufferPolicy],
         route: @escaping @Sendable (StreamItem<Value>) -> Int
     ) where Base.Element == StreamItem<Value>, Base.Failure == Never {
         dropped = policies.map { _ in ItemCounter() }
-        state = Mutex(State(outputs: policies.map { Output(queue: Ring(capacity: $0.capacity), policy: $0) }))
+        state = Mutex(State(outputs: policies.map { Output(policy: $0) }))
         self.route = route
         pumpBody = { hub in
             var iterator = base.makeAsyncIterator()
@@ -64,19 +91,16 @@ final class Hub<Value: Sendable>: Sendable {
     }
 
     /// Sequences over each output; output `i` yields the items routed to `i`.
+    @inlinable
     func makeOutputs() -> [HubOutput<Value>] {
         dropped.indices.map { HubOutput(token: HubOutput.SequenceToken(hub: self, index: $0)) }
     }
 
     // MARK: - Pump
 
-    private func startIfNeeded() {
-        let start = state.withLock { state -> Bool in
-            guard !state.started, !state.terminated else { return false }
-            state.started = true
-            return true
-        }
-        guard start else { return }
+    /// Starts the pump task; called once, by the first `next()` of any output.
+    @inlinable
+    func launchPump() {
         let pumpBody = pumpBody
         let task = Task { await pumpBody(self) }
         let cancelNow = state.withLock { state -> Bool in
@@ -87,7 +111,8 @@ final class Hub<Value: Sendable>: Sendable {
         if cancelNow { task.cancel() }
     }
 
-    private func deliver(_ item: StreamItem<Value>) async -> Bool {
+    @inlinable
+    func deliver(_ item: StreamItem<Value>) async -> Bool {
         let target = route(item)
         if target == Self.everyOutput {
             for index in dropped.indices {
@@ -98,7 +123,8 @@ final class Hub<Value: Sendable>: Sendable {
         return await deliver(item, to: target)
     }
 
-    private func deliver(_ item: StreamItem<Value>, to index: Int) async -> Bool {
+    @inlinable
+    func deliver(_ item: StreamItem<Value>, to index: Int) async -> Bool {
         while true {
             switch offer(item, to: index, waiter: nil) {
             case .done: return true
@@ -106,12 +132,12 @@ final class Hub<Value: Sendable>: Sendable {
             case .wait: break
             }
             let outcome = await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Delivery, Never>) in
+                await withContinuation { (continuation: Continuation<Delivery>) in
                     let delivery = offer(item, to: index, waiter: continuation)
                     if delivery != .wait { continuation.resume(returning: delivery) }
                 }
             } onCancel: {
-                let pump = state.withLock { state -> CheckedContinuation<Delivery, Never>? in
+                let pump = state.withLock { state -> Continuation<Delivery>? in
                     defer { state.pump = nil }
                     return state.pump?.continuation
                 }
@@ -126,12 +152,14 @@ final class Hub<Value: Sendable>: Sendable {
     }
 
     /// Tries to place `item` in output `index`. With a `waiter`, registers it when the pump must wait.
-    private func offer(
+    @inlinable
+    func offer(
         _ item: StreamItem<Value>,
         to index: Int,
-        waiter: CheckedContinuation<Delivery, Never>?
+        waiter: Continuation<Delivery>?
     ) -> Delivery {
-        let (delivery, consumer, element) = state.withLock { state -> (Delivery, CheckedContinuation<StreamItem<Value>?, Never>?, StreamItem<Value>?) in
+        let (delivery, consumer, element) = state.withLock {
+            state -> (Delivery, Continuation<StreamItem<Value>?>?, StreamItem<Value>?) in
             if state.terminated || Task.isCancelled { return (.terminated, nil, nil) }
             if state.outputs[index].detached {
                 dropped[index].increment()
@@ -161,10 +189,11 @@ final class Hub<Value: Sendable>: Sendable {
         return delivery
     }
 
-    private func finish() {
-        let consumers = state.withLock { state -> [CheckedContinuation<StreamItem<Value>?, Never>] in
+    @inlinable
+    func finish() {
+        let consumers = state.withLock { state -> [Continuation<StreamItem<Value>?>] in
             state.finished = true
-            var consumers: [CheckedContinuation<StreamItem<Value>?, Never>] = []
+            var consumers: [Continuation<StreamItem<Value>?>] = []
             for index in state.outputs.indices {
                 if let consumer = state.outputs[index].consumer {
                     consumers.append(consumer)
@@ -179,7 +208,8 @@ final class Hub<Value: Sendable>: Sendable {
     // MARK: - Outputs
 
     /// Claims output `index` for one iterator; `false` if it was already claimed or detached.
-    fileprivate func claim(_ index: Int) -> Bool {
+    @inlinable
+    func claim(_ index: Int) -> Bool {
         state.withLock { state in
             guard !state.outputs[index].claimed, !state.outputs[index].detached else { return false }
             state.outputs[index].claimed = true
@@ -188,14 +218,17 @@ final class Hub<Value: Sendable>: Sendable {
     }
 
     /// The sequence value of output `index` was released: detach it unless an iterator claimed it.
-    fileprivate func sequenceReleased(_ index: Int) {
+    @inlinable
+    func sequenceReleased(_ index: Int) {
         let claimed = state.withLock { $0.outputs[index].claimed }
         if !claimed { detach(index) }
     }
 
     /// Output `index` will never be consumed again.
-    fileprivate func detach(_ index: Int) {
-        let (consumer, pump, task, stop) = state.withLock { state -> (CheckedContinuation<StreamItem<Value>?, Never>?, CheckedContinuation<Delivery, Never>?, Task<Void, Never>?, Bool) in
+    @inlinable
+    func detach(_ index: Int) {
+        let (consumer, pump, task, stop) = state.withLock {
+            state -> (Continuation<StreamItem<Value>?>?, Continuation<Delivery>?, Task<Void, Never>?, Bool) in
             guard !state.outputs[index].detached else { return (nil, nil, nil, false) }
             state.outputs[index].detached = true
             dropped[index].increment(by: state.outputs[index].queue.count)
@@ -210,11 +243,7 @@ final class Hub<Value: Sendable>: Sendable {
                 }
                 return (consumer, state.pump?.continuation, state.task, true)
             }
-            if let waiting = state.pump, waiting.output == index {
-                state.pump = nil
-                return (consumer, waiting.continuation, nil, false)
-            }
-            return (consumer, nil, nil, false)
+            return (consumer, state.takePump(waitingFor: index), nil, false)
         }
         task?.cancel()
         consumer?.resume(returning: nil)
@@ -222,23 +251,30 @@ final class Hub<Value: Sendable>: Sendable {
         pump?.resume(returning: stop ? .terminated : .wait)
     }
 
-    fileprivate func next(_ index: Int) async -> StreamItem<Value>? {
-        startIfNeeded()
+    @inlinable
+    func next(_ index: Int) async -> StreamItem<Value>? {
         if Task.isCancelled {
             detach(index)
             return nil
         }
+        let (fast, pump, start) = state.withLock { state -> (StreamItem<Value>??, Continuation<Delivery>?, Bool) in
+            let start = !state.started && !state.terminated
+            if start { state.started = true }
+            if state.outputs[index].detached || state.terminated { return (.some(nil), nil, start) }
+            if let element = state.outputs[index].queue.popFirst() {
+                return (.some(element), state.takePump(waitingFor: index), start)
+            }
+            return (state.finished ? .some(nil) : nil, nil, start)
+        }
+        if start { launchPump() }
+        pump?.resume(returning: .wait)
+        if let fast { return fast }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<StreamItem<Value>?, Never>) in
-                let (result, pump) = state.withLock { state -> (StreamItem<Value>??, CheckedContinuation<Delivery, Never>?) in
+            await withContinuation { (continuation: Continuation<StreamItem<Value>?>) in
+                let (result, pump) = state.withLock { state -> (StreamItem<Value>??, Continuation<Delivery>?) in
                     if state.outputs[index].detached || state.terminated { return (.some(nil), nil) }
                     if let element = state.outputs[index].queue.popFirst() {
-                        var pump: CheckedContinuation<Delivery, Never>?
-                        if let waiting = state.pump, waiting.output == index {
-                            pump = waiting.continuation
-                            state.pump = nil
-                        }
-                        return (.some(element), pump)
+                        return (.some(element), state.takePump(waitingFor: index))
                     }
                     if state.finished || state.outputs[index].consumer != nil { return (.some(nil), nil) }
                     state.outputs[index].consumer = continuation
@@ -264,10 +300,12 @@ public struct HubOutput<Value: Sendable>: AsyncSequence, Sendable {
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
+    @usableFromInline
     final class SequenceToken: Sendable {
-        let hub: Hub<Value>
-        let index: Int
+        @usableFromInline let hub: Hub<Value>
+        @usableFromInline let index: Int
 
+        @inlinable
         init(hub: Hub<Value>, index: Int) {
             self.hub = hub
             self.index = index
@@ -278,11 +316,13 @@ public struct HubOutput<Value: Sendable>: AsyncSequence, Sendable {
         }
     }
 
+    @usableFromInline
     final class IterationToken: Sendable {
-        let hub: Hub<Value>
-        let index: Int
-        let claimed: Bool
+        @usableFromInline let hub: Hub<Value>
+        @usableFromInline let index: Int
+        @usableFromInline let claimed: Bool
 
+        @inlinable
         init(hub: Hub<Value>, index: Int) {
             self.hub = hub
             self.index = index
@@ -294,14 +334,16 @@ public struct HubOutput<Value: Sendable>: AsyncSequence, Sendable {
         }
     }
 
-    let token: SequenceToken
+    @usableFromInline let token: SequenceToken
 
+    @inlinable
     init(token: SequenceToken) {
         self.token = token
     }
 
     /// Creates the output's iterator; a second iterator of the same output yields nothing.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(token: IterationToken(hub: token.hub, index: token.index))
     }
@@ -311,14 +353,16 @@ public struct HubOutput<Value: Sendable>: AsyncSequence, Sendable {
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private let token: IterationToken
+        @usableFromInline let token: IterationToken
 
+        @inlinable
         init(token: IterationToken) {
             self.token = token
         }
 
         /// The next item routed to this output.
         /// - Returns: The next item, or `nil` when the input ended, or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             guard token.claimed else { return nil }
             return await token.hub.next(token.index)

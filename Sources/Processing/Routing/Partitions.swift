@@ -11,6 +11,7 @@ extension AsyncSequence {
     ///   - strategy: How a value's partition is chosen.
     ///   - buffer: The buffer policy of every partition; `.block(capacity: 64)` by default.
     /// - Returns: The partitions and their counters.
+    @inlinable
     public func partition<Value: Sendable>(
         into count: Int,
         by strategy: PartitionStrategy<Value>,
@@ -40,4 +41,11 @@ public struct Partitions<Value: Sendable>: Sendable {
     public let dropped: [ItemCounter]
     /// Values a custom strategy sent out of range (they went to partition 0).
     public let misrouted: ItemCounter
+
+    @inlinable
+    init(outputs: [HubOutput<Value>], dropped: [ItemCounter], misrouted: ItemCounter) {
+        self.outputs = outputs
+        self.dropped = dropped
+        self.misrouted = misrouted
+    }
 }

@@ -11,6 +11,7 @@ extension AsyncSequence {
     ///   - keys: The keys that get an output of their own.
     ///   - buffer: The buffer policy of every output; `.block(capacity: 64)` by default.
     /// - Returns: The outputs by key, the default output and the counters.
+    @inlinable
     public func route<Value: Sendable, Key: Hashable & Sendable>(
         by key: @escaping @Sendable (Value) -> Key,
         to keys: [Key],
@@ -41,15 +42,16 @@ extension AsyncSequence {
 
 /// The outputs of `route(by:to:buffer:)`.
 public struct Routes<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private let outputs: [Key: HubOutput<Value>]
+    @usableFromInline let outputs: [Key: HubOutput<Value>]
     /// Values whose key has no route, and every failure.
     public let defaultOutput: HubOutput<Value>
     /// Values that had no route and went to the default output.
     public let unmatched: ItemCounter
-    private let dropped: [Key: ItemCounter]
+    @usableFromInline let dropped: [Key: ItemCounter]
     /// Items the default output dropped (by its drop policy, or after its consumer ended).
     public let defaultDropped: ItemCounter
 
+    @inlinable
     init(
         outputs: [Key: HubOutput<Value>],
         defaultOutput: HubOutput<Value>,
@@ -65,11 +67,13 @@ public struct Routes<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// The keys that have an output of their own.
+    @inlinable
     public var keys: [Key] { Array(outputs.keys) }
 
     /// The output of `key`.
     /// - Parameter key: A key given when the router was created.
     /// - Returns: The output, or `nil` when `key` has no route.
+    @inlinable
     public func output(for key: Key) -> HubOutput<Value>? {
         outputs[key]
     }
@@ -77,6 +81,7 @@ public struct Routes<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Items the output of `key` dropped (by its drop policy, or after its consumer ended).
     /// - Parameter key: A key given when the router was created.
     /// - Returns: The counter, or `nil` when `key` has no route.
+    @inlinable
     public func dropped(for key: Key) -> ItemCounter? {
         dropped[key]
     }

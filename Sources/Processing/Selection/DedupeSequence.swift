@@ -12,13 +12,15 @@ extension AsyncSequence {
     ///   - clock: The clock that measures `ttl`; `ContinuousClock` by default.
     ///   - dropped: Counts the dropped duplicates.
     /// - Returns: The values seen for the first time within their TTL, and every failure.
+    @inlinable
     public func dedupe<Value: Sendable, Key: Hashable & Sendable, C: Clock>(
         by key: @escaping @Sendable (Value) -> Key,
         ttl: Duration? = nil,
         capacity: Int = 10_000,
         clock: C = ContinuousClock(),
         dropped: ItemCounter? = nil
-    ) -> DedupeSequence<Self, Value, Key, C> where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
+    ) -> DedupeSequence<Self, Value, Key, C>
+    where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
         DedupeSequence(base: self, key: key, ttl: ttl, capacity: Swift.max(1, capacity), clock: clock, dropped: dropped)
     }
 }
@@ -29,14 +31,22 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let key: @Sendable (Value) -> Key
-    let ttl: Duration?
-    let capacity: Int
-    let clock: C
-    let dropped: ItemCounter?
+    @usableFromInline let base: Base
+    @usableFromInline let key: @Sendable (Value) -> Key
+    @usableFromInline let ttl: Duration?
+    @usableFromInline let capacity: Int
+    @usableFromInline let clock: C
+    @usableFromInline let dropped: ItemCounter?
 
-    init(base: Base, key: @escaping @Sendable (Value) -> Key, ttl: Duration?, capacity: Int, clock: C, dropped: ItemCounter?) {
+    @inlinable
+    init(
+        base: Base,
+        key: @escaping @Sendable (Value) -> Key,
+        ttl: Duration?,
+        capacity: Int,
+        clock: C,
+        dropped: ItemCounter?
+    ) {
         self.base = base
         self.key = key
         self.ttl = ttl
@@ -47,6 +57,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator with an empty key memory.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), sequence: self)
     }
@@ -56,24 +67,33 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private struct Entry {
-            var key: Key
-            var admitted: C.Instant?
-            var serial: Int
+        @usableFromInline
+        struct Entry {
+            @usableFromInline var key: Key
+            @usableFromInline var admitted: C.Instant?
+            @usableFromInline var serial: Int
+
+            @inlinable
+            init(key: Key, admitted: C.Instant?, serial: Int) {
+                self.key = key
+                self.admitted = admitted
+                self.serial = serial
+            }
         }
 
-        private var base: Base.AsyncIterator
-        private let key: @Sendable (Value) -> Key
-        private let ttl: Duration?
-        private let capacity: Int
-        private let clock: C
-        private let dropped: ItemCounter?
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let key: @Sendable (Value) -> Key
+        @usableFromInline let ttl: Duration?
+        @usableFromInline let capacity: Int
+        @usableFromInline let clock: C
+        @usableFromInline let dropped: ItemCounter?
         /// Key -> serial of its live entry in `order`.
-        private var seen: [Key: Int] = [:]
+        @usableFromInline var seen: [Key: Int] = [:]
         /// Admitted keys, oldest first; admission instants are non-decreasing.
-        private var order = Ring<Entry>()
-        private var serial = 0
+        @usableFromInline var order = Ring<Entry>()
+        @usableFromInline var serial = 0
 
+        @inlinable
         init(base: Base.AsyncIterator, sequence: DedupeSequence) {
             self.base = base
             key = sequence.key
@@ -86,6 +106,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         /// The next item that is not a duplicate.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             while let item = await base.next(isolation: actor) {
                 guard case .success(let value) = item.outcome else { return item }
@@ -97,11 +118,13 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
         /// The next item that is not a duplicate.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }
 
-        private mutating func admit(_ key: Key) -> Bool {
+        @inlinable
+        mutating func admit(_ key: Key) -> Bool {
             let now: C.Instant? = ttl == nil ? nil : clock.now
             if let now, let ttl { expire(before: now.advanced(by: .zero - ttl)) }
             if seen[key] != nil { return false }
@@ -115,7 +138,8 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         }
 
         /// Forgets keys admitted at or before `limit`.
-        private mutating func expire(before limit: C.Instant) {
+        @inlinable
+        mutating func expire(before limit: C.Instant) {
             while let oldest = order.first, let admitted = oldest.admitted, admitted <= limit {
                 _ = order.popFirst()
                 if seen[oldest.key] == oldest.serial { seen[oldest.key] = nil }

@@ -7,6 +7,7 @@ extension AsyncSequence {
     ///   - rate: The probability of keeping a value.
     ///   - generator: The source of randomness; each iterator uses its own copy.
     /// - Returns: The kept values and every failure.
+    @inlinable
     public func sample<Value: Sendable, Generator: RandomNumberGenerator & Sendable>(
         rate: Double,
         using generator: Generator
@@ -17,6 +18,7 @@ extension AsyncSequence {
     /// Keeps each value with probability `rate`, using the system's random generator; failures always pass.
     /// - Parameter rate: The probability of keeping a value, clamped to `0...1`.
     /// - Returns: The kept values and every failure.
+    @inlinable
     public func sample<Value: Sendable>(
         rate: Double
     ) -> SampleSequence<Self, Value, SystemRandomNumberGenerator> where Element == StreamItem<Value>, Failure == Never {
@@ -31,10 +33,11 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let rate: Double
-    let generator: Generator
+    @usableFromInline let base: Base
+    @usableFromInline let rate: Double
+    @usableFromInline let generator: Generator
 
+    @inlinable
     init(base: Base, rate: Double, generator: Generator) {
         self.base = base
         self.rate = rate
@@ -43,6 +46,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
     /// Creates an iterator.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), rate: rate, generator: generator)
     }
@@ -52,10 +56,11 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        var base: Base.AsyncIterator
-        let rate: Double
-        var generator: Generator
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let rate: Double
+        @usableFromInline var generator: Generator
 
+        @inlinable
         init(base: Base.AsyncIterator, rate: Double, generator: Generator) {
             self.base = base
             self.rate = rate
@@ -65,6 +70,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         /// The next kept item.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             while let item = await base.next(isolation: actor) {
                 guard item.isSuccess, rate < 1 else { return item }
@@ -75,6 +81,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
         /// The next kept item.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }

@@ -1,13 +1,21 @@
-import Synchronization
+// `public` only so the relay's lock can be used from `@inlinable` code (specialised in the caller's
+// module); no Synchronization type appears in the public API.
+public import Synchronization
 
 /// The state an operator's background stage keeps inside its ``Relay``.
+@usableFromInline
 protocol RelayCore: Sendable {
     /// Whether the relay's timer task should wake up (the core has a deadline to wait for).
     var wantsTimer: Bool { get }
 }
 
 /// A core for relays that only move elements.
+@usableFromInline
 struct PassThroughCore: RelayCore {
+    @inlinable
+    init() {}
+
+    @inlinable
     var wantsTimer: Bool { false }
 }
 
@@ -19,53 +27,105 @@ struct PassThroughCore: RelayCore {
 /// wait in ``waitForCapacity()`` or ``send(_:overflow:)`` while `ready` is full. Termination (the
 /// consumer was cancelled or its iterator was released) cancels the background task, wakes every
 /// waiter and drops what was queued.
+///
+/// Everything is `@inlinable` so that it is specialised for the element type in the caller's module:
+/// unspecialised generic code spends most of its time looking up generic metadata.
+@usableFromInline
 final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
+    @usableFromInline
     enum Overflow: Sendable {
         case wait
         case dropNewest
         case dropOldest
     }
 
+    @usableFromInline
     enum SendResult: Sendable {
         case enqueued
         case dropped
         case terminated
     }
 
-    private struct State: Sendable {
-        var core: Core
-        var ready: Ring<Element>
-        let capacity: Int
-        var consumer: CheckedContinuation<Element?, Never>?
-        var producers: [(id: Int, continuation: CheckedContinuation<Bool, Never>)] = []
-        var nextProducerID = 0
-        var timer: CheckedContinuation<Bool, Never>?
-        var finished = false
-        var terminated = false
-        var task: Task<Void, Never>?
+    @usableFromInline
+    struct State: Sendable {
+        @usableFromInline var core: Core
+        @usableFromInline var ready: Ring<Element>
+        @usableFromInline let capacity: Int
+        @usableFromInline var consumer: Continuation<Element?>?
+        @usableFromInline var producers: [(id: Int, continuation: Continuation<Bool>)] = []
+        @usableFromInline var nextProducerID = 0
+        @usableFromInline var timer: Continuation<Bool>?
+        @usableFromInline var finished = false
+        @usableFromInline var terminated = false
+        @usableFromInline var task: Task<Void, Never>?
+
+        @inlinable
+        init(core: Core, capacity: Int) {
+            self.core = core
+            self.capacity = capacity
+            ready = Ring(capacity: capacity)
+        }
 
         /// Wakes the first waiting producer when there is room again.
-        mutating func producerToWake() -> CheckedContinuation<Bool, Never>? {
+        @inlinable
+        mutating func producerToWake() -> Continuation<Bool>? {
             guard ready.count < capacity, !producers.isEmpty else { return nil }
             return producers.removeFirst().continuation
         }
+
+        /// Hands the first ready element to a waiting consumer, if both exist.
+        @inlinable
+        mutating func handOver() -> Handover {
+            guard consumer != nil, let element = ready.popFirst() else { return Handover() }
+            defer { consumer = nil }
+            return Handover(consumer: consumer, element: element)
+        }
+
+        /// Wakes the parked timer when the core now wants it.
+        @inlinable
+        mutating func timerToWake() -> Continuation<Bool>? {
+            guard timer != nil, core.wantsTimer else { return nil }
+            defer { timer = nil }
+            return timer
+        }
     }
 
-    private enum Poll {
-        case element(Element, wake: CheckedContinuation<Bool, Never>?)
+    /// A consumer to resume, outside the lock, with an element.
+    @usableFromInline
+    struct Handover: Sendable {
+        @usableFromInline var consumer: Continuation<Element?>?
+        @usableFromInline var element: Element?
+
+        @inlinable
+        init(consumer: Continuation<Element?>? = nil, element: Element? = nil) {
+            self.consumer = consumer
+            self.element = element
+        }
+
+        @inlinable
+        func resume() {
+            consumer?.resume(returning: element)
+        }
+    }
+
+    @usableFromInline
+    enum Poll: Sendable {
+        case element(Element, wake: Continuation<Bool>?)
         case end
         case empty
     }
 
-    private let state: Mutex<State>
+    @usableFromInline let state: Mutex<State>
 
+    @inlinable
     init(capacity: Int, core: Core) {
-        state = Mutex(State(core: core, ready: Ring(capacity: Swift.max(1, capacity)), capacity: Swift.max(1, capacity)))
+        state = Mutex(State(core: core, capacity: Swift.max(1, capacity)))
     }
 
     // MARK: - Lifecycle
 
     /// Records the background task so termination can cancel it; cancels it at once if already terminated.
+    @inlinable
     func attach(_ task: Task<Void, Never>) {
         let cancelNow = state.withLock { state -> Bool in
             if state.terminated { return true }
@@ -75,51 +135,70 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
         if cancelNow { task.cancel() }
     }
 
+    /// Waiters to wake (and the task to cancel) outside the lock when the relay terminates or finishes.
+    @usableFromInline
+    struct Waiters: Sendable {
+        @usableFromInline var handover = Handover()
+        @usableFromInline var producers: [(id: Int, continuation: Continuation<Bool>)] = []
+        @usableFromInline var timer: Continuation<Bool>?
+        @usableFromInline var task: Task<Void, Never>?
+
+        @inlinable
+        init() {}
+
+        /// Cancels the task, hands the consumer its element (or the end), and stops producers and timer.
+        @inlinable
+        func release() {
+            task?.cancel()
+            handover.resume()
+            for producer in producers { producer.continuation.resume(returning: false) }
+            timer?.resume(returning: false)
+        }
+    }
+
     /// The consumer is gone: cancel the background task, wake everyone, drop what is queued.
+    @inlinable
     func terminate() {
-        let (consumer, producers, timer, task) = state.withLock { state in
-            if state.terminated { return (nil, [], nil, nil) as (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Bool, Never>], CheckedContinuation<Bool, Never>?, Task<Void, Never>?) }
+        let waiters = state.withLock { state -> Waiters in
+            guard !state.terminated else { return Waiters() }
             state.terminated = true
             state.ready.removeAll()
-            defer {
-                state.consumer = nil
-                state.producers = []
-                state.timer = nil
-                state.task = nil
-            }
-            return (state.consumer, state.producers.map(\.continuation), state.timer, state.task)
+            var waiters = Waiters()
+            waiters.handover.consumer = state.consumer
+            state.consumer = nil
+            swap(&waiters.producers, &state.producers)
+            swap(&waiters.timer, &state.timer)
+            swap(&waiters.task, &state.task)
+            return waiters
         }
-        task?.cancel()
-        consumer?.resume(returning: nil)
-        for producer in producers { producer.resume(returning: false) }
-        timer?.resume(returning: false)
+        waiters.release()
     }
 
     /// No more input: run `flush` on the core, then let the consumer drain `ready` and end.
+    @inlinable
     func finish(_ flush: (inout Core, inout Ring<Element>) -> Void = { _, _ in }) {
-        let (consumer, element, producers, timer) = state.withLock { state in
-            guard !state.terminated, !state.finished else {
-                return (nil, nil, [], nil) as (CheckedContinuation<Element?, Never>?, Element?, [CheckedContinuation<Bool, Never>], CheckedContinuation<Bool, Never>?)
-            }
+        let waiters = state.withLock { state -> Waiters in
+            guard !state.terminated, !state.finished else { return Waiters() }
             flush(&state.core, &state.ready)
             state.finished = true
-            let consumer = state.consumer
-            state.consumer = nil
-            let element = consumer == nil ? nil : state.ready.popFirst()
-            defer {
-                state.producers = []
-                state.timer = nil
+            var waiters = Waiters()
+            // A consumer still waiting gets the first flushed element, or the end.
+            waiters.handover = state.handOver()
+            if waiters.handover.consumer == nil {
+                waiters.handover.consumer = state.consumer
+                state.consumer = nil
             }
-            return (consumer, element, state.producers.map(\.continuation), state.timer)
+            swap(&waiters.producers, &state.producers)
+            swap(&waiters.timer, &state.timer)
+            return waiters
         }
-        consumer?.resume(returning: element)
-        for producer in producers { producer.resume(returning: false) }
-        timer?.resume(returning: false)
+        waiters.release()
     }
 
     // MARK: - Consumer
 
     /// The next output; `nil` once finished and drained, or when the consuming task is cancelled.
+    @inlinable
     func next() async -> Element? {
         if Task.isCancelled {
             terminate()
@@ -135,7 +214,7 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
             break
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+            await withContinuation { (continuation: Continuation<Element?>) in
                 let immediate = state.withLock { state -> Poll in
                     if let element = state.ready.popFirst() {
                         return .element(element, wake: state.producerToWake())
@@ -159,7 +238,8 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
         }
     }
 
-    private func poll() -> Poll {
+    @inlinable
+    func poll() -> Poll {
         state.withLock { state in
             if let element = state.ready.popFirst() {
                 return .element(element, wake: state.producerToWake())
@@ -171,6 +251,7 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
     // MARK: - Producers
 
     /// Waits until `ready` has room; `false` when the relay terminated or finished (stop producing).
+    @inlinable
     func waitForCapacity() async -> Bool {
         let fast = state.withLock { state -> Bool? in
             if state.terminated || state.finished { return false }
@@ -182,7 +263,7 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
             return state.nextProducerID
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            await withContinuation { (continuation: Continuation<Bool>) in
                 let immediate = state.withLock { state -> Bool? in
                     if state.terminated || state.finished || Task.isCancelled { return false }
                     if state.ready.count < state.capacity { return true }
@@ -192,7 +273,7 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            let waiter = state.withLock { state -> Continuation<Bool>? in
                 guard let index = state.producers.firstIndex(where: { $0.id == id }) else { return nil }
                 return state.producers.remove(at: index).continuation
             }
@@ -202,64 +283,63 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
 
     /// Updates the core and queues outputs in one critical section; wakes the consumer and the timer
     /// as needed. Returns `nil` without running `body` once terminated.
+    @inlinable
     @discardableResult
     func update<R>(_ body: (inout Core, inout Ring<Element>) -> R) -> R? {
-        let (result, consumer, element, timer) = state.withLock { state in
-            guard !state.terminated else {
-                return (nil, nil, nil, nil) as (R?, CheckedContinuation<Element?, Never>?, Element?, CheckedContinuation<Bool, Never>?)
-            }
+        let (result, handover, timer) = state.withLock { state in
+            guard !state.terminated else { return (R?.none, Handover(), Continuation<Bool>?.none) }
             let result = body(&state.core, &state.ready)
-            var consumer: CheckedContinuation<Element?, Never>?
-            var element: Element?
-            if state.consumer != nil, let first = state.ready.popFirst() {
-                consumer = state.consumer
-                state.consumer = nil
-                element = first
-            }
-            var timer: CheckedContinuation<Bool, Never>?
-            if state.timer != nil, state.core.wantsTimer {
-                timer = state.timer
-                state.timer = nil
-            }
-            return (result, consumer, element, timer)
+            return (result, state.handOver(), state.timerToWake())
         }
-        consumer?.resume(returning: element)
+        handover.resume()
         timer?.resume(returning: true)
         return result
     }
 
-    /// Queues one element under `overflow` (for plain relays: buffer, fan-in).
+    /// Like ``update(_:)``, for a pump: returns whether it may go on producing without waiting
+    /// (`false` when `ready` is full, or the relay finished or terminated).
+    @inlinable
+    func updateHasRoom(_ body: (inout Core, inout Ring<Element>) -> Void) -> Bool {
+        let (room, handover, timer) = state.withLock { state in
+            guard !state.terminated else { return (false, Handover(), Continuation<Bool>?.none) }
+            body(&state.core, &state.ready)
+            let handover = state.handOver()
+            return (state.ready.count < state.capacity && !state.finished, handover, state.timerToWake())
+        }
+        handover.resume()
+        timer?.resume(returning: true)
+        return room
+    }
+
+    /// Queues one element under `overflow` without waiting; `nil` when it must wait for room.
+    @inlinable
+    func trySend(_ element: Element, overflow: Overflow) -> SendResult? {
+        let (result, handover) = state.withLock { state -> (SendResult?, Handover) in
+            if state.terminated || state.finished { return (.terminated, Handover()) }
+            var result = SendResult.enqueued
+            if state.ready.count >= state.capacity {
+                switch overflow {
+                case .wait:
+                    return (nil, Handover())
+                case .dropNewest:
+                    return (.dropped, Handover())
+                case .dropOldest:
+                    _ = state.ready.popFirst()
+                    result = .dropped
+                }
+            }
+            state.ready.append(element)
+            return (result, state.handOver())
+        }
+        handover.resume()
+        return result
+    }
+
+    /// Queues one element under `overflow`, waiting for room when `overflow` is `.wait`.
+    @inlinable
     func send(_ element: Element, overflow: Overflow) async -> SendResult {
         while true {
-            let outcome = state.withLock { state -> (SendResult?, CheckedContinuation<Element?, Never>?, Element?) in
-                if state.terminated || state.finished { return (.terminated, nil, nil) }
-                var result: SendResult?
-                if state.ready.count < state.capacity {
-                    state.ready.append(element)
-                    result = .enqueued
-                } else {
-                    switch overflow {
-                    case .wait:
-                        return (nil, nil, nil)
-                    case .dropNewest:
-                        return (.dropped, nil, nil)
-                    case .dropOldest:
-                        _ = state.ready.popFirst()
-                        state.ready.append(element)
-                        result = .dropped
-                    }
-                }
-                if state.consumer != nil, let first = state.ready.popFirst() {
-                    let consumer = state.consumer
-                    state.consumer = nil
-                    return (result, consumer, first)
-                }
-                return (result, nil, nil)
-            }
-            if let result = outcome.0 {
-                outcome.1?.resume(returning: outcome.2)
-                return result
-            }
+            if let result = trySend(element, overflow: overflow) { return result }
             guard await waitForCapacity() else { return .terminated }
         }
     }
@@ -267,9 +347,10 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
     // MARK: - Timer
 
     /// Parks the timer task until the core wants it; `false` when the relay finished or terminated.
+    @inlinable
     func waitForTimerWork() async -> Bool {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            await withContinuation { (continuation: Continuation<Bool>) in
                 let immediate = state.withLock { state -> Bool? in
                     if state.terminated || state.finished || Task.isCancelled { return false }
                     if state.core.wantsTimer { return true }
@@ -279,7 +360,7 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
-            let timer = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            let timer = state.withLock { state -> Continuation<Bool>? in
                 defer { state.timer = nil }
                 return state.timer
             }
@@ -289,14 +370,29 @@ final class Relay<Element: Sendable, Core: RelayCore>: Sendable {
 }
 
 /// Owns a relay for one iterator: releasing the iterator terminates the relay and its task.
+@usableFromInline
 final class RelayHandle<Element: Sendable, Core: RelayCore>: Sendable {
-    let relay: Relay<Element, Core>
+    @usableFromInline let relay: Relay<Element, Core>
 
+    @inlinable
     init(_ relay: Relay<Element, Core>) {
         self.relay = relay
     }
 
     deinit {
         relay.terminate()
+    }
+}
+
+// MARK: - BufferPolicy
+
+extension Relay.Overflow {
+    @inlinable
+    init(_ overflow: BufferPolicy.Overflow) {
+        switch overflow {
+        case .block: self = .wait
+        case .dropNewest: self = .dropNewest
+        case .dropOldest: self = .dropOldest
+        }
     }
 }

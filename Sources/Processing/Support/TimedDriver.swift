@@ -1,5 +1,6 @@
 /// The state machine of an operator driven by its input and by a clock (batch, debounce,
 /// processing-time windows). All methods run under the relay's lock; they must not block.
+@usableFromInline
 protocol TimedCore: RelayCore {
     associatedtype Input: Sendable
     associatedtype Output: Sendable
@@ -22,22 +23,25 @@ protocol TimedCore: RelayCore {
 }
 
 extension TimedCore {
+    @inlinable
     var wantsTimer: Bool { deadline != nil }
 }
 
 /// Runs a ``TimedCore`` for one iterator: a pump task pulls the base into the core, a timer task sleeps
 /// on the clock until the core's deadline, and the consumer takes outputs from the relay.
+@usableFromInline
 struct TimedDriver<Base: AsyncSequence & Sendable, Core: TimedCore, C: Clock>
 where Base.Element == Core.Input, Base.Failure == Never, Core.Instant == C.Instant {
-    private let base: Base
-    private let clock: C
-    private let makeCore: () -> Core
-    private let capacity: Int
-    private var handle: RelayHandle<Core.Output, Core>?
+    @usableFromInline let base: Base
+    @usableFromInline let clock: C
+    @usableFromInline let makeCore: () -> Core
+    @usableFromInline let capacity: Int
+    @usableFromInline var handle: RelayHandle<Core.Output, Core>?
 
     /// - Parameters:
     ///   - capacity: Outputs that may wait for the consumer before the pump stops pulling.
     ///   - makeCore: Builds the core when iteration starts (so it can read the clock then).
+    @inlinable
     init(base: Base, clock: C, capacity: Int, makeCore: @escaping () -> Core) {
         self.base = base
         self.clock = clock
@@ -45,6 +49,7 @@ where Base.Element == Core.Input, Base.Failure == Never, Core.Instant == C.Insta
         self.makeCore = makeCore
     }
 
+    @inlinable
     mutating func next() async -> Core.Output? {
         if let handle { return await handle.relay.next() }
         if Task.isCancelled { return nil }
@@ -52,28 +57,34 @@ where Base.Element == Core.Input, Base.Failure == Never, Core.Instant == C.Insta
         handle = RelayHandle(relay)
         let base = base
         let clock = clock
-        relay.attach(Task {
-            await Self.run(base: base, relay: relay, clock: clock)
-        })
+        relay.attach(
+            Task {
+                await Self.run(base: base, relay: relay, clock: clock)
+            }
+        )
         return await relay.next()
     }
 
-    private static func run(base: Base, relay: Relay<Core.Output, Core>, clock: C) async {
+    @inlinable
+    static func run(base: Base, relay: Relay<Core.Output, Core>, clock: C) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await timer(relay: relay, clock: clock)
             }
             var iterator = base.makeAsyncIterator()
-            while await relay.waitForCapacity() {
+            var room = await relay.waitForCapacity()
+            while room {
                 guard let input = await iterator.next(isolation: nil) else { break }
-                relay.update { core, output in core.receive(input, into: &output) }
+                room = relay.updateHasRoom { core, output in core.receive(input, into: &output) }
+                if !room { room = await relay.waitForCapacity() }
             }
             relay.finish { core, output in core.flush(into: &output) }
             group.cancelAll()
         }
     }
 
-    private static func timer(relay: Relay<Core.Output, Core>, clock: C) async {
+    @inlinable
+    static func timer(relay: Relay<Core.Output, Core>, clock: C) async {
         while await relay.waitForTimerWork() {
             guard let deadline = relay.update({ core, _ in core.deadline }) ?? nil else { continue }
             do {

@@ -10,6 +10,7 @@ extension AsyncSequence {
     ///   - interval: The quiet period.
     ///   - clock: The clock; `ContinuousClock` by default.
     /// - Returns: The settled values and every failure.
+    @inlinable
     public func debounce<Value: Sendable, C: Clock>(
         for interval: Duration,
         clock: C = ContinuousClock()
@@ -25,10 +26,11 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let interval: Duration
-    let clock: C
+    @usableFromInline let base: Base
+    @usableFromInline let interval: Duration
+    @usableFromInline let clock: C
 
+    @inlinable
     init(base: Base, interval: Duration, clock: C) {
         self.base = base
         self.interval = interval
@@ -37,11 +39,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator; its background tasks start with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         let (interval, clock) = (interval, clock)
-        return Iterator(driver: TimedDriver(base: base, clock: clock, capacity: 2) {
-            DebounceCore(interval: interval, clock: clock)
-        })
+        return Iterator(
+            driver: TimedDriver(base: base, clock: clock, capacity: 2) {
+                DebounceCore(interval: interval, clock: clock)
+            }
+        )
     }
 
     /// Iterator of ``DebounceSequence``.
@@ -49,14 +54,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private var driver: TimedDriver<Base, DebounceCore<Value, C>, C>
+        @usableFromInline var driver: TimedDriver<Base, DebounceCore<Value, C>, C>
 
+        @inlinable
         init(driver: TimedDriver<Base, DebounceCore<Value, C>, C>) {
             self.driver = driver
         }
 
         /// The next settled value or failure.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await driver.next()
         }
@@ -64,17 +71,20 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 }
 
 /// The state of one debouncing iterator.
+@usableFromInline
 struct DebounceCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Duration {
-    let interval: Duration
-    let clock: C
-    private var pending: StreamItem<Value>?
-    private(set) var deadline: C.Instant?
+    @usableFromInline let interval: Duration
+    @usableFromInline let clock: C
+    @usableFromInline var pending: StreamItem<Value>?
+    @usableFromInline var deadline: C.Instant?
 
+    @inlinable
     init(interval: Duration, clock: C) {
         self.interval = interval
         self.clock = clock
     }
 
+    @inlinable
     mutating func receive(_ input: StreamItem<Value>, into output: inout Ring<StreamItem<Value>>) {
         guard input.isSuccess, interval > .zero else {
             output.append(input)
@@ -84,11 +94,13 @@ struct DebounceCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Du
         deadline = clock.now.advanced(by: interval)
     }
 
+    @inlinable
     mutating func fire(into output: inout Ring<StreamItem<Value>>) {
         guard let deadline, deadline <= clock.now else { return }
         flush(into: &output)
     }
 
+    @inlinable
     mutating func flush(into output: inout Ring<StreamItem<Value>>) {
         if let pending { output.append(pending) }
         pending = nil

@@ -1,4 +1,6 @@
-import Synchronization
+// `public` only so the lock can be used from `@inlinable` code (specialised in the caller's module);
+// no Synchronization type appears in the public API.
+public import Synchronization
 
 extension AsyncSequence {
     /// Passes every item on unchanged and reports, every `interval` of `clock`, how many items passed
@@ -13,6 +15,7 @@ extension AsyncSequence {
     ///   - clock: The clock; `ContinuousClock` by default.
     ///   - report: Receives each interval's figures.
     /// - Returns: The same items.
+    @inlinable
     public func monitor<Value: Sendable, C: Clock>(
         every interval: Duration,
         clock: C = ContinuousClock(),
@@ -29,11 +32,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let interval: Duration
-    let clock: C
-    let report: @Sendable (MonitorReport) -> Void
+    @usableFromInline let base: Base
+    @usableFromInline let interval: Duration
+    @usableFromInline let clock: C
+    @usableFromInline let report: @Sendable (MonitorReport) -> Void
 
+    @inlinable
     init(base: Base, interval: Duration, clock: C, report: @escaping @Sendable (MonitorReport) -> Void) {
         self.base = base
         self.interval = interval
@@ -43,6 +47,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator; its timer starts with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), sequence: self)
     }
@@ -52,13 +57,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private let interval: Duration
-        private let clock: C
-        private let report: @Sendable (MonitorReport) -> Void
-        private var meter: MonitorMeter<C>?
-        private var finished = false
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let interval: Duration
+        @usableFromInline let clock: C
+        @usableFromInline let report: @Sendable (MonitorReport) -> Void
+        @usableFromInline var meter: MonitorMeter<C>?
+        @usableFromInline var finished = false
 
+        @inlinable
         init(base: Base.AsyncIterator, sequence: MonitorSequence) {
             self.base = base
             interval = sequence.interval
@@ -69,6 +75,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         /// The next item, counted.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             guard !finished else { return nil }
             let meter = meter ?? startMeter()
@@ -84,11 +91,13 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
         /// The next item, counted.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }
 
-        private mutating func startMeter() -> MonitorMeter<C> {
+        @inlinable
+        mutating func startMeter() -> MonitorMeter<C> {
             let meter = MonitorMeter(interval: interval, clock: clock, report: report)
             self.meter = meter
             return meter
@@ -97,25 +106,33 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 }
 
 /// The counters and timer of one monitoring iterator; releasing it stops the timer.
+@usableFromInline
 final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
-    private struct Counts {
-        var count = 0
-        var failures = 0
-        var intervalStart: C.Instant
-        var finished = false
+    @usableFromInline
+    struct Counts {
+        @usableFromInline var count = 0
+        @usableFromInline var failures = 0
+        @usableFromInline var intervalStart: C.Instant
+        @usableFromInline var finished = false
+
+        @inlinable
+        init(intervalStart: C.Instant) {
+            self.intervalStart = intervalStart
+        }
     }
 
-    private let counts: Mutex<Counts>
-    private let clock: C
-    private let report: @Sendable (MonitorReport) -> Void
-    private let timer: Mutex<Task<Void, Never>?> = Mutex(nil)
+    @usableFromInline let counts: Mutex<Counts>
+    @usableFromInline let clock: C
+    @usableFromInline let report: @Sendable (MonitorReport) -> Void
+    @usableFromInline let timer: Mutex<Task<Void, Never>?> = Mutex(nil)
 
+    @inlinable
     init(interval: Duration, clock: C, report: @escaping @Sendable (MonitorReport) -> Void) {
         let start = clock.now
         counts = Mutex(Counts(intervalStart: start))
         self.clock = clock
         self.report = report
-        let task = Task { [counts = WeakMeter(self)] in
+        let task = Task { [weakMeter = WeakMeter(self)] in
             var deadline = start.advanced(by: interval)
             while true {
                 do {
@@ -123,7 +140,7 @@ final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
                 } catch {
                     return
                 }
-                guard let meter = counts.meter, meter.close(at: deadline) else { return }
+                guard let meter = weakMeter.meter, meter.close(at: deadline) else { return }
                 deadline = deadline.advanced(by: interval)
             }
         }
@@ -134,6 +151,7 @@ final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
         timer.withLock { $0?.cancel() }
     }
 
+    @inlinable
     func count(failure: Bool) {
         counts.withLock { counts in
             counts.count += 1
@@ -142,7 +160,8 @@ final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Reports the interval ending at `end`; `false` once finished.
-    fileprivate func close(at end: C.Instant) -> Bool {
+    @inlinable
+    func close(at end: C.Instant) -> Bool {
         let figures = counts.withLock { counts -> MonitorReport? in
             guard !counts.finished else { return nil }
             defer {
@@ -150,7 +169,11 @@ final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
                 counts.failures = 0
                 counts.intervalStart = end
             }
-            return MonitorReport(count: counts.count, failures: counts.failures, interval: counts.intervalStart.duration(to: end))
+            return MonitorReport(
+                count: counts.count,
+                failures: counts.failures,
+                interval: counts.intervalStart.duration(to: end)
+            )
         }
         guard let figures else { return false }
         report(figures)
@@ -158,22 +181,29 @@ final class MonitorMeter<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Stops the timer; optionally reports the partial last interval.
+    @inlinable
     func finish(reportingLast: Bool) {
         timer.withLock { $0?.cancel() }
         let now = clock.now
         let figures = counts.withLock { counts -> MonitorReport? in
             guard !counts.finished else { return nil }
             counts.finished = true
-            return MonitorReport(count: counts.count, failures: counts.failures, interval: counts.intervalStart.duration(to: now))
+            return MonitorReport(
+                count: counts.count,
+                failures: counts.failures,
+                interval: counts.intervalStart.duration(to: now)
+            )
         }
         if reportingLast, let figures { report(figures) }
     }
 }
 
 /// A weak reference to a meter, so its timer task does not keep it (and itself) alive.
-private struct WeakMeter<C: Clock>: Sendable where C.Duration == Duration {
-    weak var meter: MonitorMeter<C>?
+@usableFromInline
+struct WeakMeter<C: Clock>: Sendable where C.Duration == Duration {
+    @usableFromInline weak var meter: MonitorMeter<C>?
 
+    @inlinable
     init(_ meter: MonitorMeter<C>) {
         self.meter = meter
     }

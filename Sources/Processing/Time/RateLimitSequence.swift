@@ -12,12 +12,14 @@ extension AsyncSequence {
     ///   - burst: Values that may go out back to back after an idle spell (at least 1); 1 by default.
     ///   - clock: The clock that paces the values; `ContinuousClock` by default.
     /// - Returns: The same items, paced.
+    @inlinable
     public func rateLimit<Value: Sendable, C: Clock>(
         _ permits: Int,
         per period: Duration,
         burst: Int = 1,
         clock: C = ContinuousClock()
-    ) -> RateLimitSequence<Self, Value, C> where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
+    ) -> RateLimitSequence<Self, Value, C>
+    where Element == StreamItem<Value>, Failure == Never, C.Duration == Duration {
         let interval = period > .zero ? period / Swift.max(1, permits) : .zero
         return RateLimitSequence(base: self, interval: interval, burst: Swift.max(1, burst), clock: clock)
     }
@@ -29,11 +31,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let interval: Duration
-    let burst: Int
-    let clock: C
+    @usableFromInline let base: Base
+    @usableFromInline let interval: Duration
+    @usableFromInline let burst: Int
+    @usableFromInline let clock: C
 
+    @inlinable
     init(base: Base, interval: Duration, burst: Int, clock: C) {
         self.base = base
         self.interval = interval
@@ -43,6 +46,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator with a full bucket.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), interval: interval, burst: burst, clock: clock)
     }
@@ -52,14 +56,15 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private let interval: Duration
-        private let tolerance: Duration
-        private let clock: C
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let interval: Duration
+        @usableFromInline let tolerance: Duration
+        @usableFromInline let clock: C
         /// The theoretical arrival time of the next value (GCRA); `nil` until the first value.
-        private var theoreticalArrival: C.Instant?
-        private var finished = false
+        @usableFromInline var theoreticalArrival: C.Instant?
+        @usableFromInline var finished = false
 
+        @inlinable
         init(base: Base.AsyncIterator, interval: Duration, burst: Int, clock: C) {
             self.base = base
             self.interval = interval
@@ -70,6 +75,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         /// The next item, once a permit is available for it.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             guard !finished, let item = await base.next(isolation: actor) else { return nil }
             guard item.isSuccess, interval > .zero else { return item }
@@ -92,6 +98,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
         /// The next item, once a permit is available for it.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }

@@ -10,6 +10,7 @@ extension AsyncSequence {
     ///   - clock: The clock; `ContinuousClock` by default.
     ///   - dropped: Counts the dropped values.
     /// - Returns: The values let through and every failure.
+    @inlinable
     public func throttle<Value: Sendable, C: Clock>(
         for interval: Duration,
         clock: C = ContinuousClock(),
@@ -25,11 +26,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Value>
     public typealias Failure = Never
 
-    let base: Base
-    let interval: Duration
-    let clock: C
-    let dropped: ItemCounter?
+    @usableFromInline let base: Base
+    @usableFromInline let interval: Duration
+    @usableFromInline let clock: C
+    @usableFromInline let dropped: ItemCounter?
 
+    @inlinable
     init(base: Base, interval: Duration, clock: C, dropped: ItemCounter?) {
         self.base = base
         self.interval = interval
@@ -39,6 +41,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), interval: interval, clock: clock, dropped: dropped)
     }
@@ -48,12 +51,13 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Value>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private let interval: Duration
-        private let clock: C
-        private let dropped: ItemCounter?
-        private var lastEmitted: C.Instant?
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline let interval: Duration
+        @usableFromInline let clock: C
+        @usableFromInline let dropped: ItemCounter?
+        @usableFromInline var lastEmitted: C.Instant?
 
+        @inlinable
         init(base: Base.AsyncIterator, interval: Duration, clock: C, dropped: ItemCounter?) {
             self.base = base
             self.interval = interval
@@ -64,6 +68,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         /// The next item that is let through.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Value>? {
             while let item = await base.next(isolation: actor) {
                 guard item.isSuccess, interval > .zero else { return item }
@@ -80,6 +85,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
         /// The next item that is let through.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<Value>? {
             await next(isolation: nil)
         }

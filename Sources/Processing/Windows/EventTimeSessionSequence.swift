@@ -15,6 +15,7 @@ extension AsyncSequence {
     ///   - timestamp: A value's event time, as a duration since the epoch.
     ///   - key: The session key of a value.
     /// - Returns: A sequence of keyed session windows, late values as failures, and failures.
+    @inlinable
     public func sessionWindows<Value: Sendable, Key: Hashable & Sendable>(
         gap: Duration,
         maxSessions: Int = 10_000,
@@ -38,12 +39,13 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
     public typealias Element = StreamItem<KeyedWindow<Key, Value, Duration>>
     public typealias Failure = Never
 
-    let base: Base
-    let book: SessionBook<Key, Value>
-    let lateness: Int64
-    let timestamp: @Sendable (Value) -> Duration
-    let key: @Sendable (Value) -> Key
+    @usableFromInline let base: Base
+    @usableFromInline let book: SessionBook<Key, Value>
+    @usableFromInline let lateness: Int64
+    @usableFromInline let timestamp: @Sendable (Value) -> Duration
+    @usableFromInline let key: @Sendable (Value) -> Key
 
+    @inlinable
     init(
         base: Base,
         book: SessionBook<Key, Value>,
@@ -60,6 +62,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
     /// Creates an iterator with no open session.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), sequence: self)
     }
@@ -69,15 +72,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         public typealias Element = StreamItem<KeyedWindow<Key, Value, Duration>>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private var book: SessionBook<Key, Value>
-        private let lateness: Int64
-        private let timestamp: @Sendable (Value) -> Duration
-        private let key: @Sendable (Value) -> Key
-        private var newest: Int64 = .min
-        private var ready = Ring<StreamItem<KeyedWindow<Key, Value, Duration>>>()
-        private var finished = false
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline var book: SessionBook<Key, Value>
+        @usableFromInline let lateness: Int64
+        @usableFromInline let timestamp: @Sendable (Value) -> Duration
+        @usableFromInline let key: @Sendable (Value) -> Key
+        @usableFromInline var newest: Int64 = .min
+        @usableFromInline var ready = Ring<StreamItem<KeyedWindow<Key, Value, Duration>>>()
+        @usableFromInline var finished = false
 
+        @inlinable
         init(base: Base.AsyncIterator, sequence: EventTimeSessionSequence) {
             self.base = base
             book = sequence.book
@@ -89,7 +93,10 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         /// The next closed session, late value or failure.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<KeyedWindow<Key, Value, Duration>>? {
+        @inlinable
+        public mutating func next(
+            isolation actor: isolated (any Actor)?
+        ) async -> StreamItem<KeyedWindow<Key, Value, Duration>>? {
             while true {
                 if let session = ready.popFirst() { return session }
                 if finished { return nil }
@@ -109,7 +116,10 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
                         timestamp: .nanoseconds(position),
                         watermark: .nanoseconds(book.closedThrough)
                     )
-                    return StreamItem(failure: ItemFailure(error, item: value, stage: "sessionWindows"), metadata: item.metadata)
+                    return StreamItem(
+                        failure: ItemFailure(error, item: value, stage: "sessionWindows"),
+                        metadata: item.metadata
+                    )
                 }
                 emit(evicted)
                 newest = Swift.max(newest, position)
@@ -119,17 +129,26 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
         /// The next closed session, late value or failure.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<KeyedWindow<Key, Value, Duration>>? {
             await next(isolation: nil)
         }
 
-        private mutating func emit(_ closed: [SessionBook<Key, Value>.Closed]) {
+        @inlinable
+        mutating func emit(_ closed: [SessionBook<Key, Value>.Closed]) {
             for session in closed {
-                ready.append(StreamItem(KeyedWindow(key: session.key, window: Window(
-                    start: .nanoseconds(session.start),
-                    end: .nanoseconds(session.end),
-                    values: session.values
-                ))))
+                ready.append(
+                    StreamItem(
+                        KeyedWindow(
+                            key: session.key,
+                            window: Window(
+                                start: .nanoseconds(session.start),
+                                end: .nanoseconds(session.end),
+                                values: session.values
+                            )
+                        )
+                    )
+                )
             }
         }
     }

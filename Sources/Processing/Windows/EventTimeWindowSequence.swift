@@ -10,6 +10,7 @@ extension AsyncSequence {
     ///   - allowedLateness: How far behind the newest timestamp a window stays open; zero by default.
     ///   - timestamp: A value's event time, as a duration since the epoch (e.g. `.milliseconds(entry.timestamp)`).
     /// - Returns: A sequence of windows (bounds as durations since the epoch), late values as failures, and failures.
+    @inlinable
     public func tumblingWindows<Value: Sendable>(
         of size: Duration,
         allowedLateness: Duration = .zero,
@@ -39,6 +40,7 @@ extension AsyncSequence {
     ///   - allowedLateness: How far behind the newest timestamp a window stays open; zero by default.
     ///   - timestamp: A value's event time, as a duration since the epoch.
     /// - Returns: A sequence of windows, late values as failures, and failures.
+    @inlinable
     public func slidingWindows<Value: Sendable>(
         of size: Duration,
         every slide: Duration,
@@ -60,11 +62,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
     public typealias Element = StreamItem<Window<Value, Duration>>
     public typealias Failure = Never
 
-    let base: Base
-    let book: WindowBook<Value>
-    let lateness: Int64
-    let timestamp: @Sendable (Value) -> Duration
+    @usableFromInline let base: Base
+    @usableFromInline let book: WindowBook<Value>
+    @usableFromInline let lateness: Int64
+    @usableFromInline let timestamp: @Sendable (Value) -> Duration
 
+    @inlinable
     init(base: Base, book: WindowBook<Value>, lateness: Int64, timestamp: @escaping @Sendable (Value) -> Duration) {
         self.base = base
         self.book = book
@@ -74,6 +77,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
     /// Creates an iterator with no open window.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         Iterator(base: base.makeAsyncIterator(), book: book, lateness: lateness, timestamp: timestamp)
     }
@@ -83,15 +87,21 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         public typealias Element = StreamItem<Window<Value, Duration>>
         public typealias Failure = Never
 
-        private var base: Base.AsyncIterator
-        private var book: WindowBook<Value>
-        private let lateness: Int64
-        private let timestamp: @Sendable (Value) -> Duration
-        private var newest: Int64 = .min
-        private var ready = Ring<StreamItem<Window<Value, Duration>>>()
-        private var finished = false
+        @usableFromInline var base: Base.AsyncIterator
+        @usableFromInline var book: WindowBook<Value>
+        @usableFromInline let lateness: Int64
+        @usableFromInline let timestamp: @Sendable (Value) -> Duration
+        @usableFromInline var newest: Int64 = .min
+        @usableFromInline var ready = Ring<StreamItem<Window<Value, Duration>>>()
+        @usableFromInline var finished = false
 
-        init(base: Base.AsyncIterator, book: WindowBook<Value>, lateness: Int64, timestamp: @escaping @Sendable (Value) -> Duration) {
+        @inlinable
+        init(
+            base: Base.AsyncIterator,
+            book: WindowBook<Value>,
+            lateness: Int64,
+            timestamp: @escaping @Sendable (Value) -> Duration
+        ) {
             self.base = base
             self.book = book
             self.lateness = lateness
@@ -101,7 +111,9 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
         /// The next closed window, late value or failure.
         /// - Parameter actor: The caller's isolation, passed to the base iterator.
         /// - Returns: The next item, or `nil` at the end.
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Window<Value, Duration>>? {
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> StreamItem<Window<Value, Duration>>?
+        {
             while true {
                 if let window = ready.popFirst() { return window }
                 if finished { return nil }
@@ -121,7 +133,10 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
                         timestamp: .nanoseconds(position),
                         watermark: .nanoseconds(book.closedThrough)
                     )
-                    return StreamItem(failure: ItemFailure(error, item: value, stage: "windows"), metadata: item.metadata)
+                    return StreamItem(
+                        failure: ItemFailure(error, item: value, stage: "windows"),
+                        metadata: item.metadata
+                    )
                 }
                 newest = Swift.max(newest, position)
                 emit(book.close(through: newest - lateness))
@@ -130,13 +145,19 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never {
 
         /// The next closed window, late value or failure.
         /// - Returns: The next item, or `nil` at the end.
+        @inlinable
         public mutating func next() async -> StreamItem<Window<Value, Duration>>? {
             await next(isolation: nil)
         }
 
-        private mutating func emit(_ closed: [WindowBook<Value>.Closed]) {
+        @inlinable
+        mutating func emit(_ closed: [WindowBook<Value>.Closed]) {
             for window in closed {
-                ready.append(StreamItem(Window(start: .nanoseconds(window.start), end: .nanoseconds(window.end), values: window.values)))
+                ready.append(
+                    StreamItem(
+                        Window(start: .nanoseconds(window.start), end: .nanoseconds(window.end), values: window.values)
+                    )
+                )
             }
         }
     }

@@ -9,6 +9,7 @@ public struct KeyedWindow<Key: Hashable & Sendable, Value: Sendable, Time: Senda
     /// - Parameters:
     ///   - key: The session key.
     ///   - window: The session window.
+    @inlinable
     public init(key: Key, window: Window<Value, Time>) {
         self.key = key
         self.window = window

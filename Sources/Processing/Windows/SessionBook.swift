@@ -5,30 +5,50 @@
 /// session. A session ends at `last + gap` (exclusive) and closes once the watermark reaches that.
 /// A value whose own session would already be closed (`p + gap <= closedThrough`) is late. At most
 /// `maxSessions` sessions are open: beyond that the earliest-ending one is closed early.
+@usableFromInline
 struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    @usableFromInline
     struct Closed: Sendable {
-        var key: Key
-        var start: Int64
-        var end: Int64
-        var values: [Value]
+        @usableFromInline var key: Key
+        @usableFromInline var start: Int64
+        @usableFromInline var end: Int64
+        @usableFromInline var values: [Value]
+
+        @inlinable
+        init(key: Key, start: Int64, end: Int64, values: [Value]) {
+            self.key = key
+            self.start = start
+            self.end = end
+            self.values = values
+        }
     }
 
-    private struct Session: Sendable {
-        var key: Key
-        var start: Int64
-        var last: Int64
-        var values: [Value]
+    @usableFromInline
+    struct Session: Sendable {
+        @usableFromInline var key: Key
+        @usableFromInline var start: Int64
+        @usableFromInline var last: Int64
+        @usableFromInline var values: [Value]
+
+        @inlinable
+        init(key: Key, start: Int64, last: Int64, values: [Value]) {
+            self.key = key
+            self.start = start
+            self.last = last
+            self.values = values
+        }
     }
 
-    let gap: Int64
-    let maxSessions: Int
-    private var sessions: [Int: Session] = [:]
-    private var sessionsByKey: [Key: [Int]] = [:]
+    @usableFromInline let gap: Int64
+    @usableFromInline let maxSessions: Int
+    @usableFromInline var sessions: [Int: Session] = [:]
+    @usableFromInline var sessionsByKey: [Key: [Int]] = [:]
     /// (end, session id); entries whose end no longer matches their session are stale and skipped.
-    private var ends = MinHeap()
-    private var nextID = 0
-    private(set) var closedThrough: Int64 = .min
+    @usableFromInline var ends = MinHeap()
+    @usableFromInline var nextID = 0
+    @usableFromInline var closedThrough: Int64 = .min
 
+    @inlinable
     init(gap: Int64, maxSessions: Int) {
         self.gap = Swift.max(1, gap)
         self.maxSessions = Swift.max(1, maxSessions)
@@ -36,9 +56,11 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     /// The earliest end among open sessions (possibly earlier than the true one after an extension;
     /// a timer waking at a stale end simply finds nothing to close).
+    @inlinable
     var nextEnd: Int64? { ends.top?.key }
 
     /// Adds `value`; returns `nil` when late, else the sessions closed early to respect `maxSessions`.
+    @inlinable
     mutating func insert(_ value: Value, key: Key, at position: Int64) -> [Closed]? {
         if position + gap <= closedThrough { return nil }
         let ids = sessionsByKey[key] ?? []
@@ -79,6 +101,7 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Closes the sessions that end at or before `watermark`, earliest first.
+    @inlinable
     mutating func close(through watermark: Int64) -> [Closed] {
         closedThrough = Swift.max(closedThrough, watermark)
         var closed: [Closed] = []
@@ -91,6 +114,7 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Closes every session, earliest end first.
+    @inlinable
     mutating func closeAll() -> [Closed] {
         var closed: [Closed] = []
         while let session = popEarliest() { closed.append(session) }
@@ -98,7 +122,8 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Removes and returns the open session with the earliest end, skipping stale heap entries.
-    private mutating func popEarliest() -> Closed? {
+    @inlinable
+    mutating func popEarliest() -> Closed? {
         while let top = ends.popTop() {
             guard let session = sessions[top.id], session.last + gap == top.key else { continue }
             sessions[top.id] = nil
@@ -110,7 +135,8 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Pops heap entries that no longer match their session, so the top is a live session's end.
-    private mutating func dropStaleTops() {
+    @inlinable
+    mutating func dropStaleTops() {
         while let top = ends.top {
             if let session = sessions[top.id], session.last + gap == top.key { return }
             ends.popTop()
@@ -118,7 +144,8 @@ struct SessionBook<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     /// Drops stale heap entries once they outnumber the live ones, so the heap stays bounded.
-    private mutating func compactIfNeeded() {
+    @inlinable
+    mutating func compactIfNeeded() {
         guard ends.count > 2 * sessions.count + 32 else { return }
         ends.rebuild(sessions.map { .init(key: $0.value.last + gap, id: $0.key) })
     }

@@ -14,6 +14,7 @@ extension AsyncSequence {
     ///   - clock: The processing-time clock; `ContinuousClock` by default.
     ///   - key: The session key of a value.
     /// - Returns: A sequence of keyed session windows and failures.
+    @inlinable
     public func sessionWindows<Value: Sendable, Key: Hashable & Sendable, C: Clock>(
         gap: Duration,
         maxSessions: Int = 10_000,
@@ -26,18 +27,24 @@ extension AsyncSequence {
 }
 
 /// The sequence returned by `sessionWindows(gap:maxSessions:clock:by:)`.
-public struct SessionWindowSequence<Base: AsyncSequence & Sendable, Value: Sendable, Key: Hashable & Sendable, C: Clock>:
+public struct SessionWindowSequence<
+    Base: AsyncSequence & Sendable,
+    Value: Sendable,
+    Key: Hashable & Sendable,
+    C: Clock
+>:
     AsyncSequence, Sendable
 where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Duration {
     public typealias Element = StreamItem<KeyedWindow<Key, Value, C.Instant>>
     public typealias Failure = Never
 
-    let base: Base
-    let gap: Int64
-    let maxSessions: Int
-    let clock: C
-    let key: @Sendable (Value) -> Key
+    @usableFromInline let base: Base
+    @usableFromInline let gap: Int64
+    @usableFromInline let maxSessions: Int
+    @usableFromInline let clock: C
+    @usableFromInline let key: @Sendable (Value) -> Key
 
+    @inlinable
     init(base: Base, gap: Int64, maxSessions: Int, clock: C, key: @escaping @Sendable (Value) -> Key) {
         self.base = base
         self.gap = gap
@@ -48,11 +55,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator; its background tasks start with the first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         let (gap, maxSessions, clock, key) = (gap, maxSessions, clock, key)
-        return Iterator(driver: TimedDriver(base: base, clock: clock, capacity: 2) {
-            SessionCore(book: SessionBook(gap: gap, maxSessions: maxSessions), clock: clock, key: key)
-        })
+        return Iterator(
+            driver: TimedDriver(base: base, clock: clock, capacity: 2) {
+                SessionCore(book: SessionBook(gap: gap, maxSessions: maxSessions), clock: clock, key: key)
+            }
+        )
     }
 
     /// Iterator of ``SessionWindowSequence``.
@@ -60,14 +70,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<KeyedWindow<Key, Value, C.Instant>>
         public typealias Failure = Never
 
-        private var driver: TimedDriver<Base, SessionCore<Value, Key, C>, C>
+        @usableFromInline var driver: TimedDriver<Base, SessionCore<Value, Key, C>, C>
 
+        @inlinable
         init(driver: TimedDriver<Base, SessionCore<Value, Key, C>, C>) {
             self.driver = driver
         }
 
         /// The next closed session or failure.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<KeyedWindow<Key, Value, C.Instant>>? {
             await driver.next()
         }
@@ -75,14 +87,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 }
 
 /// The state of one processing-time session iterator.
+@usableFromInline
 struct SessionCore<Value: Sendable, Key: Hashable & Sendable, C: Clock>: TimedCore where C.Duration == Duration {
-    typealias Output = StreamItem<KeyedWindow<Key, Value, C.Instant>>
+    @usableFromInline typealias Output = StreamItem<KeyedWindow<Key, Value, C.Instant>>
 
-    private var book: SessionBook<Key, Value>
-    private let clock: C
-    private let origin: C.Instant
-    private let key: @Sendable (Value) -> Key
+    @usableFromInline var book: SessionBook<Key, Value>
+    @usableFromInline let clock: C
+    @usableFromInline let origin: C.Instant
+    @usableFromInline let key: @Sendable (Value) -> Key
 
+    @inlinable
     init(book: SessionBook<Key, Value>, clock: C, key: @escaping @Sendable (Value) -> Key) {
         self.book = book
         self.clock = clock
@@ -90,10 +104,12 @@ struct SessionCore<Value: Sendable, Key: Hashable & Sendable, C: Clock>: TimedCo
         origin = clock.now
     }
 
+    @inlinable
     var deadline: C.Instant? {
         book.nextEnd.map { origin.advanced(by: .nanoseconds($0)) }
     }
 
+    @inlinable
     mutating func receive(_ input: StreamItem<Value>, into output: inout Ring<Output>) {
         switch input.outcome {
         case .success(let value):
@@ -104,25 +120,36 @@ struct SessionCore<Value: Sendable, Key: Hashable & Sendable, C: Clock>: TimedCo
         }
     }
 
+    @inlinable
     mutating func fire(into output: inout Ring<Output>) {
         emit(book.close(through: position(clock.now)), into: &output)
     }
 
+    @inlinable
     mutating func flush(into output: inout Ring<Output>) {
         emit(book.closeAll(), into: &output)
     }
 
-    private func position(_ instant: C.Instant) -> Int64 {
+    @inlinable
+    func position(_ instant: C.Instant) -> Int64 {
         DurationMath.position(origin.duration(to: instant))
     }
 
-    private func emit(_ closed: [SessionBook<Key, Value>.Closed], into output: inout Ring<Output>) {
+    @inlinable
+    func emit(_ closed: [SessionBook<Key, Value>.Closed], into output: inout Ring<Output>) {
         for session in closed {
-            output.append(StreamItem(KeyedWindow(key: session.key, window: Window(
-                start: origin.advanced(by: .nanoseconds(session.start)),
-                end: origin.advanced(by: .nanoseconds(session.end)),
-                values: session.values
-            ))))
+            output.append(
+                StreamItem(
+                    KeyedWindow(
+                        key: session.key,
+                        window: Window(
+                            start: origin.advanced(by: .nanoseconds(session.start)),
+                            end: origin.advanced(by: .nanoseconds(session.end)),
+                            values: session.values
+                        )
+                    )
+                )
+            )
         }
     }
 }

@@ -16,6 +16,7 @@ public struct Window<Value: Sendable, Time: Sendable>: Sendable {
     ///   - start: The first instant.
     ///   - end: The closing instant (exclusive).
     ///   - values: The values in arrival order.
+    @inlinable
     public init(start: Time, end: Time, values: [Value]) {
         self.start = start
         self.end = end
@@ -23,11 +24,13 @@ public struct Window<Value: Sendable, Time: Sendable>: Sendable {
     }
 
     /// The number of values.
+    @inlinable
     public var count: Int { values.count }
 
     /// Count, sum, minimum, maximum and average of a measure of the values.
     /// - Parameter measure: The number to aggregate for each value.
     /// - Returns: The aggregate of this window.
+    @inlinable
     public func aggregate(_ measure: (Value) -> Double) -> WindowAggregate<Time> {
         var sum = 0.0
         var minimum: Double?
@@ -60,6 +63,7 @@ extension AsyncSequence {
     /// Replaces each window with the count, sum, minimum, maximum and average of `measure` over its values.
     /// - Parameter measure: The number to aggregate for each value.
     /// - Returns: A sequence of aggregates; failures pass through.
+    @inlinable
     public func aggregate<Value: Sendable, Time: Sendable>(
         _ measure: @escaping @Sendable (Value) -> Double
     ) -> MapValuesSequence<Self, Window<Value, Time>, WindowAggregate<Time>>

@@ -14,6 +14,17 @@ public struct WindowAggregate<Time: Sendable>: Sendable {
     public var max: Double?
     /// The mean measure, `nil` for no value.
     public var average: Double?
+
+    @inlinable
+    init(start: Time, end: Time, count: Int, sum: Double, min: Double?, max: Double?, average: Double?) {
+        self.start = start
+        self.end = end
+        self.count = count
+        self.sum = sum
+        self.min = min
+        self.max = max
+        self.average = average
+    }
 }
 
 // MARK: - Equatable

@@ -11,6 +11,7 @@ extension AsyncSequence {
     ///   - size: The window span (at least 1 ns).
     ///   - clock: The processing-time clock; `ContinuousClock` by default.
     /// - Returns: A sequence of windows and failures.
+    @inlinable
     public func tumblingWindows<Value: Sendable, C: Clock>(
         of size: Duration,
         clock: C = ContinuousClock()
@@ -34,6 +35,7 @@ extension AsyncSequence {
     ///   - slide: The distance between window starts, clamped to `1 ns...size`.
     ///   - clock: The processing-time clock; `ContinuousClock` by default.
     /// - Returns: A sequence of windows and failures.
+    @inlinable
     public func slidingWindows<Value: Sendable, C: Clock>(
         of size: Duration,
         every slide: Duration,
@@ -50,11 +52,12 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Element = StreamItem<Window<Value, C.Instant>>
     public typealias Failure = Never
 
-    let base: Base
-    let size: Int64
-    let slide: Int64
-    let clock: C
+    @usableFromInline let base: Base
+    @usableFromInline let size: Int64
+    @usableFromInline let slide: Int64
+    @usableFromInline let clock: C
 
+    @inlinable
     init(base: Base, size: Int64, slide: Int64, clock: C) {
         self.base = base
         self.size = size
@@ -64,11 +67,14 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 
     /// Creates an iterator; windows are aligned to its first call to `next()`.
     /// - Returns: The iterator.
+    @inlinable
     public func makeAsyncIterator() -> Iterator {
         let (size, slide, clock) = (size, slide, clock)
-        return Iterator(driver: TimedDriver(base: base, clock: clock, capacity: 2) {
-            WindowCore(book: WindowBook(size: size, slide: slide), clock: clock)
-        })
+        return Iterator(
+            driver: TimedDriver(base: base, clock: clock, capacity: 2) {
+                WindowCore(book: WindowBook(size: size, slide: slide), clock: clock)
+            }
+        )
     }
 
     /// Iterator of ``WindowSequence``.
@@ -76,14 +82,16 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Element = StreamItem<Window<Value, C.Instant>>
         public typealias Failure = Never
 
-        private var driver: TimedDriver<Base, WindowCore<Value, C>, C>
+        @usableFromInline var driver: TimedDriver<Base, WindowCore<Value, C>, C>
 
+        @inlinable
         init(driver: TimedDriver<Base, WindowCore<Value, C>, C>) {
             self.driver = driver
         }
 
         /// The next closed window or failure.
         /// - Returns: The next item, or `nil` at the end or on cancellation.
+        @inlinable
         public mutating func next() async -> StreamItem<Window<Value, C.Instant>>? {
             await driver.next()
         }
@@ -91,21 +99,25 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
 }
 
 /// The state of one processing-time window iterator.
+@usableFromInline
 struct WindowCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Duration {
-    private var book: WindowBook<Value>
-    private let clock: C
-    private let origin: C.Instant
+    @usableFromInline var book: WindowBook<Value>
+    @usableFromInline let clock: C
+    @usableFromInline let origin: C.Instant
 
+    @inlinable
     init(book: WindowBook<Value>, clock: C) {
         self.book = book
         self.clock = clock
         origin = clock.now
     }
 
+    @inlinable
     var deadline: C.Instant? {
         book.nextEnd.map { origin.advanced(by: .nanoseconds($0)) }
     }
 
+    @inlinable
     mutating func receive(_ input: StreamItem<Value>, into output: inout Ring<StreamItem<Window<Value, C.Instant>>>) {
         switch input.outcome {
         case .success(let value):
@@ -116,25 +128,33 @@ struct WindowCore<Value: Sendable, C: Clock>: TimedCore where C.Duration == Dura
         }
     }
 
+    @inlinable
     mutating func fire(into output: inout Ring<StreamItem<Window<Value, C.Instant>>>) {
         emit(book.close(through: position(clock.now)), into: &output)
     }
 
+    @inlinable
     mutating func flush(into output: inout Ring<StreamItem<Window<Value, C.Instant>>>) {
         emit(book.closeAll(), into: &output)
     }
 
-    private func position(_ instant: C.Instant) -> Int64 {
+    @inlinable
+    func position(_ instant: C.Instant) -> Int64 {
         DurationMath.position(origin.duration(to: instant))
     }
 
-    private func emit(_ closed: [WindowBook<Value>.Closed], into output: inout Ring<StreamItem<Window<Value, C.Instant>>>) {
+    @inlinable
+    func emit(_ closed: [WindowBook<Value>.Closed], into output: inout Ring<StreamItem<Window<Value, C.Instant>>>) {
         for window in closed {
-            output.append(StreamItem(Window(
-                start: origin.advanced(by: .nanoseconds(window.start)),
-                end: origin.advanced(by: .nanoseconds(window.end)),
-                values: window.values
-            )))
+            output.append(
+                StreamItem(
+                    Window(
+                        start: origin.advanced(by: .nanoseconds(window.start)),
+                        end: origin.advanced(by: .nanoseconds(window.end)),
+                        values: window.values
+                    )
+                )
+            )
         }
     }
 }

@@ -71,7 +71,10 @@ struct ItemSource<Value: Sendable>: AsyncSequence, Sendable {
 func items(_ values: [Int], failureAt position: Int? = nil) -> ItemSource<Int> {
     var result = values.map { StreamItem($0) }
     if let position {
-        result.insert(StreamItem(failure: ItemFailure(TestError(id: position), item: -1, stage: "upstream")), at: position)
+        result.insert(
+            StreamItem(failure: ItemFailure(TestError(id: position), item: -1, stage: "upstream")),
+            at: position
+        )
     }
     return ItemSource(result)
 }
@@ -121,4 +124,29 @@ final class Box<Value: Sendable>: Sendable {
 /// A failed item (`TestError(id:)`, stage "upstream").
 func failureItem<Value>(_ id: Int = 0, as type: Value.Type = Int.self) -> StreamItem<Value> {
     StreamItem(failure: ItemFailure(TestError(id: id), item: id, stage: "upstream"))
+}
+
+/// A plain (non-item) source of values, like a consume stream.
+struct PlainSource<Value: Sendable>: AsyncSequence, Sendable {
+    typealias Element = Value
+    typealias Failure = Never
+    let values: [Value]
+
+    init(_ values: [Value]) {
+        self.values = values
+    }
+
+    func makeAsyncIterator() -> Iterator { Iterator(values: values) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        typealias Failure = Never
+        let values: [Value]
+        var index = 0
+
+        mutating func next() async -> Value? {
+            guard index < values.count else { return nil }
+            defer { index += 1 }
+            return values[index]
+        }
+    }
 }

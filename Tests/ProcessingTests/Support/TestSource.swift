@@ -143,7 +143,8 @@ final class TestSource<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     private func terminate() {
-        let (consumer, waiters) = state.withLock { state -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
+        let (consumer, waiters) = state.withLock {
+            state -> (CheckedContinuation<Element?, Never>?, [CheckedContinuation<Void, Never>]) in
             guard !state.terminated else { return (nil, []) }
             state.terminated = true
             defer {

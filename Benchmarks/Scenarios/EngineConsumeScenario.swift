@@ -1,0 +1,66 @@
+import StreamKitEngine
+
+/// `engine.consume.segment` (one segment) and `engine.consume.space` (a space of 100 interleaved segments):
+/// write the workload untimed, then time reading all of it back through the store's streaming readers.
+struct EngineConsumeScenario: Scenario {
+    let name: String
+    let summary: String
+    let segments: Int
+    let inQuickSuite = true
+
+    static let segment = EngineConsumeScenario(
+        name: "engine.consume.segment", summary: "read one segment of --records back in sequence order; peers sqlite, limit",
+        segments: 1)
+    static let space = EngineConsumeScenario(
+        name: "engine.consume.space", summary: "read a space of 100 interleaved segments in commit order; peers sqlite, limit",
+        segments: 100)
+
+    func run(_ options: BenchOptions, progress: any ProgressReporting) async throws -> [Measurement] {
+        let records = options.records ?? (options.quick ? 500_000 : 1_000_000)
+        var generator = PayloadGenerator(payloadBytes: options.payloadBytes)
+        let payloads = generator.makeBuffer(count: records)
+        let work = WorkDirectory(path: options.workDirectory)
+        var workload = Workload(scenario: name, payloads: payloads, batch: options.batch, durability: .none)
+        workload.segments = options.segments ?? segments
+        let directory = try work.subdirectory("streamkit")
+        let store = try await EngineBench.open(directory, .none)
+        try await EngineBench.fill(store, EngineBench.batches(workload))
+
+        _ = ResidentMemory.resetPeak()
+        var count = 0
+        var bytes = 0
+        let start = MonotonicClock.nanoseconds()
+        if workload.segments == 1 {
+            for try await entry in store.consumeSegment(space: "orders", segment: EngineBench.segmentName(0)) {
+                count += 1
+                bytes &+= entry.payload.count
+                if count & 0xFFFF == 0 { progress.update("\(name) streamkit", done: count, total: records) }
+            }
+        } else {
+            for try await entry in store.consumeSpace(space: "orders") {
+                count += 1
+                bytes &+= entry.payload.count
+                if count & 0xFFFF == 0 { progress.update("\(name) streamkit", done: count, total: records) }
+            }
+        }
+        let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
+        let peak = ResidentMemory.peak()
+        await store.close()
+        guard count == records, bytes == records * workload.payloadBytes else {
+            throw ReadBackMismatch(read: count, bytes: bytes, written: records)
+        }
+        let ours = workload.measurement(
+            system: .streamkit, seconds: seconds, bytesOnDisk: DiskUsage.bytes(under: directory), peakResidentBytes: peak,
+            extras: ["segments": "\(workload.segments)"])
+        guard options.peers else { return [ours] }
+        let sqlite = SQLitePeer(directory: try work.subdirectory("sqlite"))
+        _ = try sqlite.produce(workload, progress: progress)
+        let limit = LimitPeer(directory: try work.subdirectory("limit"))
+        _ = try limit.append(workload, progress: progress)
+        return [
+            ours,
+            try sqlite.consume(workload, segment: workload.segments == 1 ? 0 : nil, progress: progress),
+            try limit.read(workload, progress: progress),
+        ]
+    }
+}
