@@ -71,7 +71,7 @@ struct Fingerprint: Hashable {
     init(_ entry: Entry) {
         segment = entry.segment
         sequence = entry.sequence
-        payload = entry.payload
+        payload = entry.payload.bytes
         metadata = entry.metadata
     }
 

@@ -1,3 +1,4 @@
 @_exported public import struct StreamKitLogFiles.Entry
 @_exported public import struct StreamKitLogFiles.Record
 @_exported public import enum StreamKitLogFiles.Durability
+@_exported public import struct StreamKitLogFiles.Payload

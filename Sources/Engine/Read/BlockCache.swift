@@ -15,6 +15,7 @@ final class BlockCache: Sendable {
         var tick: UInt64 = 0
         var hits = 0
         var misses = 0
+        var prefetching: Set<Int> = []
     }
 
     private let state = Mutex(State())
@@ -49,6 +50,25 @@ final class BlockCache: Sendable {
             state.bytes += bytes
         }
         return entries
+    }
+
+    /// Decodes block `index` into the cache on another thread, unless it is cached or already on its way.
+    /// Sequential readers call this for the block after the one they are in, so that decompression on one
+    /// core overlaps their work on the other.
+    func prefetch(_ index: Int, load: @escaping @Sendable () throws -> [Entry]) {
+        guard budget > 0 else { return }
+        let start = state.withLock { state -> Bool in
+            guard state.slots[index] == nil, !state.prefetching.contains(index), state.prefetching.count < 4 else {
+                return false
+            }
+            state.prefetching.insert(index)
+            return true
+        }
+        guard start else { return }
+        Task.detached(priority: .medium) { [self] in
+            _ = try? entries(ofBlock: index, load: load)
+            state.withLock { _ = $0.prefetching.remove(index) }
+        }
     }
 
     /// (hits, misses) so far.

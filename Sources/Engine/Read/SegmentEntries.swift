@@ -58,27 +58,30 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 guard nextSequence <= maxSequence, remaining > 0, let segment else { done = true; return nil }
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
-                let entries: [Entry]
                 do {
-                    entries = try SegmentEntries.collect(
+                    try SegmentEntries.collect(
                         runs: runs, key: read.key, from: nextSequence, through: maxSequence, reads: read.store.reads,
-                        maxCount: batch)
+                        maxCount: batch, into: &buffer)
                 } catch {
                     done = true
                     throw StreamKitError.storage(error)
                 }
-                guard let last = entries.last else { done = true; return nil }
+                guard let last = buffer.last else { done = true; return nil }
+                let collected = buffer.count
                 nextSequence = last.sequence + 1
-                for entry in entries {
-                    if read.maxTimestamp > 0 && entry.timestamp > read.maxTimestamp { done = true; break }
-                    if read.minTimestamp > 0 && entry.timestamp <= read.minTimestamp { continue }
-                    buffer.append(entry)
+                if read.maxTimestamp > 0, let cut = buffer.firstIndex(where: { $0.timestamp > read.maxTimestamp }) {
+                    buffer.removeSubrange(cut...)
+                    done = true
+                }
+                if read.minTimestamp > 0 {
+                    let floor = read.minTimestamp
+                    buffer.removeAll { $0.timestamp <= floor }
                 }
                 if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
                 remaining -= buffer.count
-                if entries.count < batch && !done {
+                if collected < batch && !done {
                     // Caught up with what is visible; one more look next time only if the head moved on.
-                    done = entries.last.map { $0.sequence >= maxSequence } ?? true
+                    done = last.sequence >= maxSequence
                     if !done { done = !(await hasMore(after: last.sequence)) }
                 }
                 if !buffer.isEmpty {
@@ -98,9 +101,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
     /// Reads the entries of `key` with sequences `from...through` that `runs` locate, in sequence order, up to
     /// `maxCount`, stopping at the first one not visible yet.
     static func collect(
-        runs: [Segment.IndexRun], key: SegmentKey, from: UInt64, through: UInt64, reads: StoreReadContext, maxCount: Int
-    ) throws -> [Entry] {
-        var out: [Entry] = []
+        runs: [Segment.IndexRun], key: SegmentKey, from: UInt64, through: UInt64, reads: StoreReadContext, maxCount: Int,
+        into out: inout [Entry]
+    ) throws {
         var expected = from
         for run in runs {
             guard out.count < maxCount, expected <= through else { break }
@@ -129,7 +132,6 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             }
             if expected <= wantLast && out.count < maxCount { break }  // not all of it is visible yet
         }
-        return out
     }
 }
 

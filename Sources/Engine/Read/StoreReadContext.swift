@@ -51,6 +51,10 @@ final class StoreReadContext: Sendable {
                 continue
             }
             let entries = try cache.entries(ofBlock: index) { try storage.readBlock(at: index) }
+            if header.lastPosition < limit, header.lastPosition + 1 < tailStart {
+                let storage = self.storage
+                cache.prefetch(index + 1) { try storage.readBlock(at: index + 1) }
+            }
             var i = Int(position - header.firstPosition)
             while i < entries.count, position <= limit, out.count < maxCount {
                 let entry = entries[i]

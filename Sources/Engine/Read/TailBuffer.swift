@@ -30,7 +30,7 @@ final class TailBuffer: Sendable {
             return Entry(
                 position: firstPosition + UInt64(i), space: space, segment: segment, sequence: record.sequence,
                 timestamp: firstTimestamp + Int64(i), transactionID: transactionID, transactionNumber: transactionNumber,
-                endsTransaction: i == records.count - 1, payload: record.payload, metadata: record.metadata)
+                endsTransaction: i == records.count - 1, payload: Payload(record.payload), metadata: record.metadata)
         }
     }
 
@@ -81,7 +81,7 @@ final class TailBuffer: Sendable {
                 entries[j].space == first.space, entries[j].position == first.position + UInt64(j - i),
                 entries[j].timestamp == first.timestamp + Int64(j - i)
             {
-                records.append(Record(sequence: entries[j].sequence, payload: entries[j].payload, metadata: entries[j].metadata))
+                records.append(Record(sequence: entries[j].sequence, payload: entries[j].payload.bytes, metadata: entries[j].metadata))
                 j += 1
             }
             append(

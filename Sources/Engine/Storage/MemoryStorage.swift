@@ -48,7 +48,7 @@ public final class MemoryStorage: StoreStorage {
                         position: first + UInt64(i), space: transaction.space, segment: transaction.segment,
                         sequence: record.sequence, timestamp: timestamp + Int64(i),
                         transactionID: transaction.transactionID, transactionNumber: transaction.transactionNumber,
-                        endsTransaction: i == last, payload: record.payload, metadata: record.metadata))
+                        endsTransaction: i == last, payload: Payload(record.payload), metadata: record.metadata))
                 if state.open.count == entriesPerBlock { Self.seal(&state) }
             }
             state.nextPosition += UInt64(transaction.records.count)

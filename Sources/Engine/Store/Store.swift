@@ -251,7 +251,11 @@ public actor Store {
         let key = SegmentKey(space: space, segment: segment)
         guard let status = visible[key], let handle = segments[key] else { return nil }
         let runs = await handle.runs(from: status.lastSequence, maxEntries: 1)
-        return try SegmentEntries.collect(runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1).first
+        var found: [Entry] = []
+        try SegmentEntries.collect(
+            runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1,
+            into: &found)
+        return found.first
     }
 
     /// The segment actor, when the segment exists.

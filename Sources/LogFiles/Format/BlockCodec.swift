@@ -44,6 +44,28 @@ enum BlockCodec {
         return checkRecords(raw.bytes, header: header)
     }
 
+    /// Checks the stored bytes' CRC and decompresses them into a new array (shared by the block's entries),
+    /// checking the record framing; returns the array or the problem.
+    static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer) -> Result<[UInt8], BlockProblem> {
+        guard stored.count == header.storedLength else { return .failure(BlockProblem("block truncated")) }
+        guard CRC32C.checksum(stored) == header.checksum else { return .failure(BlockProblem("block checksum mismatch")) }
+        var failed = false
+        let raw = [UInt8](unsafeUninitializedCapacity: header.rawLength) { buffer, initialized in
+            switch header.codec {
+            case .raw:
+                if stored.count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: stored) }
+                initialized = stored.count
+            case .lz4:
+                let n = LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(buffer))
+                failed = n != header.rawLength
+                initialized = failed ? 0 : n
+            }
+        }
+        if failed { return .failure(BlockProblem("block does not decompress to its raw length")) }
+        if let problem = raw.withUnsafeBytes({ checkRecords($0, header: header) }) { return .failure(BlockProblem(problem)) }
+        return .success(raw)
+    }
+
     /// Verifies framing, count and timestamp bounds of a block's raw records.
     static func checkRecords(_ bytes: UnsafeRawBufferPointer, header: BlockHeader) -> String? {
         guard let base = bytes.baseAddress else { return "empty block" }
@@ -80,4 +102,10 @@ enum BlockCodec {
             position += 1
         }
     }
+}
+
+/// Why a block failed its checks.
+struct BlockProblem: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
 }

@@ -180,7 +180,18 @@ struct EntryMaterializer {
         return cache
     }
 
+    /// An entry whose payload is copied out of the record.
     mutating func entry(_ view: RecordView, position: UInt64) -> Entry {
+        entry(view, position: position, payload: Payload(Array(view.payload)))
+    }
+
+    /// An entry whose payload shares `storage`, the array the record lives in (no copy).
+    mutating func entry(_ view: RecordView, position: UInt64, in storage: [UInt8], base: UnsafeRawPointer) -> Entry {
+        let start = view.payload.baseAddress.map { $0 - base } ?? 0
+        return entry(view, position: position, payload: Payload(storage: storage, range: start..<(start + view.payloadCount)))
+    }
+
+    private mutating func entry(_ view: RecordView, position: UInt64, payload: Payload) -> Entry {
         Entry(
             position: position,
             space: Self.intern(view.space, &lastSpaceBytes, &lastSpace),
@@ -190,7 +201,7 @@ struct EntryMaterializer {
             transactionID: view.transactionID,
             transactionNumber: view.transactionNumber,
             endsTransaction: view.endsTransaction,
-            payload: Array(view.payload),
+            payload: payload,
             metadata: view.metadata()
         )
     }

@@ -22,15 +22,15 @@ public struct Entry: Sendable, Hashable {
     public var transactionNumber: UInt64
     /// True for the last entry of its transaction.
     public var endsTransaction: Bool
-    /// Opaque payload bytes.
-    public var payload: [UInt8]
+    /// Opaque payload bytes (zero-copy when read from the log; see ``Payload``).
+    public var payload: Payload
     /// Free-form string metadata.
     public var metadata: [String: String]
 
     /// Creates an entry.
     public init(
         position: UInt64, space: String, segment: String, sequence: UInt64, timestamp: Int64,
-        transactionID: UUID, transactionNumber: UInt64, endsTransaction: Bool, payload: [UInt8],
+        transactionID: UUID, transactionNumber: UInt64, endsTransaction: Bool, payload: Payload,
         metadata: [String: String] = [:]
     ) {
         self.position = position

@@ -21,25 +21,36 @@ enum BlockReading {
     }
 
     /// Calls `body` with each entry of the block from `position` on, until it returns false; returns false
-    /// when `body` stopped early.
+    /// when `body` stopped early. Entries share one decompressed array (no copy per payload).
     static func forEach(
         _ header: BlockHeader, file: any StorageFile, offset: Int64, from position: UInt64, buffers: Buffers,
         _ body: (Entry) throws -> Bool
     ) throws -> Bool {
-        try load(header, file: file, offset: offset, into: buffers)
-        let base = UnsafeRawPointer(buffers.raw.base)
-        var o = 0
-        var current = header.firstPosition
-        let end = buffers.raw.count
-        while o < end {
-            let view = RecordView(base: base + o)
-            if current >= position {
-                guard try body(buffers.materializer.entry(view, position: current)) else { return false }
-            }
-            o += view.size
-            current += 1
+        let stored = buffers.stored
+        stored.count = 0
+        stored.reserve(header.storedLength)
+        stored.count = try file.read(
+            into: UnsafeMutableRawBufferPointer(start: stored.base, count: header.storedLength),
+            at: offset + Int64(BlockHeader.size))
+        let raw: [UInt8]
+        switch BlockCodec.decode(header, stored: stored.bytes) {
+        case .success(let array): raw = array
+        case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: file.path, offset: offset)
         }
-        return true
+        return try raw.withUnsafeBytes { bytes in
+            let base = bytes.baseAddress!
+            var o = 0
+            var current = header.firstPosition
+            while o < bytes.count {
+                let view = RecordView(base: base + o)
+                if current >= position {
+                    guard try body(buffers.materializer.entry(view, position: current, in: raw, base: base)) else { return false }
+                }
+                o += view.size
+                current += 1
+            }
+            return true
+        }
     }
 
     /// Reads the whole block into entries.

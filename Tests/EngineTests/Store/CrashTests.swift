@@ -60,7 +60,7 @@ import Testing
                         "cycle \(cycle): \(name) is not contiguous")
                 #expect(UInt64(entries.count) >= acknowledged[name] ?? 0, "cycle \(cycle): \(name) lost acknowledged entries")
                 #expect(entries.count % 10 == 0, "cycle \(cycle): \(name) holds a partial transaction")
-                #expect(entries.allSatisfy { $0.payload == Array("\(name)-\($0.sequence)".utf8) }, "cycle \(cycle): garbage in \(name)")
+                #expect(entries.allSatisfy { $0.payload.bytes == Array("\(name)-\($0.sequence)".utf8) }, "cycle \(cycle): garbage in \(name)")
             }
             await store.close()
         }

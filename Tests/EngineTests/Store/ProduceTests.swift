@@ -12,7 +12,7 @@ import Testing
 
             let entries = try await fixture.store.consumeSegment(space: "orders", segment: "o-1").collect()
             #expect(entries.map(\.sequence) == Array(1...250))
-            #expect(entries.map(\.payload) == records(1...250).map(\.payload))
+            #expect(entries.map(\.payload.bytes) == records(1...250).map(\.payload))
             #expect(entries[6].metadata == ["n": "7"])
             #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp && $0.position < $1.position })
             #expect(entries.first?.timestamp == statuses[0].firstTimestamp)

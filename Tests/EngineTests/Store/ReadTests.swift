@@ -41,7 +41,7 @@ import Testing
             for segment in ["a", "b", "c"] {
                 let entries = try await fixture.store.consumeSegment(space: "s", segment: segment).collect()
                 #expect(entries.map(\.sequence) == Array(1...500))
-                #expect(entries.allSatisfy { $0.segment == segment && $0.payload == Array("\(segment)-\($0.sequence)".utf8) })
+                #expect(entries.allSatisfy { $0.segment == segment && $0.payload.bytes == Array("\(segment)-\($0.sequence)".utf8) })
             }
         }
     }
