@@ -90,6 +90,7 @@ let package = Package(
                 "StreamKitLogFiles",
                 "StreamKitEngine",
                 "StreamKitProcessing",
+                "CStreamKitSupport",
                 "CLZ4",
                 "CSQLite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -9,6 +9,8 @@ enum ScenarioRegistry {
         EngineConsumeScenario.segment,
         EngineConsumeScenario.space,
         EnginePublishScenario(),
+        EngineRecoveryScenario(),
+        EngineMemoryScenario(),
         ProcessingScenario(),
     ]
 

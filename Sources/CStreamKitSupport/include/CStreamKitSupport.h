@@ -47,3 +47,12 @@ void sk_set_thread_name(const char *name);
 #ifdef __cplusplus
 }
 #endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// Bytes currently allocated from the C heap (glibc `mallinfo2().uordblks`); 0 where unknown.
+uint64_t sk_heap_in_use(void);
+#ifdef __cplusplus
+}
+#endif

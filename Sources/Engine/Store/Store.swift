@@ -301,9 +301,40 @@ public actor Store {
         configuration.logger.info("store closed", metadata: ["store_id": "\(id)"])
     }
 
+    var segmentCount: Int { segments.count }
+    var spaceCount: Int { spaceSegments.count }
+
     /// Whether ``close()`` has begun.
     public var isClosing: Bool { closing }
 
     /// Number of writes in progress.
     var writesInFlight: Int { inFlight }
+}
+
+// MARK: - Statistics
+
+/// Sizes of a store's in-memory structures, for monitoring and the memory benchmark.
+public struct StoreStatistics: Sendable, Hashable {
+    /// Segments known (each has a segment actor with its head and sparse index).
+    public var segments: Int
+    /// Spaces known.
+    public var spaces: Int
+    /// Sealed blocks registered for space reads.
+    public var blocks: Int
+    /// Bytes of the block directory (which spaces each block holds).
+    public var directoryBytes: Int
+    /// Bytes of recent entries kept in memory (the tail).
+    public var tailBytes: Int
+    /// Last visible position.
+    public var visibleThrough: UInt64
+}
+
+extension Store {
+    /// Sizes of the store's in-memory structures.
+    public func statistics() -> StoreStatistics {
+        StoreStatistics(
+            segments: segmentCount, spaces: spaceCount, blocks: reads.directory.count,
+            directoryBytes: reads.directory.approximateBytes, tailBytes: reads.tail.byteCount,
+            visibleThrough: reads.visibleThrough)
+    }
 }
