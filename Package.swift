@@ -70,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "StreamKitClient",
-            dependencies: ["StreamKitWire", "StreamKitProcessing"],
+            dependencies: ["StreamKitWire", "StreamKitEngine", "StreamKitProcessing"],
             path: "Sources/Client",
             swiftSettings: strict
         ),

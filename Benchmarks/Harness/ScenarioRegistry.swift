@@ -12,6 +12,7 @@ enum ScenarioRegistry {
         EngineRecoveryScenario(),
         EngineMemoryScenario(),
         ProcessingScenario(),
+        ProcessingPipelineScenario(),
     ]
 
     /// The quick suite when `patterns` is empty; otherwise every scenario whose name equals a pattern
