@@ -50,13 +50,6 @@ final class RawBuffer {
         count += MemoryLayout<T>.size
     }
 
-    /// Drops the first `n` bytes, moving the rest to the front.
-    func removeFirst(_ n: Int) {
-        precondition(n <= count)
-        if n < count { base.copyMemory(from: base + n, byteCount: count - n) }
-        count -= n
-    }
-
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Shrinks the allocation back to `capacity` bytes if it grew past twice that (after one huge transaction).

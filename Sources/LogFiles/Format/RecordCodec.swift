@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -145,9 +148,14 @@ struct RecordView {
     }
 
     /// Decodes the metadata pairs.
+    @inline(__always)
     func metadata() -> [String: String] {
         let pairs = metadataCount
         guard pairs > 0 else { return [:] }
+        return decodeMetadata(pairs)
+    }
+
+    private func decodeMetadata(_ pairs: Int) -> [String: String] {
         var result = [String: String](minimumCapacity: pairs)
         var o = RecordCodec.fixedSize + spaceCount + segmentCount + payloadCount
         for _ in 0..<pairs {
@@ -174,7 +182,11 @@ struct EntryMaterializer {
 
     @inline(__always)
     private static func intern(_ bytes: UnsafeRawBufferPointer, _ cacheBytes: inout [UInt8], _ cache: inout String) -> String {
-        if bytes.count == cacheBytes.count, cacheBytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return cache }
+        if bytes.count == cacheBytes.count,
+            bytes.count == 0 || cacheBytes.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
+        {
+            return cache
+        }
         cacheBytes = Array(bytes)
         cache = String(decoding: bytes, as: UTF8.self)
         return cache

@@ -3,21 +3,7 @@ enum BlockReading {
     /// Buffers reused across blocks by one reading loop.
     final class Buffers {
         let stored = RawBuffer(capacity: 64 << 10)
-        let raw = RawBuffer(capacity: 80 << 10)
         var materializer = EntryMaterializer()
-    }
-
-    /// Reads and checks the block into `buffers.raw`.
-    static func load(_ header: BlockHeader, file: any StorageFile, offset: Int64, into buffers: Buffers) throws {
-        let stored = buffers.stored
-        stored.count = 0
-        stored.reserve(header.storedLength)
-        stored.count = try file.read(
-            into: UnsafeMutableRawBufferPointer(start: stored.base, count: header.storedLength),
-            at: offset + Int64(BlockHeader.size))
-        if let problem = BlockCodec.open(header, stored: stored.bytes, into: buffers.raw) {
-            throw LogFilesError.corrupt(problem, path: file.path, offset: offset)
-        }
     }
 
     /// Calls `body` with each entry of the block from `position` on, until it returns false; returns false
