@@ -62,6 +62,29 @@ import Testing
         #expect(delivered.isEmpty)
     }
 
+    @Test("a subscription with a heartbeat gets a heartbeat status after an interval without updates, and none while updates flow")
+    func heartbeat() async throws {
+        let clock = ManualClock()
+        var configuration = StoreFixture.quiet()
+        configuration.clock = clock.engineClock
+        let store = Store.inMemory(configuration: configuration)
+        let subscription = try await store.subscribe(space: "s", segment: "*", heartbeatSeconds: 5)
+        try await store.publish(space: "s", segment: "g", payload: [1])
+        let update = try await RegistryFixture.bounded { await subscription.first { _ in true } }
+        #expect(update??.isHeartbeat == false)
+
+        // First interval: an update was delivered in it, so no heartbeat; second interval: quiet.
+        #expect(await RegistryFixture.eventually { clock.sleeperCount > 0 })
+        clock.advance(by: 5_000_000_000)
+        #expect(await RegistryFixture.eventually { clock.sleeperCount > 0 })
+        clock.advance(by: 5_000_000_000)
+        let beat = try await RegistryFixture.bounded { await subscription.first { _ in true } }
+        #expect(beat??.isHeartbeat == true)
+        #expect(beat??.space == "s")
+        subscription.cancel()
+        await store.close()
+    }
+
     @Test("a heartbeat outside 1–300 seconds is refused")
     func heartbeatBounds() async throws {
         let store = Store.inMemory(configuration: StoreFixture.quiet())
