@@ -119,14 +119,8 @@ final class TailBuffer: Sendable {
         state.withLock { state in
             guard from >= state.startPosition, state.head < state.chunks.count else { return from }
             // Chunks hold consecutive positions: find the one holding `from`.
-            var low = state.head
-            var high = state.chunks.count
-            while low < high {
-                let mid = (low + high) / 2
-                if state.chunks[mid].endPosition <= from { low = mid + 1 } else { high = mid }
-            }
             var next = from
-            var c = low
+            var c = state.chunks[state.head...].partitioningIndex { $0.endPosition > from }
             while c < state.chunks.count, next <= through, out.count < max {
                 let chunk = state.chunks[c]
                 var i = Int(next - chunk.firstPosition)

@@ -113,26 +113,14 @@ actor Segment {
             return
         }
         // Completed out of order (two transactions of this segment in flight): insert in place.
-        var low = 0
-        var high = index.count
-        while low < high {
-            let mid = (low + high) / 2
-            if index[mid].firstSequence < run.firstSequence { low = mid + 1 } else { high = mid }
-        }
-        index.insert(run, at: low)
+        index.insert(run, at: index.partitioningIndex { $0.firstSequence >= run.firstSequence })
     }
 
     /// The index runs that hold sequences from `sequence` on, up to about `maxEntries` entries.
     func runs(from sequence: UInt64, maxEntries: Int) -> [IndexRun] {
-        var low = 0
-        var high = index.count
-        while low < high {
-            let mid = (low + high) / 2
-            if index[mid].lastSequence < sequence { low = mid + 1 } else { high = mid }
-        }
         var out: [IndexRun] = []
         var total = 0
-        var i = low
+        var i = index.partitioningIndex { $0.lastSequence >= sequence }
         while i < index.count && total < maxEntries {
             out.append(index[i])
             total += Int(index[i].count)

@@ -89,13 +89,8 @@ public final class MemoryStorage: StoreStorage {
 
     public func blockIndex(containing position: UInt64) -> Int? {
         state.withLock { state in
-            var low = 0
-            var high = state.headers.count
-            while low < high {
-                let mid = (low + high) / 2
-                if state.headers[mid].lastPosition < position { low = mid + 1 } else { high = mid }
-            }
-            return low < state.headers.count ? low : nil
+            let index = state.headers.partitioningIndex { $0.lastPosition >= position }
+            return index < state.headers.count ? index : nil
         }
     }
 

@@ -91,13 +91,8 @@ public final class LogReader: Sendable {
 
     /// Index of the block holding `position`, or of the first block after it; nil when no block does.
     public func blockIndex(containing position: UInt64) -> Int? {
-        var low = 0
-        var high = blocks.count
-        while low < high {
-            let mid = (low + high) / 2
-            if blocks[mid].header.lastPosition < position { low = mid + 1 } else { high = mid }
-        }
-        return low < blocks.count ? low : nil
+        let index = blocks.partitioningIndex { $0.header.lastPosition >= position }
+        return index < blocks.count ? index : nil
     }
 
     /// Reads, checks and decodes the block at `index`.

@@ -52,13 +52,8 @@ final class ReadIndex: Sendable {
     /// Index of the block holding `position`, or of the first block after it; nil past the last block.
     func index(containing position: UInt64) -> Int? {
         state.withLock { state in
-            var low = 0
-            var high = state.blocks.count
-            while low < high {
-                let mid = (low + high) / 2
-                if state.blocks[mid].header.lastPosition < position { low = mid + 1 } else { high = mid }
-            }
-            return low < state.blocks.count ? low : nil
+            let index = state.blocks.partitioningIndex { $0.header.lastPosition >= position }
+            return index < state.blocks.count ? index : nil
         }
     }
 
