@@ -58,7 +58,7 @@ let package = Package(
         ),
         .target(
             name: "StreamKitWire",
-            dependencies: ["StreamKitEngine"],
+            dependencies: ["StreamKitEngine", "StreamKitLogFiles", "CLZ4"],
             path: "Sources/Wire",
             swiftSettings: strict
         ),
@@ -114,6 +114,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/EngineTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StreamKitWireTests",
+            dependencies: ["StreamKitWire", "StreamKitEngine"],
+            path: "Tests/WireTests",
             swiftSettings: strict
         ),
         .testTarget(

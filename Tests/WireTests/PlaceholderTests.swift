@@ -1,0 +1,3 @@
+import Testing
+
+@Test("the wire test target builds") func wireTargetBuilds() {}
