@@ -57,7 +57,7 @@ public final class LogReader: Sendable {
         let walScanner = WALScanner(fileSystem: fileSystem, layout: layout)
         var materializer = EntryMaterializer()
         walLoop: for id in StoreLayout.numbers(in: try fileSystem.list(layout.walDirectory), extension: "wal") {
-            guard let wal = try? walScanner.scan(fileID: id) else { continue }  // removed meanwhile
+            guard let wal = try? walScanner.scan(fileID: id), wal.header.fileID == id else { continue }  // removed or stale
             for frame in wal.frames where frame.lastPosition >= end {
                 if frame.firstPosition > end { break walLoop }
                 wal.data.withUnsafeBytes { b in

@@ -305,7 +305,10 @@ final class CommitWorker: @unchecked Sendable {
             lock.withLock {
                 state.free.append(batch)
                 state.sealerBusy = false
-                if let request, state.syncRequest == nil, !state.syncerBusy, request.through > state.logSyncedThrough {
+                // Only while a WAL file waits for the log to be durable, not after every batch.
+                if let request, state.syncRequest == nil, !state.syncerBusy,
+                    state.wantLogSyncThrough > state.logSyncedThrough, request.through > state.logSyncedThrough
+                {
                     state.syncRequest = request
                     wakeSyncer = true
                 }

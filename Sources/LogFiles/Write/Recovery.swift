@@ -200,6 +200,12 @@ struct Recovery {
                 try fileSystem.remove(path)
                 continue
             }
+            if result.header.fileID != id {
+                // A recycled file renamed for reuse whose new header never made it to disk: stale frames only.
+                report.cutWALBytes += Int64(result.data.count)
+                try fileSystem.remove(path)
+                continue
+            }
             report.walFiles += 1
             if let previous = results.last, let first = result.frames.first, first.firstPosition != previous.endPosition {
                 try damage(
