@@ -205,6 +205,23 @@ import Testing
         }
     }
 
+    @Test("while appends run, WAL files are dropped once the synced log covers them, without a checkpoint")
+    func walDroppedDuringRun() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration(durability: .fsync)
+            configuration.walFileBytes = 2048
+            let opened = try LogWriter.open(directory: dir, configuration: configuration)
+            try await appendAll(opened.writer, (0..<300).map { transaction($0) })
+            // Deletion follows the appends asynchronously (sealer, then syncer, then the WAL thread).
+            let written = (300 * 300) / 2048
+            let deadline = ContinuousClock.now + .seconds(10)
+            while files(in: dir + "/wal", ext: "wal").count > 3 && ContinuousClock.now < deadline { await Task.yield() }
+            #expect(written > 20)
+            #expect(files(in: dir + "/wal", ext: "wal").count <= 3, "covered WAL files were kept")
+            await opened.writer.close()
+        }
+    }
+
     @Test("a crash before sealing leaves transactions in the WAL that reopen replays")
     func walReplay() async throws {
         try await withTemporaryDirectory { dir in
