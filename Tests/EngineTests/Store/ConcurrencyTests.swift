@@ -9,7 +9,7 @@ import Testing
         try await withStore(backend) { fixture in
             let store = fixture.store
             let producers = 8
-            let transactions = 200
+            let transactions = 1_000
             let outcomes = try await withThrowingTaskGroup(of: (wins: Int, conflicts: Int).self) { group in
                 for p in 0..<producers {
                     group.addTask {
