@@ -205,10 +205,11 @@ import Testing
         }
     }
 
-    @Test("while appends run, WAL files are dropped once the synced log covers them, without a checkpoint")
-    func walDroppedDuringRun() async throws {
+    @Test("while appends run, WAL files are dropped once the log covers them (synced unless durability is none), without a checkpoint",
+          arguments: [Durability.fsync, .none])
+    func walDroppedDuringRun(durability: Durability) async throws {
         try await withTemporaryDirectory { dir in
-            var configuration = smallConfiguration(durability: .fsync)
+            var configuration = smallConfiguration(durability: durability)
             configuration.walFileBytes = 2048
             let opened = try LogWriter.open(directory: dir, configuration: configuration)
             try await appendAll(opened.writer, (0..<300).map { transaction($0) })

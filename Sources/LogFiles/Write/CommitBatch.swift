@@ -52,8 +52,14 @@ final class CommitState {
     /// The WAL thread owns the block builder and the log while this is set (checkpoint, close).
     var sealerPaused = false
     var sealerExit = false
-    /// The log is synced through this position (set by the sealer; WAL files at or below it can go).
+    /// The log is synced through this position (set by the syncer).
     var logSyncedThrough: UInt64 = 0
+    /// WAL files whose last position is at or below this can go: the synced log with `fsync`/`interval`;
+    /// with `none` (no power-loss promise) the written log, so no sync is ever needed for it.
+    var droppableThrough: UInt64 = 0
+    /// Last position of the oldest older WAL file (`.max` when none): the sealer wakes the WAL thread when
+    /// `droppableThrough` reaches it.
+    var nextDropAt: UInt64 = .max
     /// The WAL thread asks for the log to be synced through this position (so a rolled WAL file can go).
     var wantLogSyncThrough: UInt64 = 0
     /// A log file for the syncer thread to `fdatasync`, and the last position it then makes durable.

@@ -77,7 +77,7 @@ final class CommitWorker: @unchecked Sendable {
             lock.withLock {
                 while state.walBusy
                     || (state.pending.isEmpty && state.checkpointWaiters.isEmpty && !state.closing
-                        && state.failure == nil && !wal.hasCovered(state.logSyncedThrough))
+                        && state.failure == nil && !wal.hasCovered(state.droppableThrough))
                 {
                     if !state.walBusy, let interval = intervalNanoseconds, wal.dirty {
                         let wait = interval - (monotonicNanoseconds() - lastSync)
@@ -101,7 +101,7 @@ final class CommitWorker: @unchecked Sendable {
                 checkpoints = state.checkpointWaiters
                 state.checkpointWaiters.removeAll()
                 closing = state.closing
-                syncedThrough = state.logSyncedThrough
+                syncedThrough = state.droppableThrough
                 state.walBusy = true
             }
             if failed { return drainAfterFailure() }
@@ -121,6 +121,7 @@ final class CommitWorker: @unchecked Sendable {
             } catch {
                 poison(error)
             }
+            publishNextDrop()
             let closeNow = closing && batch == nil
             if !checkpoints.isEmpty || closeNow {
                 let result: Result<Void, any Error>
@@ -156,13 +157,15 @@ final class CommitWorker: @unchecked Sendable {
             lock.signal(.walWork)
             throw failure ?? LogFilesError.wrap(error)
         }
-        let wantSync = wal.older.last?.lastPosition ?? 0
+        let wantSync = configuration.durability == .none ? 0 : wal.older.last?.lastPosition ?? 0
+        let dropAt = wal.older.first?.lastPosition ?? .max
         let wakeWAL = lock.withLock {
             state.walBusy = false
             state.sealQueue.append(batch)
             if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
+            state.nextDropAt = dropAt
             return !state.pending.isEmpty || !state.checkpointWaiters.isEmpty || state.closing
-                || wal.hasCovered(state.logSyncedThrough) || intervalNanoseconds != nil
+                || wal.hasCovered(state.droppableThrough) || intervalNanoseconds != nil
         }
         lock.signal(.sealerWork)
         if wakeWAL { lock.signal(.walWork) }
@@ -193,10 +196,12 @@ final class CommitWorker: @unchecked Sendable {
         }
         for waiter in batch.waiters { waiter.continuation.resume(returning: waiter.result) }
         batch.waiters.removeAll(keepingCapacity: true)
-        let wantSync = wal.older.last?.lastPosition ?? 0
+        let wantSync = configuration.durability == .none ? 0 : wal.older.last?.lastPosition ?? 0
+        let dropAt = wal.older.first?.lastPosition ?? .max
         lock.withLock {
             state.sealQueue.append(batch)
             if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
+            state.nextDropAt = dropAt
         }
         lock.signal(.sealerWork)
     }
@@ -235,6 +240,12 @@ final class CommitWorker: @unchecked Sendable {
             }
             try wal.deleteCovered(blocks.endPosition &- 1)
         }
+    }
+
+    /// Tells the sealer which position lets the oldest WAL file go (WAL thread only).
+    private func publishNextDrop() {
+        let dropAt = wal.older.first?.lastPosition ?? .max
+        lock.withLock { state.nextDropAt = dropAt }
     }
 
     private func drainAfterFailure() {
@@ -302,9 +313,16 @@ final class CommitWorker: @unchecked Sendable {
             }
             batch.clear(trimTo: batchCapacity)
             var wakeSyncer = false
+            var wakeWAL = false
+            let sealedThrough = blocks.firstPosition &- 1
+            let unsynced = configuration.durability == .none
             lock.withLock {
                 state.free.append(batch)
                 state.sealerBusy = false
+                if unsynced && sealedThrough > state.droppableThrough {
+                    state.droppableThrough = sealedThrough
+                    wakeWAL = sealedThrough >= state.nextDropAt
+                }
                 // Only while a WAL file waits for the log to be durable, not after every batch.
                 if let request, state.syncRequest == nil, !state.syncerBusy,
                     state.wantLogSyncThrough > state.logSyncedThrough, request.through > state.logSyncedThrough
@@ -315,6 +333,7 @@ final class CommitWorker: @unchecked Sendable {
             }
             lock.broadcast(.sealerProgress)
             if wakeSyncer { lock.signal(.syncerWork) }
+            if wakeWAL { lock.signal(.walWork) }
         }
     }
 
@@ -341,7 +360,10 @@ final class CommitWorker: @unchecked Sendable {
             }
             lock.withLock {
                 state.syncerBusy = false
-                if ok && request.through > state.logSyncedThrough { state.logSyncedThrough = request.through }
+                if ok && request.through > state.logSyncedThrough {
+                    state.logSyncedThrough = request.through
+                    state.droppableThrough = max(state.droppableThrough, request.through)
+                }
             }
             lock.broadcast(.sealerProgress)
             lock.signal(.walWork)

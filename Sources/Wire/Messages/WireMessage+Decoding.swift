@@ -1,0 +1,182 @@
+import StreamKitEngine
+
+extension WireMessage {
+    /// Reads a whole message body of `kind`; bytes left after the last field are malformed.
+    static func decodeBody(kind: WireMessageKind, from reader: inout WireReader) throws(WireError) -> WireMessage {
+        let limits = reader.limits
+        let message: WireMessage
+        switch kind {
+        case .hello:
+            let minVersion = try reader.version()
+            let maxVersion = try reader.version()
+            message = .hello(WireHello(minVersion: minVersion, maxVersion: maxVersion, features: try reader.strings()))
+        case .error:
+            message = .error(try StreamKitError.decodeWire(from: &reader))
+        case .ack:
+            message = .ack(try reader.bool())
+        case .empty:
+            message = .empty
+        case .produceOpen:
+            message = .produceOpen(space: try reader.string("a space name"), segment: try reader.string("a segment name"))
+        case .records:
+            message = .records(try RecordBatchCodec.decode(from: &reader))
+        case .produceEnd:
+            message = .produceEnd
+        case .status:
+            message = .status(try reader.segmentStatus())
+        case .publish:
+            let space = try reader.string("a space name")
+            let segment = try reader.string("a segment name")
+            let payload = try reader.byteArray(limit: Int.max)
+            message = .publish(space: space, segment: segment, payload: payload, metadata: try reader.metadata())
+        case .peek:
+            message = .peek(space: try reader.string("a space name"), segment: try reader.string("a segment name"))
+        case .getStatus:
+            message = .getStatus(space: try reader.string("a space name"), segment: try reader.string("a segment name"))
+        case .consumeSegment:
+            let space = try reader.string("a space name")
+            let segment = try reader.string("a segment name")
+            let bounds = try reader.readBounds()
+            message = .consumeSegment(space: space, segment: segment, bounds: bounds, limit: try reader.int())
+        case .consumeSpace:
+            let space = try reader.string("a space name")
+            let offset = try reader.offsetValue()
+            let bounds = try reader.readBounds()
+            message = .consumeSpace(space: space, offset: offset, bounds: bounds, limit: try reader.int())
+        case .consume:
+            // Smallest element: an empty name and a two-byte offset.
+            let count = try reader.count("spaces", limit: limits.maxListCount, minimumBytes: 3)
+            var spaces = [String: Offset](minimumCapacity: count)
+            for _ in 0..<count {
+                let start = reader.position
+                let space = try reader.string("a space name")
+                guard spaces.updateValue(try reader.offsetValue(), forKey: space) == nil else {
+                    throw .malformed(at: start, "a space is listed twice")
+                }
+            }
+            let bounds = try reader.readBounds()
+            message = .consume(spaces: spaces, bounds: bounds, limit: try reader.int())
+        case .entries:
+            message = .entries(try EntryBatchCodec.decode(from: &reader))
+        case .spaces:
+            message = .spaces
+        case .segments:
+            message = .segments(space: try reader.string("a space name"))
+        case .names:
+            message = .names(try reader.strings())
+        case .subscribe:
+            let space = try reader.string("a space name")
+            let segment = try reader.string("a segment name")
+            let heartbeat = try reader.presence() ? try reader.int() : nil
+            message = .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeat)
+        case .leaseAcquire:
+            let key = try reader.string("a lease key")
+            let holder = try reader.string("a lease holder")
+            message = .leaseAcquire(key: key, holder: holder, ttlSeconds: try reader.double())
+        case .leaseRenew:
+            let lease = try reader.lease()
+            message = .leaseRenew(lease, ttlSeconds: try reader.presence() ? try reader.double() : nil)
+        case .leaseRelease:
+            message = .leaseRelease(try reader.lease())
+        case .leaseQuery:
+            message = .leaseQuery(key: try reader.string("a lease key"))
+        case .leaseResult:
+            message = .leaseResult(try reader.presence() ? try reader.lease() : nil)
+        case .workerRegister:
+            let workerID = try reader.string("a worker id")
+            let metadata = try reader.metadata()
+            message = .workerRegister(workerID: workerID, metadata: metadata, heartbeatSeconds: try reader.int())
+        case .workerRegistered:
+            let generation = try reader.varint()
+            let worker = try reader.workerInfo()
+            let replaced = try reader.presence() ? try reader.varint() : nil
+            message = .workerRegistered(
+                generation: generation, worker: worker, replacedGeneration: replaced,
+                inventory: try reader.workerInventory())
+        case .workerHeartbeat:
+            message = .workerHeartbeat(workerID: try reader.string("a worker id"), generation: try reader.varint())
+        case .workerUnregister:
+            message = .workerUnregister(workerID: try reader.string("a worker id"), generation: try reader.varint())
+        case .workerInventoryRequest:
+            message = .workerInventoryRequest
+        case .workerInventory:
+            message = .workerInventory(try reader.workerInventory())
+        }
+        try reader.expectEnd("the \(kind) message")
+        return message
+    }
+}
+
+// MARK: - Field groups
+
+extension WireReader {
+    fileprivate mutating func version() throws(WireError) -> UInt32 {
+        let start = position
+        let value = try varint()
+        guard let version = UInt32(exactly: value) else {
+            throw .malformed(at: start, "a protocol version of \(value) does not fit in 32 bits")
+        }
+        return version
+    }
+
+    fileprivate mutating func strings() throws(WireError) -> [String] {
+        let count = try count("list elements", limit: limits.maxListCount, minimumBytes: 1)
+        var strings: [String] = []
+        strings.reserveCapacity(count)
+        for _ in 0..<count { strings.append(try string()) }
+        return strings
+    }
+
+    fileprivate mutating func segmentStatus() throws(WireError) -> SegmentStatus {
+        let space = try string("a space name")
+        let segment = try string("a segment name")
+        let firstSequence = try varint()
+        let firstTimestamp = try zigZag()
+        let lastSequence = try varint()
+        let lastTimestamp = try zigZag()
+        return SegmentStatus(
+            space: space, segment: segment, firstSequence: firstSequence, firstTimestamp: firstTimestamp,
+            lastSequence: lastSequence, lastTimestamp: lastTimestamp, isHeartbeat: try bool())
+    }
+
+    fileprivate mutating func offsetValue() throws(WireError) -> Offset {
+        let position = try varint()
+        return Offset(position: position, timestamp: try zigZag())
+    }
+
+    fileprivate mutating func readBounds() throws(WireError) -> ReadBounds {
+        let minSequence = try varint()
+        let maxSequence = try varint()
+        let minTimestamp = try zigZag()
+        return ReadBounds(
+            minSequence: minSequence, maxSequence: maxSequence, minTimestamp: minTimestamp, maxTimestamp: try zigZag())
+    }
+
+    fileprivate mutating func lease() throws(WireError) -> Lease {
+        let key = try string("a lease key")
+        let holder = try string("a lease holder")
+        let fencingToken = try varint()
+        let expiresAt = try varint()
+        return Lease(key: key, holder: holder, fencingToken: fencingToken, expiresAt: expiresAt, ttl: try varint())
+    }
+
+    fileprivate mutating func workerInfo() throws(WireError) -> WorkerInfo {
+        let workerID = try string("a worker id")
+        let metadata = try metadata()
+        let heartbeatInterval = try varint()
+        let registeredAt = try varint()
+        return WorkerInfo(
+            workerID: workerID, metadata: metadata, heartbeatInterval: heartbeatInterval, registeredAt: registeredAt,
+            lastSeenAt: try varint())
+    }
+
+    fileprivate mutating func workerInventory() throws(WireError) -> WorkerInventory {
+        let version = try varint()
+        // Smallest worker: an empty id, an empty map and three one-byte numbers.
+        let count = try count("workers", limit: limits.maxListCount, minimumBytes: 5)
+        var workers: [WorkerInfo] = []
+        workers.reserveCapacity(count)
+        for _ in 0..<count { workers.append(try workerInfo()) }
+        return WorkerInventory(workers: workers, version: version)
+    }
+}

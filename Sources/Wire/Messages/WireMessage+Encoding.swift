@@ -1,0 +1,154 @@
+import StreamKitEngine
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension WireMessage {
+    /// Appends the message body (no frame header) to `buffer`, in the field order of `docs/protocol.md`.
+    /// - Throws: `tooLarge` when a string, map, list or batch is over `limits`.
+    func encodeBody(into buffer: inout WireBuffer, limits: WireLimits) throws(WireError) {
+        switch self {
+        case .hello(let hello):
+            buffer.writeVarint(UInt64(hello.minVersion))
+            buffer.writeVarint(UInt64(hello.maxVersion))
+            try buffer.writeStrings(hello.features, limits: limits)
+        case .error(let error):
+            try error.encodeWire(into: &buffer, limits: limits)
+        case .ack(let flag):
+            buffer.writeBool(flag)
+        case .empty, .produceEnd, .spaces, .workerInventoryRequest:
+            break
+        case .produceOpen(let space, let segment), .peek(let space, let segment),
+            .getStatus(let space, let segment):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            try buffer.writeString(segment, limit: limits.maxStringBytes)
+        case .records(let records):
+            try RecordBatchCodec.encode(records, into: &buffer, limits: limits)
+        case .status(let status):
+            try status.encodeWire(into: &buffer, limits: limits)
+        case .publish(let space, let segment, let payload, let metadata):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            try buffer.writeString(segment, limit: limits.maxStringBytes)
+            payload.withUnsafeBytes { buffer.writeBytes($0) }
+            try buffer.writeMetadata(metadata, limits: limits)
+        case .consumeSegment(let space, let segment, let bounds, let limit):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            try buffer.writeString(segment, limit: limits.maxStringBytes)
+            bounds.encodeWire(into: &buffer)
+            buffer.writeZigZag(limit)
+        case .consumeSpace(let space, let offset, let bounds, let limit):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            offset.encodeWire(into: &buffer)
+            bounds.encodeWire(into: &buffer)
+            buffer.writeZigZag(limit)
+        case .consume(let spaces, let bounds, let limit):
+            try buffer.writeCount(spaces.count, "spaces", limit: limits.maxListCount)
+            for (space, offset) in spaces {
+                try buffer.writeString(space, limit: limits.maxStringBytes)
+                offset.encodeWire(into: &buffer)
+            }
+            bounds.encodeWire(into: &buffer)
+            buffer.writeZigZag(limit)
+        case .entries(let entries):
+            try EntryBatchCodec.encode(entries, into: &buffer, limits: limits)
+        case .segments(let space), .leaseQuery(let space):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+        case .names(let names):
+            try buffer.writeStrings(names, limits: limits)
+        case .subscribe(let space, let segment, let heartbeatSeconds):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            try buffer.writeString(segment, limit: limits.maxStringBytes)
+            buffer.writeBool(heartbeatSeconds != nil)
+            if let heartbeatSeconds { buffer.writeZigZag(heartbeatSeconds) }
+        case .leaseAcquire(let key, let holder, let ttlSeconds):
+            try buffer.writeString(key, limit: limits.maxStringBytes)
+            try buffer.writeString(holder, limit: limits.maxStringBytes)
+            buffer.writeDouble(ttlSeconds)
+        case .leaseRenew(let lease, let ttlSeconds):
+            try lease.encodeWire(into: &buffer, limits: limits)
+            buffer.writeBool(ttlSeconds != nil)
+            if let ttlSeconds { buffer.writeDouble(ttlSeconds) }
+        case .leaseRelease(let lease):
+            try lease.encodeWire(into: &buffer, limits: limits)
+        case .leaseResult(let lease):
+            buffer.writeBool(lease != nil)
+            if let lease { try lease.encodeWire(into: &buffer, limits: limits) }
+        case .workerRegister(let workerID, let metadata, let heartbeatSeconds):
+            try buffer.writeString(workerID, limit: limits.maxStringBytes)
+            try buffer.writeMetadata(metadata, limits: limits)
+            buffer.writeZigZag(heartbeatSeconds)
+        case .workerRegistered(let generation, let worker, let replacedGeneration, let inventory):
+            buffer.writeVarint(generation)
+            try worker.encodeWire(into: &buffer, limits: limits)
+            buffer.writeBool(replacedGeneration != nil)
+            if let replacedGeneration { buffer.writeVarint(replacedGeneration) }
+            try inventory.encodeWire(into: &buffer, limits: limits)
+        case .workerHeartbeat(let workerID, let generation), .workerUnregister(let workerID, let generation):
+            try buffer.writeString(workerID, limit: limits.maxStringBytes)
+            buffer.writeVarint(generation)
+        case .workerInventory(let inventory):
+            try inventory.encodeWire(into: &buffer, limits: limits)
+        }
+    }
+}
+
+// MARK: - Field groups
+
+extension SegmentStatus {
+    func encodeWire(into buffer: inout WireBuffer, limits: WireLimits) throws(WireError) {
+        try buffer.writeString(space, limit: limits.maxStringBytes)
+        try buffer.writeString(segment, limit: limits.maxStringBytes)
+        buffer.writeVarint(firstSequence)
+        buffer.writeZigZag(firstTimestamp)
+        buffer.writeVarint(lastSequence)
+        buffer.writeZigZag(lastTimestamp)
+        buffer.writeBool(isHeartbeat)
+    }
+}
+
+extension Offset {
+    func encodeWire(into buffer: inout WireBuffer) {
+        buffer.writeVarint(position)
+        buffer.writeZigZag(timestamp)
+    }
+}
+
+extension ReadBounds {
+    func encodeWire(into buffer: inout WireBuffer) {
+        buffer.writeVarint(minSequence)
+        buffer.writeVarint(maxSequence)
+        buffer.writeZigZag(minTimestamp)
+        buffer.writeZigZag(maxTimestamp)
+    }
+}
+
+extension Lease {
+    func encodeWire(into buffer: inout WireBuffer, limits: WireLimits) throws(WireError) {
+        try buffer.writeString(key, limit: limits.maxStringBytes)
+        try buffer.writeString(holder, limit: limits.maxStringBytes)
+        buffer.writeVarint(fencingToken)
+        buffer.writeVarint(expiresAt)
+        buffer.writeVarint(ttl)
+    }
+}
+
+extension WorkerInfo {
+    func encodeWire(into buffer: inout WireBuffer, limits: WireLimits) throws(WireError) {
+        try buffer.writeString(workerID, limit: limits.maxStringBytes)
+        try buffer.writeMetadata(metadata, limits: limits)
+        buffer.writeVarint(heartbeatInterval)
+        buffer.writeVarint(registeredAt)
+        buffer.writeVarint(lastSeenAt)
+    }
+}
+
+extension WorkerInventory {
+    func encodeWire(into buffer: inout WireBuffer, limits: WireLimits) throws(WireError) {
+        buffer.writeVarint(version)
+        try buffer.writeCount(workers.count, "workers", limit: limits.maxListCount)
+        for worker in workers { try worker.encodeWire(into: &buffer, limits: limits) }
+    }
+}

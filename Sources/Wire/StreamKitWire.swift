@@ -1,1 +1,0 @@
-// The StreamKitWire module. See docs/ and the issue tracker for its scope.

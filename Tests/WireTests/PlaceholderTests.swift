@@ -1,3 +1,0 @@
-import Testing
-
-@Test("the wire test target builds") func wireTargetBuilds() {}
