@@ -18,10 +18,12 @@ let package = Package(
         .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
         .library(name: "StreamKitProcessing", targets: ["StreamKitProcessing"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
+        .executable(name: "streamkit", targets: ["streamkit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // MARK: - C
@@ -75,6 +77,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: - Command-line tool
+        .executableTarget(
+            name: "streamkit",
+            dependencies: [
+                "StreamKitLogFiles", "StreamKitEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/streamkit",
+            swiftSettings: strict
+        ),
+
         // MARK: - Test tools
         .executableTarget(
             name: "streamkit-crash-child",
@@ -89,6 +103,7 @@ let package = Package(
             dependencies: [
                 "StreamKitLogFiles",
                 "StreamKitEngine",
+                "StreamKitWire",
                 "StreamKitProcessing",
                 "CStreamKitSupport",
                 "CLZ4",
@@ -120,6 +135,12 @@ let package = Package(
             name: "StreamKitWireTests",
             dependencies: ["StreamKitWire", "StreamKitEngine"],
             path: "Tests/WireTests",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "StreamKitCLITests",
+            dependencies: ["streamkit", "StreamKitEngine", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/CLITests",
             swiftSettings: strict
         ),
         .testTarget(

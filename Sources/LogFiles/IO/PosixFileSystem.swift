@@ -38,7 +38,13 @@ package struct PosixFileSystem: FileSystem {
         return names.sorted()
     }
 
+    /// Creates the directory and any missing parents (`mkdir -p`).
     package func createDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw LogFilesError.io("mkdir", path: path, errno: errno) }
+        let parent = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        guard !parent.isEmpty, parent != path else { throw LogFilesError.io("mkdir", path: path, errno: ENOENT) }
+        try createDirectory(parent)
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw LogFilesError.io("mkdir", path: path, errno: errno) }
     }
 

@@ -28,6 +28,7 @@ package protocol FileSystem: Sendable {
     func open(_ path: String, mode: OpenMode) throws -> any StorageFile
     /// Names (not paths) of the entries in a directory; empty when it does not exist.
     func list(_ directory: String) throws -> [String]
+    /// Creates the directory and any missing parents.
     func createDirectory(_ path: String) throws 
     func remove(_ path: String) throws 
     /// Atomically renames a file (replacing `to` if it exists).

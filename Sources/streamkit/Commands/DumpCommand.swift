@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import StreamKitLogFiles
+
+/// `streamkit dump DIR --store ID [--space S] [--segment G] [--from P] [--to P] [--format ndjson|raw]`.
+struct DumpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print a store's entries in log order as NDJSON (or raw payloads).")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case ndjson, raw
+    }
+
+    @Argument(help: "A data directory, or a single store directory.")
+    var directory: String
+
+    @Option(name: .long, help: "The store id.")
+    var store: String
+
+    @Option(name: .long, help: "Only this space.")
+    var space: String?
+
+    @Option(name: .long, help: "Only this segment (with --space).")
+    var segment: String?
+
+    @Option(name: .long, help: "First log position (inclusive).")
+    var from: UInt64 = 1
+
+    @Option(name: .long, help: "Last log position (inclusive).")
+    var to: UInt64 = .max
+
+    @Option(name: .long, help: "ndjson (one JSON object per entry) or raw (payloads, one per line).")
+    var format: Format = .ndjson
+
+    func validate() throws {
+        if segment != nil && space == nil { throw ValidationError("--segment needs --space") }
+        if to < from { throw ValidationError("--to must not be below --from") }
+    }
+
+    func run() async throws {
+        try await Output.run {
+            let location = try DataDirectory(path: directory).store(store)
+            let reader = try LogReader(directory: location.path)
+            let out = FileHandle.standardOutput
+            var buffer = Data()
+            try reader.forEachEntry(from: from) { entry in
+                guard entry.position <= to else { return false }
+                if let space, entry.space != space { return true }
+                if let segment, entry.segment != segment { return true }
+                switch format {
+                case .ndjson: buffer.append(Self.json(entry))
+                case .raw: entry.payload.withUnsafeBytes { buffer.append(contentsOf: $0) }
+                }
+                buffer.append(0x0A)
+                if buffer.count > 1 << 16 {
+                    out.write(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+                return true
+            }
+            out.write(buffer)
+        }
+    }
+
+    /// One entry as a JSON object; the payload as UTF-8 text when it is valid UTF-8, base64 otherwise,
+    /// stated in `payload_encoding`.
+    static func json(_ entry: Entry) -> Data {
+        let bytes = Array(entry.payload)
+        let text = String(validating: bytes, as: UTF8.self)
+        let object: [String: Any] = [
+            "position": entry.position,
+            "space": entry.space,
+            "segment": entry.segment,
+            "sequence": entry.sequence,
+            "timestamp": entry.timestamp,
+            "time": isoTime(entry.timestamp),
+            "transaction_id": entry.transactionID.uuidString,
+            "transaction_number": entry.transactionNumber,
+            "metadata": entry.metadata,
+            "payload": text ?? Data(bytes).base64EncodedString(),
+            "payload_encoding": text == nil ? "base64" : "utf8",
+        ]
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+}

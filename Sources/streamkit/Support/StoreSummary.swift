@@ -1,0 +1,92 @@
+import Foundation
+import StreamKitLogFiles
+
+/// What `inspect` reports of one store, computed from block summaries (no decompression) and WAL entries.
+struct StoreSummary: Encodable {
+    struct Segment: Encodable {
+        var space: String
+        var segment: String
+        var entries: Int
+        var firstSequence: UInt64
+        var lastSequence: UInt64
+        var firstTimestamp: Int64
+        var lastTimestamp: Int64
+    }
+
+    var id: String
+    var path: String
+    var logFiles: Int
+    var walFiles: Int
+    var blocks: Int
+    var entries: Int
+    var walEntries: Int
+    var storedBytes: Int
+    var rawBytes: Int
+    var compressionRatio: Double
+    var firstPosition: UInt64
+    var lastPosition: UInt64
+    var segments: [Segment]
+    var problems: [String]
+
+    init(id: String, path: String) throws {
+        let reader = try LogReader(directory: path)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: path + "/log")) ?? []
+        let wals = (try? FileManager.default.contentsOfDirectory(atPath: path + "/wal")) ?? []
+        self.id = id
+        self.path = path
+        logFiles = files.filter { $0.hasSuffix(".log") }.count
+        walFiles = wals.filter { $0.hasSuffix(".wal") }.count
+        blocks = reader.blocks.count
+        entries = reader.blocks.reduce(0) { $0 + $1.header.entryCount }
+        storedBytes = reader.blocks.reduce(0) { $0 + $1.header.storedLength }
+        rawBytes = reader.blocks.reduce(0) { $0 + $1.header.rawLength }
+        compressionRatio = storedBytes > 0 ? Double(rawBytes) / Double(storedBytes) : 0
+        firstPosition = reader.blocks.first?.header.firstPosition ?? 0
+        problems = reader.problems.map(\.description)
+
+        var bySegment: [String: Segment] = [:]
+        var order: [String] = []
+        func note(space: String, segment: String, count: Int, first: UInt64, last: UInt64, firstTs: Int64, lastTs: Int64) {
+            let key = space + "\u{0}" + segment
+            if var known = bySegment[key] {
+                known.entries += count
+                known.firstSequence = min(known.firstSequence, first)
+                known.lastSequence = max(known.lastSequence, last)
+                known.firstTimestamp = min(known.firstTimestamp, firstTs)
+                known.lastTimestamp = max(known.lastTimestamp, lastTs)
+                bySegment[key] = known
+            } else {
+                order.append(key)
+                bySegment[key] = Segment(
+                    space: space, segment: segment, entries: count, firstSequence: first, lastSequence: last,
+                    firstTimestamp: firstTs, lastTimestamp: lastTs)
+            }
+        }
+        for block in reader.blocks {
+            for run in block.runs {
+                note(
+                    space: run.space, segment: run.segment, count: run.count, first: run.firstSequence,
+                    last: run.lastSequence, firstTs: run.firstTimestamp, lastTs: run.lastTimestamp)
+            }
+        }
+        var walCount = 0
+        try reader.forEachEntry(from: reader.blocks.last.map { $0.header.lastPosition + 1 } ?? 1) { entry in
+            walCount += 1
+            note(
+                space: entry.space, segment: entry.segment, count: 1, first: entry.sequence, last: entry.sequence,
+                firstTs: entry.timestamp, lastTs: entry.timestamp)
+            return true
+        }
+        walEntries = walCount
+        lastPosition = reader.endPosition - 1
+        segments = order.compactMap { bySegment[$0] }.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
+    }
+}
+
+/// Formats nanoseconds since the epoch as an ISO 8601 UTC time with microseconds.
+func isoTime(_ nanoseconds: Int64) -> String {
+    let seconds = Double(nanoseconds) / 1e9
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: Date(timeIntervalSince1970: seconds))
+}
