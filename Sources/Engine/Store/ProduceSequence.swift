@@ -115,9 +115,28 @@ extension Store {
     /// - Throws: The first failure; transactions acknowledged before it stay committed.
     @discardableResult
     public nonisolated func produce(space: String, segment: String, records: [Record]) async throws -> [SegmentStatus] {
+        // The same cutting and checks as the streaming form, without an async step per record.
+        let key = try validate(space: space, segment: segment)
         var statuses: [SegmentStatus] = []
-        for try await status in produce(space: space, segment: segment, records: RecordArraySequence(records: records)) {
-            statuses.append(status)
+        var start = 0
+        while start < records.count {
+            var end = start
+            var bytes = 0
+            while end < records.count && end - start < configuration.maxRecordsPerTransaction {
+                let record = records[end]
+                if record.sequence == 0 { throw StreamKitError.invalidArgument("sequence 0: sequences start at 1") }
+                if end > 0 && record.sequence != records[end - 1].sequence + 1 {
+                    throw StreamKitError.sequenceConflict(
+                        expected: records[end - 1].sequence + 1, got: record.sequence, space: space, segment: segment)
+                }
+                try validate(record)
+                if end > start && bytes + record.payload.count > configuration.maxTransactionBytes { break }
+                bytes += record.payload.count
+                end += 1
+            }
+            let chunk = start == 0 && end == records.count ? records : Array(records[start..<end])
+            statuses.append(try await commit(key, chunk))
+            start = end
         }
         return statuses
     }
