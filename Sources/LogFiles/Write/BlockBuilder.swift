@@ -10,9 +10,12 @@ final class BlockBuilder {
     private var minTimestamp = Int64.max
     private var maxTimestamp = Int64.min
 
-    init(blockBytes: Int, compression: Bool) {
+    /// - Parameter startPosition: Position of the first record to come (the log's end), so that
+    ///   `firstPosition - 1` is always the last sealed position, also before any record arrives.
+    init(blockBytes: Int, compression: Bool, startPosition: UInt64) {
         self.blockBytes = blockBytes
         self.compression = compression
+        self.firstPosition = startPosition
         raw = RawBuffer(capacity: blockBytes + 4096)
     }
 

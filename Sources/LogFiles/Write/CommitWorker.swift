@@ -319,7 +319,7 @@ final class CommitWorker: @unchecked Sendable {
             lock.withLock {
                 state.free.append(batch)
                 state.sealerBusy = false
-                if unsynced && sealedThrough > state.droppableThrough {
+                if unsynced && !skip && sealedThrough > state.droppableThrough {
                     state.droppableThrough = sealedThrough
                     wakeWAL = sealedThrough >= state.nextDropAt
                 }

@@ -76,7 +76,9 @@ public final class LogWriter: Sendable {
             try log.resume(fileFirstPosition: last.firstPosition, size: last.size, indexSize: last.indexSize)
         }
         let readIndex = ReadIndex(fileSystem: fs, layout: layout, blocks: outcome.blocks)
-        let blocks = BlockBuilder(blockBytes: configuration.blockBytes, compression: configuration.compression)
+        let blocks = BlockBuilder(
+            blockBytes: configuration.blockBytes, compression: configuration.compression,
+            startPosition: outcome.tailFirstPosition)
         try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) {
             (block, header, runs) in
             readIndex.publish(try log.append(block: block, header: header, runs: runs, clock: configuration.clock))
