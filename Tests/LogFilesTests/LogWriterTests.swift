@@ -6,11 +6,12 @@ import Testing
 @Suite struct LogWriterTests {
     // MARK: - Round trip
 
-    @Test("entries come back identical after many transactions across file rolls and a reopen")
-    func roundTripAcrossRolls() async throws {
+    @Test("entries come back identical after many transactions across file rolls and a reopen, with every durability",
+          arguments: [Durability.none, .fsync, .interval(milliseconds: 2)])
+    func roundTripAcrossRolls(durability: Durability) async throws {
         try await withTemporaryDirectory { dir in
             let transactions = (0..<300).map { transaction($0) }
-            let opened = try LogWriter.open(directory: dir, configuration: smallConfiguration())
+            let opened = try LogWriter.open(directory: dir, configuration: smallConfiguration(durability: durability))
             let committed = try await appendAll(opened.writer, transactions)
             await opened.writer.close()
 

@@ -40,7 +40,8 @@ struct ErrorCrossingTests {
     @Test("a code this build does not know becomes internalError and keeps its name in the message")
     func unknownCodeBecomesInternalError() throws {
         let body = WireFixtures.string("quotaExhausted") + WireFixtures.string("too many") + [1, 0]
-        let decoded = try WireDecoder().decode(frame: WireFixtures.frame(kind: WireMessageKind.error.rawValue, body: body))
+        let decoded = try WireDecoder().decode(
+            frame: WireFixtures.frame(kind: WireMessageKind.error.rawValue, body: body))
         #expect(decoded == .error(StreamKitError(code: .internalError, message: "quotaExhausted: too many")))
     }
 

@@ -17,7 +17,8 @@ struct HostileInputTests {
 
     @Test("reserved flag bits are malformed")
     func reservedFlagBitsAreMalformed() {
-        let error = WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.empty.rawValue, flags: 0x02, body: []))
+        let error = WireFixtures.decodeError(
+            WireFixtures.frame(kind: WireMessageKind.empty.rawValue, flags: 0x02, body: []))
         #expect(error?.code == .malformed)
         #expect(error?.offset == 0)
     }
@@ -102,7 +103,9 @@ struct HostileInputTests {
 
     @Test("bytes after the last field of a body are malformed")
     func trailingBodyBytesAreMalformed() {
-        #expect(WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.ack.rawValue, body: [1, 0]))?.code == .malformed)
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.ack.rawValue, body: [1, 0]))?.code
+                == .malformed)
     }
 
     @Test("frameSize says nil for an incomplete header and the whole size for an incomplete body")
@@ -136,7 +139,8 @@ struct HostileInputTests {
     @Test("the largest varint decodes")
     func largestVarintDecodes() throws {
         let body = WireFixtures.string("w") + WireFixtures.varint(.max)
-        let message = try WireDecoder().decode(frame: WireFixtures.frame(kind: WireMessageKind.workerHeartbeat.rawValue, body: body))
+        let message = try WireDecoder().decode(
+            frame: WireFixtures.frame(kind: WireMessageKind.workerHeartbeat.rawValue, body: body))
         #expect(message == .workerHeartbeat(workerID: "w", generation: .max))
     }
 
@@ -173,9 +177,11 @@ struct HostileInputTests {
         #expect(WireFixtures.decodeError(frame, limits: WireLimits(maxBatchCount: 5, maxMetadataPairs: 2)) == nil)
     }
 
-    @Test("invalid UTF-8 in a name is invalidUTF8 with its offset", arguments: [
-        [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x41, 0xC0, 0xAF],
-    ] as [[UInt8]])
+    @Test(
+        "invalid UTF-8 in a name is invalidUTF8 with its offset",
+        arguments: [
+            [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x41, 0xC0, 0xAF],
+        ] as [[UInt8]])
     func invalidUTF8IsRefused(bytes: [UInt8]) {
         let body = [UInt8(bytes.count)] + bytes + WireFixtures.string("segment")
         let error = WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.peek.rawValue, body: body))
@@ -185,8 +191,12 @@ struct HostileInputTests {
 
     @Test("a boolean or presence byte other than 0 or 1 is malformed")
     func nonBinaryBooleansAreMalformed() {
-        #expect(WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.ack.rawValue, body: [2]))?.code == .malformed)
-        #expect(WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.leaseResult.rawValue, body: [7]))?.code == .malformed)
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.ack.rawValue, body: [2]))?.code
+                == .malformed)
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.leaseResult.rawValue, body: [7]))?.code
+                == .malformed)
     }
 
     @Test("duplicate metadata keys and duplicate spaces are malformed")
@@ -196,7 +206,9 @@ struct HostileInputTests {
         #expect(WireFixtures.decodeError(WireFixtures.frame(kind: Self.records, body: record))?.code == .malformed)
         let space = WireFixtures.string("s") + [1, 1]
         let consume: [UInt8] = [2] + space + space + [0, 0, 0, 0, 0]
-        #expect(WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consume.rawValue, body: consume))?.code == .malformed)
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consume.rawValue, body: consume))?.code
+                == .malformed)
     }
 
     @Test("a first entry that refers to a previous one is malformed")
@@ -215,11 +227,14 @@ struct HostileInputTests {
 
     @Test("the encoder refuses what a peer with the same limits would refuse")
     func encoderRespectsLimits() {
-        let limits = WireLimits(maxMessageBytes: 1000, maxBatchCount: 2, maxStringBytes: 8, maxMetadataPairs: 1, maxListCount: 2)
+        let limits = WireLimits(
+            maxMessageBytes: 1000, maxBatchCount: 2, maxStringBytes: 8, maxMetadataPairs: 1, maxListCount: 2)
         let refused: [WireMessage] = [
             .names(["a", "b", "c"]),
             .segments(space: "123456789"),
-            .records([Record(sequence: 1, payload: []), Record(sequence: 2, payload: []), Record(sequence: 3, payload: [])]),
+            .records([
+                Record(sequence: 1, payload: []), Record(sequence: 2, payload: []), Record(sequence: 3, payload: []),
+            ]),
             .publish(space: "s", segment: "g", payload: [], metadata: ["a": "1", "b": "2"]),
             .publish(space: "s", segment: "g", payload: [UInt8](repeating: 1, count: 2000), metadata: [:]),
         ]

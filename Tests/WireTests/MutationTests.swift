@@ -102,7 +102,8 @@ struct MutationTests {
                 return frame
             }
             return WireFixtures.frame(
-                kind: sample.kind, flags: 1, body: Array(sample.frame.dropFirst(3)), rawLength: sample.body.count + extra)
+                kind: sample.kind, flags: 1, body: Array(sample.frame.dropFirst(3)),
+                rawLength: sample.body.count + extra)
         case 5, 6:
             // Damage inside the body with a correct header, so body decoding sees it.
             return WireFixtures.frame(kind: sample.kind, body: damage(sample.body, &random))

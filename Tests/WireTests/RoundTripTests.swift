@@ -130,7 +130,8 @@ struct RoundTripTests {
 
     @Test("an incompressible body above the threshold is sent raw")
     func incompressibleBodyIsSentRaw() throws {
-        let message = WireMessage.publish(space: "s", segment: "g", payload: WireFixtures.payload(64 << 10), metadata: [:])
+        let message = WireMessage.publish(
+            space: "s", segment: "g", payload: WireFixtures.payload(64 << 10), metadata: [:])
         let frame = try WireFixtures.encode(message)
         #expect(frame[0] == 0)
         #expect(try WireDecoder().decode(frame: frame) == message)

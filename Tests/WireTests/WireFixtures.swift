@@ -64,7 +64,9 @@ enum WireFixtures {
         workerID: "worker-1", metadata: ["zone": "eu-west"], heartbeatInterval: 30_000_000_000, registeredAt: 0,
         lastSeenAt: .max)
     static let inventory = WorkerInventory(
-        workers: [worker, WorkerInfo(workerID: "", metadata: [:], heartbeatInterval: 0, registeredAt: 1, lastSeenAt: 2)],
+        workers: [
+            worker, WorkerInfo(workerID: "", metadata: [:], heartbeatInterval: 0, registeredAt: 1, lastSeenAt: 2),
+        ],
         version: 42)
 
     /// A batch that exercises every entry-field change: new space, segment and transaction mid-batch, numbers
@@ -72,10 +74,12 @@ enum WireFixtures {
     static let mixedEntries: [Entry] = [
         entry(position: 1, sequence: 1, timestamp: -5, ends: false),
         entry(position: 2, sequence: 2, timestamp: -4, ends: true, metadata: ["k": "v"]),
-        entry(position: 3, space: unicode, segment: "", sequence: .max, timestamp: .max, transaction: transactionB,
-              number: .max, ends: true, payload: []),
-        entry(position: .max, space: "", segment: unicode, sequence: 0, timestamp: .min, transaction: transactionA,
-              number: 0, ends: false, payload: [0], metadata: ["": ""]),
+        entry(
+            position: 3, space: unicode, segment: "", sequence: .max, timestamp: .max, transaction: transactionB,
+            number: .max, ends: true, payload: []),
+        entry(
+            position: .max, space: "", segment: unicode, sequence: 0, timestamp: .min, transaction: transactionA,
+            number: 0, ends: false, payload: [0], metadata: ["": ""]),
         entry(position: 0, sequence: 7, timestamp: 0, transaction: transactionB, payload: [255]),
     ]
 
@@ -101,10 +105,12 @@ enum WireFixtures {
             .getStatus(space: "", segment: ""),
             .consumeSegment(
                 space: "orders", segment: "order-1",
-                bounds: ReadBounds(minSequence: 1, maxSequence: .max, minTimestamp: -1, maxTimestamp: .max), limit: 100),
+                bounds: ReadBounds(minSequence: 1, maxSequence: .max, minTimestamp: -1, maxTimestamp: .max),
+                limit: 100),
             .consumeSpace(
                 space: unicode, offset: Offset(position: .max, timestamp: .min), bounds: .none, limit: -1),
-            .consume(spaces: ["orders": Offset(position: 10, timestamp: 20)], bounds: ReadBounds(minTimestamp: 5), limit: 0),
+            .consume(
+                spaces: ["orders": Offset(position: 10, timestamp: 20)], bounds: ReadBounds(minTimestamp: 5), limit: 0),
             .entries(mixedEntries),
             .entries([]),
             .spaces,
@@ -130,7 +136,9 @@ enum WireFixtures {
     }
 
     /// Encodes with a fresh encoder.
-    static func encode(_ message: WireMessage, threshold: Int = 4096, limits: WireLimits = WireLimits()) throws(WireError)
+    static func encode(
+        _ message: WireMessage, threshold: Int = 4096, limits: WireLimits = WireLimits()
+    ) throws(WireError)
         -> [UInt8]
     {
         var encoder = WireEncoder(compressionThreshold: threshold, limits: limits)
