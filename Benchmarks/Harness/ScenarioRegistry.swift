@@ -11,6 +11,7 @@ enum ScenarioRegistry {
         EnginePublishScenario(),
         EngineRecoveryScenario(),
         EngineMemoryScenario(),
+        WireCodecScenario(),
         ProcessingScenario(),
         ProcessingPipelineScenario(),
     ]

@@ -48,7 +48,8 @@ struct FrameHeader {
             let rawOffset = reader.position
             rawLength = try reader.varint()
             guard rawLength <= UInt64(limits.maxMessageBytes) else {
-                throw .tooLarge(at: rawOffset, "a decompressed message", value: rawLength, limit: limits.maxMessageBytes)
+                throw .tooLarge(
+                    at: rawOffset, "a decompressed message", value: rawLength, limit: limits.maxMessageBytes)
             }
             // LZ4 expands at most 255× (plus a little); anything more is a lie told to make us allocate.
             guard rawLength <= length &* 255 &+ 255 else {

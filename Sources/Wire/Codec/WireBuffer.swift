@@ -140,7 +140,9 @@ enum ZigZag {
     static func encode(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value &<< 1) ^ (value >> 63)) }
 
     @inline(__always)
-    static func decode(_ value: UInt64) -> Int64 { Int64(bitPattern: value &>> 1) ^ (0 &- Int64(bitPattern: value & 1)) }
+    static func decode(_ value: UInt64) -> Int64 {
+        Int64(bitPattern: value &>> 1) ^ (0 &- Int64(bitPattern: value & 1))
+    }
 }
 
 // MARK: - Strings and maps with limits

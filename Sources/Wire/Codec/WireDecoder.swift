@@ -45,7 +45,8 @@ public struct WireDecoder: Sendable {
     public func decode(frame: UnsafeRawBufferPointer) throws(WireError) -> WireMessage {
         let header = try FrameHeader.parse(frame, limits: limits)
         guard frame.count >= header.frameSize else {
-            throw .truncated(at: frame.count, "a frame body (\(header.frameSize) bytes declared, \(frame.count) present)")
+            throw .truncated(
+                at: frame.count, "a frame body (\(header.frameSize) bytes declared, \(frame.count) present)")
         }
         guard frame.count == header.frameSize else {
             throw .malformed(at: header.frameSize, "\(frame.count - header.frameSize) bytes after the frame")
@@ -82,7 +83,9 @@ public struct WireDecoder: Sendable {
         return try result.get()
     }
 
-    private static func decodeBody(kind: WireMessageKind, _ raw: [UInt8], limits: WireLimits) throws(WireError)
+    private static func decodeBody(
+        kind: WireMessageKind, _ raw: [UInt8], limits: WireLimits
+    ) throws(WireError)
         -> WireMessage
     {
         let result: Result<WireMessage, WireError> = raw.withUnsafeBytes { bytes in

@@ -91,7 +91,8 @@ enum EntryBatchCodec {
                 throw .malformed(at: flagsOffset, "unknown entry flag bits \(flags & ~Flag.all)")
             }
             if index == 0 && flags & Flag.firstEntry != Flag.firstEntry {
-                throw .malformed(at: flagsOffset, "the first entry of a batch must carry space, segment and transaction id")
+                throw .malformed(
+                    at: flagsOffset, "the first entry of a batch must carry space, segment and transaction id")
             }
             if flags & Flag.space != 0 { space = try reader.string("a space name") }
             if flags & Flag.segment != 0 { segment = try reader.string("a segment name") }

@@ -17,7 +17,8 @@ extension WireMessage {
         case .empty:
             message = .empty
         case .produceOpen:
-            message = .produceOpen(space: try reader.string("a space name"), segment: try reader.string("a segment name"))
+            message = .produceOpen(
+                space: try reader.string("a space name"), segment: try reader.string("a segment name"))
         case .records:
             message = .records(try RecordBatchCodec.decode(from: &reader))
         case .produceEnd:
