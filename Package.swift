@@ -118,7 +118,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(
             name: "StreamKitLogFilesTests",
-            dependencies: ["StreamKitLogFiles"],
+            dependencies: ["StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LogFilesTests",
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import StreamKitLogFiles
 
 /// A directory under the system temp folder, removed when `body` returns or throws.
@@ -41,6 +42,7 @@ func flipBit(_ path: String, at offset: Int, mask: UInt8 = 0x01) throws {
 func smallConfiguration(durability: Durability = .none) -> LogConfiguration {
     var configuration = LogConfiguration()
     configuration.durability = durability
+    configuration.logger.logLevel = .critical  // recovery warnings are expected here; keep the output readable
     configuration.blockBytes = 1024
     configuration.logFileBytes = 8 * 1024
     configuration.walFileBytes = 4 * 1024
