@@ -26,24 +26,6 @@ enum BlockCodec {
         return header
     }
 
-    /// Checks the stored bytes' CRC, decompresses them into `raw` (cleared and reused), and checks the record
-    /// framing against the header. Returns nil when fine, else the problem.
-    static func open(_ header: BlockHeader, stored: UnsafeRawBufferPointer, into raw: RawBuffer) -> String? {
-        guard stored.count == header.storedLength else { return "block truncated" }
-        guard CRC32C.checksum(stored) == header.checksum else { return "block checksum mismatch" }
-        raw.count = 0
-        raw.reserve(header.rawLength)
-        switch header.codec {
-        case .raw:
-            raw.append(stored)
-        case .lz4:
-            let n = LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(start: raw.base, count: header.rawLength))
-            guard n == header.rawLength else { return "block does not decompress to its raw length" }
-            raw.count = n
-        }
-        return checkRecords(raw.bytes, header: header)
-    }
-
     /// Checks the stored bytes' CRC and decompresses them into a new array (shared by the block's entries),
     /// checking the record framing; returns the array or the problem.
     static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer) -> Result<[UInt8], BlockProblem> {

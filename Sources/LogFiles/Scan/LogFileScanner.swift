@@ -42,8 +42,7 @@ struct LogFileScanner {
             path: path, header: header, blocks: [], validEnd: Int64(FileHeader.size), fileSize: size, problem: nil,
             indexedBlocks: 0, indexValidEnd: 0)
         var expected = header.firstPosition
-        let raw = RawBuffer(capacity: 64 * 1024)
-        var stored = RawBuffer(capacity: 64 * 1024)
+        let stored = RawBuffer(capacity: 64 * 1024)
 
         // 1. The sidecar, as far as it agrees with the log.
         try readIndex(firstPosition: firstPosition) { summary in
@@ -56,8 +55,8 @@ struct LogFileScanner {
             expectedBytes.withUnsafeMutableBytes { summary.header.encode(into: $0.baseAddress!) }
             guard n == BlockHeader.size, onDisk == expectedBytes else { return false }
             if depth == .full {
-                if let problem = try check(file, summary.header, at: summary.offset, stored: &stored, raw: raw) {
-                    result.problem = ScanProblem(path: path, offset: summary.offset, reason: problem, isTail: false)
+                if case .failure(let problem) = try load(file, summary.header, at: summary.offset, stored: stored) {
+                    result.problem = ScanProblem(path: path, offset: summary.offset, reason: problem.reason, isTail: false)
                     return false
                 }
             }
@@ -74,7 +73,7 @@ struct LogFileScanner {
         // 2. Blocks past the sidecar: read, check and summarise each.
         var offset = result.validEnd
         var runs = RunBuilder()
-        while offset < size {
+        blocks: while offset < size {
             let remaining = size - offset
             guard remaining >= Int64(BlockHeader.size) else {
                 result.problem = problem(path, offset, "partial block header", file: file, size: size, expected: expected)
@@ -100,14 +99,20 @@ struct LogFileScanner {
                 result.problem = ScanProblem(path: path, offset: offset, reason: "block runs past end of file", isTail: true)
                 break
             }
-            if let why = try check(file, blockHeader, at: offset, stored: &stored, raw: raw) {
+            let records: [UInt8]
+            switch try load(file, blockHeader, at: offset, stored: stored) {
+            case .success(let decoded):
+                records = decoded
+            case .failure(let why):
                 let next = offset + Int64(BlockHeader.size + blockHeader.storedLength)
                 let followed = try validBlockFollows(file, from: next, size: size, after: expected)
-                result.problem = ScanProblem(path: path, offset: offset, reason: why, isTail: !followed)
-                break
+                result.problem = ScanProblem(path: path, offset: offset, reason: why.reason, isTail: !followed)
+                break blocks
             }
             runs.reset()
-            BlockCodec.forEachRecord(raw.bytes, firstPosition: blockHeader.firstPosition) { view, _ in runs.add(view) }
+            records.withUnsafeBytes { bytes in
+                BlockCodec.forEachRecord(bytes, firstPosition: blockHeader.firstPosition) { view, _ in runs.add(view) }
+            }
             result.blocks.append(
                 BlockSummary(header: blockHeader, fileFirstPosition: firstPosition, offset: offset, runs: runs.runs))
             offset += Int64(BlockHeader.size + blockHeader.storedLength)
@@ -117,17 +122,16 @@ struct LogFileScanner {
         return result
     }
 
-    /// Reads and checks one block into `raw`; returns the problem, if any.
-    func check(
-        _ file: any StorageFile, _ header: BlockHeader, at offset: Int64, stored: inout RawBuffer, raw: RawBuffer
-    ) throws -> String? {
+    /// Reads and checks one block (`stored` is a reused read buffer); returns its records or the problem.
+    func load(
+        _ file: any StorageFile, _ header: BlockHeader, at offset: Int64, stored: RawBuffer
+    ) throws -> Swift.Result<[UInt8], BlockProblem> {
         stored.count = 0
         stored.reserve(header.storedLength)
-        let n = try file.read(
+        stored.count = try file.read(
             into: UnsafeMutableRawBufferPointer(start: stored.base, count: header.storedLength),
             at: offset + Int64(BlockHeader.size))
-        stored.count = n
-        return BlockCodec.open(header, stored: stored.bytes, into: raw)
+        return BlockCodec.decode(header, stored: stored.bytes)
     }
 
     private func problem(

@@ -238,7 +238,6 @@ struct Recovery {
     /// Removes trailing log entries whose transaction has no end in the log (only possible when the WAL that
     /// held them was lost with an unsynced durability setting).
     private func cutIncompleteTransaction(_ files: inout [LogFileScanner.Result], _ report: inout RecoveryReport) throws {
-        let raw = RawBuffer(capacity: 64 << 10)
         while var file = files.last {
             guard let block = file.blocks.last else {
                 if files.count == 1 { return }
@@ -251,14 +250,18 @@ struct Recovery {
             let handle = try fileSystem.open(file.path, mode: .readWrite)
             defer { handle.close() }
             let stored = try handle.readBytes(count: block.header.storedLength, at: block.offset + Int64(BlockHeader.size))
-            if let problem = stored.withUnsafeBytes({ BlockCodec.open(block.header, stored: $0, into: raw) }) {
-                throw LogFilesError.corrupt(problem, path: file.path, offset: block.offset)
+            let records: [UInt8]
+            switch stored.withUnsafeBytes({ BlockCodec.decode(block.header, stored: $0) }) {
+            case .success(let decoded): records = decoded
+            case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: file.path, offset: block.offset)
             }
             var keep = 0
             var index = 0
-            BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, _ in
-                index += 1
-                if view.endsTransaction { keep = index }
+            records.withUnsafeBytes { bytes in
+                BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, _ in
+                    index += 1
+                    if view.endsTransaction { keep = index }
+                }
             }
             if keep == block.header.entryCount { return }
             report.cutEntries += block.header.entryCount - keep
@@ -272,22 +275,26 @@ struct Recovery {
                 var count = 0
                 var minTs = Int64.max
                 var maxTs = Int64.min
-                BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, _ in
-                    if count < keep {
-                        size += view.size
-                        count += 1
-                        minTs = min(minTs, view.timestamp)
-                        maxTs = max(maxTs, view.timestamp)
+                records.withUnsafeBytes { bytes in
+                    BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, _ in
+                        if count < keep {
+                            size += view.size
+                            count += 1
+                            minTs = min(minTs, view.timestamp)
+                            maxTs = max(maxTs, view.timestamp)
+                        }
                     }
                 }
                 let out = RawBuffer(capacity: size + BlockHeader.size + 64)
-                let header = BlockCodec.seal(
-                    records: UnsafeRawBufferPointer(start: raw.base, count: size), entryCount: keep,
-                    firstPosition: block.header.firstPosition, minTimestamp: minTs, maxTimestamp: maxTs,
-                    compress: configuration.compression, into: out)
-                try handle.write(out.bytes, at: block.offset)
                 var runs = RunBuilder()
-                BlockCodec.forEachRecord(UnsafeRawBufferPointer(start: raw.base, count: size), firstPosition: 0) { v, _ in runs.add(v) }
+                let header = records.withUnsafeBytes { bytes in
+                    let kept = UnsafeRawBufferPointer(rebasing: bytes[0..<size])
+                    BlockCodec.forEachRecord(kept, firstPosition: 0) { view, _ in runs.add(view) }
+                    return BlockCodec.seal(
+                        records: kept, entryCount: keep, firstPosition: block.header.firstPosition, minTimestamp: minTs,
+                        maxTimestamp: maxTs, compress: configuration.compression, into: out)
+                }
+                try handle.write(out.bytes, at: block.offset)
                 file.blocks.append(
                     BlockSummary(header: header, fileFirstPosition: file.firstPosition, offset: block.offset, runs: runs.runs))
                 file.validEnd = block.offset + Int64(out.count)
