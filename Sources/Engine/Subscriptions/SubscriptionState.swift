@@ -17,7 +17,6 @@ final class SubscriptionState: Sendable {
         var finished = false
         var delivered = 0
         var coalesced = 0
-        var lastDelivery: UInt64 = 0
     }
 
     let id = UUID()
@@ -59,7 +58,7 @@ final class SubscriptionState: Sendable {
 
     /// The next status, waiting for one; nil once finished (or when the waiting task is cancelled).
     func next() async -> SegmentStatus? {
-        if let ready = take() { return ready.status }
+        if let ready = state.withLock({ Self.dequeue(&$0) }) { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<SegmentStatus?, Never>) in
                 let immediate: SegmentStatus?? = state.withLock { state in
@@ -77,10 +76,6 @@ final class SubscriptionState: Sendable {
             }
             waiter?.resume(returning: nil)
         }
-    }
-
-    private func take() -> (status: SegmentStatus?, Void)? {
-        state.withLock { state in Self.dequeue(&state).map { ($0, ()) } }
     }
 
     private static func dequeue(_ state: inout State) -> SegmentStatus? {
@@ -117,7 +112,7 @@ final class SubscriptionState: Sendable {
         state.withLock { ($0.delivered, $0.coalesced, $0.pending.count) }
     }
 
-    /// Whether nothing was delivered or queued since `since` deliveries (for heartbeats).
+    /// Statuses delivered so far (the heartbeat compares it across an interval).
     func deliveredCount() -> Int { state.withLock { $0.delivered } }
 
     /// Queues a heartbeat unless something is already waiting.
