@@ -72,7 +72,10 @@ let package = Package(
         ),
         .target(
             name: "StreamKitClient",
-            dependencies: ["StreamKitWire", "StreamKitEngine", "StreamKitProcessing"],
+            dependencies: [
+                "StreamKitWire", "StreamKitEngine", "StreamKitProcessing",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Client",
             swiftSettings: strict
         ),
@@ -143,6 +146,7 @@ let package = Package(
             path: "Tests/CLITests",
             swiftSettings: strict
         ),
+        .testTarget(name: "StreamKitClientTests", dependencies: ["StreamKitClient", .product(name: "Logging", package: "swift-log")], path: "Tests/ClientTests", swiftSettings: strict),
         .testTarget(
             name: "StreamKitProcessingTests",
             dependencies: ["StreamKitProcessing"],

@@ -1,4 +1,4 @@
-// What an application needs with `import StreamKitClient` alone. The client SDK itself is the next issue;
-// until then the module re-exports the engine's model and the processing operators.
+// What an application needs with `import StreamKitClient` alone: the engine's model (records, entries,
+// statuses, offsets, leases, errors, the registry for in-process use) and the processing operators.
 @_exported public import StreamKitEngine
 @_exported public import StreamKitProcessing

@@ -1,0 +1,93 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+import Logging
+public import StreamKitEngine
+
+// MARK: - Worker presence
+
+extension StreamKitClient {
+    /// Registers a worker and keeps it alive with heartbeats in the background.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - workerID: The worker's id (1–256 UTF-8 bytes); registering it again replaces the older registration.
+    ///   - metadata: What the worker says about itself (up to 4 KiB).
+    ///   - heartbeatInterval: How often to send a heartbeat, whole seconds from 1 to 300 (a fraction rounds up);
+    ///     zero means 30 s. The store evicts a worker after three missed intervals.
+    /// - Returns: The presence: its generation and counters, and ``WorkerPresence/stop()``, which unregisters.
+    /// - Throws: `invalidArgument` for a bad id, metadata or interval; `storeClosing` after close.
+    public func registerWorker(
+        store: UUID, workerID: String, metadata: [String: String] = [:], heartbeatInterval: Duration = .seconds(30)
+    ) async throws -> WorkerPresence {
+        try check(store: store, names: [])
+        let (seconds, attoseconds) = heartbeatInterval.components
+        let heartbeatSeconds = Int(clamping: seconds) + (attoseconds > 0 ? 1 : 0)
+        let registration = try await transport.registerWorker(
+            store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+        let presence = WorkerPresence(storeID: store, workerID: workerID, generation: registration.generation)
+        let loop = HeartbeatLoop(
+            transport: transport, clock: configuration.clock, store: store, workerID: workerID, metadata: metadata,
+            heartbeatSeconds: heartbeatSeconds, interval: registration.worker.heartbeatInterval, logger: logger)
+        guard let task = background.start({ await loop.run(presence) }) else {
+            try? await transport.unregisterWorker(store: store, workerID: workerID, generation: registration.generation)
+            throw StreamKitError.clientClosed(storeID: store)
+        }
+        presence.attach(task)
+        return presence
+    }
+
+    /// The live workers of a store, sorted by id.
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The inventory and its membership version.
+    /// - Throws: `storeClosing` after close.
+    public func workerInventory(store: UUID) async throws -> WorkerInventory {
+        try check(store: store, names: [])
+        return try await transport.workerInventory(store: store)
+    }
+}
+
+/// Sends a worker's heartbeats until cancelled, then unregisters it.
+struct HeartbeatLoop: Sendable {
+    let transport: any ClientTransport
+    let clock: EngineClock
+    let store: UUID
+    let workerID: String
+    let metadata: [String: String]
+    let heartbeatSeconds: Int
+    /// Nanoseconds between heartbeats.
+    let interval: UInt64
+    let logger: Logger
+
+    func run(_ presence: WorkerPresence) async {
+        while true {
+            do { try await clock.sleep(max(interval, 1)) } catch { break }
+            if Task.isCancelled { break }
+            do {
+                try await transport.workerHeartbeat(store: store, workerID: workerID, generation: presence.generation)
+                presence.recordHeartbeat()
+            } catch let error as StreamKitError where error.code == .notFound {
+                presence.recordError(error)
+                do {
+                    let registration = try await transport.registerWorker(
+                        store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+                    presence.recordRegistration(registration.generation)
+                    logger.info(
+                        "worker registered again",
+                        metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
+                } catch {
+                    presence.recordError(error)
+                }
+            } catch {
+                presence.recordError(error)
+                logger.warning(
+                    "worker heartbeat failed",
+                    metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
+            }
+        }
+        try? await transport.unregisterWorker(store: store, workerID: workerID, generation: presence.generation)
+    }
+}

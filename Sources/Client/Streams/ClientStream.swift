@@ -1,0 +1,63 @@
+/// A stream of results from a client operation (entries of a read, statuses of a produce), opened lazily on
+/// the first call to `next()`.
+///
+/// Opening (reaching the store, and later dialling a server) follows the client's ``RetryPolicy``; once the
+/// stream is open, a failure ends it with that error and nothing is replayed. Each iteration opens the
+/// operation again, so iterate a stream once. Cancelling the iterating task ends the read.
+///
+/// ```swift
+/// for try await entry in client.consumeSegment(store: id, space: "orders", segment: "o-1") {
+///     print(entry.sequence)
+/// }
+/// ```
+public struct ClientStream<Element: Sendable>: AsyncSequence, Sendable {
+    let open: @Sendable () async throws -> Cursor<Element>
+
+    init(open: @escaping @Sendable () async throws -> Cursor<Element>) {
+        self.open = open
+    }
+
+    /// Creates an iterator; the operation is opened on its first `next()`.
+    public func makeAsyncIterator() -> Iterator { Iterator(open: open) }
+
+    /// Iterates a client stream.
+    public struct Iterator: AsyncIteratorProtocol {
+        private let open: @Sendable () async throws -> Cursor<Element>
+        private var cursor: Cursor<Element>?
+        private var finished = false
+
+        init(open: @escaping @Sendable () async throws -> Cursor<Element>) {
+            self.open = open
+        }
+
+        /// The next element, or nil at the end.
+        ///
+        /// - Throws: A ``StreamKitError`` (for instance `storeClosing` after the client closed, the store's
+        ///   validation errors, `sequenceConflict` for a produce); the stream ends at the first error.
+        public mutating func next() async throws -> Element? {
+            guard !finished else { return nil }
+            do {
+                let current: Cursor<Element>
+                if let cursor {
+                    current = cursor
+                } else {
+                    current = try await open()
+                    cursor = current
+                }
+                guard let element = try await current.next() else {
+                    finish()
+                    return nil
+                }
+                return element
+            } catch {
+                finish()
+                throw error
+            }
+        }
+
+        private mutating func finish() {
+            finished = true
+            cursor = nil
+        }
+    }
+}

@@ -1,0 +1,33 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import StreamKitEngine
+
+// MARK: - Client errors
+
+extension StreamKitError {
+    /// `storeClosing`: the client was closed; no later call can succeed.
+    static func clientClosed(storeID: UUID? = nil) -> Self {
+        .init(code: .storeClosing, message: "the client is closed", storeID: storeID)
+    }
+
+    /// `invalidArgument` raised by the client before anything is sent.
+    static func clientInvalidArgument(_ message: String, limit: Int? = nil, value: Int? = nil) -> Self {
+        .init(code: .invalidArgument, message: message, limit: limit, value: value)
+    }
+
+    /// `leaseNotHeld`: another holder holds the lease on `key`, so it was not acquired.
+    static func leaseNotAcquired(key: String, storeID: UUID) -> Self {
+        .init(code: .leaseNotHeld, message: "lease '\(key)' was not acquired: another holder holds it", storeID: storeID)
+    }
+
+    /// `leaseNotHeld`: the lease on `key` was lost while the body ran (renewal failed), so the body was cancelled.
+    static func leaseLost(key: String, storeID: UUID, cause: any Error) -> Self {
+        .init(
+            code: .leaseNotHeld,
+            message: "lease '\(key)' was lost while its body ran, so the body was cancelled: \(cause)",
+            storeID: storeID)
+    }
+}

@@ -1,0 +1,35 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import StreamKitEngine
+
+/// What the client lends its transport: the retry policy, the clock, the logger, and whether it is closed.
+struct TransportContext: Sendable {
+    var retryPolicy: RetryPolicy
+    var clock: EngineClock
+    var logger: Logger
+    /// True once the client is closing: retries stop and new operations fail with `storeClosing`.
+    var isClosed: @Sendable () -> Bool
+
+    /// Runs `open` under the retry policy, failing with `storeClosing` once the client is closed.
+    ///
+    /// - Parameters:
+    ///   - operation: The operation's name, for the logs.
+    ///   - store: The store concerned, for the logs and errors.
+    ///   - open: The attempt.
+    nonisolated(nonsending) func retrying<T>(
+        _ operation: String, store: UUID, _ open: nonisolated(nonsending) () async throws -> T
+    ) async throws -> T {
+        let isClosed = self.isClosed
+        return try await retryPolicy.run(
+            clock: clock, logger: logger, metadata: ["store_id": "\(store)", "operation": "\(operation)"],
+            shouldStop: isClosed
+        ) {
+            guard !isClosed() else { throw StreamKitError.clientClosed(storeID: store) }
+            return try await open()
+        }
+    }
+}
