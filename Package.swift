@@ -119,6 +119,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .target(
+            name: "StreamKitTestSupport",
+            dependencies: ["StreamKitEngine"],
+            path: "Tests/Support",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StreamKitLogFilesTests",
             dependencies: ["StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
@@ -128,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "StreamKitEngineTests",
             dependencies: [
-                "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child",
+                "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child", "StreamKitTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/EngineTests",
@@ -146,7 +152,7 @@ let package = Package(
             path: "Tests/CLITests",
             swiftSettings: strict
         ),
-        .testTarget(name: "StreamKitClientTests", dependencies: ["StreamKitClient", .product(name: "Logging", package: "swift-log")], path: "Tests/ClientTests", swiftSettings: strict),
+        .testTarget(name: "StreamKitClientTests", dependencies: ["StreamKitClient", "StreamKitTestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/ClientTests", swiftSettings: strict),
         .testTarget(
             name: "StreamKitProcessingTests",
             dependencies: ["StreamKitProcessing"],

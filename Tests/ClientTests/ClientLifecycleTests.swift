@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitClient
+import StreamKitTestSupport
 import Testing
 
 /// `close()`: idempotent, stops every background task, and makes later calls fail with `storeClosing`.

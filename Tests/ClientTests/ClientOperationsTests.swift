@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitClient
+import StreamKitTestSupport
 import Testing
 
 /// Every operation, its boundaries and typed errors, against every transport.

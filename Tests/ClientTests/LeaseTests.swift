@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitClient
+import StreamKitTestSupport
 import Testing
 
 /// `withLease`: fencing, renewal at ttl/2 on the manual clock, and cancellation of the body when the lease

@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitClient
+import StreamKitTestSupport
 import Testing
 
 /// Subscriptions: delivery, the bounded handler pool, timeouts, failures and the status counters.

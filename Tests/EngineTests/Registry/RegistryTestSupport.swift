@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StreamKitLogFiles
+import StreamKitTestSupport
 import Synchronization
 import Testing
 

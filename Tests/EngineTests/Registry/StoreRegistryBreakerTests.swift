@@ -1,4 +1,5 @@
 import Foundation
+import StreamKitTestSupport
 import Testing
 
 @testable import StreamKitEngine

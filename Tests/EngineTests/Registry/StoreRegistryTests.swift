@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitLogFiles
+import StreamKitTestSupport
 import Testing
 
 @testable import StreamKitEngine

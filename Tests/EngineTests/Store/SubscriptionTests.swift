@@ -1,5 +1,7 @@
 import Foundation
+import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 @Suite struct SubscriptionTests {

@@ -1,11 +1,9 @@
 import Synchronization
-import Testing
-
-@testable import StreamKitEngine
+package import StreamKitEngine
 
 /// A monotonic clock that moves only when a test calls ``advance(by:)``; its `sleep` suspends until an
 /// advance passes the sleeper's deadline (or the sleeping task is cancelled).
-final class ManualClock: Sendable {
+package final class ManualClock: Sendable {
     private struct Sleeper {
         let id: UInt64
         let deadline: UInt64
@@ -21,23 +19,23 @@ final class ManualClock: Sendable {
     private let state: Mutex<State>
 
     /// Starts at `now` nanoseconds (an arbitrary non-zero origin by default).
-    init(now: UInt64 = 1_000 * 1_000_000_000) {
+    package init(now: UInt64 = 1_000 * 1_000_000_000) {
         state = Mutex(State(now: now))
     }
 
     /// The current reading, nanoseconds.
-    var now: UInt64 { state.withLock { $0.now } }
+    package var now: UInt64 { state.withLock { $0.now } }
 
     /// The number of tasks suspended in `sleep`.
-    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    package var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
     /// The clock to put into a `StoreConfiguration`.
-    var engineClock: EngineClock {
+    package var engineClock: EngineClock {
         EngineClock(now: { [self] in now }, sleep: { [self] in try await sleep($0) })
     }
 
     /// Moves the clock forward and wakes every sleeper whose deadline has been reached.
-    func advance(by nanoseconds: UInt64) {
+    package func advance(by nanoseconds: UInt64) {
         let due = state.withLock { state -> [Sleeper] in
             state.now += nanoseconds
             let now = state.now
@@ -49,7 +47,7 @@ final class ManualClock: Sendable {
     }
 
     /// Suspends until the clock has advanced by `nanoseconds`; throws `CancellationError` when cancelled.
-    func sleep(_ nanoseconds: UInt64) async throws {
+    package func sleep(_ nanoseconds: UInt64) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
