@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import StreamKitEngine
 
-@Suite struct ConcurrencyTests {
+@Suite(.timeLimit(.minutes(1))) struct ConcurrencyTests {
     @Test("racing producers on one segment: exactly one transaction per sequence wins, the rest get conflicts",
           arguments: Backend.allCases)
     func compareAndAppendRace(backend: Backend) async throws {

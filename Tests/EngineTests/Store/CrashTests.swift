@@ -4,7 +4,7 @@ import Testing
 
 /// Kills a producing child process with SIGKILL at random moments and checks, after each kill, that every
 /// acknowledged entry is there and nothing half-written is.
-@Suite struct CrashTests {
+@Suite(.timeLimit(.minutes(3))) struct CrashTests {
     /// Cycles per run; `STREAMKIT_CRASH_CYCLES` raises it for longer soaks.
     static let cycles = ProcessInfo.processInfo.environment["STREAMKIT_CRASH_CYCLES"].flatMap(Int.init) ?? 20
 
@@ -29,6 +29,12 @@ import Testing
             let output = Pipe()
             child.standardOutput = output
             try child.run()
+            // A child that hangs is killed after 20 s, so the test fails instead of hanging the run.
+            let watchdog = Task.detached { [pid = child.processIdentifier] in
+                try await Task.sleep(for: .seconds(20))
+                kill(pid, SIGKILL)
+            }
+            defer { watchdog.cancel() }
             // Let it get ready, then produce for a random while, then kill it mid-flight.
             let reader = output.fileHandleForReading
             var buffer = Data()

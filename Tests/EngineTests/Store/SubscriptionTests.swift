@@ -4,7 +4,7 @@ import Testing
 
 @testable import StreamKitEngine
 
-@Suite struct SubscriptionTests {
+@Suite(.timeLimit(.minutes(1))) struct SubscriptionTests {
     @Test("a space subscription delivers a sorted snapshot first, then a status after each commit", arguments: Backend.allCases)
     func snapshotThenLive(backend: Backend) async throws {
         try await withStore(backend) { fixture in
