@@ -7,12 +7,6 @@ struct IndexRebuilder {
         var head = Segment.Head()
         var index: [Segment.IndexRun] = []
 
-        func status(_ key: SegmentKey) -> SegmentStatus {
-            SegmentStatus(
-                space: key.space, segment: key.segment, firstSequence: head.firstSequence,
-                firstTimestamp: head.firstTimestamp, lastSequence: head.lastSequence, lastTimestamp: head.lastTimestamp)
-        }
-
         mutating func note(first: UInt64, firstTimestamp: Int64, last: UInt64, lastTimestamp: Int64, transaction: UInt64) {
             if head.firstSequence == 0 {
                 head.firstSequence = first

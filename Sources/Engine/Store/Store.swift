@@ -19,10 +19,10 @@ public actor Store {
     public nonisolated let configuration: StoreConfiguration
     nonisolated let reads: StoreReadContext
 
-    private var segments: [SegmentKey: Segment] = [:]
+    /// Every known segment: its actor and, once it has a visible entry, its visible head (one dictionary
+    /// entry per segment keeps the per-segment index memory down).
+    private var segments: [SegmentKey: SegmentSlot] = [:]
     private var spaceSegments: [String: Set<String>] = [:]
-    /// Per segment, its status as far as it is visible to readers.
-    private var visible: [SegmentKey: SegmentStatus] = [:]
     /// Transactions committed by the storage but waiting for an earlier position to become visible.
     private var pending: [UInt64: PendingCommit] = [:]
     private var visibleThrough: UInt64
@@ -89,8 +89,8 @@ public actor Store {
         rebuilt.add(recovery.tail)
         reads.tail.append(recovered: recovery.tail)
         for (key, state) in rebuilt.segments {
-            segments[key] = Segment(key: key, head: state.head, index: state.index)
-            visible[key] = state.status(key)
+            segments[key] = SegmentSlot(
+                actor: Segment(key: key, head: state.head, index: state.index), visible: VisibleHead(state.head))
             spaceSegments[key.space, default: []].insert(key.segment)
         }
         let segmentCount = rebuilt.segments.count
@@ -141,9 +141,9 @@ public actor Store {
     }
 
     private func segment(for key: SegmentKey) -> Segment {
-        if let existing = segments[key] { return existing }
+        if let existing = segments[key]?.actor { return existing }
         let created = Segment(key: key)
-        segments[key] = created
+        segments[key] = SegmentSlot(actor: created, visible: nil)
         return created
     }
 
@@ -171,19 +171,19 @@ public actor Store {
                 cost: TailBuffer.cost(records: commit.records)))
         visibleThrough = commit.committed.lastPosition
         lastTimestamp = commit.committed.lastTimestamp
-        var status: SegmentStatus
-        if var known = visible[key] {
-            known.lastSequence = commit.records[last].sequence
-            known.lastTimestamp = commit.committed.lastTimestamp
-            status = known
+        var head: VisibleHead
+        if let known = segments[key]?.visible {
+            head = known
+            head.lastSequence = commit.records[last].sequence
+            head.lastTimestamp = commit.committed.lastTimestamp
         } else {
-            status = SegmentStatus(
-                space: key.space, segment: key.segment, firstSequence: commit.records[0].sequence,
-                firstTimestamp: commit.committed.firstTimestamp, lastSequence: commit.records[last].sequence,
-                lastTimestamp: commit.committed.lastTimestamp)
+            head = VisibleHead(
+                firstSequence: commit.records[0].sequence, firstTimestamp: commit.committed.firstTimestamp,
+                lastSequence: commit.records[last].sequence, lastTimestamp: commit.committed.lastTimestamp)
             spaceSegments[key.space, default: []].insert(key.segment)
         }
-        visible[key] = status
+        segments[key]?.visible = head
+        let status = head.status(key)
         if let subscribers = subscriptions[key.space] {
             var live = false
             for subscriber in subscribers where subscriber.matches(key.segment) {
@@ -243,13 +243,15 @@ public actor Store {
 
     /// The visible status of a segment, or nil when it has no visible entry.
     public func status(space: String, segment: String) -> SegmentStatus? {
-        visible[SegmentKey(space: space, segment: segment)]
+        let key = SegmentKey(space: space, segment: segment)
+        return segments[key]?.visible?.status(key)
     }
 
     /// The last visible entry of a segment; nil for an empty or unknown segment (not an error).
     public func peek(space: String, segment: String) async throws -> Entry? {
         let key = SegmentKey(space: space, segment: segment)
-        guard let status = visible[key], let handle = segments[key] else { return nil }
+        guard let slot = segments[key], let status = slot.visible?.status(key) else { return nil }
+        let handle = slot.actor
         let runs = await handle.runs(from: status.lastSequence, maxEntries: 1)
         var found: [Entry] = []
         try SegmentEntries.collect(
@@ -259,7 +261,7 @@ public actor Store {
     }
 
     /// The segment actor, when the segment exists.
-    func existingSegment(_ key: SegmentKey) -> Segment? { segments[key] }
+    func existingSegment(_ key: SegmentKey) -> Segment? { segments[key]?.actor }
 
     // MARK: - Subscriptions
 
@@ -270,9 +272,9 @@ public actor Store {
         }
         if subscription.segment == "*" {
             for name in (spaceSegments[subscription.space] ?? []).sorted() {
-                if let status = visible[SegmentKey(space: subscription.space, segment: name)] { _ = subscription.push(status) }
+                if let status = status(space: subscription.space, segment: name) { _ = subscription.push(status) }
             }
-        } else if let status = visible[SegmentKey(space: subscription.space, segment: subscription.segment)] {
+        } else if let status = status(space: subscription.space, segment: subscription.segment) {
             _ = subscription.push(status)
         }
         subscriptions[subscription.space, default: []].append(subscription)
@@ -336,5 +338,39 @@ extension Store {
             segments: segmentCount, spaces: spaceCount, blocks: reads.directory.count,
             directoryBytes: reads.directory.approximateBytes, tailBytes: reads.tail.byteCount,
             visibleThrough: reads.visibleThrough)
+    }
+}
+
+/// A segment as the store knows it.
+struct SegmentSlot {
+    var actor: Segment
+    /// Its head as far as readers can see; nil until its first entry is visible.
+    var visible: VisibleHead?
+}
+
+/// The visible first and last sequence and timestamp of a segment (its status without the names).
+struct VisibleHead {
+    var firstSequence: UInt64
+    var firstTimestamp: Int64
+    var lastSequence: UInt64
+    var lastTimestamp: Int64
+
+    init(firstSequence: UInt64, firstTimestamp: Int64, lastSequence: UInt64, lastTimestamp: Int64) {
+        self.firstSequence = firstSequence
+        self.firstTimestamp = firstTimestamp
+        self.lastSequence = lastSequence
+        self.lastTimestamp = lastTimestamp
+    }
+
+    init(_ head: Segment.Head) {
+        self.init(
+            firstSequence: head.firstSequence, firstTimestamp: head.firstTimestamp, lastSequence: head.lastSequence,
+            lastTimestamp: head.lastTimestamp)
+    }
+
+    func status(_ key: SegmentKey) -> SegmentStatus {
+        SegmentStatus(
+            space: key.space, segment: key.segment, firstSequence: firstSequence, firstTimestamp: firstTimestamp,
+            lastSequence: lastSequence, lastTimestamp: lastTimestamp)
     }
 }
