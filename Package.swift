@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
     ],
     targets: [
         // MARK: - C
@@ -60,7 +61,13 @@ let package = Package(
         ),
         .target(
             name: "StreamKitWire",
-            dependencies: ["StreamKitEngine", "StreamKitLogFiles", "CLZ4"],
+            dependencies: [
+                "StreamKitEngine", "StreamKitLogFiles", "CLZ4",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             path: "Sources/Wire",
             swiftSettings: strict
         ),
@@ -142,7 +149,13 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitWireTests",
-            dependencies: ["StreamKitWire", "StreamKitEngine"],
+            dependencies: [
+                "StreamKitWire", "StreamKitEngine", "StreamKitLogFiles",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             path: "Tests/WireTests",
             swiftSettings: strict
         ),

@@ -1,0 +1,177 @@
+import StreamKitEngine
+
+/// One server-side WebSocket connection: owns the ``MuxConnection`` (role `.server`), turns its actions into
+/// outgoing frames, per-stream inboxes and credit waits, and starts one job per opened stream.
+///
+/// Outgoing frames go, in order, to `output` (a writer task puts them on the WebSocket); stream jobs go to
+/// `jobs` (a task group runs them). Every method is synchronous apart from the credit wait in ``send(_:on:)``,
+/// so frame order is the order of the calls.
+actor ServerConnection {
+    /// A stream the server is working on.
+    private struct StreamState {
+        /// Messages after the opening request (produce uploads); nil for request/response streams.
+        var inbox: AsyncThrowingStream<WireMessage, any Error>.Continuation?
+        /// Senders waiting for credit.
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    /// A job for one stream.
+    typealias Job = @Sendable () async -> Void
+
+    private let mux: MuxConnection
+    private let output: AsyncStream<[UInt8]>.Continuation
+    private let jobs: AsyncStream<Job>.Continuation
+    private let dispatcher: StreamDispatcher
+    private var streams: [UInt64: StreamState] = [:]
+    private var closed: StreamKitError?
+
+    init(
+        limits: MuxLimits, dispatcher: StreamDispatcher, output: AsyncStream<[UInt8]>.Continuation,
+        jobs: AsyncStream<Job>.Continuation
+    ) {
+        mux = MuxConnection(role: .server, limits: limits, now: .now)
+        self.dispatcher = dispatcher
+        self.output = output
+        self.jobs = jobs
+    }
+
+    // MARK: - Transport side
+
+    /// Handles one received WebSocket binary message.
+    func receive(_ bytes: [UInt8]) {
+        perform(mux.receive(bytes, now: .now))
+    }
+
+    /// Advances the heartbeat and silence clock.
+    func tick() {
+        perform(mux.tick(now: .now))
+    }
+
+    /// The transport is gone or the server is stopping: fail every stream and stop the writer.
+    func shutdown(_ error: StreamKitError) {
+        if closed == nil, let frame = mux.goAway(error: error) { emit(frame) }
+        end(error)
+    }
+
+    // MARK: - Stream side
+
+    /// Sends a message on a stream, waiting for credit when the peer has given none.
+    func send(_ message: WireMessage, on id: UInt64) async throws {
+        while true {
+            if let closed { throw closed }
+            guard streams[id] != nil else {
+                throw StreamKitError(code: .storeUnavailable, message: "stream \(id) ended")
+            }
+            if mux.canSend(on: id) {
+                emit(try mux.send(message, on: id))
+                return
+            }
+            try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+                if streams[id] == nil || closed != nil {
+                    waiter.resume(throwing: closed ?? StreamKitError(code: .storeUnavailable, message: "ended"))
+                } else {
+                    streams[id]?.waiters.append(waiter)
+                }
+            }
+        }
+    }
+
+    /// The stream's job took one message from its inbox: free it and grant credit.
+    func consumed(_ id: UInt64) {
+        if let frame = mux.consumed(id) { emit(frame) }
+    }
+
+    /// The stream's job is done: finish the server's half.
+    func finish(_ id: UInt64) {
+        if let frame = mux.close(id) { emit(frame) }
+        drop(id, error: nil)
+    }
+
+    /// The stream's job failed: end the stream with a typed error.
+    func fail(_ id: UInt64, error: StreamKitError) {
+        if let frame = mux.reset(id, error: error) { emit(frame) }
+        drop(id, error: error)
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ actions: [MuxAction]) {
+        for action in actions {
+            switch action {
+            case .send(let frame):
+                emit(frame)
+            case .streamOpened(let id, let request, _):
+                opened(id, request: request)
+            case .message(let id, let message):
+                if let inbox = streams[id]?.inbox {
+                    inbox.yield(message)
+                } else {
+                    if let frame = mux.reset(id, error: StreamKitError(
+                        code: .invalidArgument, message: "stream \(id) takes no messages after its request"))
+                    {
+                        emit(frame)
+                    }
+                    drop(id, error: StreamKitError(code: .invalidArgument, message: "unexpected message"))
+                }
+            case .streamFinished(let id):
+                streams[id]?.inbox?.finish()
+                streams[id]?.inbox = nil
+            case .streamReset(let id, let error):
+                drop(id, error: error)
+            case .writable(let id):
+                let waiters = streams[id]?.waiters ?? []
+                streams[id]?.waiters = []
+                for waiter in waiters { waiter.resume() }
+            case .goAwayReceived:
+                break  // The server opens no streams.
+            case .closeConnection(let error):
+                end(error)
+            }
+        }
+    }
+
+    private func opened(_ id: UInt64, request: WireMessage) {
+        if let frame = mux.consumed(id) { emit(frame) }
+        let open: StoreStreamOpen
+        do {
+            open = try StoreStreamOpen(envelope: request, limits: mux.limits.wire)
+        } catch {
+            if let frame = mux.reset(id, error: error) { emit(frame) }
+            return
+        }
+        var state = StreamState()
+        var inbox: AsyncThrowingStream<WireMessage, any Error>?
+        if case .produceOpen = open.request {
+            let (stream, continuation) = AsyncThrowingStream<WireMessage, any Error>.makeStream()
+            state.inbox = continuation
+            inbox = stream
+        }
+        streams[id] = state
+        let dispatcher = dispatcher
+        jobs.yield { [self, inbox] in
+            await dispatcher.run(open, streamID: id, inbox: inbox, connection: self)
+        }
+    }
+
+    private func drop(_ id: UInt64, error: StreamKitError?) {
+        guard let state = streams.removeValue(forKey: id) else { return }
+        let failure = error ?? StreamKitError(code: .storeUnavailable, message: "stream \(id) ended")
+        state.inbox?.finish(throwing: failure)
+        for waiter in state.waiters { waiter.resume(throwing: failure) }
+    }
+
+    private func end(_ error: StreamKitError) {
+        guard closed == nil else { return }
+        closed = error
+        for id in streams.keys.sorted() {
+            if let frame = mux.reset(id, error: error) { emit(frame) }  // Nil once the mux itself closed.
+            drop(id, error: error)
+        }
+        output.finish()
+        jobs.finish()
+    }
+
+    private func emit(_ frame: [UInt8]) {
+        output.yield(frame)
+    }
+}

@@ -1,0 +1,134 @@
+import StreamKitEngine
+import StreamKitLogFiles
+
+/// Runs one server stream: calls the store named by the open and sends the answers.
+struct StreamDispatcher: Sendable {
+    let registry: StoreRegistry
+    /// Most entries per `entries` message of a read.
+    let entriesPerBatch: Int
+
+    /// Serves a stream to its end: closes it after the last answer, or resets it with the typed error.
+    func run(
+        _ open: StoreStreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
+        connection: ServerConnection
+    ) async {
+        do {
+            try await registry.withStore(open.storeID) { store in
+                try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
+            }
+            await connection.finish(id)
+        } catch let error as StreamKitError {
+            await connection.fail(id, error: error)
+        } catch {
+            await connection.fail(id, error: StreamKitError(code: .internalError, message: "\(error)"))
+        }
+    }
+
+    private func serve(
+        _ request: WireMessage, store: Store, id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
+        connection: ServerConnection
+    ) async throws {
+        switch request {
+        case .publish(let space, let segment, let payload, let metadata):
+            let status = try await store.publish(space: space, segment: segment, payload: payload, metadata: metadata)
+            try await connection.send(.status(status), on: id)
+        case .peek(let space, let segment):
+            let entry = try await store.peek(space: space, segment: segment)
+            try await connection.send(.entries(entry.map { [$0] } ?? []), on: id)
+        case .getStatus(let space, let segment):
+            let status = await store.status(space: space, segment: segment)
+            try await connection.send(status.map { .status($0) } ?? .empty, on: id)
+        case .spaces:
+            try await connection.send(.names(await store.spaces()), on: id)
+        case .segments(let space):
+            try await connection.send(.names(await store.segments(space: space)), on: id)
+        case .consumeSegment(let space, let segment, let bounds, let limit):
+            let entries = store.consumeSegment(
+                space: space, segment: segment, minSequence: bounds.minSequence, maxSequence: bounds.maxSequence,
+                minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
+            try await stream(entries, id: id, connection: connection)
+        case .consumeSpace(let space, let offset, let bounds, let limit):
+            let entries = store.consumeSpace(
+                space: space, offset: offset, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp,
+                limit: limit)
+            try await stream(entries, id: id, connection: connection)
+        case .produceOpen(let space, let segment):
+            guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
+            let records = RecordFeed(inbox: inbox, streamID: id, connection: connection)
+            for try await status in store.produce(space: space, segment: segment, records: records) {
+                try await connection.send(.status(status), on: id)
+            }
+        default:
+            throw StreamKitError(
+                code: .invalidArgument, message: "the server does not serve \(request.kind) streams yet")
+        }
+    }
+
+    /// Sends a read's entries in batches; each send waits for the client's credit.
+    private func stream<Entries: AsyncSequence>(
+        _ entries: Entries, id: UInt64, connection: ServerConnection
+    ) async throws where Entries.Element == Entry {
+        var batch: [Entry] = []
+        batch.reserveCapacity(entriesPerBatch)
+        for try await entry in entries {
+            batch.append(entry)
+            if batch.count >= entriesPerBatch {
+                try await connection.send(.entries(batch), on: id)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try await connection.send(.entries(batch), on: id) }
+    }
+}
+
+/// The records of a produce upload, taken batch by batch from the stream's inbox; each batch taken grants the
+/// client credit for more. Ends at `produceEnd` or when the client closes its half.
+struct RecordFeed: AsyncSequence, Sendable {
+    typealias Element = Record
+
+    let inbox: AsyncThrowingStream<WireMessage, any Error>
+    let streamID: UInt64
+    let connection: ServerConnection
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(upstream: inbox.makeAsyncIterator(), streamID: streamID, connection: connection)
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var upstream: AsyncThrowingStream<WireMessage, any Error>.AsyncIterator
+        let streamID: UInt64
+        let connection: ServerConnection
+        var batch: [Record] = []
+        var index = 0
+        var ended = false
+
+        init(
+            upstream: AsyncThrowingStream<WireMessage, any Error>.AsyncIterator, streamID: UInt64,
+            connection: ServerConnection
+        ) {
+            self.upstream = upstream
+            self.streamID = streamID
+            self.connection = connection
+        }
+
+        mutating func next() async throws -> Record? {
+            while index == batch.count {
+                guard !ended, let message = try await upstream.next() else { return nil }
+                await connection.consumed(streamID)
+                switch message {
+                case .records(let records):
+                    batch = records
+                    index = 0
+                case .produceEnd:
+                    ended = true
+                    return nil
+                default:
+                    throw StreamKitError(
+                        code: .invalidArgument, message: "a produce takes records and produceEnd, got \(message.kind)")
+                }
+            }
+            defer { index += 1 }
+            return batch[index]
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import StreamKitEngine
+import StreamKitWire
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Why a test connection could not be made.
+enum TestClientError: Error, Equatable {
+    case notUpgraded
+}
+
+/// Test-only client side of a StreamKit WebSocket connection: a ``MuxConnection`` in the client role over a
+/// NIO WebSocket client channel. Frames go out, in order, through `output` (a writer task).
+actor TestMuxClient {
+    private let mux: MuxConnection
+    private let output: AsyncStream<[UInt8]>.Continuation
+    private var inboxes: [UInt64: AsyncThrowingStream<WireMessage, any Error>.Continuation] = [:]
+    private var waiters: [UInt64: [CheckedContinuation<Void, any Error>]] = [:]
+    private var closed: StreamKitError?
+
+    init(limits: MuxLimits, output: AsyncStream<[UInt8]>.Continuation) {
+        mux = MuxConnection(role: .client, limits: limits, now: .now)
+        self.output = output
+    }
+
+    // MARK: - Transport
+
+    func receive(_ bytes: [UInt8]) {
+        for action in mux.receive(bytes, now: .now) {
+            switch action {
+            case .send(let frame):
+                output.yield(frame)
+            case .message(let id, let message):
+                inboxes[id]?.yield(message)
+            case .streamFinished(let id):
+                inboxes.removeValue(forKey: id)?.finish()
+            case .streamReset(let id, let error):
+                inboxes.removeValue(forKey: id)?.finish(throwing: error)
+                for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(throwing: error) }
+            case .writable(let id):
+                for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+            case .closeConnection(let error):
+                end(error)
+            case .streamOpened, .goAwayReceived:
+                break
+            }
+        }
+    }
+
+    /// The transport is gone.
+    func end(_ error: StreamKitError = StreamKitError(code: .storeUnavailable, message: "the connection is closed")) {
+        guard closed == nil else { return }
+        closed = error
+        for inbox in inboxes.values { inbox.finish(throwing: error) }
+        for waiter in waiters.values.joined() { waiter.resume(throwing: error) }
+        inboxes = [:]
+        waiters = [:]
+        output.finish()
+    }
+
+    // MARK: - Streams
+
+    /// Opens a stream with a raw opening request (no envelope); optionally finishes the client's half at once.
+    func openRaw(
+        _ request: WireMessage, closeAfterOpen: Bool
+    ) throws -> (id: UInt64, answers: AsyncThrowingStream<WireMessage, any Error>) {
+        if let closed { throw closed }
+        let (id, frame) = try mux.openStream(request)
+        let (answers, inbox) = AsyncThrowingStream<WireMessage, any Error>.makeStream()
+        inboxes[id] = inbox
+        output.yield(frame)
+        if closeAfterOpen, let close = mux.close(id) { output.yield(close) }
+        return (id, answers)
+    }
+
+    /// Sends a message, waiting for credit from the server.
+    func send(_ message: WireMessage, on id: UInt64) async throws {
+        while true {
+            if let closed { throw closed }
+            if mux.canSend(on: id) {
+                output.yield(try mux.send(message, on: id))
+                return
+            }
+            guard inboxes[id] != nil else { throw StreamKitError(code: .storeUnavailable, message: "stream ended") }
+            try await withCheckedThrowingContinuation { waiters[id, default: []].append($0) }
+        }
+    }
+
+    func close(_ id: UInt64) {
+        if let frame = mux.close(id) { output.yield(frame) }
+    }
+
+    func consumed(_ id: UInt64) {
+        if let frame = mux.consumed(id) { output.yield(frame) }
+    }
+
+    /// Every answer of a stream until the server finishes it; each is consumed (granting credit) as it comes.
+    func collect(_ id: UInt64, _ answers: AsyncThrowingStream<WireMessage, any Error>) async throws -> [WireMessage] {
+        var messages: [WireMessage] = []
+        for try await message in answers {
+            messages.append(message)
+            consumed(id)
+        }
+        return messages
+    }
+
+    /// A request/response (or read) stream on a store: all the answers.
+    func call(_ store: UUID, _ request: WireMessage) async throws -> [WireMessage] {
+        let envelope = try StoreStreamOpen(storeID: store, request: request).envelope()
+        let (id, answers) = try openRaw(envelope, closeAfterOpen: true)
+        return try await collect(id, answers)
+    }
+
+    /// A produce upload of the given batches: the status acknowledgements.
+    func produce(_ store: UUID, space: String, segment: String, batches: [[Record]]) async throws -> [WireMessage] {
+        let envelope = try StoreStreamOpen(storeID: store, request: .produceOpen(space: space, segment: segment))
+            .envelope()
+        let (id, answers) = try openRaw(envelope, closeAfterOpen: false)
+        async let statuses = collect(id, answers)
+        for batch in batches { try await send(.records(batch), on: id) }
+        try await send(.produceEnd, on: id)
+        close(id)
+        return try await statuses
+    }
+}
+
+private enum ClientUpgrade: Sendable {
+    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+    case refused
+}
+
+/// Connects a ``TestMuxClient`` to a server on 127.0.0.1, runs `body`, then closes the connection.
+func withTestClient<T: Sendable>(
+    port: Int, path: String = "/streamkit", limits: MuxLimits = MuxLimits(),
+    _ body: (TestMuxClient) async throws -> T
+) async throws -> T {
+    let maxFrame = limits.maxFrameBytes
+    let upgrade: EventLoopFuture<ClientUpgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
+                    maxFrameSize: maxFrame,
+                    upgradePipelineHandler: { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            ClientUpgrade.webSocket(
+                                try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                                    wrappingChannelSynchronously: channel))
+                        }
+                    })
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: "127.0.0.1:\(port)")
+                headers.add(name: "Content-Length", value: "0")
+                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+                let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
+                    upgradeRequestHead: head, upgraders: [upgrader],
+                    notUpgradingCompletionHandler: { channel in
+                        channel.eventLoop.makeCompletedFuture { ClientUpgrade.refused }
+                    })
+                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                    configuration: .init(upgradeConfiguration: configuration))
+            }
+        }
+    guard case .webSocket(let channel) = try await upgrade.get() else { throw TestClientError.notUpgraded }
+    return try await channel.executeThenClose { inbound, outbound in
+        let (output, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let client = TestMuxClient(limits: limits, output: continuation)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in output {
+                    try await outbound.write(
+                        WebSocketFrame(fin: true, opcode: .binary, maskKey: .random(), data: ByteBuffer(bytes: frame)))
+                }
+            }
+            group.addTask {
+                do {
+                    for try await frame in inbound where frame.opcode == .binary {
+                        await client.receive(Array(frame.unmaskedData.readableBytesView))
+                    }
+                } catch {
+                    // A reset connection ends like a closed one.
+                }
+                await client.end()
+            }
+            do {
+                let result = try await body(client)
+                await client.end()
+                group.cancelAll()
+                return result
+            } catch {
+                await client.end()
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}
