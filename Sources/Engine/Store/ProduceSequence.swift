@@ -45,7 +45,8 @@ public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence,
                     self.carried = nil
                 }
                 while chunk.count < configuration.maxRecordsPerTransaction, let record = try await upstream.next() {
-                    try check(record, after: chunk.last?.sequence ?? previousLast)
+                    try produce.store.check(
+                        record, after: chunk.last?.sequence ?? previousLast, space: produce.space, segment: produce.segment)
                     if !chunk.isEmpty && bytes + record.payload.count > configuration.maxTransactionBytes {
                         carried = record
                         break
@@ -64,15 +65,6 @@ public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence,
                 finished = true
                 throw error
             }
-        }
-
-        private func check(_ record: Record, after previous: UInt64?) throws {
-            if record.sequence == 0 { throw StreamKitError.invalidArgument("sequence 0: sequences start at 1") }
-            if let previous, record.sequence != previous + 1 {
-                throw StreamKitError.sequenceConflict(
-                    expected: previous + 1, got: record.sequence, space: produce.space, segment: produce.segment)
-            }
-            try produce.store.validate(record)
         }
     }
 }
@@ -98,6 +90,16 @@ public struct RecordArraySequence: AsyncSequence, Sendable {
 }
 
 extension Store {
+    /// The checks every produced record passes before it joins a transaction: a sequence of at least 1 that
+    /// follows `previous`, and the payload and metadata limits.
+    nonisolated func check(_ record: Record, after previous: UInt64?, space: String, segment: String) throws {
+        if record.sequence == 0 { throw StreamKitError.invalidArgument("sequence 0: sequences start at 1") }
+        if let previous, record.sequence != previous + 1 {
+            throw StreamKitError.sequenceConflict(expected: previous + 1, got: record.sequence, space: space, segment: segment)
+        }
+        try validate(record)
+    }
+
     /// Produces records to a segment as they arrive, cut into transactions.
     ///
     /// - Parameters:
@@ -124,12 +126,7 @@ extension Store {
             var bytes = 0
             while end < records.count && end - start < configuration.maxRecordsPerTransaction {
                 let record = records[end]
-                if record.sequence == 0 { throw StreamKitError.invalidArgument("sequence 0: sequences start at 1") }
-                if end > 0 && record.sequence != records[end - 1].sequence + 1 {
-                    throw StreamKitError.sequenceConflict(
-                        expected: records[end - 1].sequence + 1, got: record.sequence, space: space, segment: segment)
-                }
-                try validate(record)
+                try check(record, after: end > 0 ? records[end - 1].sequence : nil, space: space, segment: segment)
                 if end > start && bytes + record.payload.count > configuration.maxTransactionBytes { break }
                 bytes += record.payload.count
                 end += 1

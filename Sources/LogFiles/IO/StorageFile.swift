@@ -40,6 +40,15 @@ package protocol FileSystem: Sendable {
     func isDirectory(_ path: String) -> Bool
 }
 
+extension FileSystem {
+    /// The size of the file at `path`.
+    func size(of path: String) throws -> Int64 {
+        let file = try open(path, mode: .read)
+        defer { file.close() }
+        return try file.size()
+    }
+}
+
 extension StorageFile {
     /// Reads exactly `count` bytes at `offset` into a new array, or fewer at end of file.
     func readBytes(count: Int, at offset: Int64) throws -> [UInt8] {

@@ -139,8 +139,8 @@ public final class LogReader: Sendable {
         let logNumbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
         let walIDs = StoreLayout.numbers(in: try fileSystem.list(layout.walDirectory), extension: "wal")
         var total: Int64 = 0
-        for first in logNumbers { total += (try? fileSize(layout.logPath(firstPosition: first))) ?? 0 }
-        for id in walIDs { total += (try? fileSize(layout.walPath(fileID: id))) ?? 0 }
+        for first in logNumbers { total += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0 }
+        for id in walIDs { total += (try? fileSystem.size(of: layout.walPath(fileID: id))) ?? 0 }
         var done: Int64 = 0
         var expected: UInt64?
         var lastTimestamp = Int64.min
@@ -211,9 +211,4 @@ public final class LogReader: Sendable {
         return report
     }
 
-    private func fileSize(_ path: String) throws -> Int64 {
-        let file = try fileSystem.open(path, mode: .read)
-        defer { file.close() }
-        return try file.size()
-    }
 }

@@ -114,9 +114,9 @@ struct Recovery {
             var result: LogFileScanner.Result
             do {
                 result = try scanner.scan(firstPosition: first, depth: depth)
-            } catch let error as LogFilesError where error.code == .corrupt && isLast && (try? fileSize(layout.logPath(firstPosition: first))) ?? 0 <= Int64(FileHeader.size) {
+            } catch let error as LogFilesError where error.code == .corrupt && isLast && (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0 <= Int64(FileHeader.size) {
                 // A roll that crashed before its header was written: nothing was in the file.
-                report.cutLogBytes += (try? fileSize(layout.logPath(firstPosition: first))) ?? 0
+                report.cutLogBytes += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
                 try fileSystem.remove(layout.logPath(firstPosition: first))
                 try fileSystem.remove(layout.indexPath(firstPosition: first))
                 continue
@@ -155,7 +155,7 @@ struct Recovery {
 
     private func removeLogFiles(_ numbers: ArraySlice<UInt64>, _ report: inout RecoveryReport) throws {
         for first in numbers {
-            report.cutLogBytes += (try? fileSize(layout.logPath(firstPosition: first))) ?? 0
+            report.cutLogBytes += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
             try fileSystem.remove(layout.logPath(firstPosition: first))
             try fileSystem.remove(layout.indexPath(firstPosition: first))
         }
@@ -170,11 +170,6 @@ struct Recovery {
         report.truncatedCorruption.append(problem)
     }
 
-    private func fileSize(_ path: String) throws -> Int64 {
-        let file = try fileSystem.open(path, mode: .read)
-        defer { file.close() }
-        return try file.size()
-    }
 
     // MARK: - WAL
 
@@ -187,16 +182,16 @@ struct Recovery {
             let isLast = i == ids.count - 1
             let path = layout.walPath(fileID: id)
             if stopped {
-                report.cutWALBytes += (try? fileSize(path)) ?? 0
+                report.cutWALBytes += (try? fileSystem.size(of: path)) ?? 0
                 try fileSystem.remove(path)
                 continue
             }
             var result: WALScanner.Result
             do {
                 result = try scanner.scan(fileID: id)
-            } catch let error as LogFilesError where error.code == .corrupt && (try? fileSize(path)) ?? 0 <= Int64(FileHeader.size) {
+            } catch let error as LogFilesError where error.code == .corrupt && (try? fileSystem.size(of: path)) ?? 0 <= Int64(FileHeader.size) {
                 // Created but its header never made it to disk: it held nothing.
-                report.cutWALBytes += (try? fileSize(path)) ?? 0
+                report.cutWALBytes += (try? fileSystem.size(of: path)) ?? 0
                 try fileSystem.remove(path)
                 continue
             }
@@ -313,7 +308,7 @@ struct Recovery {
     /// Makes the file's sidecar describe exactly its blocks; returns the sidecar's size.
     private func repairIndex(_ file: LogFileScanner.Result) throws -> Int64 {
         let path = layout.indexPath(firstPosition: file.firstPosition)
-        let existing = (try? fileSize(path)) ?? -1
+        let existing = (try? fileSystem.size(of: path)) ?? -1
         if file.indexValidEnd > 0 && file.indexedBlocks == file.blocks.count && existing == file.indexValidEnd {
             return existing
         }
