@@ -1,12 +1,14 @@
+public import FoundationEssentials
 public import StreamKitEngine
 
 /// What the owner of a ``MuxConnection`` must do after feeding it a frame or a tick.
 public enum MuxAction: Hashable, Sendable {
     /// Write this frame to the transport as one binary message.
     case send([UInt8])
-    /// The peer opened a stream with its first request (and trace context). Call
-    /// ``MuxConnection/consumed(_:count:)`` once the request is taken, like any message.
-    case streamOpened(streamID: UInt64, request: WireMessage, traceparent: String?)
+    /// The peer opened a stream with its first request, the store it addresses (nil for connection-level
+    /// requests) and trace context. Call ``MuxConnection/consumed(_:count:)`` once the request is taken, like
+    /// any message.
+    case streamOpened(streamID: UInt64, store: UUID?, request: WireMessage, traceparent: String?)
     /// A message arrived on a stream. Call ``MuxConnection/consumed(_:count:)`` when the application has taken
     /// it: that is what grants the peer more credit.
     case message(streamID: UInt64, message: WireMessage)

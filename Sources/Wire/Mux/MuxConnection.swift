@@ -1,3 +1,4 @@
+public import FoundationEssentials
 public import StreamKitEngine
 
 /// The transport-independent state machine of one multiplexed connection: many bidirectional streams, credit
@@ -109,13 +110,14 @@ public final class MuxConnection {
     ///
     /// - Parameters:
     ///   - request: The request message.
+    ///   - store: The store the stream addresses; nil for connection-level requests.
     ///   - traceparent: The W3C trace context to carry, if any.
     /// - Returns: The new stream id and the open frame to write.
     /// - Throws: `StreamKitError`: `storeUnavailable` (retryable) when the connection is closed or going away,
     ///   `overloaded` (retryable) when this side has `maxConcurrentStreams` open, `invalidArgument` when the
     ///   request cannot be encoded within the limits.
     public func openStream(
-        _ request: WireMessage, traceparent: String? = nil
+        _ request: WireMessage, store: UUID? = nil, traceparent: String? = nil
     ) throws(StreamKitError) -> (streamID: UInt64, frame: [UInt8]) {
         try checkOpen()
         guard !goAwaySent, peerLastStreamID == nil else {
@@ -128,7 +130,8 @@ public final class MuxConnection {
         }
         let id = nextLocalID
         let credit = MuxCredit(messages: limits.streamQueueDepth, bytes: limits.streamWindowBytes)
-        let frame = try encode(.open(streamID: id, request: request, traceparent: traceparent, credit: credit))
+        let frame = try encode(
+            .open(streamID: id, store: store, request: request, traceparent: traceparent, credit: credit))
         nextLocalID += 2
         var stream = MuxStream()
         stream.recvMessages = credit.messages
@@ -283,8 +286,9 @@ public final class MuxConnection {
 
     private func handle(_ frame: MuxFrame, size: Int, now: ContinuousClock.Instant) -> [MuxAction] {
         switch frame {
-        case .open(let id, let request, let traceparent, let credit):
-            return handleOpen(id, request: request, traceparent: traceparent, credit: credit, size: size, now: now)
+        case .open(let id, let store, let request, let traceparent, let credit):
+            return handleOpen(
+                id, store: store, request: request, traceparent: traceparent, credit: credit, size: size, now: now)
         case .data(let id, let message):
             return handleData(id, message: message, size: size, now: now)
         case .close(let id):
@@ -321,7 +325,7 @@ public final class MuxConnection {
     }
 
     private func handleOpen(
-        _ id: UInt64, request: WireMessage, traceparent: String?, credit: MuxCredit, size: Int,
+        _ id: UInt64, store: UUID?, request: WireMessage, traceparent: String?, credit: MuxCredit, size: Int,
         now: ContinuousClock.Instant
     ) -> [MuxAction] {
         guard isPeerID(id) else { return violation("the peer opened stream \(id) with this side's parity") }
@@ -351,7 +355,9 @@ public final class MuxConnection {
         streams[id] = stream
         peerOpenCount += 1
         lastAcceptedPeerID = id
-        var actions: [MuxAction] = [.streamOpened(streamID: id, request: request, traceparent: traceparent)]
+        var actions: [MuxAction] = [
+            .streamOpened(streamID: id, store: store, request: request, traceparent: traceparent)
+        ]
         let grant = MuxCredit(messages: limits.streamQueueDepth, bytes: limits.streamWindowBytes)
         if let frame = try? encode(.credit(streamID: id, credit: grant)) { actions.append(.send(frame)) }
         return actions

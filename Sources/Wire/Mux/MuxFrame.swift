@@ -1,3 +1,4 @@
+public import FoundationEssentials
 public import StreamKitEngine
 
 /// One frame of the multiplexing layer: exactly one per WebSocket binary message.
@@ -6,9 +7,9 @@ public import StreamKitEngine
 /// Stream frames (open, data, close, error, credit) have a non-zero stream id; connection frames (ping, pong,
 /// goAway) have stream id 0. Decoding never traps: any input gives a frame or a ``WireError``.
 public enum MuxFrame: Hashable, Sendable {
-    /// Opens a stream with its first request, an optional W3C `traceparent`, and the credit the opener grants
-    /// the acceptor for its answers.
-    case open(streamID: UInt64, request: WireMessage, traceparent: String?, credit: MuxCredit)
+    /// Opens a stream with its first request, the store it addresses (nil for connection-level requests), an
+    /// optional W3C `traceparent`, and the credit the opener grants the acceptor for its answers.
+    case open(streamID: UInt64, store: UUID?, request: WireMessage, traceparent: String?, credit: MuxCredit)
     /// A message on an open stream; takes one message and the frame's size in bytes of credit.
     case data(streamID: UInt64, message: WireMessage)
     /// The sender's half of the stream is finished (it sends no more data); the other half may go on.
@@ -40,7 +41,7 @@ public enum MuxFrame: Hashable, Sendable {
     /// The stream the frame belongs to; 0 for connection frames.
     public var streamID: UInt64 {
         switch self {
-        case .open(let id, _, _, _), .data(let id, _), .close(let id), .error(let id, _), .credit(let id, _): id
+        case .open(let id, _, _, _, _), .data(let id, _), .close(let id), .error(let id, _), .credit(let id, _): id
         case .ping, .pong, .goAway: 0
         }
     }
@@ -68,13 +69,15 @@ extension MuxFrame {
         buffer.trim(to: 1 << 20)
         buffer.count = WireBuffer.headroom
         switch self {
-        case .open(let id, let request, let traceparent, let credit):
+        case .open(let id, let store, let request, let traceparent, let credit):
             Self.header(.open, id, into: &buffer)
+            buffer.writeByte((traceparent == nil ? 0 : OpenFlags.traceparent) | (store == nil ? 0 : OpenFlags.store))
             if let traceparent {
-                buffer.writeByte(1)
                 try buffer.writeString(traceparent, limit: limits.maxTraceparentBytes)
-            } else {
-                buffer.writeByte(0)
+            }
+            if let store {
+                buffer.reserve(16)
+                withUnsafeBytes(of: store.uuid) { buffer.putRaw($0) }
             }
             buffer.writeVarint(credit.messages)
             buffer.writeVarint(credit.bytes)
@@ -109,6 +112,14 @@ extension MuxFrame {
         guard size <= limits.maxFrameBytes else {
             throw .tooLarge(at: 0, "a mux frame", value: UInt64(size), limit: limits.maxFrameBytes)
         }
+    }
+
+    /// The bits of an open frame's flags byte.
+    enum OpenFlags {
+        /// A `traceparent` string follows.
+        static let traceparent: UInt8 = 0x01
+        /// A 16-byte store id follows (after the traceparent, when both are present).
+        static let store: UInt8 = 0x02
     }
 
     private var isPing: Bool {
@@ -185,8 +196,13 @@ extension MuxFrame {
         let frame: MuxFrame
         switch kind {
         case .open:
+            let flagsOffset = reader.position
+            let flags = try reader.byte("the open flags")
+            guard flags & ~(OpenFlags.traceparent | OpenFlags.store) == 0 else {
+                throw .malformed(at: flagsOffset, "unknown open flags \(flags)")
+            }
             var traceparent: String?
-            if try reader.presence() {
+            if flags & OpenFlags.traceparent != 0 {
                 let length = try reader.length("a traceparent", limit: limits.maxTraceparentBytes)
                 let start = reader.position
                 let raw = reader.take(length)
@@ -195,9 +211,15 @@ extension MuxFrame {
                 }
                 traceparent = text
             }
+            var store: UUID?
+            if flags & OpenFlags.store != 0 {
+                guard reader.remaining >= 16 else { throw .truncated(at: reader.position, "a store id") }
+                let raw = reader.take(16)
+                store = UUID(uuid: raw.loadUnaligned(as: uuid_t.self))
+            }
             let credit = try credit(&reader)
             let request = try message(&reader, decoder: decoder)
-            frame = .open(streamID: id, request: request, traceparent: traceparent, credit: credit)
+            frame = .open(streamID: id, store: store, request: request, traceparent: traceparent, credit: credit)
         case .data:
             frame = .data(streamID: id, message: try message(&reader, decoder: decoder))
         case .close:

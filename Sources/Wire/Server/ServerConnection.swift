@@ -1,3 +1,4 @@
+import FoundationEssentials
 import StreamKitEngine
 
 /// One server-side WebSocket connection: owns the ``MuxConnection`` (role `.server`), turns its actions into
@@ -100,8 +101,8 @@ actor ServerConnection {
             switch action {
             case .send(let frame):
                 emit(frame)
-            case .streamOpened(let id, let request, _):
-                opened(id, request: request)
+            case .streamOpened(let id, let store, let request, let traceparent):
+                opened(id, store: store, request: request, traceparent: traceparent)
             case .message(let id, let message):
                 if let inbox = streams[id]?.inbox {
                     inbox.yield(message)
@@ -130,18 +131,12 @@ actor ServerConnection {
         }
     }
 
-    private func opened(_ id: UInt64, request: WireMessage) {
+    private func opened(_ id: UInt64, store: UUID?, request: WireMessage, traceparent: String?) {
         if let frame = mux.consumed(id) { emit(frame) }
-        let open: StoreStreamOpen
-        do {
-            open = try StoreStreamOpen(envelope: request, limits: mux.limits.wire)
-        } catch {
-            if let frame = mux.reset(id, error: error) { emit(frame) }
-            return
-        }
+        let open = StreamOpen(store: store, request: request, traceparent: traceparent)
         var state = StreamState()
         var inbox: AsyncThrowingStream<WireMessage, any Error>?
-        if case .produceOpen = open.request {
+        if case .produceOpen = request {
             let (stream, continuation) = AsyncThrowingStream<WireMessage, any Error>.makeStream()
             state.inbox = continuation
             inbox = stream

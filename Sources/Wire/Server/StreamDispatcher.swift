@@ -9,11 +9,15 @@ struct StreamDispatcher: Sendable {
 
     /// Serves a stream to its end: closes it after the last answer, or resets it with the typed error.
     func run(
-        _ open: StoreStreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
+        _ open: StreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
         connection: ServerConnection
     ) async {
         do {
-            try await registry.withStore(open.storeID) { store in
+            guard let storeID = open.store else {
+                throw StreamKitError(
+                    code: .invalidArgument, message: "a \(open.request.kind) stream must name its store")
+            }
+            try await registry.withStore(storeID) { store in
                 try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
             }
             await connection.finish(id)

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// `GET <path>` (default `/streamkit`) upgrades to a WebSocket; every binary message is one mux frame
 /// (`docs/protocol.md` §7) and each connection runs one ``MuxConnection`` in the server role. Every stream
-/// opens with a ``StoreStreamOpen`` envelope naming the store and the request.
+/// opens with a mux open frame naming the store and carrying the request.
 ///
 /// No authentication yet: every caller may use every store of the registry.
 public final class StreamKitServer: Sendable {

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import StreamKitEngine
 import StreamKitWire
 import Testing
@@ -6,10 +7,14 @@ import Testing
 struct MuxFrameTests {
     private static let samples: [MuxFrame] = [
         .open(
-            streamID: 1, request: .peek(space: "orders", segment: "eu"),
+            streamID: 1, store: UUID(uuidString: "6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+            request: .peek(space: "orders", segment: "eu"),
             traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             credit: MuxCredit(messages: 64, bytes: 1 << 20)),
-        .open(streamID: 300, request: .spaces, traceparent: nil, credit: .zero),
+        .open(
+            streamID: 11, store: UUID(uuidString: "6F9619FF-8B86-D011-B42D-00C04FC964FF"), request: .spaces,
+            traceparent: nil, credit: .zero),
+        .open(streamID: 300, store: nil, request: .spaces, traceparent: nil, credit: .zero),
         .data(streamID: 3, message: .names(["a", "b"])),
         .data(streamID: 3, message: .ack(true)),
         .close(streamID: 5),
@@ -58,7 +63,8 @@ struct MuxFrameTests {
             ([0x03, 0x05, 0x00], .malformed),  // trailing byte
             ([0x05, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00], .tooLarge),  // credit over 2^31-1
             ([0x05, 0x01, 0x80, 0x00, 0x00], .malformed),  // non-minimal varint
-            ([0x01, 0x01, 0x02], .malformed),  // bad presence byte
+            ([0x01, 0x01, 0x04], .malformed),  // unknown open flag
+            ([0x01, 0x01, 0x02, 0xAA], .truncated),  // store id cut short
             ([0x01, 0x01, 0x01, 0xFF, 0x7F], .tooLarge),  // traceparent over the limit
             ([0x01, 0x01, 0x01, 0x01, 0xC3, 0x00, 0x00], .invalidUTF8),
             ([0x02, 0x01], .truncated),  // data without a message

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import StreamKitEngine
 import StreamKitWire
 import Testing
@@ -10,10 +11,11 @@ struct MuxGarbageTests {
     private static func validFrames() throws -> [[UInt8]] {
         let frames: [MuxFrame] = [
             .open(
-                streamID: 1, request: .peek(space: "a", segment: "b"), traceparent: "00-trace",
+                streamID: 1, store: UUID(uuid: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)),
+                request: .peek(space: "a", segment: "b"), traceparent: "00-trace",
                 credit:
                     MuxCredit(messages: 8, bytes: 4096)),
-            .open(streamID: 3, request: .spaces, traceparent: nil, credit: MuxCredit(messages: 1, bytes: 1)),
+            .open(streamID: 3, store: nil, request: .spaces, traceparent: nil, credit: MuxCredit(messages: 1, bytes: 1)),
             .data(streamID: 1, message: .names(["x", "y", "z"])),
             .data(streamID: 1, message: .publish(space: "s", segment: "g", payload: [1, 2, 3], metadata: ["k": "v"])),
             .close(streamID: 1),
@@ -96,7 +98,7 @@ struct MuxGarbageTests {
 
     @Test func framesOnTheWrongParityOrForUnknownStreamsAreViolations() throws {
         let cases: [MuxFrame] = [
-            .open(streamID: 2, request: .spaces, traceparent: nil, credit: .zero),  // server parity
+            .open(streamID: 2, store: nil, request: .spaces, traceparent: nil, credit: .zero),  // server parity
             .data(streamID: 5, message: .ack(true)),  // never opened
             .close(streamID: 7),
         ]
@@ -108,10 +110,10 @@ struct MuxGarbageTests {
         // Re-opening an id (or going backwards) is a violation too.
         let server = MuxConnection(role: .server, now: .now)
         _ = server.receive(
-            try MuxFrame.open(streamID: 5, request: .spaces, traceparent: nil, credit: .zero)
+            try MuxFrame.open(streamID: 5, store: nil, request: .spaces, traceparent: nil, credit: .zero)
                 .encoded(), now: .now)
         let again = server.receive(
-            try MuxFrame.open(streamID: 3, request: .spaces, traceparent: nil, credit: .zero)
+            try MuxFrame.open(streamID: 3, store: nil, request: .spaces, traceparent: nil, credit: .zero)
                 .encoded(), now: .now)
         #expect(MuxPipe.closeError(again) != nil)
     }

@@ -63,7 +63,7 @@ final class MuxPipe {
     static func messages(_ events: [MuxAction], on id: UInt64) -> [WireMessage] {
         events.compactMap { event in
             switch event {
-            case .streamOpened(id, let request, _): request
+            case .streamOpened(id, _, let request, _): request
             case .message(id, let message): message
             default: nil
             }
@@ -75,7 +75,7 @@ final class MuxPipe {
         var result: [UInt64: [WireMessage]] = [:]
         for event in events {
             switch event {
-            case .streamOpened(let id, let request, _): result[id, default: []].append(request)
+            case .streamOpened(let id, _, let request, _): result[id, default: []].append(request)
             case .message(let id, let message): result[id, default: []].append(message)
             default: break
             }

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import StreamKitEngine
 import StreamKitWire
 import Testing
@@ -9,14 +10,16 @@ struct MuxStreamTests {
     @Test func openDataCloseRoundTripRetiresTheStream() throws {
         let pipe = MuxPipe()
         let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        let (id, open) = try pipe.client.openStream(.getStatus(space: "s", segment: "g"), traceparent: trace)
+        let store = UUID()
+        let (id, open) = try pipe.client.openStream(
+            .getStatus(space: "s", segment: "g"), store: store, traceparent: trace)
         #expect(id == 1)
         pipe.clientWrites(open)
         pipe.pump()
         #expect(
             pipe.serverEvents == [
                 .streamOpened(
-                    streamID: 1, request: .getStatus(space: "s", segment: "g"),
+                    streamID: 1, store: store, request: .getStatus(space: "s", segment: "g"),
                     traceparent: trace)
             ])
         #expect(pipe.server.state(of: 1) == .open)

@@ -109,8 +109,8 @@ struct StreamKitServerTests {
         let store = UUID()
         try await withServer { port in
             try await withTestClient(port: port) { client in
-                // Not an envelope: invalidArgument.
-                let (id, answers) = try await client.openRaw(.spaces, closeAfterOpen: true)
+                // No store named: invalidArgument.
+                let (id, answers) = try await client.openRaw(.spaces, store: nil, closeAfterOpen: true)
                 await #expect(throws: StreamKitError.self) { _ = try await client.collect(id, answers) }
                 // A sequence gap: the engine's sequenceConflict crosses the wire.
                 do {
@@ -143,9 +143,8 @@ struct StreamKitServerTests {
         let port = try await server.start()
         let store = UUID()
         try await withTestClient(port: port) { client in
-            let envelope = try StoreStreamOpen(storeID: store, request: .produceOpen(space: "s", segment: "a"))
-                .envelope()
-            let (id, answers) = try await client.openRaw(envelope, closeAfterOpen: false)
+            let (id, answers) = try await client.openRaw(
+                .produceOpen(space: "s", segment: "a"), store: store, closeAfterOpen: false)
             try await client.send(.records(records(1...3)), on: id)  // Waits for the server's credit: it is open.
             await server.shutdown()
             do {

@@ -69,10 +69,10 @@ actor TestMuxClient {
 
     /// Opens a stream with a raw opening request (no envelope); optionally finishes the client's half at once.
     func openRaw(
-        _ request: WireMessage, closeAfterOpen: Bool
+        _ request: WireMessage, store: UUID?, closeAfterOpen: Bool
     ) throws -> (id: UInt64, answers: AsyncThrowingStream<WireMessage, any Error>) {
         if let closed { throw closed }
-        let (id, frame) = try mux.openStream(request)
+        let (id, frame) = try mux.openStream(request, store: store)
         let (answers, inbox) = AsyncThrowingStream<WireMessage, any Error>.makeStream()
         inboxes[id] = inbox
         output.yield(frame)
@@ -113,16 +113,14 @@ actor TestMuxClient {
 
     /// A request/response (or read) stream on a store: all the answers.
     func call(_ store: UUID, _ request: WireMessage) async throws -> [WireMessage] {
-        let envelope = try StoreStreamOpen(storeID: store, request: request).envelope()
-        let (id, answers) = try openRaw(envelope, closeAfterOpen: true)
+        let (id, answers) = try openRaw(request, store: store, closeAfterOpen: true)
         return try await collect(id, answers)
     }
 
     /// A produce upload of the given batches: the status acknowledgements.
     func produce(_ store: UUID, space: String, segment: String, batches: [[Record]]) async throws -> [WireMessage] {
-        let envelope = try StoreStreamOpen(storeID: store, request: .produceOpen(space: space, segment: segment))
-            .envelope()
-        let (id, answers) = try openRaw(envelope, closeAfterOpen: false)
+        let (id, answers) = try openRaw(
+            .produceOpen(space: space, segment: segment), store: store, closeAfterOpen: false)
         async let statuses = collect(id, answers)
         for batch in batches { try await send(.records(batch), on: id) }
         try await send(.produceEnd, on: id)
