@@ -14,6 +14,8 @@ actor ServerConnection {
         var inbox: AsyncThrowingStream<WireMessage, any Error>.Continuation?
         /// Senders waiting for credit.
         var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// Called once when the stream ends for any reason (the job's own end included).
+        var onEnd: [@Sendable () -> Void] = []
     }
 
     /// A job for one stream.
@@ -82,6 +84,16 @@ actor ServerConnection {
         if let frame = mux.consumed(id) { emit(frame) }
     }
 
+    /// Registers work to do when the stream ends for any reason (peer reset or close, connection loss, the job's
+    /// own end); runs it at once when the stream has already ended.
+    func onEnd(_ id: UInt64, _ handler: @escaping @Sendable () -> Void) {
+        if streams[id] != nil, closed == nil {
+            streams[id]?.onEnd.append(handler)
+        } else {
+            handler()
+        }
+    }
+
     /// The stream's job is done: finish the server's half.
     func finish(_ id: UInt64) {
         if let frame = mux.close(id) { emit(frame) }
@@ -115,8 +127,12 @@ actor ServerConnection {
                     drop(id, error: StreamKitError(code: .invalidArgument, message: "unexpected message"))
                 }
             case .streamFinished(let id):
+                // The client sends no more: a produce's inbox ends, a subscription stops.
                 streams[id]?.inbox?.finish()
                 streams[id]?.inbox = nil
+                let handlers = streams[id]?.onEnd ?? []
+                streams[id]?.onEnd = []
+                for handler in handlers { handler() }
             case .streamReset(let id, let error):
                 drop(id, error: error)
             case .writable(let id):
@@ -153,6 +169,7 @@ actor ServerConnection {
         let failure = error ?? StreamKitError(code: .storeUnavailable, message: "stream \(id) ended")
         state.inbox?.finish(throwing: failure)
         for waiter in state.waiters { waiter.resume(throwing: failure) }
+        for handler in state.onEnd { handler() }
     }
 
     private func end(_ error: StreamKitError) {

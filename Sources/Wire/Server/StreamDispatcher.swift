@@ -13,6 +13,11 @@ struct StreamDispatcher: Sendable {
         connection: ServerConnection
     ) async {
         do {
+            if case .hello(let remote) = open.request {
+                try await hello(remote, id: id, connection: connection)
+                await connection.finish(id)
+                return
+            }
             guard let storeID = open.store else {
                 throw StreamKitError(
                     code: .invalidArgument, message: "a \(open.request.kind) stream must name its store")
@@ -56,17 +61,71 @@ struct StreamDispatcher: Sendable {
                 space: space, offset: offset, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp,
                 limit: limit)
             try await stream(entries, id: id, connection: connection)
+        case .consume(let spaces, let bounds, let limit):
+            let entries = store.consume(
+                spaces: spaces, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
+            try await stream(entries, id: id, connection: connection)
+        case .subscribe(let space, let segment, let heartbeatSeconds):
+            let subscription = try await store.subscribe(
+                space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
+            // The client ends a subscription by closing or resetting its stream; so does a lost connection.
+            await connection.onEnd(id) { subscription.cancel() }
+            defer { subscription.cancel() }
+            for await status in subscription {
+                try await connection.send(.status(status), on: id)
+            }
+        case .leaseAcquire(let key, let holder, let ttlSeconds):
+            let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
+            try await connection.send(.leaseResult(lease), on: id)
+        case .leaseRenew(let lease, let ttlSeconds):
+            let renewed = try await store.renewLease(lease, ttlSeconds: ttlSeconds)
+            try await connection.send(.leaseResult(renewed), on: id)
+        case .leaseRelease(let lease):
+            try await store.releaseLease(lease)
+            try await connection.send(.ack(true), on: id)
+        case .leaseQuery(let key):
+            try await connection.send(.leaseResult(await store.lease(key: key)), on: id)
+        case .workerRegister(let workerID, let metadata, let heartbeatSeconds):
+            let registration = try await store.registerWorker(
+                workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+            try await connection.send(
+                .workerRegistered(
+                    generation: registration.generation, worker: registration.worker,
+                    replacedGeneration: registration.replacedGeneration, inventory: registration.inventory),
+                on: id)
+        case .workerHeartbeat(let workerID, let generation):
+            try await store.workerHeartbeat(workerID: workerID, generation: generation)
+            try await connection.send(.ack(true), on: id)
+        case .workerUnregister(let workerID, let generation):
+            let removed = await store.unregisterWorker(workerID: workerID, generation: generation)
+            try await connection.send(.ack(removed), on: id)
+        case .workerInventoryRequest:
+            try await connection.send(.workerInventory(await store.workerInventory()), on: id)
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
             let records = RecordFeed(inbox: inbox, streamID: id, connection: connection)
             for try await status in store.produce(space: space, segment: segment, records: records) {
                 try await connection.send(.status(status), on: id)
             }
-        default:
-            throw StreamKitError(
-                code: .invalidArgument, message: "the server does not serve \(request.kind) streams yet")
+        case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+            .workerRegistered, .workerInventory:
+            throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
+
+    /// Answers a client's hello with the server's and checks that the two share a protocol version.
+    private func hello(_ remote: WireHello, id: UInt64, connection: ServerConnection) async throws {
+        let local = WireHello(features: StreamDispatcher.features)
+        do {
+            _ = try WireHello.negotiate(local: local, remote: remote)
+        } catch {
+            throw StreamKitError(code: .invalidArgument, message: error.message)
+        }
+        try await connection.send(.hello(local), on: id)
+    }
+
+    /// The optional features this server supports.
+    static let features = ["trace-context"]
 
     /// Sends a read's entries in batches; each send waits for the client's credit.
     private func stream<Entries: AsyncSequence>(
