@@ -24,6 +24,7 @@ actor TestMuxClient {
     private var inboxes: [UInt64: AsyncThrowingStream<WireMessage, any Error>.Continuation] = [:]
     private var waiters: [UInt64: [CheckedContinuation<Void, any Error>]] = [:]
     private var closed: StreamKitError?
+    private var receivedCounts: [UInt64: Int] = [:]
 
     init(limits: MuxLimits, output: AsyncStream<[UInt8]>.Continuation) {
         mux = MuxConnection(role: .client, limits: limits, now: .now)
@@ -38,6 +39,7 @@ actor TestMuxClient {
             case .send(let frame):
                 output.yield(frame)
             case .message(let id, let message):
+                receivedCounts[id, default: 0] += 1
                 inboxes[id]?.yield(message)
             case .streamFinished(let id):
                 inboxes.removeValue(forKey: id)?.finish()
@@ -99,6 +101,11 @@ actor TestMuxClient {
 
     func consumed(_ id: UInt64) {
         if let frame = mux.consumed(id) { output.yield(frame) }
+    }
+
+    /// How many messages arrived on a stream so far (taken or not).
+    func received(on id: UInt64) -> Int {
+        receivedCounts[id, default: 0]
     }
 
     /// Every answer of a stream until the server finishes it; each is consumed (granting credit) as it comes.
