@@ -25,6 +25,11 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
+        // jwt-kit's own crypto package (same location as jwt-kit names it): HMAC for the synchronous token signer.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
     ],
     targets: [
         // MARK: - C
@@ -67,6 +72,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Wire",
             swiftSettings: strict
@@ -82,6 +90,12 @@ let package = Package(
             dependencies: [
                 "StreamKitWire", "StreamKitEngine", "StreamKitProcessing",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             path: "Sources/Client",
             swiftSettings: strict
@@ -91,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "streamkit",
             dependencies: [
-                "StreamKitLogFiles", "StreamKitEngine",
+                "StreamKitLogFiles", "StreamKitEngine", "StreamKitWire", "StreamKitClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -114,6 +128,7 @@ let package = Package(
                 "StreamKitLogFiles",
                 "StreamKitEngine",
                 "StreamKitWire",
+                "StreamKitClient",
                 "StreamKitProcessing",
                 "CStreamKitSupport",
                 "CLZ4",
@@ -128,7 +143,11 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "StreamKitTestSupport",
-            dependencies: ["StreamKitEngine"],
+            dependencies: [
+                "StreamKitEngine",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             path: "Tests/Support",
             swiftSettings: strict
         ),
@@ -155,6 +174,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                "StreamKitTestSupport",
             ],
             path: "Tests/WireTests",
             swiftSettings: strict
@@ -165,7 +187,15 @@ let package = Package(
             path: "Tests/CLITests",
             swiftSettings: strict
         ),
-        .testTarget(name: "StreamKitClientTests", dependencies: ["StreamKitClient", "StreamKitTestSupport", .product(name: "Logging", package: "swift-log")], path: "Tests/ClientTests", swiftSettings: strict),
+        .testTarget(
+            name: "StreamKitClientTests",
+            dependencies: [
+                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ClientTests",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "StreamKitProcessingTests",
             dependencies: ["StreamKitProcessing"],

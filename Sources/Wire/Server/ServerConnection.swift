@@ -25,14 +25,17 @@ actor ServerConnection {
     private let output: AsyncStream<[UInt8]>.Continuation
     private let jobs: AsyncStream<Job>.Continuation
     private let dispatcher: StreamDispatcher
+    /// The stores the connection's caller may open streams on (checked once per stream open).
+    private let access: StoreAccess
     private var streams: [UInt64: StreamState] = [:]
     private var closed: StreamKitError?
 
     init(
-        limits: MuxLimits, dispatcher: StreamDispatcher, output: AsyncStream<[UInt8]>.Continuation,
+        access: StoreAccess, limits: MuxLimits, dispatcher: StreamDispatcher, output: AsyncStream<[UInt8]>.Continuation,
         jobs: AsyncStream<Job>.Continuation
     ) {
         mux = MuxConnection(role: .server, limits: limits, now: .now)
+        self.access = access
         self.dispatcher = dispatcher
         self.output = output
         self.jobs = jobs
@@ -148,6 +151,12 @@ actor ServerConnection {
     }
 
     private func opened(_ id: UInt64, store: UUID?, request: WireMessage, traceparent: String?) {
+        if let store, !access.allows(store) {  // Before any job: only this stream ends (nil store: connection-level).
+            let error = StreamKitError(
+                code: .forbidden, message: "the token does not grant store \(store)", storeID: store)
+            if let frame = mux.reset(id, error: error) { emit(frame) }
+            return
+        }
         if let frame = mux.consumed(id) { emit(frame) }
         let open = StreamOpen(store: store, request: request, traceparent: traceparent)
         var state = StreamState()

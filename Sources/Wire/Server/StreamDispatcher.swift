@@ -1,5 +1,7 @@
+import FoundationEssentials
 import StreamKitEngine
 import StreamKitLogFiles
+import Tracing
 
 /// Runs one server stream: calls the store named by the open and sends the answers.
 struct StreamDispatcher: Sendable {
@@ -11,6 +13,18 @@ struct StreamDispatcher: Sendable {
     func run(
         _ open: StreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
         connection: ServerConnection
+    ) async {
+        let context = WireTraceContext.context(traceparent: open.traceparent)
+        await withSpan("streamkit.server.\(open.request.kind)", context: context, ofKind: .server) { span in
+            if let store = open.store { span.attributes["streamkit.store_id"] = store.uuidString }
+            span.attributes["streamkit.stream_id"] = Int(truncatingIfNeeded: id)
+            await serveStream(open, streamID: id, inbox: inbox, connection: connection, span: span)
+        }
+    }
+
+    private func serveStream(
+        _ open: StreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
+        connection: ServerConnection, span: any Span
     ) async {
         do {
             if case .hello(let remote) = open.request {
@@ -27,8 +41,10 @@ struct StreamDispatcher: Sendable {
             }
             await connection.finish(id)
         } catch let error as StreamKitError {
+            span.recordError(error)
             await connection.fail(id, error: error)
         } catch {
+            span.recordError(error)
             await connection.fail(id, error: StreamKitError(code: .internalError, message: "\(error)"))
         }
     }
@@ -103,10 +119,7 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.workerInventory(await store.workerInventory()), on: id)
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
-            let records = RecordFeed(inbox: inbox, streamID: id, connection: connection)
-            for try await status in store.produce(space: space, segment: segment, records: records) {
-                try await connection.send(.status(status), on: id)
-            }
+            try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
             .workerRegistered, .workerInventory:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
@@ -127,6 +140,30 @@ struct StreamDispatcher: Sendable {
     /// The optional features this server supports.
     static let features = ["trace-context"]
 
+    /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's
+    /// limits) and answers with its statuses, so a client's batching decides the transactions and a slow
+    /// producer's records are acknowledged without waiting for more. Taking a message grants the client
+    /// credit for the next; the upload ends at `produceEnd` or when the client closes its half.
+    private func produce(
+        space: String, segment: String, store: Store, id: UInt64,
+        inbox: AsyncThrowingStream<WireMessage, any Error>, connection: ServerConnection
+    ) async throws {
+        for try await message in inbox {
+            await connection.consumed(id)
+            switch message {
+            case .records(let records):
+                for status in try await store.produce(space: space, segment: segment, records: records) {
+                    try await connection.send(.status(status), on: id)
+                }
+            case .produceEnd:
+                return
+            default:
+                throw StreamKitError(
+                    code: .invalidArgument, message: "a produce takes records and produceEnd, got \(message.kind)")
+            }
+        }
+    }
+
     /// Sends a read's entries in batches; each send waits for the client's credit.
     private func stream<Entries: AsyncSequence>(
         _ entries: Entries, id: UInt64, connection: ServerConnection
@@ -141,57 +178,5 @@ struct StreamDispatcher: Sendable {
             }
         }
         if !batch.isEmpty { try await connection.send(.entries(batch), on: id) }
-    }
-}
-
-/// The records of a produce upload, taken batch by batch from the stream's inbox; each batch taken grants the
-/// client credit for more. Ends at `produceEnd` or when the client closes its half.
-struct RecordFeed: AsyncSequence, Sendable {
-    typealias Element = Record
-
-    let inbox: AsyncThrowingStream<WireMessage, any Error>
-    let streamID: UInt64
-    let connection: ServerConnection
-
-    func makeAsyncIterator() -> Iterator {
-        Iterator(upstream: inbox.makeAsyncIterator(), streamID: streamID, connection: connection)
-    }
-
-    struct Iterator: AsyncIteratorProtocol {
-        var upstream: AsyncThrowingStream<WireMessage, any Error>.AsyncIterator
-        let streamID: UInt64
-        let connection: ServerConnection
-        var batch: [Record] = []
-        var index = 0
-        var ended = false
-
-        init(
-            upstream: AsyncThrowingStream<WireMessage, any Error>.AsyncIterator, streamID: UInt64,
-            connection: ServerConnection
-        ) {
-            self.upstream = upstream
-            self.streamID = streamID
-            self.connection = connection
-        }
-
-        mutating func next() async throws -> Record? {
-            while index == batch.count {
-                guard !ended, let message = try await upstream.next() else { return nil }
-                await connection.consumed(streamID)
-                switch message {
-                case .records(let records):
-                    batch = records
-                    index = 0
-                case .produceEnd:
-                    ended = true
-                    return nil
-                default:
-                    throw StreamKitError(
-                        code: .invalidArgument, message: "a produce takes records and produceEnd, got \(message.kind)")
-                }
-            }
-            defer { index += 1 }
-            return batch[index]
-        }
     }
 }

@@ -11,13 +11,17 @@ import Synchronization
 /// (`docs/protocol.md` §7) and each connection runs one ``MuxConnection`` in the server role. Every stream
 /// opens with a mux open frame naming the store and carrying the request.
 ///
-/// No authentication yet: every caller may use every store of the registry.
+/// Callers are checked once per upgrade as the configuration's ``ServerAuthentication`` says: a missing or
+/// invalid `Authorization: Bearer <JWT>` is refused with HTTP 401, and a stream opened on a store the token
+/// does not grant ends with `forbidden` (`docs/protocol.md`, Authentication).
 public final class StreamKitServer: Sendable {
     /// Server settings.
     public struct Configuration: Sendable {
+        /// How callers are checked. Has no default: ``ServerAuthentication/none`` must be written out.
+        public var authentication: ServerAuthentication
         /// The address to listen on. Default 127.0.0.1.
         public var host: String
-        /// The port; 0 picks a free one (see ``StreamKitServer/start()``). Default 7447.
+        /// The port; 0 picks a free one (see ``StreamKitServer/start()``). Default 7420.
         public var port: Int
         /// The HTTP path that upgrades to the StreamKit WebSocket. Default `/streamkit`.
         public var path: String
@@ -28,11 +32,13 @@ public final class StreamKitServer: Sendable {
         /// Most entries per `entries` message of a read. Default 256.
         public var entriesPerBatch: Int
 
-        /// Creates settings; every argument has a safe default.
+        /// Creates settings; every argument but `authentication` has a safe default.
         public init(
-            host: String = "127.0.0.1", port: Int = 7447, path: String = "/streamkit", limits: MuxLimits = MuxLimits(),
-            tickInterval: Duration = .seconds(1), entriesPerBatch: Int = 256
+            authentication: ServerAuthentication, host: String = "127.0.0.1", port: Int = 7420,
+            path: String = "/streamkit", limits: MuxLimits = MuxLimits(), tickInterval: Duration = .seconds(1),
+            entriesPerBatch: Int = 256
         ) {
+            self.authentication = authentication
             self.host = host
             self.port = port
             self.path = path
@@ -43,7 +49,7 @@ public final class StreamKitServer: Sendable {
     }
 
     private enum Upgrade: Sendable {
-        case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+        case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, StoreAccess)
         case refused
     }
 
@@ -64,8 +70,8 @@ public final class StreamKitServer: Sendable {
     ///
     /// - Parameters:
     ///   - registry: The stores to serve.
-    ///   - configuration: Where to listen and the connection limits.
-    public init(registry: StoreRegistry, configuration: Configuration = Configuration()) {
+    ///   - configuration: How callers are checked, where to listen and the connection limits.
+    public init(registry: StoreRegistry, configuration: Configuration) {
         self.registry = registry
         self.configuration = configuration
         group = .singleton
@@ -74,7 +80,8 @@ public final class StreamKitServer: Sendable {
     /// Binds and starts accepting connections in the background.
     ///
     /// - Returns: The bound port (the chosen one when the configuration's port is 0).
-    /// - Throws: The bind error; `invalidArgument` when the server was already started or shut down.
+    /// - Throws: The bind error; `invalidArgument` when the server was already started or shut down, or when the
+    ///   authentication settings are unusable (an empty HMAC secret, a PEM that is no supported public key).
     public func start() async throws -> Int {
         let taken = state.withLock { state in
             let taken = state.stopped || state.channel != nil
@@ -84,7 +91,7 @@ public final class StreamKitServer: Sendable {
         guard !taken else {
             throw StreamKitError(code: .invalidArgument, message: "the server was already started or shut down")
         }
-        let server = try await bind()
+        let server = try await bind(verifier: TokenVerifier.make(configuration.authentication))
         let port = server.channel.localAddress?.port ?? configuration.port
         let task = Task { [self] in await accept(server) }
         state.withLock { state in
@@ -123,7 +130,7 @@ public final class StreamKitServer: Sendable {
 
     // MARK: - Listening
 
-    private func bind() async throws -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never> {
+    private func bind(verifier: TokenVerifier) async throws -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never> {
         let path = configuration.path
         let maxFrame = configuration.limits.maxFrameBytes
         return try await ServerBootstrap(group: group)
@@ -131,6 +138,7 @@ public final class StreamKitServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let gate = UpgradeGate()  // This connection's authentication outcome.
                     let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                         maxFrameSize: maxFrame,
                         shouldUpgrade: { channel, head in
@@ -138,24 +146,50 @@ public final class StreamKitServer: Sendable {
                             guard head.method == .GET, target == path else {
                                 return channel.eventLoop.makeSucceededFuture(nil)
                             }
-                            return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                            guard verifier.checksTokens else {
+                                gate.allow(.all)
+                                return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
+                            }
+                            // Once per upgrade, off the event loop: nil (no upgrade) answers 401 below.
+                            let authorization = head.headers["Authorization"]
+                            let promise = channel.eventLoop.makePromise(of: HTTPHeaders?.self)
+                            promise.completeWithTask {
+                                do {
+                                    gate.allow(try await verifier.access(authorization: authorization))
+                                    return HTTPHeaders()
+                                } catch {
+                                    gate.refuse()
+                                    return nil
+                                }
+                            }
+                            return promise.futureResult
                         },
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
+                                guard let access = gate.access else {
+                                    throw StreamKitError(
+                                        code: .unauthorized, message: "upgrade without a verified caller")
+                                }
                                 try channel.pipeline.syncOperations.addHandler(
                                     NIOWebSocketFrameAggregator(
                                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                                         maxAccumulatedFrameSize: maxFrame))
                                 return Upgrade.webSocket(
                                     try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                                        wrappingChannelSynchronously: channel))
+                                        wrappingChannelSynchronously: channel),
+                                    access)
                             }
                         })
                     let configuration = NIOTypedHTTPServerUpgradeConfiguration<Upgrade>(
                         upgraders: [upgrader],
                         notUpgradingCompletionHandler: { channel in
                             channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandler(NotFoundResponder())
+                                let responder =
+                                    gate.isUnauthorized
+                                    ? RefusalResponder(
+                                        status: .unauthorized, headers: [("WWW-Authenticate", "Bearer")], atOnce: true)
+                                    : RefusalResponder(status: .notFound, headers: [], atOnce: false)
+                                try channel.pipeline.syncOperations.addHandler(responder)
                                 return Upgrade.refused
                             }
                         })
@@ -171,8 +205,8 @@ public final class StreamKitServer: Sendable {
                 try await server.executeThenClose { inbound in
                     for try await upgrade in inbound {
                         group.addTask { [self] in
-                            guard case .webSocket(let channel)? = try? await upgrade.get() else { return }
-                            await serve(channel)
+                            guard case .webSocket(let channel, let access)? = try? await upgrade.get() else { return }
+                            await serve(channel, access: access)
                         }
                     }
                 }
@@ -185,11 +219,11 @@ public final class StreamKitServer: Sendable {
 
     // MARK: - Connections
 
-    private func serve(_ channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) async {
+    private func serve(_ channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, access: StoreAccess) async {
         let (output, outputContinuation) = AsyncStream<[UInt8]>.makeStream()
         let (jobs, jobsContinuation) = AsyncStream<ServerConnection.Job>.makeStream()
         let connection = ServerConnection(
-            limits: configuration.limits,
+            access: access, limits: configuration.limits,
             dispatcher: StreamDispatcher(registry: registry, entriesPerBatch: configuration.entriesPerBatch),
             output: outputContinuation, jobs: jobsContinuation)
         let tickInterval = configuration.tickInterval
@@ -249,17 +283,47 @@ public final class StreamKitServer: Sendable {
     }
 }
 
-/// Answers every plain HTTP request (anything but the WebSocket upgrade) with 404 and closes.
-private final class NotFoundResponder: ChannelInboundHandler, RemovableChannelHandler {
+/// Answers a request that does not upgrade with an empty response and closes: 404 for anything but a StreamKit
+/// upgrade, 401 (`WWW-Authenticate: Bearer`) for an upgrade whose token was refused.
+///
+/// A 404 is written once the request's end arrives. A 401 is written as soon as the handler is in place: the
+/// token was checked asynchronously, and NIO's upgrade handler consumes the request's head and end while it
+/// waits for that decision, so no request part would ever reach this handler.
+private final class RefusalResponder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    private let status: HTTPResponseStatus
+    private let extraHeaders: [(String, String)]
+    private let atOnce: Bool
+    private var responded = false
+
+    /// - Parameters:
+    ///   - status: The response status.
+    ///   - headers: Headers besides `Content-Length: 0` and `Connection: close`.
+    ///   - atOnce: Answer when added to the pipeline instead of at the request's end.
+    init(status: HTTPResponseStatus, headers: [(String, String)], atOnce: Bool) {
+        self.status = status
+        extraHeaders = headers
+        self.atOnce = atOnce
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if atOnce { respond(context) }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = Self.unwrapInboundIn(data) else { return }
-        var headers = HTTPHeaders()
+        respond(context)
+    }
+
+    private func respond(_ context: ChannelHandlerContext) {
+        guard !responded else { return }
+        responded = true
+        var headers = HTTPHeaders(extraHeaders)
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: .notFound, headers: headers)
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
         let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }

@@ -53,7 +53,7 @@ struct ServerLimitsTests {
             (first...min(first + 99, total)).map { Record(sequence: $0, payload: [UInt8](repeating: 7, count: 256)) }
         }
         let window = 2
-        try await withTestServer(.init(port: 0, entriesPerBatch: 50)) { port, _ in
+        try await withTestServer(.init(authentication: .none, port: 0, entriesPerBatch: 50)) { port, _ in
             try await withTestClient(port: port, limits: MuxLimits(streamQueueDepth: window)) { client in
                 _ = try await client.produce(store, space: "s", segment: "big", batches: batches)
                 let (stalled, answers) = try await client.openRaw(

@@ -14,7 +14,7 @@ import Foundation
 struct StreamKitServerTests {
     /// Runs `body` with a started server on 127.0.0.1 and an in-memory registry, then shuts both down.
     private func withServer(
-        _ configuration: StreamKitServer.Configuration = .init(port: 0),
+        _ configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0),
         _ body: (Int) async throws -> Void
     ) async throws {
         var registryConfiguration = RegistryConfiguration()
@@ -71,7 +71,7 @@ struct StreamKitServerTests {
         let all = records(1...1_000)
         let batches = stride(from: 0, to: all.count, by: 100).map { Array(all[$0..<min($0 + 100, all.count)]) }
         let limits = MuxLimits(streamQueueDepth: 2)  // The client grants 2 messages at a time.
-        try await withServer(.init(port: 0, entriesPerBatch: 64)) { port in
+        try await withServer(.init(authentication: .none, port: 0, entriesPerBatch: 64)) { port in
             try await withTestClient(port: port, limits: limits) { client in
                 let acks = try await client.produce(store, space: "s", segment: "p", batches: batches)
                 let statuses = acks.compactMap { message -> SegmentStatus? in
@@ -139,7 +139,7 @@ struct StreamKitServerTests {
         var registryConfiguration = RegistryConfiguration()
         registryConfiguration.inMemory = true
         let registry = StoreRegistry(root: "/nonexistent-streamkit-server-tests", configuration: registryConfiguration)
-        let server = StreamKitServer(registry: registry, configuration: .init(port: 0))
+        let server = StreamKitServer(registry: registry, configuration: .init(authentication: .none, port: 0))
         let port = try await server.start()
         let store = UUID()
         try await withTestClient(port: port) { client in

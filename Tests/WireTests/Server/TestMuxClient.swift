@@ -13,7 +13,11 @@ import Foundation
 
 /// Why a test connection could not be made.
 enum TestClientError: Error, Equatable {
+    /// The server answered the upgrade request with something other than 101
+    /// (``upgradeResponse(port:path:token:headers:)`` tells the status).
     case notUpgraded
+    /// The connection closed before the server answered the upgrade request.
+    case noResponse
 }
 
 /// Test-only client side of a StreamKit WebSocket connection: a ``MuxConnection`` in the client role over a
@@ -137,42 +141,107 @@ actor TestMuxClient {
 }
 
 private enum ClientUpgrade: Sendable {
-    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
-    case refused
+    case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, HTTPResponseHead)
+    case refused(any Channel, EventLoopFuture<HTTPResponseHead>)
 }
 
-/// Connects a ``TestMuxClient`` to a server on 127.0.0.1, runs `body`, then closes the connection.
-func withTestClient<T: Sendable>(
-    port: Int, path: String = "/streamkit", limits: MuxLimits = MuxLimits(),
-    _ body: (TestMuxClient) async throws -> T
-) async throws -> T {
+/// Hands the response head of a refused upgrade to a promise.
+private final class ResponseHeadCatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let promise: EventLoopPromise<HTTPResponseHead>
+
+    init(_ promise: EventLoopPromise<HTTPResponseHead>) {
+        self.promise = promise
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = Self.unwrapInboundIn(data) { promise.succeed(head) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(TestClientError.noResponse)  // Ignored once the head arrived.
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(TestClientError.noResponse)
+    }
+}
+
+/// Sends the WebSocket upgrade request (with `Authorization: Bearer <token>` when a token is given, and any extra
+/// headers) and returns what came of it.
+private func connectTestClient(
+    port: Int, path: String, limits: MuxLimits, token: String?, headers extra: [(String, String)]
+) async throws -> ClientUpgrade {
     let maxFrame = limits.maxFrameBytes
     let upgrade: EventLoopFuture<ClientUpgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
                     maxFrameSize: maxFrame,
-                    upgradePipelineHandler: { channel, _ in
+                    upgradePipelineHandler: { channel, head in
                         channel.eventLoop.makeCompletedFuture {
                             ClientUpgrade.webSocket(
                                 try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                                    wrappingChannelSynchronously: channel))
+                                    wrappingChannelSynchronously: channel),
+                                head)
                         }
                     })
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: "127.0.0.1:\(port)")
                 headers.add(name: "Content-Length", value: "0")
+                if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+                for (name, value) in extra { headers.add(name: name, value: value) }
                 let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
                 let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
                     upgradeRequestHead: head, upgraders: [upgrader],
                     notUpgradingCompletionHandler: { channel in
-                        channel.eventLoop.makeCompletedFuture { ClientUpgrade.refused }
+                        channel.eventLoop.makeCompletedFuture {
+                            let promise = channel.eventLoop.makePromise(of: HTTPResponseHead.self)
+                            try channel.pipeline.syncOperations.addHandler(ResponseHeadCatcher(promise))
+                            return ClientUpgrade.refused(channel, promise.futureResult)
+                        }
                     })
                 return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
                     configuration: .init(upgradeConfiguration: configuration))
             }
         }
-    guard case .webSocket(let channel) = try await upgrade.get() else { throw TestClientError.notUpgraded }
+    return try await upgrade.get()
+}
+
+/// The server's answer to a WebSocket upgrade request: 101 when it upgrades (the connection is then closed at
+/// once), else the refusal (e.g. 401 with `WWW-Authenticate`, or 404), read before the server closes.
+func upgradeResponse(
+    port: Int, path: String = "/streamkit", token: String? = nil, headers: [(String, String)] = []
+) async throws -> HTTPResponseHead {
+    switch try await connectTestClient(port: port, path: path, limits: MuxLimits(), token: token, headers: headers) {
+    case .webSocket(let channel, let head):
+        try await channel.executeThenClose { _, _ in }
+        return head
+    case .refused(let channel, let head):
+        defer { channel.close(promise: nil) }
+        return try await head.get()
+    }
+}
+
+/// Connects a ``TestMuxClient`` to a server on 127.0.0.1, runs `body`, then closes the connection.
+///
+/// - Parameters:
+///   - token: Sent as `Authorization: Bearer <token>` when given.
+///   - headers: Extra headers of the upgrade request.
+/// - Throws: ``TestClientError/notUpgraded`` when the server refuses the upgrade
+///   (``upgradeResponse(port:path:token:headers:)`` tells the status), or what `body` throws.
+func withTestClient<T: Sendable>(
+    port: Int, path: String = "/streamkit", limits: MuxLimits = MuxLimits(), token: String? = nil,
+    headers: [(String, String)] = [],
+    _ body: (TestMuxClient) async throws -> T
+) async throws -> T {
+    let upgrade = try await connectTestClient(port: port, path: path, limits: limits, token: token, headers: headers)
+    guard case .webSocket(let channel, _) = upgrade else {
+        if case .refused(let channel, _) = upgrade { channel.close(promise: nil) }
+        throw TestClientError.notUpgraded
+    }
     return try await channel.executeThenClose { inbound, outbound in
         let (output, continuation) = AsyncStream<[UInt8]>.makeStream()
         let client = TestMuxClient(limits: limits, output: continuation)

@@ -4,7 +4,7 @@ import StreamKitWire
 /// Runs `body` with a started server on 127.0.0.1 (port 0) over a fresh in-memory registry, then shuts both
 /// down, also when `body` throws.
 func withTestServer(
-    _ configuration: StreamKitServer.Configuration = .init(port: 0),
+    _ configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0),
     _ body: (_ port: Int, _ server: StreamKitServer) async throws -> Void
 ) async throws {
     var registryConfiguration = RegistryConfiguration()
