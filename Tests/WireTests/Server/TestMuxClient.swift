@@ -75,10 +75,10 @@ actor TestMuxClient {
 
     /// Opens a stream with a raw opening request (no envelope); optionally finishes the client's half at once.
     func openRaw(
-        _ request: WireMessage, store: UUID?, closeAfterOpen: Bool
+        _ request: WireMessage, store: UUID?, traceparent: String? = nil, closeAfterOpen: Bool
     ) throws -> (id: UInt64, answers: AsyncThrowingStream<WireMessage, any Error>) {
         if let closed { throw closed }
-        let (id, frame) = try mux.openStream(request, store: store)
+        let (id, frame) = try mux.openStream(request, store: store, traceparent: traceparent)
         let (answers, inbox) = AsyncThrowingStream<WireMessage, any Error>.makeStream()
         inboxes[id] = inbox
         output.yield(frame)
