@@ -1,16 +1,22 @@
 import ArgumentParser
 
-/// `streamkit`: inspect, verify, dump and replay StreamKit data directories.
+/// `streamkit`: run the server, talk to it, and inspect, verify, dump and replay StreamKit data directories.
 @main
 struct StreamKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streamkit",
-        abstract: "Inspect, verify, dump and replay StreamKit stores.",
+        abstract: "Serve, publish to, follow, inspect, verify, dump and replay StreamKit stores.",
         discussion: """
+            serve runs the WebSocket server over a data directory; publish, tail and replay --to-url talk to \
+            a server at ws://HOST:PORT/streamkit; token mints access tokens for a server run with --jwt-secret.
+
             DIR is a data directory holding one store directory per store id (as the server and \
-            StoreRegistry lay them out), or a single store directory. These commands read the log files \
-            directly, take no lock, and work on stores a live server holds.
+            StoreRegistry lay them out), or a single store directory. inspect, verify, dump and replay read \
+            the log files directly, take no lock, and work on stores a live server holds.
             """,
-        subcommands: [InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self]
+        subcommands: [
+            ServeCommand.self, PublishCommand.self, TailCommand.self, TokenCommand.self,
+            InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self,
+        ]
     )
 }

@@ -6,9 +6,12 @@
 public enum ServerAuthentication: Sendable {
     /// No check: every caller may use every store. For tests and local development only.
     case none
-    /// HS256 tokens signed with this shared secret.
+    /// HS256 tokens signed with this shared secret (at least ``minimumSecretBytes``, as RFC 7518 §3.2 asks).
     case hmac(secret: [UInt8])
     /// Tokens signed with the private key of this PEM public key: ES256 for a P-256 EC key, RS256 for an RSA key
     /// (2048 bits or more). A PEM that is neither makes ``StreamKitServer/start()`` throw `invalidArgument`.
     case publicKey(pem: String)
+
+    /// The shortest HMAC secret accepted: 32 bytes, the size of the SHA-256 output.
+    public static let minimumSecretBytes = 32
 }

@@ -12,18 +12,21 @@ public enum StreamKitToken {
     /// An HS256 token signed with a shared secret.
     ///
     /// - Parameters:
-    ///   - secret: The server's secret (32 random bytes or more is advisable).
+    ///   - secret: The server's secret (at least 32 bytes; 32 random bytes is right).
     ///   - stores: The stores the token grants.
     ///   - subject: The `sub` claim: who the caller is, for logs.
     ///   - expiresIn: How long from now the token is valid. Default one hour.
     /// - Returns: The compact JWT, to send as `Authorization: Bearer <token>`.
-    /// - Throws: `invalidArgument` when the secret is empty, `stores` names no store, or `expiresIn` is not
+    /// - Throws: `invalidArgument` when the secret is shorter than 32 bytes, `stores` names no store, or `expiresIn` is not
     ///   positive.
     public static func hmac(
         secret: [UInt8], stores: StoreScope, subject: String? = nil, expiresIn: Duration = .seconds(3600)
     ) throws -> String {
-        guard !secret.isEmpty else {
-            throw StreamKitError(code: .invalidArgument, message: "the HMAC secret is empty")
+        guard secret.count >= ServerAuthentication.minimumSecretBytes else {
+            throw StreamKitError(
+                code: .invalidArgument,
+                message: "the HMAC secret must have at least \(ServerAuthentication.minimumSecretBytes) bytes",
+                limit: ServerAuthentication.minimumSecretBytes, value: secret.count)
         }
         if case .stores(let list) = stores, list.isEmpty {
             throw StreamKitError(code: .invalidArgument, message: "a token must grant at least one store")

@@ -32,14 +32,17 @@ final class TokenVerifier: Sendable {
 
     /// A verifier for `authentication`.
     ///
-    /// - Throws: `invalidArgument` when the HMAC secret is empty or the PEM is neither a P-256 nor an RSA public key.
+    /// - Throws: `invalidArgument` when the HMAC secret is shorter than 32 bytes or the PEM is neither a P-256 nor an RSA public key.
     static func make(_ authentication: ServerAuthentication) async throws(StreamKitError) -> TokenVerifier {
         switch authentication {
         case .none:
             return TokenVerifier(mode: .open)
         case .hmac(let secret):
-            guard !secret.isEmpty else {
-                throw StreamKitError(code: .invalidArgument, message: "the HMAC secret is empty")
+            guard secret.count >= ServerAuthentication.minimumSecretBytes else {
+                throw StreamKitError(
+                    code: .invalidArgument,
+                    message: "the HMAC secret must have at least \(ServerAuthentication.minimumSecretBytes) bytes",
+                    limit: ServerAuthentication.minimumSecretBytes, value: secret.count)
             }
             let keys = JWTKeyCollection()
             await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)

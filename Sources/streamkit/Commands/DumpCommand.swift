@@ -42,7 +42,6 @@ struct DumpCommand: AsyncParsableCommand {
         try await Output.run {
             let location = try DataDirectory(path: directory).store(store)
             let reader = try LogReader(directory: location.path)
-            let out = FileHandle.standardOutput
             var buffer = Data()
             try reader.forEachEntry(from: from) { entry in
                 guard entry.position <= to else { return false }
@@ -54,12 +53,12 @@ struct DumpCommand: AsyncParsableCommand {
                 }
                 buffer.append(0x0A)
                 if buffer.count > 1 << 16 {
-                    out.write(buffer)
+                    Output.write(buffer)
                     buffer.removeAll(keepingCapacity: true)
                 }
                 return true
             }
-            out.write(buffer)
+            Output.write(buffer)
         }
     }
 

@@ -3,12 +3,33 @@ import Foundation
 
 /// Writing to stdout and stderr without buffering surprises, plus a terminal progress line.
 enum Output {
+    /// One line on stdout, written at once (no buffer to flush).
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(Data((text + "\n").utf8))
     }
 
+    /// Bytes on stdout with `write(2)`, at once. When the reader has gone (`EPIPE`: `streamkit tail … | head`)
+    /// the process ends quietly with status 0, as other Unix filters do.
+    static func write(_ data: Data) {
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            guard var pointer = bytes.baseAddress else { return }
+            var remaining = bytes.count
+            while remaining > 0 {
+                let written = Foundation.write(1, pointer, remaining)
+                if written < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    exit(errno == EPIPE ? 0 : 1)
+                }
+                pointer += written
+                remaining -= written
+            }
+        }
+    }
+
+    /// One line on stderr; line breaks inside `text` become spaces, so an error is always one line.
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data((flat + "\n").utf8))
     }
 
     static let stderrIsTerminal = isatty(2) != 0
@@ -24,7 +45,8 @@ enum Output {
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
-    /// Runs `body`; a `CLIError` or a `LogFilesError` becomes one line on stderr and an exit status.
+    /// Runs `body`; a `CLIError`, a `StreamKitError` or any other error becomes one line on stderr and an
+    /// exit status (1 unless the `CLIError` says otherwise).
     static func run(_ body: () async throws -> Void) async throws {
         do {
             try await body()
@@ -39,4 +61,3 @@ enum Output {
         }
     }
 }
-

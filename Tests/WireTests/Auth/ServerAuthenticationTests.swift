@@ -45,7 +45,7 @@ struct ServerAuthenticationTests {
 
     @Test("a token signed with another secret is refused with 401 and WWW-Authenticate: Bearer")
     func badSignatureIsUnauthorized() async throws {
-        let token = try StreamKitToken.hmac(secret: Array("another secret".utf8), stores: .all)
+        let token = try StreamKitToken.hmac(secret: Array("another secret, 32 bytes or longer".utf8), stores: .all)
         try await withTestServer(hmac) { port, _ in
             let head = try await upgradeResponse(port: port, token: token)
 

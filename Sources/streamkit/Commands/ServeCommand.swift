@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StreamKitEngine
+import StreamKitWire
+
+/// `streamkit serve --data DIR [--host H] [--port P] [--durability D] (--jwt-secret S | --jwt-public-key PEM | --no-auth)`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the StreamKit WebSocket server over the stores in a data directory.",
+        discussion: """
+            Prints the server's URL (ws://HOST:PORT/streamkit) on stdout once it listens; with --port 0 the \
+            port is a free one chosen by the system. SIGINT or SIGTERM stop it gracefully: no new connections, \
+            open streams end, commits in flight finish, every store is closed; then the exit status is 0. A second signal exits at once (status \
+            130); acknowledged commits are in the write-ahead files and recovered on the next start.
+
+            Exactly one of --jwt-secret, --jwt-public-key and --no-auth is required. The HS256 secret can \
+            also come from the environment variable \(secretVariable) (kept out of the process list); mint \
+            tokens for it with `streamkit token`.
+            """)
+
+    static let secretVariable = "STREAMKIT_JWT_SECRET"
+
+    @Option(name: .long, help: "The data directory: one directory per store (created when missing).")
+    var data: String
+
+    @Option(name: .long, help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "The port to listen on; 0 picks a free one.")
+    var port = 7420
+
+    @Option(name: .long, help: "When a commit is acknowledged: fsync, interval:MS or none.")
+    var durability = DurabilityArgument(.fsync)
+
+    @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
+    var jwtSecret: String?
+
+    @Option(name: .customLong("jwt-public-key"), help: "Accept ES256/RS256 tokens verified with this PEM public key file.")
+    var jwtPublicKey: String?
+
+    @Flag(name: .customLong("no-auth"), help: "Accept every caller without a token (local development only).")
+    var noAuth = false
+
+    @Option(name: .customLong("log-level"), help: "Server and store logs on stderr: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "notice"
+
+    /// HS256 keys shorter than the hash (32 bytes) are weak, and JWTKit will refuse them.
+    static let minimumSecretBytes = 32
+
+    /// - Throws: `ValidationError` for a secret shorter than ``minimumSecretBytes``.
+    static func checkSecret(_ secret: String, source: String) throws {
+        guard secret.utf8.count >= minimumSecretBytes else {
+            throw ValidationError(
+                "\(source) must be at least \(minimumSecretBytes) bytes (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`)")
+        }
+    }
+
+    /// The secret from the environment, when no auth option was given.
+    var environmentSecret: String? {
+        guard let value = ProcessInfo.processInfo.environment[Self.secretVariable], !value.isEmpty else { return nil }
+        return value
+    }
+
+    func validate() throws {
+        let explicit = [jwtSecret != nil, jwtPublicKey != nil, noAuth].filter { $0 }.count
+        if explicit > 1 { throw ValidationError("give only one of --jwt-secret, --jwt-public-key and --no-auth") }
+        if explicit == 0 && environmentSecret == nil {
+            throw ValidationError(
+                "choose how callers are checked: --jwt-secret SECRET (or \(Self.secretVariable)), --jwt-public-key PEMFILE, or --no-auth")
+        }
+        if explicit == 0 || jwtSecret != nil {
+            try Self.checkSecret(jwtSecret ?? environmentSecret ?? "", source: jwtSecret != nil ? "--jwt-secret" : Self.secretVariable)
+        }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535, got \(port)") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        try await Output.run {
+            let authentication = try self.authentication()
+            try prepare(data)
+            let level = Logger.Level(rawValue: logLevel) ?? .notice
+            var store = StoreConfiguration()
+            store.log.durability = durability.value
+            store.logger.logLevel = level
+            store.log.logger.logLevel = level
+            let registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
+            await registry.start()
+            let server = StreamKitServer(
+                registry: registry,
+                configuration: StreamKitServer.Configuration(authentication: authentication, host: host, port: port))
+
+            let watcher = SignalWatcher(forceExitOnSecond: true)  // Before listening: from now on a signal stops cleanly.
+            let bound: Int
+            do {
+                bound = try await server.start()
+            } catch let error as StreamKitError {  // The configuration, e.g. a PEM that is no usable key.
+                await registry.shutdown()
+                throw CLIError(jwtPublicKey.map { "\($0): \(error.message)" } ?? error.message)
+            } catch {
+                await registry.shutdown()
+                throw CLIError("cannot listen on \(host):\(port): \(error)")
+            }
+            let shownHost = host.contains(":") ? "[\(host)]" : host
+            Output.line("ws://\(shownHost):\(bound)\(server.configuration.path)")
+            Output.error(
+                "streamkit: serving \(data) (durability \(durability), \(describe(authentication))); SIGINT or SIGTERM stops")
+
+            let signal = await watcher.next()
+            Output.error("streamkit: \(signal.map(SignalWatcher.name) ?? "stop") received, shutting down")
+            await server.shutdown()
+            await registry.shutdown()
+            Output.error("streamkit: stopped")
+        }
+    }
+
+    /// The authentication chosen on the command line or in the environment.
+    private func authentication() throws -> ServerAuthentication {
+        if noAuth { return .none }
+        if let jwtPublicKey {
+            guard let pem = try? String(contentsOfFile: jwtPublicKey, encoding: .utf8) else {
+                throw CLIError("\(jwtPublicKey): cannot read the public key file")
+            }
+            return .publicKey(pem: pem)
+        }
+        let secret = jwtSecret ?? environmentSecret ?? ""
+        return .hmac(secret: Array(secret.utf8))
+    }
+
+    private func describe(_ authentication: ServerAuthentication) -> String {
+        switch authentication {
+        case .none: "no authentication"
+        case .hmac: "HS256 tokens"
+        case .publicKey: "public-key tokens"
+        }
+    }
+
+    /// Creates the data directory when missing and checks that it is a writable directory.
+    private func prepare(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw CLIError("\(path): not a directory") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("\(path): cannot create the data directory (\(error.localizedDescription))")
+            }
+        }
+        guard access(path, W_OK | X_OK) == 0 else { throw CLIError("\(path): the data directory is not writable") }
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import StreamKitClient
+import StreamKitEngine
+
+/// `streamkit tail URL --store ID --space S [--segment G] [--token T] [--from-start]`.
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Follow a remote space or segment, printing new entries as NDJSON until SIGINT.",
+        discussion: """
+            Entries are printed in the same JSON shape as `dump`, each exactly once and in order: commit \
+            order for a space, sequence order for a segment. Without --from-start the output starts after the \
+            newest entry present when tail starts. SIGINT or SIGTERM ends it with status 0; a lost \
+            connection that cannot be re-established, a refused token or an unreachable server ends it with \
+            one line on stderr and status 1.
+            """)
+
+    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:7420/streamkit.")
+    var url: String
+
+    @Option(name: .long, help: "The store id.")
+    var store: String
+
+    @Option(name: .long, help: "The space.")
+    var space: String
+
+    @Option(name: .long, help: "Only this segment.")
+    var segment: String?
+
+    @Option(name: .long, help: "The bearer token (or set \(Remote.tokenVariable)).")
+    var token: String?
+
+    @Flag(name: .customLong("from-start"), help: "Print the entries already there first.")
+    var fromStart = false
+
+    func validate() throws {
+        try Remote.validate(url: url)
+        _ = try Remote.storeID(store)
+        if space.isEmpty { throw ValidationError("--space must not be empty") }
+        if segment?.isEmpty == true { throw ValidationError("--segment must not be empty") }
+    }
+
+    func run() async throws {
+        try await Output.run {
+            let id = try Remote.storeID(store)
+            let follower = Follower(store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart)
+            let url = self.url
+            let token = Remote.token(token)
+            // A signal cancels the follow and ends the command with status 0; a failure ends it with one line.
+            _ = try await untilSignal {
+                try await withRemoteClient(url: url, token: token) { client in try await follower.run(client) }
+            }
+        }
+    }
+}
+
+/// Follows one space (or one segment of it): wakes on every status of a subscription (and once a second,
+/// to notice a subscription that failed), then reads what is new since the last printed entry.
+private struct Follower: Sendable {
+    let store: UUID
+    let space: String
+    let segment: String?
+    let fromStart: Bool
+
+    /// Where the next read starts.
+    private enum Position {
+        /// After this sequence of the segment.
+        case sequence(UInt64)
+        /// After this offset of the space.
+        case offset(Offset)
+    }
+
+    init(store: UUID, space: String, segment: String?, fromStart: Bool) {
+        self.store = store
+        self.space = space
+        self.segment = segment
+        self.fromStart = fromStart
+    }
+
+    func run(_ client: StreamKitClient) async throws {
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
+            wake.yield()
+        }
+        let ticker = Task {
+            while (try? await Task.sleep(for: .seconds(1))) != nil { wake.yield() }
+        }
+        defer { ticker.cancel() }
+        var position = try await start(client)
+        let what = space + (segment.map { "/" + $0 } ?? "")
+        switch position {
+        case .sequence(let last) where last > 0: Output.error("streamkit: following \(what) after sequence \(last)")
+        case .offset(let offset) where offset != .start: Output.error("streamkit: following \(what) after position \(offset.position)")
+        default: Output.error("streamkit: following \(what) from the start")
+        }
+        wake.yield()
+        for await _ in wakes {
+            let state = subscription.status()
+            if state.state == .failed {
+                throw CLIError("the subscription ended: \(state.lastError ?? "connection lost")")
+            }
+            position = try await readNew(client, after: position)
+        }
+        await subscription.cancel()  // Cancelled (a signal): the caller ends quietly.
+    }
+
+    /// The starting point: the very beginning, or just after the newest entry now.
+    private func start(_ client: StreamKitClient) async throws -> Position {
+        if let segment {
+            if fromStart { return .sequence(0) }
+            let last = try await client.peek(store: store, space: space, segment: segment)
+            return .sequence(last?.sequence ?? 0)
+        }
+        if fromStart { return .offset(.start) }
+        // The space's newest entry is the newest of its segments' last entries (positions are store-wide).
+        let segments = try await client.segments(store: store, space: space)
+        var newest: Offset = .start
+        for name in segments {
+            if let last = try await client.peek(store: store, space: space, segment: name), last.offset > newest {
+                newest = last.offset
+            }
+        }
+        return .offset(newest)
+    }
+
+    /// Prints every entry after `position` that is visible now; returns the new position.
+    private func readNew(_ client: StreamKitClient, after position: Position) async throws -> Position {
+        var buffer = Data()
+        defer { Output.write(buffer) }
+        func emit(_ entry: Entry) {
+            buffer.append(DumpCommand.json(entry))
+            buffer.append(0x0A)
+            if buffer.count > 1 << 16 {
+                Output.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        switch position {
+        case .sequence(let last):
+            var last = last
+            let entries = client.consumeSegment(store: store, space: space, segment: segment ?? "", minSequence: last + 1)
+            for try await entry in entries where entry.sequence > last {
+                emit(entry)
+                last = entry.sequence
+            }
+            return .sequence(last)
+        case .offset(let offset):
+            var offset = offset
+            for try await entry in client.consumeSpace(store: store, space: space, offset: offset) where entry.offset > offset {
+                emit(entry)
+                offset = entry.offset
+            }
+            return .offset(offset)
+        }
+    }
+}

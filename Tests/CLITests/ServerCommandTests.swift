@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+
+/// `streamkit serve`, `publish`, `tail`, `token` and `replay --to-url`, run as real processes against each
+/// other. Serialized: every test runs a server and clients, and the machines running CI have few cores.
+@Suite(.serialized) struct ServerCommandTests {
+    static let secret = "cli-test-secret-0123456789abcdef"
+
+    func json(_ line: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    func token(_ arguments: [String]) async throws -> String {
+        let minted = try await ChildProcess.run(["token", "--secret", Self.secret] + arguments)
+        #expect(minted.status == 0, "\(minted.stderr)")
+        return try #require(minted.stdoutLines.first)
+    }
+
+    @Test("serve prints its URL, publish and tail go through it, and after SIGTERM (status 0) the data directory holds every entry")
+    func serveEndToEnd() async throws {
+        let data = temporaryPath("serve")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = UUID()
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret])
+        defer { server.child.stop() }
+        #expect(server.url.hasPrefix("ws://127.0.0.1:"))
+        #expect(server.url.hasSuffix("/streamkit"))
+        #expect(server.port > 0 && server.port != 7420)
+        let token = try await token(["--store", store.uuidString])
+
+        let input = """
+            first
+            {"payload":"second","metadata":{"kind":"json"}}
+            third
+
+            {"not":"a record"}
+            fifth
+            """
+        let published = try await ChildProcess.run(
+            ["publish", server.url, "--store", store.uuidString, "--space", "orders", "--segment", "o-1", "--token", token],
+            stdin: input)
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(published.stdoutLines.count == 5)
+        #expect(published.stdoutLines.last?.hasPrefix("orders/o-1 5 ") == true)
+
+        let tail = try ChildProcess(
+            ["tail", server.url, "--store", store.uuidString, "--space", "orders", "--from-start"],
+            environment: ["STREAMKIT_TOKEN": token])
+        defer { tail.stop() }
+        let seen = try await tail.lines(5).map(json)
+        #expect(seen.map { $0["sequence"] as? Int } == [1, 2, 3, 4, 5])
+        #expect(seen.map { $0["payload"] as? String } == ["first", "second", "third", #"{"not":"a record"}"#, "fifth"])
+        #expect(seen[1]["metadata"] as? [String: String] == ["kind": "json"])
+        #expect(seen.allSatisfy { $0["segment"] as? String == "o-1" && $0["payload_encoding"] as? String == "utf8" })
+
+        let more = try await ChildProcess.run(
+            ["publish", server.url, "--store", store.uuidString, "--space", "orders", "--segment", "o-2"],
+            stdin: "sixth\nseventh\n", environment: ["STREAMKIT_TOKEN": token])
+        #expect(more.status == 0, "\(more.stderr)")
+        let live = try await tail.lines(7).map(json)
+        #expect(live.suffix(2).map { $0["payload"] as? String } == ["sixth", "seventh"])
+        #expect(live.suffix(2).map { $0["segment"] as? String } == ["o-2", "o-2"])
+        #expect(live.map { $0["position"] as? Int } == (1...7).map { $0 })
+        tail.signal(SIGINT)
+        let tailEnd = try await tail.finished()
+        #expect(tailEnd.status == 0, "\(tailEnd.stderr)")
+        #expect(tailEnd.stdoutLines.count == 7)
+
+        let stopped = try await server.terminate()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("SIGTERM"))
+
+        let inspect = try await ChildProcess.run(["inspect", data])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains(store.uuidString.lowercased()))
+        #expect(inspect.stdout.contains("o-1: 5 entries, sequences 1…5"))
+        #expect(inspect.stdout.contains("o-2: 2 entries, sequences 1…2"))
+        let verify = try await ChildProcess.run(["verify", data])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.contains(": ok"))
+        let dump = try await ChildProcess.run(["dump", data, "--store", store.uuidString])
+        #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == live.map { $0["payload"] as? String })
+    }
+
+    @Test("tail of one segment without --from-start prints only what is published after it starts")
+    func tailFollowsNewEntries() async throws {
+        let data = temporaryPath("tail")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = UUID().uuidString
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"], extra: ["--durability", "none"])
+        defer { server.child.stop() }
+        let publish = ["publish", server.url, "--store", store, "--space", "s", "--segment", "g"]
+        #expect(try await ChildProcess.run(publish, stdin: "old-1\nold-2\n").status == 0)
+        _ = try await ChildProcess.run(publish + ["--segment", "other"], stdin: "elsewhere\n")
+
+        let tail = try ChildProcess(["tail", server.url, "--store", store, "--space", "s", "--segment", "g"])
+        defer { tail.stop() }
+        try await tail.wait(for: "tail to start following") { $0.stderr.contains("after sequence 2") }
+        #expect(try await ChildProcess.run(publish, stdin: "new-3\n").status == 0)
+        _ = try await ChildProcess.run(publish + ["--segment", "other"], stdin: "elsewhere again\n")
+        #expect(try await ChildProcess.run(publish, stdin: "new-4\n").status == 0)
+        let seen = try await tail.lines(2).map(json)
+        #expect(seen.map { $0["payload"] as? String } == ["new-3", "new-4"])
+        #expect(seen.map { $0["sequence"] as? Int } == [3, 4])
+
+        tail.signal(SIGTERM)
+        #expect(try await tail.finished().stdoutLines.count == 2)
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test("a token that does not verify, or that grants another store, fails with one line on stderr and a non-zero status")
+    func badToken() async throws {
+        let data = temporaryPath("auth")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret])
+        defer { server.child.stop() }
+        let store = UUID().uuidString
+
+        let forged = try await ChildProcess.run(["token", "--secret", String(Self.secret.reversed()), "--all"]).stdoutLines.first ?? ""
+        let refused = try await ChildProcess.run(
+            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", forged], stdin: "x\n")
+        #expect(refused.status != 0)
+        #expect(refused.stderrLines.count == 1)
+        #expect(refused.stderr.contains("unauthorized") || refused.stderr.contains("refused the token"))
+        #expect(refused.stdout.isEmpty)
+
+        let none = try await ChildProcess.run(["tail", server.url, "--store", store, "--space", "s"])
+        #expect(none.status != 0)
+        #expect(none.stderrLines.count == 1)
+        #expect(none.stderr.contains("token"))
+
+        let otherStore = try await token(["--store", UUID().uuidString])
+        let forbidden = try await ChildProcess.run(
+            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", otherStore],
+            stdin: "x\n")
+        #expect(forbidden.status != 0)
+        #expect(forbidden.stderrLines.count == 1)
+        #expect(forbidden.stderr.contains("forbidden") || forbidden.stderr.contains("does not grant"))
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test("a token printed by `streamkit token` is accepted by a server with the same secret (flag or environment)")
+    func tokenVerifies() async throws {
+        let data = temporaryPath("token")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(
+            data: data, auth: [], environment: ["STREAMKIT_JWT_SECRET": Self.secret])
+        defer { server.child.stop() }
+        let store = UUID().uuidString
+        let scoped = try await token(["--store", store, "--subject", "cli-test", "--expires-in", "60"])
+        #expect(scoped.split(separator: ".").count == 3)
+        let everyStore = try await ChildProcess.run(["token", "--all"], environment: ["STREAMKIT_JWT_SECRET": Self.secret])
+        #expect(everyStore.status == 0)
+
+        for token in [scoped, everyStore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)] {
+            let published = try await ChildProcess.run(
+                ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", token],
+                stdin: "hello\n")
+            #expect(published.status == 0, "\(published.stderr)")
+            #expect(published.stdoutLines.count == 1)
+        }
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test("an unreachable server or a wrong path fails with one line on stderr and a non-zero status")
+    func unreachable() async throws {
+        let port = try closedPort()
+        let store = UUID().uuidString
+        let nobody = try await ChildProcess.run(
+            ["publish", "ws://127.0.0.1:\(port)/streamkit", "--store", store, "--space", "s", "--segment", "g"],
+            stdin: "x\n")
+        #expect(nobody.status != 0)
+        #expect(nobody.stderrLines.count == 1)
+        #expect(nobody.stderr.contains("127.0.0.1:\(port)"))
+        let tail = try await ChildProcess.run(["tail", "ws://127.0.0.1:\(port)/streamkit", "--store", store, "--space", "s"])
+        #expect(tail.status != 0)
+        #expect(tail.stderrLines.count == 1)
+
+        let data = temporaryPath("path")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"])
+        defer { server.child.stop() }
+        let wrongPath = try await ChildProcess.run(
+            ["publish", "ws://127.0.0.1:\(server.port)/elsewhere", "--store", store, "--space", "s", "--segment", "g"],
+            stdin: "x\n")
+        #expect(wrongPath.status != 0)
+        #expect(wrongPath.stderrLines.count == 1)
+        #expect(wrongPath.stderr.contains("404"))
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test("serve without exactly one auth choice, and remote commands with a malformed URL or store id, are usage errors (64)")
+    func usageErrors() async throws {
+        let data = temporaryPath("usage")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let noAuth = try await ChildProcess.run(["serve", "--data", data, "--port", "0"])
+        #expect(noAuth.status == 64)
+        #expect(noAuth.stderr.contains("--no-auth"))
+        let both = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--no-auth", "--jwt-secret", "x"])
+        #expect(both.status == 64)
+        let badDurability = try await ChildProcess.run(["serve", "--data", data, "--no-auth", "--durability", "sometimes"])
+        #expect(badDurability.status == 64)
+        #expect(!FileManager.default.fileExists(atPath: data))
+
+        let badURL = try await ChildProcess.run(["tail", "http://x", "--store", UUID().uuidString, "--space", "s"])
+        #expect(badURL.status == 64)
+        let badStore = try await ChildProcess.run(
+            ["publish", "ws://127.0.0.1:1/streamkit", "--store", "nope", "--space", "s", "--segment", "g"], stdin: "")
+        #expect(badStore.status == 64)
+        let noScope = try await ChildProcess.run(["token", "--secret", Self.secret])
+        #expect(noScope.status == 64)
+        let shortSecret = try await ChildProcess.run(["serve", "--data", data, "--jwt-secret", "short"])
+        #expect(shortSecret.status == 64)
+        #expect(shortSecret.stderr.contains("at least 32 bytes"))
+        let noDestination = try await ChildProcess.run(["replay", data, "--store", UUID().uuidString])
+        #expect(noDestination.status == 64)
+    }
+
+    @Test("serve with a missing or unusable public key file, or on a port in use, fails with one line and status 1")
+    func serveFailures() async throws {
+        let data = temporaryPath("serve-fail")
+        let pem = data + ".pem"
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            try? FileManager.default.removeItem(atPath: pem)
+        }
+        let missing = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--jwt-public-key", pem])
+        #expect(missing.status == 1)
+        #expect(missing.stderrLines.count == 1)
+        try "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n".write(toFile: pem, atomically: true, encoding: .utf8)
+        let unusable = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--jwt-public-key", pem])
+        #expect(unusable.status == 1)
+        #expect(unusable.stderrLines.count == 1)
+        #expect(unusable.stderr.contains(pem))
+
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"])
+        defer { server.child.stop() }
+        let taken = try await ChildProcess.run(["serve", "--data", data, "--port", "\(server.port)", "--no-auth"])
+        #expect(taken.status == 1)
+        #expect(taken.stderrLines.count == 1)
+        #expect(taken.stderr.contains("cannot listen"))
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test("replay --to-url re-produces a store through a server keeping sequences, and running it again adds nothing")
+    func replayToURL() async throws {
+        let (source, store) = try await CommandLineToolTests().makeData()
+        let data = temporaryPath("replay-url")
+        defer {
+            try? FileManager.default.removeItem(atPath: source)
+            try? FileManager.default.removeItem(atPath: data)
+        }
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
+        defer { server.child.stop() }
+        let token = try await token(["--store", store.uuidString])
+        let replay = ["replay", source, "--store", store.uuidString, "--to-url", server.url, "--token", token]
+        let first = try await ChildProcess.run(replay)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("replayed 600 entries"))
+        let again = try await ChildProcess.run(replay)
+        #expect(again.stdout.contains("replayed 0 entries, skipped 600"))
+        #expect(try await server.terminate().status == 0)
+
+        func identities(_ directory: String) async throws -> [String] {
+            let dump = try await ChildProcess.run(["dump", directory, "--store", store.uuidString])
+            return try dump.stdoutLines.map { line in
+                let object = try json(line)
+                return "\(object["space"] ?? "")/\(object["segment"] ?? "")/\(object["sequence"] ?? "")/\(object["payload"] ?? "")/\(object["metadata"] ?? "")"
+            }
+        }
+        let copied = try await identities(data)
+        #expect(copied.count == 600)
+        #expect(copied == (try await identities(source)))
+    }
+}
