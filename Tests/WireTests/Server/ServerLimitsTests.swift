@@ -81,3 +81,26 @@ struct ServerLimitsTests {
         }
     }
 }
+
+/// Heartbeats: a peer that stops answering is closed by the server.
+@Suite(.timeLimit(.minutes(1)))
+struct ServerHeartbeatTests {
+    @Test("a connection that answers no ping gets pings, then is closed after the silence timeout")
+    func deadConnectionIsClosed() async throws {
+        let limits = MuxLimits(pingInterval: .milliseconds(50), silenceTimeout: .milliseconds(300))
+        let configuration = StreamKitServer.Configuration(
+            authentication: .none, port: 0, limits: limits, tickInterval: .milliseconds(20))
+        try await withTestServer(configuration) { port, _ in
+            let clock = ContinuousClock()
+            let start = clock.now
+
+            let frames = try await silentSocketUntilClosed(port: port)
+
+            let elapsed = clock.now - start
+            // A dead peer gets no goAway (it would not read it): the socket just closes.
+            #expect(elapsed >= .milliseconds(300))
+            #expect(!frames.isEmpty)
+            #expect(frames.allSatisfy { if case .ping = $0 { true } else { false } })
+        }
+    }
+}

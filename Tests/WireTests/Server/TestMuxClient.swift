@@ -275,3 +275,26 @@ func withTestClient<T: Sendable>(
         }
     }
 }
+
+/// Upgrades a WebSocket that never sends anything (not even pongs) and waits until the server closes it.
+///
+/// - Returns: The binary frames the server sent before closing (its pings and its goAway).
+func silentSocketUntilClosed(port: Int) async throws -> [MuxFrame] {
+    let upgrade = try await connectTestClient(
+        port: port, path: "/streamkit", limits: MuxLimits(), token: nil, headers: [])
+    guard case .webSocket(let channel, _) = upgrade else {
+        if case .refused(let channel, _) = upgrade { channel.close(promise: nil) }
+        throw TestClientError.notUpgraded
+    }
+    return try await channel.executeThenClose { inbound, _ in
+        var frames: [MuxFrame] = []
+        do {
+            for try await frame in inbound where frame.opcode == .binary {
+                frames.append(try MuxFrame(decoding: Array(frame.unmaskedData.readableBytesView)))
+            }
+        } catch {
+            // A reset connection ends like a closed one.
+        }
+        return frames
+    }
+}
