@@ -14,4 +14,13 @@ public enum ServerAuthentication: Sendable {
 
     /// The shortest HMAC secret accepted: 32 bytes, the size of the SHA-256 output.
     public static let minimumSecretBytes = 32
+
+    /// A short name for logs (never the secret): `none`, `hmac` or `publicKey`.
+    var kindName: String {
+        switch self {
+        case .none: "none"
+        case .hmac: "hmac"
+        case .publicKey: "publicKey"
+        }
+    }
 }

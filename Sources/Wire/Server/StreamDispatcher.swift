@@ -1,4 +1,6 @@
 import FoundationEssentials
+import Logging
+import Metrics
 import StreamKitEngine
 import StreamKitLogFiles
 import Tracing
@@ -8,6 +10,8 @@ struct StreamDispatcher: Sendable {
     let registry: StoreRegistry
     /// Most entries per `entries` message of a read.
     let entriesPerBatch: Int
+    /// The server's logger.
+    let logger: Logger
 
     /// Serves a stream to its end: closes it after the last answer, or resets it with the typed error.
     func run(
@@ -15,22 +19,36 @@ struct StreamDispatcher: Sendable {
         connection: ServerConnection
     ) async {
         let context = WireTraceContext.context(traceparent: open.traceparent)
-        await withSpan("streamkit.server.\(open.request.kind)", context: context, ofKind: .server) { span in
+        let kind = "\(open.request.kind)"
+        let start = ContinuousClock.now
+        let failure = await withSpan("streamkit.server.\(kind)", context: context, ofKind: .server) { span in
             if let store = open.store { span.attributes["streamkit.store_id"] = store.uuidString }
             span.attributes["streamkit.stream_id"] = Int(truncatingIfNeeded: id)
-            await serveStream(open, streamID: id, inbox: inbox, connection: connection, span: span)
+            return await serveStream(open, streamID: id, inbox: inbox, connection: connection, span: span)
+        }
+        let elapsed = ContinuousClock.now - start
+        Timer(label: "streamkit_server_stream_duration", dimensions: [("kind", kind)]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        guard let failure else { return }
+        Counter(label: "streamkit_server_stream_errors_total", dimensions: [("code", "\(failure.code)")]).increment()
+        var metadata: Logger.Metadata = ["kind": "\(kind)", "stream_id": "\(id)", "code": "\(failure.code)"]
+        if let store = open.store { metadata["store_id"] = "\(store)" }
+        if failure.code == .internalError {
+            logger.error("stream failed: \(failure.message)", metadata: metadata)
+        } else {
+            logger.debug("stream ended with an error: \(failure.message)", metadata: metadata)
         }
     }
 
     private func serveStream(
         _ open: StreamOpen, streamID id: UInt64, inbox: AsyncThrowingStream<WireMessage, any Error>?,
         connection: ServerConnection, span: any Span
-    ) async {
+    ) async -> StreamKitError? {
         do {
             if case .hello(let remote) = open.request {
                 try await hello(remote, id: id, connection: connection)
                 await connection.finish(id)
-                return
+                return nil
             }
             guard let storeID = open.store else {
                 throw StreamKitError(
@@ -40,12 +58,12 @@ struct StreamDispatcher: Sendable {
                 try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
             }
             await connection.finish(id)
-        } catch let error as StreamKitError {
-            span.recordError(error)
-            await connection.fail(id, error: error)
+            return nil
         } catch {
-            span.recordError(error)
-            await connection.fail(id, error: StreamKitError(code: .internalError, message: "\(error)"))
+            let failure = error as? StreamKitError ?? StreamKitError(code: .internalError, message: "\(error)")
+            span.recordError(failure)
+            await connection.fail(id, error: failure)
+            return failure
         }
     }
 

@@ -1,4 +1,6 @@
+public import Logging
 public import StreamKitEngine
+import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -31,12 +33,15 @@ public final class StreamKitServer: Sendable {
         public var tickInterval: Duration
         /// Most entries per `entries` message of a read. Default 256.
         public var entriesPerBatch: Int
+        /// Where the server logs: lifecycle at info, failed streams (internal errors) at error, connections,
+        /// refused tokens and streams ended by typed errors at debug. Default label `streamkit.server`.
+        public var logger: Logger
 
         /// Creates settings; every argument but `authentication` has a safe default.
         public init(
             authentication: ServerAuthentication, host: String = "127.0.0.1", port: Int = 7420,
             path: String = "/streamkit", limits: MuxLimits = MuxLimits(), tickInterval: Duration = .seconds(1),
-            entriesPerBatch: Int = 256
+            entriesPerBatch: Int = 256, logger: Logger = Logger(label: "streamkit.server")
         ) {
             self.authentication = authentication
             self.host = host
@@ -45,6 +50,7 @@ public final class StreamKitServer: Sendable {
             self.limits = limits
             self.tickInterval = tickInterval
             self.entriesPerBatch = max(1, entriesPerBatch)
+            self.logger = logger
         }
     }
 
@@ -98,6 +104,12 @@ public final class StreamKitServer: Sendable {
             state.channel = server.channel
             state.acceptTask = task
         }
+        configuration.logger.info(
+            "server listening",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(port)", "path": "\(configuration.path)",
+                "authentication": "\(configuration.authentication.kindName)",
+            ])
         return port
     }
 
@@ -126,6 +138,7 @@ public final class StreamKitServer: Sendable {
         try? await channel?.close()
         task?.cancel()
         await task?.value
+        if channel != nil { configuration.logger.info("server stopped") }
     }
 
     // MARK: - Listening
@@ -133,6 +146,7 @@ public final class StreamKitServer: Sendable {
     private func bind(verifier: TokenVerifier) async throws -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never> {
         let path = configuration.path
         let maxFrame = configuration.limits.maxFrameBytes
+        let logger = configuration.logger
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -159,6 +173,8 @@ public final class StreamKitServer: Sendable {
                                     return HTTPHeaders()
                                 } catch {
                                     gate.refuse()
+                                    Counter(label: "streamkit_server_auth_refused_total").increment()
+                                    logger.debug("upgrade refused: \(error)")
                                     return nil
                                 }
                             }
@@ -224,9 +240,13 @@ public final class StreamKitServer: Sendable {
         let (jobs, jobsContinuation) = AsyncStream<ServerConnection.Job>.makeStream()
         let connection = ServerConnection(
             access: access, limits: configuration.limits,
-            dispatcher: StreamDispatcher(registry: registry, entriesPerBatch: configuration.entriesPerBatch),
+            dispatcher: StreamDispatcher(
+                registry: registry, entriesPerBatch: configuration.entriesPerBatch, logger: configuration.logger),
             output: outputContinuation, jobs: jobsContinuation)
         let tickInterval = configuration.tickInterval
+        Counter(label: "streamkit_server_connections_total").increment()
+        configuration.logger.debug("connection opened")
+        defer { configuration.logger.debug("connection closed") }
         try? await channel.executeThenClose { inbound, outbound in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {  // Writer: mux frames, in order, until the connection ends.
