@@ -195,6 +195,7 @@ let package = Package(
             dependencies: [
                 "StreamKitClient", "StreamKitWire", "StreamKitTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/ClientTests",
             swiftSettings: strict

@@ -12,6 +12,9 @@ enum ScenarioRegistry {
         EngineRecoveryScenario(),
         EngineMemoryScenario(),
         WireCodecScenario(),
+        WireScenario.produce,
+        WireScenario.consume,
+        WireScenario.publish,
         ProcessingScenario(),
         ProcessingPipelineScenario(),
     ]

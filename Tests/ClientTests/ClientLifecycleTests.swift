@@ -7,7 +7,7 @@ import Testing
 struct ClientLifecycleTests {
     @Test(arguments: TransportKind.allCases)
     func closeStopsEveryBackgroundTaskAndIsIdempotent(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let subscription = try await h.client.subscribe(store: h.storeID, space: "s") { _ in }
         let worker = try await h.client.registerWorker(store: h.storeID, workerID: "w", heartbeatInterval: .seconds(5))
         let bodyCancelled = Box(false)
@@ -34,12 +34,12 @@ struct ClientLifecycleTests {
         #expect(await store.lease(key: "job") == nil)  // released on the way out
         #expect(await store.workerInventory().workers.isEmpty)  // unregistered on the way out
         await worker.stop()
-        await h.registry.shutdown()
+        await h.tearDown()
     }
 
     @Test(arguments: TransportKind.allCases)
     func everyCallAfterCloseFailsWithStoreClosing(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [])
         let stream = h.client.consumeSegment(store: h.storeID, space: "s", segment: "g")  // created before, opened after
         await h.client.close()
@@ -58,6 +58,6 @@ struct ClientLifecycleTests {
         #expect(await errorCode { try await c.withLease(store: id, key: "k", ttl: .seconds(5)) { _ in } } == .storeClosing)
         #expect(await errorCode { _ = try await c.registerWorker(store: id, workerID: "w") } == .storeClosing)
         #expect(await errorCode { _ = try await c.workerInventory(store: id) } == .storeClosing)
-        await h.registry.shutdown()
+        await h.tearDown()
     }
 }

@@ -9,7 +9,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func produceStreamsOneStatusPerTransaction(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let upstream = AsyncStream<Record> { continuation in
             for record in records(1...5) { continuation.yield(record) }
             continuation.finish()
@@ -25,7 +25,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func produceReportsSequenceConflictsWithExpectedAndGot(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...3))
         do {
             try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(5...6))
@@ -43,7 +43,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func writesRejectBadArguments(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let id = h.storeID
         #expect(await errorCode { try await h.client.publish(store: id, space: "", segment: "g", payload: []) } == .invalidArgument)
         #expect(await errorCode { try await h.client.publish(store: id, space: "s", segment: "*", payload: []) } == .invalidArgument)
@@ -58,7 +58,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func publishAppendsAndPeekReturnsTheLatest(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         #expect(try await h.client.peek(store: h.storeID, space: "s", segment: "g") == nil)
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [1], metadata: ["k": "v"])
         let second = try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [2])
@@ -74,7 +74,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func consumeSegmentHonoursSequenceBoundsAndLimit(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...10))
         func read(_ min: UInt64, _ max: UInt64, _ limit: Int = 0) async throws -> [UInt64] {
             try await collect(
@@ -96,7 +96,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func consumeSegmentHonoursTimestampBounds(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         for _ in 1...4 { try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [0]) }
         let all = try await collect(h.client.consumeSegment(store: h.storeID, space: "s", segment: "g"))
         let after = try await collect(
@@ -110,7 +110,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func consumeSpaceResumesAfterAnOffset(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         try await h.client.produce(store: h.storeID, space: "s", segment: "a", records: records(1...2))
         try await h.client.produce(store: h.storeID, space: "s", segment: "b", records: records(1...2))
         try await h.client.produce(store: h.storeID, space: "other", segment: "x", records: records(1...1))
@@ -128,7 +128,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func consumeMergesSpacesInCommitOrder(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         try await h.client.publish(store: h.storeID, space: "x", segment: "g", payload: [1])
         try await h.client.publish(store: h.storeID, space: "y", segment: "g", payload: [2])
         try await h.client.publish(store: h.storeID, space: "z", segment: "g", payload: [3])
@@ -143,7 +143,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func spacesAndSegmentsAreSorted(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         #expect(try await h.client.spaces(store: h.storeID).isEmpty)
         for (space, segment) in [("b", "2"), ("a", "9"), ("b", "1")] {
             try await h.client.publish(store: h.storeID, space: space, segment: segment, payload: [])
@@ -158,7 +158,7 @@ struct ClientOperationsTests {
 
     @Test(arguments: TransportKind.allCases)
     func workersHeartbeatInTheBackgroundAndUnregisterOnStop(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let presence = try await h.client.registerWorker(
             store: h.storeID, workerID: "w1", metadata: ["zone": "a"], heartbeatInterval: .seconds(2))
         #expect(try await h.client.workerInventory(store: h.storeID).workers.map(\.workerID) == ["w1"])

@@ -10,7 +10,7 @@ struct LeaseTests {
 
     @Test(arguments: TransportKind.allCases)
     func bodyGetsTheFencingTokenAndTheLeaseIsReleased(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let first = try await h.client.withLease(store: h.storeID, key: "job", ttl: .seconds(10)) { lease in
             lease.fencingToken
         }
@@ -25,7 +25,7 @@ struct LeaseTests {
 
     @Test(arguments: TransportKind.allCases)
     func anotherHolderIsRefusedWhileTheLeaseIsHeld(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let inside = Box(false)
         try await h.client.withLease(store: h.storeID, key: "job", ttl: .seconds(10)) { _ in
             inside.update { $0 = true }
@@ -42,7 +42,7 @@ struct LeaseTests {
 
     @Test(arguments: TransportKind.allCases)
     func renewsEveryHalfTtlSoTheBodyOutlivesTheTtl(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let gate = ManualClock()  // the body waits on its own clock, advanced once at the end
         let run = Task {
             try await h.client.withLease(store: h.storeID, key: "job", ttl: .seconds(10)) { lease in
@@ -68,7 +68,7 @@ struct LeaseTests {
 
     @Test(arguments: TransportKind.allCases)
     func losingTheLeaseCancelsTheBody(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let held = Box<Lease?>(nil)
         let cancelled = Box(false)
         let gate = ManualClock()
@@ -98,7 +98,7 @@ struct LeaseTests {
 
     @Test(arguments: TransportKind.allCases)
     func aRenewalErrorCancelsTheBodyEvenIfTheLeaseMightStillBeHeld(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let cancelled = Box(false)
         let started = Box(false)
         let gate = ManualClock()
@@ -125,12 +125,12 @@ struct LeaseTests {
             #expect(error.message.contains("closing") || error.message.contains("shut down"))
         }
         #expect(cancelled.get)
-        await h.client.close()
+        await h.tearDown()
     }
 
     @Test(arguments: TransportKind.allCases)
     func cancellingTheCallerCancelsTheBodyAndReleases(_ kind: TransportKind) async throws {
-        let h = ClientHarness.make(kind)
+        let h = try await ClientHarness.make(kind)
         let gate = ManualClock()
         let run = Task {
             try await h.client.withLease(store: h.storeID, key: "job", ttl: .seconds(10)) { _ in

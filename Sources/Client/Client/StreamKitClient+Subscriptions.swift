@@ -18,7 +18,9 @@ extension StreamKitClient {
     /// segment replace older undelivered ones (counted in ``SubscriptionStatus/coalescedUpdates``): the
     /// handler always gets the latest. A handler that throws or times out is counted, and delivery goes on.
     ///
-    /// When the store closes, the subscription becomes `failed` (there is no re-subscription yet).
+    /// When the store closes, the subscription becomes `failed`. Over the WebSocket transport a lost connection
+    /// does not end it: it subscribes again once the transport has reconnected, and the handler gets a fresh
+    /// snapshot, then live statuses.
     ///
     /// - Parameters:
     ///   - store: The store.

@@ -7,7 +7,7 @@ import Logging
 public import StreamKitEngine
 
 /// The StreamKit client: produce, read, subscribe, lease and register workers in stores identified by UUID,
-/// over a ``Transport`` (in-process now, WebSocket next).
+/// over a ``Transport``: a registry in this process (`.inProcess`) or a `StreamKitServer` (`.webSocket`).
 ///
 /// ```swift
 /// let registry = StoreRegistry(root: "", configuration: RegistryConfiguration(inMemory: true))

@@ -1,8 +1,10 @@
 /// A stream of results from a client operation (entries of a read, statuses of a produce), opened lazily on
 /// the first call to `next()`.
 ///
-/// Opening (reaching the store, and later dialling a server) follows the client's ``RetryPolicy``; once the
-/// stream is open, a failure ends it with that error and nothing is replayed. Each iteration opens the
+/// Opening (reaching the store, or dialling a server) follows the client's ``RetryPolicy``; once the stream is
+/// open, a failure ends it with that error and nothing is replayed — except that over the WebSocket transport a
+/// read interrupted by a lost connection reopens after the last entry it delivered (see
+/// ``WebSocketOptions/resumeReads``). Each iteration opens the
 /// operation again, so iterate a stream once. Cancelling the iterating task ends the read.
 ///
 /// ```swift

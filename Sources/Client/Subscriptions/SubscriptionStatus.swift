@@ -11,7 +11,8 @@ public struct SubscriptionStatus: Sendable, Hashable {
     public enum State: Sendable, Hashable {
         /// Statuses are being delivered to the handler.
         case active
-        /// The status feed ended with an error (the store closed, the connection dropped); see `lastError`.
+        /// The status feed ended (the store closed; over WebSocket, a permanent error such as `unauthorized` while
+        /// reconnecting); see `lastError`.
         case failed
         /// ``Subscription/cancel()`` or ``StreamKitClient/close()`` ended it.
         case cancelled
@@ -25,7 +26,8 @@ public struct SubscriptionStatus: Sendable, Hashable {
     public var segment: String
     /// Whether it is active, failed or cancelled.
     public var state: State
-    /// Failures of the status feed itself (not of the handler): 0 or 1 until re-subscription exists.
+    /// Failures of the status feed itself (not of the handler): 0 or 1. A lost WebSocket connection is not a
+    /// failure: the feed subscribes again.
     public var failureCount: Int
     /// The latest error: of the feed, or a handler's thrown error or timeout, as text.
     public var lastError: String?

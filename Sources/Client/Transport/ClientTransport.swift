@@ -6,7 +6,7 @@ import Foundation
 import StreamKitEngine
 
 /// What a ``StreamKitClient`` needs from the thing that reaches the stores: the in-process transport calls a
-/// `StoreRegistry` directly; the WebSocket transport (next) will send the same requests over the wire.
+/// `StoreRegistry` directly; the WebSocket transport sends the same requests to a server over the wire.
 ///
 /// Contract, so that the client's behaviour does not depend on the transport:
 /// - **Errors are `StreamKitError`s** with the engine's codes (a remote transport rebuilds them from the wire
@@ -17,7 +17,8 @@ import StreamKitEngine
 /// - **Validation that needs no store** (empty names, negative limits) is done by the client before it
 ///   calls the transport; the transport surfaces the store's own validation unchanged.
 /// - **No background work of its own** besides what ``close()`` stops: timers (lease renewal, heartbeats,
-///   handler timeouts) live in the client and run on ``TransportContext/clock``.
+///   handler timeouts) live in the client and run on ``TransportContext/clock``. (The WebSocket transport's
+///   connection heartbeat and reconnect backoff are its own, on real time, and stop in ``close()``.)
 protocol ClientTransport: Sendable {
     // MARK: Writes
     func produce<Records: AsyncSequence & Sendable>(
@@ -47,7 +48,7 @@ protocol ClientTransport: Sendable {
 
     // MARK: Worker presence
     func registerWorker(store: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
-        async throws -> WorkerRegistration
+        async throws -> RegisteredWorker
     func workerHeartbeat(store: UUID, workerID: String, generation: UInt64) async throws
     func unregisterWorker(store: UUID, workerID: String, generation: UInt64) async throws
     func workerInventory(store: UUID) async throws -> WorkerInventory
@@ -55,6 +56,14 @@ protocol ClientTransport: Sendable {
     /// Releases what the transport holds (connections). Called once by ``StreamKitClient/close()``, after every
     /// background task of the client has stopped.
     func close() async
+}
+
+/// What a worker registration returned that the client uses: the generation for heartbeats and the worker as
+/// registered (its heartbeat interval). (`WorkerRegistration` has no public initialiser, so a remote transport
+/// could not build one.)
+struct RegisteredWorker: Sendable, Hashable {
+    var generation: UInt64
+    var worker: WorkerInfo
 }
 
 /// A live status feed from a transport: iterate it for statuses; it ends (nil) when the store or connection

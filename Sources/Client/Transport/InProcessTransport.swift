@@ -131,11 +131,12 @@ struct InProcessTransport: ClientTransport {
     // MARK: - Worker presence
 
     func registerWorker(store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
-        async throws -> WorkerRegistration
+        async throws -> RegisteredWorker
     {
-        try await withStore("registerWorker", id) { store in
+        let registration = try await withStore("registerWorker", id) { store in
             try await store.registerWorker(workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
         }
+        return RegisteredWorker(generation: registration.generation, worker: registration.worker)
     }
 
     func workerHeartbeat(store id: UUID, workerID: String, generation: UInt64) async throws {

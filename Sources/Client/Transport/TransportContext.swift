@@ -19,14 +19,16 @@ struct TransportContext: Sendable {
     /// - Parameters:
     ///   - operation: The operation's name, for the logs.
     ///   - store: The store concerned, for the logs and errors.
+    ///   - stopIf: Also ends the retries when true (the transport itself is closing).
     ///   - open: The attempt.
     nonisolated(nonsending) func retrying<T>(
-        _ operation: String, store: UUID, _ open: nonisolated(nonsending) () async throws -> T
+        _ operation: String, store: UUID, stopIf: @escaping @Sendable () -> Bool = { false },
+        _ open: nonisolated(nonsending) () async throws -> T
     ) async throws -> T {
         let isClosed = self.isClosed
         return try await retryPolicy.run(
             clock: clock, logger: logger, metadata: ["store_id": "\(store)", "operation": "\(operation)"],
-            shouldStop: isClosed
+            shouldStop: { isClosed() || stopIf() }
         ) {
             guard !isClosed() else { throw StreamKitError.clientClosed(storeID: store) }
             return try await open()

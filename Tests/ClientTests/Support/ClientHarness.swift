@@ -2,29 +2,38 @@ import Foundation
 import Logging
 import StreamKitClient
 import StreamKitTestSupport
+import StreamKitWire
 import Synchronization
 import Testing
 
-/// The transports the behavioural suite runs against. Add `.webSocket` (a loopback server over the same
-/// registry) when it exists, and every parameterised test runs against it too.
+/// The transports the behavioural suite runs against: the registry in this process, and a `StreamKitServer` on
+/// 127.0.0.1 (port 0) over the same registry, reached with the WebSocket transport.
 enum TransportKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case inProcess
+    case webSocket
 
     var description: String { rawValue }
 }
 
-/// A client over a fresh in-memory registry, with a manual clock shared by the client and the stores.
+/// A client over a fresh in-memory registry, with a manual clock shared by the client and the stores; for
+/// `.webSocket`, a loopback server over that registry too. Always end a test with ``tearDown()``.
 struct ClientHarness: Sendable {
     let client: StreamKitClient
     let registry: StoreRegistry
     let clock: ManualClock
+    /// The loopback server (WebSocket only).
+    let server: LoopbackServer?
     let storeID = UUID()
 
-    /// Builds a harness; `configure` adjusts the client settings (the clock is already the manual one).
+    /// Builds a harness; `configure` adjusts the client settings (the clock is already the manual one),
+    /// `options` the WebSocket settings (the URL is already the loopback server's) and `server` the loopback
+    /// server's (port 0, no authentication).
     static func make(
         _ kind: TransportKind, clock: ManualClock = ManualClock(),
-        configure: (inout ClientConfiguration) -> Void = { _ in }
-    ) -> ClientHarness {
+        configure: (inout ClientConfiguration) -> Void = { _ in },
+        options: (inout WebSocketOptions) -> Void = { _ in },
+        server serverConfiguration: StreamKitServer.Configuration = .init(authentication: .none, port: 0)
+    ) async throws -> ClientHarness {
         var store = StoreConfiguration()
         store.clock = clock.engineClock
         store.logger.logLevel = .critical
@@ -38,13 +47,23 @@ struct ClientHarness: Sendable {
         case .inProcess:
             return ClientHarness(
                 client: StreamKitClient(transport: .inProcess(registry), configuration: configuration),
-                registry: registry, clock: clock)
+                registry: registry, clock: clock, server: nil)
+        case .webSocket:
+            let server = try await LoopbackServer.start(registry: registry, configuration: serverConfiguration)
+            var settings = WebSocketOptions(url: server.url)
+            settings.reconnectInitialBackoff = .milliseconds(5)
+            settings.reconnectMaxBackoff = .milliseconds(50)
+            options(&settings)
+            return ClientHarness(
+                client: StreamKitClient(transport: .webSocket(settings), configuration: configuration),
+                registry: registry, clock: clock, server: server)
         }
     }
 
-    /// Closes the client, then the registry.
+    /// Closes the client, then the server (if any), then the registry. Safe after any of them was closed.
     func tearDown() async {
         await client.close()
+        await server?.stop()
         await registry.shutdown()
     }
 }

@@ -1,0 +1,141 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import StreamKitEngine
+import StreamKitWire
+import Synchronization
+
+/// A subscription over the WebSocket transport that survives lost connections: statuses arrive in a coalescing
+/// ``StatusBuffer``; when the connection is lost the feed waits for the transport to reconnect (with backoff, for
+/// as long as it takes) and subscribes again, which delivers a fresh snapshot and then live statuses.
+///
+/// It ends (nil) when the server finishes the subscription (the store closed) or after ``cancel()``; it throws
+/// the server's error, or a permanent reconnect error such as `unauthorized`. A `Mutex` guards the current stream.
+final class WebSocketStatusFeed: StatusFeed {
+    typealias Element = SegmentStatus
+
+    private struct Current {
+        var connection: ClientConnection?
+        var id: UInt64 = 0
+        var cancelled = false
+    }
+
+    private let transport: WebSocketTransport
+    private let store: UUID
+    private let space: String
+    private let segment: String
+    private let buffer = StatusBuffer()
+    private let current = Mutex(Current())
+    private let resubscriptions = Mutex(0)
+
+    init(transport: WebSocketTransport, store: UUID, space: String, segment: String) {
+        self.transport = transport
+        self.store = store
+        self.space = space
+        self.segment = segment
+    }
+
+    var coalescedCount: Int { buffer.coalescedCount }
+
+    /// Times the feed subscribed again after a lost connection.
+    var resubscriptionCount: Int { resubscriptions.withLock { $0 } }
+
+    private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: nil) }
+
+    /// Opens the first subscribe stream (under the retry policy).
+    func start() async throws {
+        let (connection, id) = try await transport.openStream(
+            "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false)
+        attach(connection, id)
+    }
+
+    /// Ends the feed: the server's subscription ends too, and iteration returns nil.
+    func cancel() {
+        buffer.cancel()
+        let stream = current.withLock { current -> (ClientConnection, UInt64)? in
+            current.cancelled = true
+            defer { current.connection = nil }
+            return current.connection.map { ($0, current.id) }
+        }
+        if let (connection, id) = stream {
+            Task { await connection.endSubscription(id) }
+        }
+    }
+
+    func makeAsyncIterator() -> Iterator { Iterator(feed: self) }
+
+    /// Iterates statuses.
+    struct Iterator: AsyncIteratorProtocol {
+        let feed: WebSocketStatusFeed
+
+        /// The next status; nil once the feed ended.
+        mutating func next() async throws -> SegmentStatus? { try await feed.next() }
+    }
+
+    // MARK: - Delivery
+
+    private func next() async throws -> SegmentStatus? {
+        while true {
+            switch await buffer.next() {
+            case .status(let status):
+                return status
+            case .finished, .cancelled:
+                return nil
+            case .failed(let error):
+                throw error
+            case .lost(let error):
+                guard try await resubscribe(after: error) else { return nil }
+            }
+        }
+    }
+
+    /// Waits for a connection and subscribes again; false when the feed was cancelled meanwhile.
+    private func resubscribe(after loss: StreamKitError) async throws -> Bool {
+        current.withLock { $0.connection = nil }
+        let metadata: Logger.Metadata = [
+            "store_id": "\(store)", "space": "\(space)", "segment": "\(segment)", "error": "\(loss)",
+        ]
+        transport.context.logger.info("subscription connection lost; re-subscribing", metadata: metadata)
+        var failures = 0
+        while true {
+            let connection: ClientConnection
+            do {
+                connection = try await transport.manager.reconnected()
+            } catch is CancellationError {
+                return false
+            }
+            guard buffer.reopen() else { return false }
+            do {
+                let id = try await connection.open(request, store: store, receiver: buffer, closeAfterOpen: false)
+                resubscriptions.withLock { $0 += 1 }
+                return attach(connection, id)
+            } catch is ConnectionUnusable {
+                continue  // Lost again at once: wait for the next connection.
+            } catch let error as StreamKitError where error.isRetryable {
+                failures += 1  // The stream limit, for instance: back off a little.
+                do {
+                    try await Task.sleep(for: transport.options.reconnectInitialBackoff * Swift.min(failures, 30))
+                } catch {
+                    return false
+                }
+            }
+        }
+    }
+
+    /// Records the open stream, or ends it at once when the feed was cancelled meanwhile.
+    @discardableResult
+    private func attach(_ connection: ClientConnection, _ id: UInt64) -> Bool {
+        let cancelled = current.withLock { current in
+            if !current.cancelled {
+                current.connection = connection
+                current.id = id
+            }
+            return current.cancelled
+        }
+        if cancelled { Task { await connection.endSubscription(id) } }
+        return !cancelled
+    }
+}

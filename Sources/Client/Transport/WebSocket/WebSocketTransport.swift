@@ -1,0 +1,344 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import StreamKitEngine
+import StreamKitWire
+
+/// Sends the client's requests to a `StreamKitServer` over one multiplexed WebSocket (`docs/protocol.md` §7):
+/// each call is a stream whose open frame names the store and carries the request.
+///
+/// Opening a stream — reaching a connection (joining or starting a dial) and sending the open frame — is retried
+/// with the client's ``RetryPolicy``; nothing after that is replayed, except reads, which resume after the last
+/// delivered entry (``ResumableRead``), and subscriptions, which subscribe again (``WebSocketStatusFeed``). The
+/// server's typed errors (mux error frames) are rethrown unchanged. Connections are re-established in the
+/// background by the ``ConnectionManager``.
+struct WebSocketTransport: ClientTransport {
+    let options: WebSocketOptions
+    let context: TransportContext
+    let manager: ConnectionManager
+
+    init(options: WebSocketOptions, context: TransportContext) {
+        self.options = options
+        self.context = context
+        manager = ConnectionManager(options: options, logger: context.logger)
+    }
+
+    // MARK: - Opening
+
+    /// Opens a stream on the current connection (dialling if needed), retried under the policy.
+    ///
+    /// - Returns: The connection and the stream id.
+    func openStream(
+        _ operation: String, store: UUID, _ request: WireMessage, receiver: any StreamReceiver, closeAfterOpen: Bool,
+        retrying: Bool = true
+    ) async throws -> (ClientConnection, UInt64) {
+        let manager = self.manager
+        let url = options.url
+        let attempt = { () async throws -> (ClientConnection, UInt64) in
+            for _ in 0..<2 {
+                let connection = try await manager.connection()
+                do {
+                    let id = try await connection.open(
+                        request, store: store, receiver: receiver, closeAfterOpen: closeAfterOpen)
+                    return (connection, id)
+                } catch is ConnectionUnusable {
+                    continue  // Lost or going away since: the next call dials.
+                }
+            }
+            throw StreamKitError(
+                code: .storeUnavailable, message: "the connection to \(url) ended while a stream opened", storeID: store)
+        }
+        guard retrying else {
+            guard !context.isClosed() else { throw StreamKitError.clientClosed(storeID: store) }
+            return try await attempt()
+        }
+        return try await context.retrying(operation, store: store, stopIf: { manager.isClosing }) { try await attempt() }
+    }
+
+    /// Opens a stream whose answers go to a fresh inbox.
+    func open(
+        _ operation: String, store: UUID, _ request: WireMessage, closeAfterOpen: Bool, autoConsume: Bool,
+        retrying: Bool = true
+    ) async throws -> StreamHandle {
+        let inbox = StreamInbox(autoConsume: autoConsume)
+        let (connection, id) = try await openStream(
+            operation, store: store, request, receiver: inbox, closeAfterOpen: closeAfterOpen, retrying: retrying)
+        return StreamHandle(connection: connection, id: id, inbox: inbox, queueDepth: options.limits.streamQueueDepth)
+    }
+
+    /// A request with one answer. A request the server refused unseen (it went away first) is sent again on the
+    /// next connection, at most `retryPolicy.maxAttempts` times; one that may have been applied never is.
+    private func call(
+        _ operation: String, store: UUID, _ request: WireMessage, retrying: Bool = true
+    ) async throws -> WireMessage {
+        var refusals = 0
+        while true {
+            let handle = try await open(
+                operation, store: store, request, closeAfterOpen: true, autoConsume: true, retrying: retrying)
+            switch try await handle.next() {
+            case .message(let answer):
+                handle.markEnded()
+                return answer
+            case .finished:
+                throw StreamKitError(
+                    code: .internalError, message: "the server ended the \(operation) stream without an answer",
+                    storeID: store)
+            case .failed(let error):
+                throw error
+            case .lost(let error):
+                throw error
+            case .refused(let error):
+                refusals += 1
+                guard refusals < context.retryPolicy.effectiveMaxAttempts else { throw error }
+                context.logger.debug(
+                    "request refused by a server going away; sending it again",
+                    metadata: ["store_id": "\(store)", "operation": "\(operation)", "attempt": "\(refusals)"])
+            }
+        }
+    }
+
+    private static func unexpected(_ answer: WireMessage, to operation: String) -> StreamKitError {
+        StreamKitError(code: .internalError, message: "unexpected \(answer.kind) answer to \(operation)")
+    }
+
+    // MARK: - Writes
+
+    func produce<Records: AsyncSequence & Sendable>(
+        store id: UUID, space: String, segment: String, records: Records
+    ) -> ClientStream<SegmentStatus> where Records.Element == Record {
+        let transport = self
+        return ClientStream {
+            let handle = try await transport.open(
+                "produce", store: id, .produceOpen(space: space, segment: segment), closeAfterOpen: false,
+                autoConsume: true)
+            let upload = Task { [connection = handle.connection, stream = handle.id, inbox = handle.inbox] in
+                await transport.upload(records, connection: connection, id: stream, inbox: inbox)
+            }
+            handle.onRelease = { upload.cancel() }
+            return Cursor { try await Self.nextStatus(handle) }
+        }
+    }
+
+    func produce(store id: UUID, space: String, segment: String, records: [Record]) async throws -> [SegmentStatus] {
+        let handle = try await open(
+            "produce", store: id, .produceOpen(space: space, segment: segment), closeAfterOpen: false,
+            autoConsume: true)
+        var cutter = cutter()
+        do {
+            for record in records {
+                for batch in cutter.add(record) { try await handle.connection.send(.records(batch), on: handle.id) }
+            }
+            if let rest = cutter.finish() { try await handle.connection.send(.records(rest), on: handle.id) }
+            try await handle.connection.send(.produceEnd, on: handle.id)
+            await handle.connection.finishSending(handle.id)
+        } catch {
+            // A stream that ended has its reason in the inbox; anything else is local: abandon the stream.
+            guard handle.inbox.hasEnded else { throw error }
+        }
+        var statuses: [SegmentStatus] = []
+        while let status = try await Self.nextStatus(handle) { statuses.append(status) }
+        return statuses
+    }
+
+    func publish(store id: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String])
+        async throws -> SegmentStatus
+    {
+        let request = WireMessage.publish(space: space, segment: segment, payload: payload, metadata: metadata)
+        switch try await call("publish", store: id, request) {
+        case .status(let status): return status
+        case let other: throw Self.unexpected(other, to: "publish")
+        }
+    }
+
+    /// Cuts records into `records` messages like the store's transactions.
+    private func cutter() -> TransactionCutter {
+        TransactionCutter(maxBatchCount: options.limits.wire.maxBatchCount, maxMessageBytes: options.limits.wire.maxMessageBytes)
+    }
+
+    /// Uploads a produce's records as they come, cut like the store's transactions, then `produceEnd` and the
+    /// client's close. A source error ends the stream with that error (the server is told with a reset); nothing
+    /// is sent after a failure.
+    private func upload<Records: AsyncSequence & Sendable>(
+        _ records: Records, connection: ClientConnection, id: UInt64, inbox: StreamInbox
+    ) async where Records.Element == Record {
+        var cutter = cutter()
+        var source = records.makeAsyncIterator()
+        do {
+            while true {
+                let next: Record?
+                do {
+                    next = try await source.next()
+                } catch {
+                    throw SourceFailure(error: error)
+                }
+                guard let record = next else { break }
+                for batch in cutter.add(record) {
+                    try Task.checkCancellation()
+                    try await connection.send(.records(batch), on: id)
+                }
+            }
+            try Task.checkCancellation()  // A cancelled source may just end: commit nothing more.
+            if let rest = cutter.finish() { try await connection.send(.records(rest), on: id) }
+            try await connection.send(.produceEnd, on: id)
+            await connection.finishSending(id)
+        } catch let failure as SourceFailure where failure.error is CancellationError {
+            // The consumer let go: its handle resets the stream.
+        } catch is CancellationError {
+            // Likewise.
+        } catch {
+            if !inbox.hasEnded {  // A source error or a local limit: the server is told, the consumer gets it.
+                let cause = (error as? SourceFailure)?.error ?? error
+                inbox.failLocally(cause)
+                await connection.cancel(
+                    id, reason: StreamKitError(code: .invalidArgument, message: "the producer failed: \(cause)"))
+            }
+        }
+    }
+
+    private static func nextStatus(_ handle: StreamHandle) async throws -> SegmentStatus? {
+        switch try await handle.next() {
+        case .message(.status(let status)):
+            return status
+        case .message(let other):
+            handle.markEnded()
+            await handle.connection.cancel(handle.id)
+            throw unexpected(other, to: "produce")
+        case .finished:
+            return nil
+        case .failed(let error):
+            throw error
+        case .lost(let error), .refused(let error):
+            throw error  // Records may have been consumed from the source: never sent again.
+        }
+    }
+
+    // MARK: - Reads
+
+    func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
+        switch try await call("peek", store: id, .peek(space: space, segment: segment)) {
+        case .entries(let entries): return entries.last
+        case let other: throw Self.unexpected(other, to: "peek")
+        }
+    }
+
+    func consumeSegment(store id: UUID, request: SegmentReadRequest) -> ClientStream<Entry> {
+        read(store: id, .segment(request))
+    }
+
+    func consume(store id: UUID, request: SpaceReadRequest) -> ClientStream<Entry> {
+        read(store: id, .spaces(request))
+    }
+
+    private func read(store id: UUID, _ request: ResumableRead.Request) -> ClientStream<Entry> {
+        let transport = self
+        return ClientStream {
+            let read = ResumableRead(transport: transport, store: id, request: request)
+            try await read.start()
+            return Cursor { try await read.next() }
+        }
+    }
+
+    func spaces(store id: UUID) async throws -> [String] {
+        switch try await call("spaces", store: id, .spaces) {
+        case .names(let names): return names
+        case let other: throw Self.unexpected(other, to: "spaces")
+        }
+    }
+
+    func segments(store id: UUID, space: String) async throws -> [String] {
+        switch try await call("segments", store: id, .segments(space: space)) {
+        case .names(let names): return names
+        case let other: throw Self.unexpected(other, to: "segments")
+        }
+    }
+
+    // MARK: - Subscriptions
+
+    func subscribe(store id: UUID, space: String, segment: String) async throws -> any StatusFeed {
+        let feed = WebSocketStatusFeed(transport: self, store: id, space: space, segment: segment)
+        try await feed.start()
+        return feed
+    }
+
+    // MARK: - Leases
+
+    func acquireLease(store id: UUID, key: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
+        switch try await call("acquireLease", store: id, .leaseAcquire(key: key, holder: holder, ttlSeconds: ttlSeconds)) {
+        case .leaseResult(let lease): return lease
+        case let other: throw Self.unexpected(other, to: "acquireLease")
+        }
+    }
+
+    func renewLease(store id: UUID, lease: Lease) async throws -> Lease {
+        switch try await call("renewLease", store: id, .leaseRenew(lease, ttlSeconds: nil), retrying: false) {
+        case .leaseResult(let renewed?):
+            return renewed
+        case .leaseResult(nil):
+            throw StreamKitError(
+                code: .leaseNotHeld, message: "lease '\(lease.key)' was not renewed: it is not held", storeID: id)
+        case let other:
+            throw Self.unexpected(other, to: "renewLease")
+        }
+    }
+
+    func releaseLease(store id: UUID, lease: Lease) async throws {
+        let answer = try await shielded { try await call("releaseLease", store: id, .leaseRelease(lease)) }
+        guard case .ack = answer else { throw Self.unexpected(answer, to: "releaseLease") }
+    }
+
+    /// Runs a clean-up call (lease release, worker unregistration) to its answer even when the caller is
+    /// cancelled — it typically runs *because* the caller was cancelled — as the in-process transport does.
+    private func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await body() }.value
+    }
+
+    // MARK: - Worker presence
+
+    func registerWorker(store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
+        async throws -> RegisteredWorker
+    {
+        let request = WireMessage.workerRegister(
+            workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+        switch try await call("registerWorker", store: id, request) {
+        case .workerRegistered(let generation, let worker, _, _):
+            return RegisteredWorker(generation: generation, worker: worker)
+        case let other:
+            throw Self.unexpected(other, to: "registerWorker")
+        }
+    }
+
+    func workerHeartbeat(store id: UUID, workerID: String, generation: UInt64) async throws {
+        switch try await call("workerHeartbeat", store: id, .workerHeartbeat(workerID: workerID, generation: generation)) {
+        case .ack: return
+        case let other: throw Self.unexpected(other, to: "workerHeartbeat")
+        }
+    }
+
+    func unregisterWorker(store id: UUID, workerID: String, generation: UInt64) async throws {
+        let request = WireMessage.workerUnregister(workerID: workerID, generation: generation)
+        let answer = try await shielded { try await call("unregisterWorker", store: id, request) }
+        guard case .ack = answer else { throw Self.unexpected(answer, to: "unregisterWorker") }
+    }
+
+    func workerInventory(store id: UUID) async throws -> WorkerInventory {
+        switch try await call("workerInventory", store: id, .workerInventoryRequest) {
+        case .workerInventory(let inventory): return inventory
+        case let other: throw Self.unexpected(other, to: "workerInventory")
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Stops reconnecting and closes every connection; streams still open fail with `storeClosing`.
+    func close() async {
+        await manager.close()
+    }
+}
+
+/// The application's record sequence threw: carried through the upload buffer to tell it from a send error.
+private struct SourceFailure: Error {
+    let error: any Error
+}

@@ -1,0 +1,59 @@
+import StreamKitClient
+import StreamKitWire
+import Synchronization
+
+/// A `StreamKitServer` on 127.0.0.1 over a test's registry, that a test can stop and start again on the same
+/// port (the client then sees its connection dropped and reconnects to the new server).
+final class LoopbackServer: Sendable {
+    let registry: StoreRegistry
+    let port: Int
+    private let configuration: StreamKitServer.Configuration
+    private let server: Mutex<StreamKitServer?>
+
+    private init(registry: StoreRegistry, port: Int, configuration: StreamKitServer.Configuration, server: StreamKitServer) {
+        self.registry = registry
+        self.port = port
+        self.configuration = configuration
+        self.server = Mutex(server)
+    }
+
+    /// The URL a client dials.
+    var url: String { "ws://127.0.0.1:\(port)/streamkit" }
+
+    /// Starts a server on a free port.
+    static func start(
+        registry: StoreRegistry, configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0)
+    ) async throws -> LoopbackServer {
+        let server = StreamKitServer(registry: registry, configuration: configuration)
+        let port = try await server.start()
+        var fixed = configuration
+        fixed.port = port
+        return LoopbackServer(registry: registry, port: port, configuration: fixed, server: server)
+    }
+
+    /// Shuts the server down: its connections end, in-flight streams fail. Does nothing when stopped.
+    func stop() async {
+        let running = server.withLock { server in
+            defer { server = nil }
+            return server
+        }
+        await running?.shutdown()
+    }
+
+    /// Starts a new server on the same port (after ``stop()``).
+    func resume() async throws {
+        let next = StreamKitServer(registry: registry, configuration: configuration)
+        _ = try await next.start()
+        let previous = server.withLock { server in
+            defer { server = next }
+            return server
+        }
+        await previous?.shutdown()
+    }
+
+    /// Stops the server and starts a new one on the same port: every client connection is dropped.
+    func restart() async throws {
+        await stop()
+        try await resume()
+    }
+}
