@@ -173,24 +173,10 @@ struct SubscriptionTests {
         await eventually("other delivered") { failing.status().deliveredCount == 1 }
         #expect(seen.get == 0)
         #expect(await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "", segment: "g") { _ in } } == .invalidArgument)
-        guard kind == .webSocket else {
-            await h.registry.shutdown()
-            await eventually("failed") { failing.status().state == .failed }
-            #expect(failing.status().failureCount == 1)
-            #expect(failing.status().lastError != nil)
-            await h.tearDown()
-            return
-        }
-        // Known server issue (Sources/Wire/Server/StreamDispatcher.swift): a stream keeps its store pinned
-        // (`registry.withStore`) for its whole life and closing a store waits for its pins, while a subscription
-        // only ends when its store closes; so `registry.shutdown()` waits until the server drops the connection.
-        let shutdown = Task { await h.registry.shutdown() }
-        await withKnownIssue("the server pins the store for a subscription's whole life") {
-            await eventually("failed") { failing.status().state == .failed }
-            #expect(failing.status().failureCount == 1)
-        }
-        await h.server?.stop()  // Ends the server's subscriptions, which unpins the store.
-        await shutdown.value
+        await h.registry.shutdown()
+        await eventually("failed") { failing.status().state == .failed }
+        #expect(failing.status().failureCount == 1)
+        #expect(failing.status().lastError != nil)
         await h.tearDown()
     }
 }

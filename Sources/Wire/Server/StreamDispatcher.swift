@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import StreamKitEngine
 import StreamKitLogFiles
+import Synchronization
 import Tracing
 
 /// Runs one server stream: calls the store named by the open and sends the answers.
@@ -54,8 +55,16 @@ struct StreamDispatcher: Sendable {
                 throw StreamKitError(
                     code: .invalidArgument, message: "a \(open.request.kind) stream must name its store")
             }
-            try await registry.withStore(storeID) { store in
-                try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
+            if case .subscribe(let space, let segment, let heartbeatSeconds) = open.request {
+                // Not pinned: a subscription lives as long as its store, and closing a store waits for pins.
+                let store = try await registry.store(storeID)
+                try await subscribe(
+                    space: space, segment: segment, heartbeatSeconds: heartbeatSeconds, store: store, id: id,
+                    connection: connection)
+            } else {
+                try await registry.withStore(storeID) { store in
+                    try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
+                }
             }
             await connection.finish(id)
             return nil
@@ -99,15 +108,6 @@ struct StreamDispatcher: Sendable {
             let entries = store.consume(
                 spaces: spaces, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
             try await stream(entries, id: id, connection: connection)
-        case .subscribe(let space, let segment, let heartbeatSeconds):
-            let subscription = try await store.subscribe(
-                space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
-            // The client ends a subscription by closing or resetting its stream; so does a lost connection.
-            await connection.onEnd(id) { subscription.cancel() }
-            defer { subscription.cancel() }
-            for await status in subscription {
-                try await connection.send(.status(status), on: id)
-            }
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
             try await connection.send(.leaseResult(lease), on: id)
@@ -138,9 +138,33 @@ struct StreamDispatcher: Sendable {
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
             try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
+        case .subscribe:
+            throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
             .workerRegistered, .workerInventory:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
+        }
+    }
+
+    /// Streams a subscription's statuses until the client closes or resets the stream (or the connection
+    /// ends), or the store closes, which fails the stream with `storeClosing` as the engine fails its own
+    /// subscriptions.
+    private func subscribe(
+        space: String, segment: String, heartbeatSeconds: Int?, store: Store, id: UInt64,
+        connection: ServerConnection
+    ) async throws {
+        let subscription = try await store.subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
+        let endedByClient = Mutex(false)
+        await connection.onEnd(id) {
+            endedByClient.withLock { $0 = true }
+            subscription.cancel()
+        }
+        defer { subscription.cancel() }
+        for await status in subscription {
+            try await connection.send(.status(status), on: id)
+        }
+        guard endedByClient.withLock({ $0 }) else {
+            throw StreamKitError(code: .storeClosing, message: "the store closed; subscribe again")
         }
     }
 

@@ -248,17 +248,19 @@ public final class StreamKitServer: Sendable {
         configuration.logger.debug("connection opened")
         defer { configuration.logger.debug("connection closed") }
         try? await channel.executeThenClose { inbound, outbound in
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {  // Writer: mux frames, in order, until the connection ends.
-                    for await frame in output {
-                        let data = ByteBuffer(bytes: frame)
-                        do {
-                            try await outbound.write(WebSocketFrame(fin: true, opcode: .binary, data: data))
-                        } catch {
-                            break
-                        }
+            // The writer is not a child task: a server shutdown cancels the connection's tasks, and the writer must
+            // still put the goAway and the streams' final errors on the socket. It ends when the connection
+            // finishes its output, or after `drainTimeout` once the connection is told to stop.
+            let writer = Task {
+                for await frame in output {
+                    do {
+                        try await outbound.write(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: frame)))
+                    } catch {
+                        break
                     }
                 }
+            }
+            await withTaskGroup(of: Void.self) { group in
                 group.addTask {  // Reader.
                     do {
                         for try await frame in inbound {
@@ -296,11 +298,20 @@ public final class StreamKitServer: Sendable {
                     Task { await connection.shutdown(StreamKitError(code: .storeUnavailable, message: "the server is shutting down")) }
                 }
                 await connection.shutdown(StreamKitError(code: .storeUnavailable, message: "the connection is closed"))
-                _ = await group.next()  // The writer drains what was queued.
                 group.cancelAll()
             }
+            // Let the writer drain what was queued (bounded: a peer that reads nothing cannot hold the shutdown).
+            let deadline = Task {
+                try? await Task.sleep(for: StreamKitServer.drainTimeout)
+                writer.cancel()
+            }
+            await writer.value
+            deadline.cancel()
         }
     }
+
+    /// Longest wait for a closing connection's last frames to be written.
+    static let drainTimeout: Duration = .seconds(2)
 }
 
 /// Answers a request that does not upgrade with an empty response and closes: 404 for anything but a StreamKit
