@@ -146,12 +146,51 @@ actor ConnectionManager {
             self.ended(connection)
         }
         sessions[connection.serial] = Live(connection: connection, session: session)
+        do {
+            try await Self.negotiate(on: connection)
+        } catch {
+            await connection.shutdown(
+                StreamKitError(code: .storeUnavailable, message: "the version negotiation failed"),
+                connectionLost: false)
+            throw error
+        }
         current = connection
         logger.debug("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
         let ready = waiters
         waiters = [:]
         for waiter in ready.values { waiter.resume(returning: connection) }
         return connection
+    }
+
+    /// Exchanges hellos on a fresh connection (`docs/protocol.md` §3): the server must speak a version this
+    /// build implements.
+    ///
+    /// - Throws: `invalidArgument` (not retryable) when the two share no version; the connection's error when it
+    ///   ends first.
+    private static func negotiate(on connection: ClientConnection) async throws {
+        let local = WireHello(features: ["trace-context"])
+        let inbox = StreamInbox(autoConsume: true)
+        do {
+            _ = try await connection.open(.hello(local), store: nil, receiver: inbox, closeAfterOpen: true)
+        } catch is ConnectionUnusable {
+            throw StreamKitError(code: .storeUnavailable, message: "the connection ended during the version negotiation")
+        }
+        switch try await inbox.next() {
+        case .message(.hello(let remote)):
+            do {
+                _ = try WireHello.negotiate(local: local, remote: remote)
+            } catch {
+                throw StreamKitError(code: .invalidArgument, message: error.message)
+            }
+        case .message(let other):
+            throw StreamKitError(code: .invalidArgument, message: "the server answered the hello with \(other.kind)")
+        case .failed(let error):
+            throw error
+        case .lost(let error), .refused(let error):
+            throw error
+        case .finished:
+            throw StreamKitError(code: .invalidArgument, message: "the server did not answer the hello")
+        }
     }
 
     /// A session ended: forget it, and reconnect in the background when it was the current connection.
