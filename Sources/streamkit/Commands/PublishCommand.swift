@@ -18,11 +18,7 @@ struct PublishCommand: AsyncParsableCommand {
             exit status is 1.
             """)
 
-    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:7420/streamkit.")
-    var url: String
-
-    @Option(name: .long, help: "The store id.")
-    var store: String
+    @OptionGroup var remote: RemoteOptions
 
     @Option(name: .long, help: "The space.")
     var space: String
@@ -30,21 +26,16 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The segment.")
     var segment: String
 
-    @Option(name: .long, help: "The bearer token (or set \(Remote.tokenVariable)).")
-    var token: String?
-
     func validate() throws {
-        try Remote.validate(url: url)
-        _ = try Remote.storeID(store)
         if space.isEmpty || segment.isEmpty { throw ValidationError("--space and --segment must not be empty") }
         if segment == "*" { throw ValidationError("--segment must name one segment, not *") }
     }
 
     func run() async throws {
         try await Output.run {
-            let id = try Remote.storeID(store)
+            let id = try remote.storeID()
             let input = LineReader()
-            try await withRemoteClient(url: url, token: Remote.token(token)) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken()) { client in
                 while let line = await input.next() {
                     guard let (payload, metadata) = Self.record(line) else { continue }
                     let status = try await client.publish(

@@ -16,11 +16,7 @@ struct TailCommand: AsyncParsableCommand {
             one line on stderr and status 1.
             """)
 
-    @Argument(help: "The server's URL, e.g. ws://127.0.0.1:7420/streamkit.")
-    var url: String
-
-    @Option(name: .long, help: "The store id.")
-    var store: String
+    @OptionGroup var remote: RemoteOptions
 
     @Option(name: .long, help: "The space.")
     var space: String
@@ -28,25 +24,20 @@ struct TailCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only this segment.")
     var segment: String?
 
-    @Option(name: .long, help: "The bearer token (or set \(Remote.tokenVariable)).")
-    var token: String?
-
     @Flag(name: .customLong("from-start"), help: "Print the entries already there first.")
     var fromStart = false
 
     func validate() throws {
-        try Remote.validate(url: url)
-        _ = try Remote.storeID(store)
         if space.isEmpty { throw ValidationError("--space must not be empty") }
         if segment?.isEmpty == true { throw ValidationError("--segment must not be empty") }
     }
 
     func run() async throws {
         try await Output.run {
-            let id = try Remote.storeID(store)
+            let id = try remote.storeID()
             let follower = Follower(store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart)
-            let url = self.url
-            let token = Remote.token(token)
+            let url = remote.url
+            let token = remote.resolvedToken()
             // A signal cancels the follow and ends the command with status 0; a failure ends it with one line.
             _ = try await untilSignal {
                 try await withRemoteClient(url: url, token: token) { client in try await follower.run(client) }

@@ -12,25 +12,12 @@ import Foundation
 /// The WebSocket server end to end over loopback: a real NIO client, an in-memory registry, port 0.
 @Suite(.timeLimit(.minutes(1)))
 struct StreamKitServerTests {
-    /// Runs `body` with a started server on 127.0.0.1 and an in-memory registry, then shuts both down.
+    /// Runs `body` with a started server (see ``withTestServer(_:_:)``).
     private func withServer(
         _ configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0),
         _ body: (Int) async throws -> Void
     ) async throws {
-        var registryConfiguration = RegistryConfiguration()
-        registryConfiguration.inMemory = true
-        let registry = StoreRegistry(root: "/nonexistent-streamkit-server-tests", configuration: registryConfiguration)
-        let server = StreamKitServer(registry: registry, configuration: configuration)
-        let port = try await server.start()
-        do {
-            try await body(port)
-        } catch {
-            await server.shutdown()
-            await registry.shutdown()
-            throw error
-        }
-        await server.shutdown()
-        await registry.shutdown()
+        try await withTestServer(configuration) { port, _ in try await body(port) }
     }
 
     private func records(_ range: ClosedRange<UInt64>) -> [Record] {
