@@ -4,7 +4,9 @@
 //
 // Invariants checked on every input:
 //   1. decoding returns a message or throws a WireError (a trap or an ASan report is a finding);
-//   2. a decoded message re-encodes, and that frame decodes to the same message (NaN lease TTLs aside).
+//   2. a decoded message re-encodes, and that frame decodes to the same message (NaN lease TTLs aside);
+//   3. the same bytes read as a mux frame (docs/protocol.md §7) give a frame or a WireError, and a decoded
+//      mux frame re-encodes to a frame that decodes to the same frame.
 
 import StreamKitEngine
 
@@ -26,6 +28,7 @@ public func wireDecodeFuzz(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt
     let bytes = UnsafeRawBufferPointer(start: start.map { UnsafeRawPointer($0) }, count: start == nil ? 0 : count)
     let decoder = WireDecoder(limits: fuzzLimits)
     _ = try? decoder.frameSize(in: bytes)
+    checkMuxFrame(bytes)
     guard let message = try? decoder.decode(frame: bytes), message == message else { return 0 }
     var encoder = WireEncoder(limits: fuzzLimits)
     let again: WireMessage
@@ -95,4 +98,18 @@ private func seedMessages() -> [WireMessage] {
         .workerHeartbeat(workerID: "w1", generation: 2), .workerUnregister(workerID: "w1", generation: 2),
         .workerInventoryRequest, .workerInventory(inventory),
     ]
+}
+
+private let fuzzMuxLimits = MuxLimits(wire: fuzzLimits)
+
+/// Invariant 3: mux frames decode or fail typed, and what decodes round-trips.
+private func checkMuxFrame(_ bytes: UnsafeRawBufferPointer) {
+    guard let frame = try? MuxFrame(decoding: bytes, limits: fuzzMuxLimits), frame == frame else { return }
+    let again: MuxFrame
+    do {
+        again = try MuxFrame(decoding: frame.encoded(limits: fuzzMuxLimits), limits: fuzzMuxLimits)
+    } catch {
+        preconditionFailure("a decoded mux frame does not re-encode: \(error)")
+    }
+    precondition(again == frame, "a decoded mux frame changed when re-encoded")
 }

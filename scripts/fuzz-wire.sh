@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the StreamKitWire frame decoder with libFuzzer + AddressSanitizer.
+# Fuzzes the StreamKitWire decoders (codec frames and mux frames) with libFuzzer + AddressSanitizer.
 #
 #   scripts/fuzz-wire.sh [seconds] [extra libFuzzer flags…]      (default 60 s)
 #
-# Builds StreamKitWire's dependencies once with SwiftPM (debug, scratch path $SCRATCH, default .build-wire),
-# then compiles Sources/Wire + Fuzz/WireDecodeFuzzer.swift together with `swiftc -sanitize=fuzzer,address`
-# (only the Wire code is instrumented) and links the dependencies' objects. The corpus lives in
+# Builds the engine (the codec's only dependency) once with SwiftPM (debug, scratch path $SCRATCH, default
+# .build-wire), then compiles the codec and mux sources of Sources/Wire (Codec, Messages, Mux: no NIO, no
+# server) + Fuzz/WireDecodeFuzzer.swift together with `swiftc -sanitize=fuzzer,address` (only that code is
+# instrumented) and links the dependencies' objects. The corpus lives in
 # $SCRATCH/fuzz/corpus (seeded with one valid frame per message kind); crashes go to $SCRATCH/fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ JOBS="${JOBS:-2}"
 OUT="$SCRATCH/fuzz"
 mkdir -p "$OUT/corpus"
 
-swift build --scratch-path "$SCRATCH" --target StreamKitWire -j "$JOBS"
+swift build --scratch-path "$SCRATCH" --target StreamKitEngine -j "$JOBS"
 BIN="$(swift build --scratch-path "$SCRATCH" --show-bin-path)"
 
 objects=()
@@ -33,7 +34,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
     -module-name StreamKitWire \
     -I "$BIN/Modules" -I Sources/CLZ4 \
     -Xcc -fmodule-map-file="$BIN/CStreamKitSupport.build/module.modulemap" \
-    $(find Sources/Wire -name '*.swift' | sort) Fuzz/WireDecodeFuzzer.swift \
+    $(find Sources/Wire/Codec Sources/Wire/Messages Sources/Wire/Mux -name '*.swift' | sort) Fuzz/WireDecodeFuzzer.swift \
     "${objects[@]}" -llz4 \
     -o "$OUT/wire-decode-fuzzer"
 

@@ -1,7 +1,9 @@
 public import Logging
+public import Metrics
 public import StreamKitEngine
 
-/// Settings of a ``StreamKitClient``: retries, the subscription handler pool, the clock and the logger.
+/// Settings of a ``StreamKitClient``: retries, the subscription handler pool, the clock, the logger and the
+/// metrics backend.
 public struct ClientConfiguration: Sendable {
     /// How opening an operation is retried after a retryable error. Default ``RetryPolicy/default``.
     public var retryPolicy: RetryPolicy = .default
@@ -18,6 +20,12 @@ public struct ClientConfiguration: Sendable {
     /// Receives the client's logs, with metadata `store_id`, `space`, `segment`, `subscription_id`,
     /// `attempt` and `record_count`. Default label `streamkit.client`.
     public var logger = Logger(label: "streamkit.client")
+    /// The swift-metrics backend of the client's metrics (`streamkit_client_*`, see `docs/client.md`); nil (the
+    /// default) uses the one bootstrapped with `MetricsSystem.bootstrap`. Set it to keep one client's metrics
+    /// apart, e.g. a `TestMetrics` in tests.
+    public var metricsFactory: (any MetricsFactory)?
+    /// Dimensions added to every metric of the client, e.g. `[("client", "billing")]`. Default none.
+    public var metricsDimensions: [(String, String)] = []
 
     /// The default settings.
     public init() {}

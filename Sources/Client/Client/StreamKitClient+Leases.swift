@@ -36,15 +36,21 @@ extension StreamKitClient {
         store: UUID, key: String, ttl: Duration, holder: String = UUID().uuidString,
         _ body: @escaping @Sendable (Lease) async throws -> T
     ) async throws -> T {
-        try check(store: store, names: [])
         let ttlSeconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
-        guard let lease = try await transport.acquireLease(store: store, key: key, holder: holder, ttlSeconds: ttlSeconds)
-        else { throw StreamKitError.leaseNotAcquired(key: key, storeID: store) }
+        let lease = try await observer.run("acquireLease", .init(store: store)) {
+            try check(store: store, names: [])
+            guard
+                let lease = try await transport.acquireLease(
+                    store: store, key: key, holder: holder, ttlSeconds: ttlSeconds)
+            else { throw StreamKitError.leaseNotAcquired(key: key, storeID: store) }
+            return lease
+        }
         var metadata: Logger.Metadata = [
             "store_id": "\(store)", "lease_key": "\(key)", "fencing_token": "\(lease.fencingToken)",
         ]
         logger.debug("lease acquired", metadata: metadata)
-        let scope = LeaseScope(transport: transport, clock: configuration.clock, store: store, logger: logger)
+        let scope = LeaseScope(
+            transport: transport, clock: configuration.clock, store: store, logger: logger, observer: observer)
         let result = Mutex<Result<T, any Error>?>(nil)
         guard
             let task = background.start({
@@ -52,7 +58,7 @@ extension StreamKitClient {
                 result.withLock { $0 = outcome }
             })
         else {
-            try? await transport.releaseLease(store: store, lease: lease)
+            try? await scope.release(lease)
             throw StreamKitError.clientClosed(storeID: store)
         }
         await withTaskCancellationHandler {
@@ -63,7 +69,7 @@ extension StreamKitClient {
         let outcome = result.withLock { $0 } ?? .failure(CancellationError())
         if case .failure(let error) = outcome, !lifecycle.isOpen, error is CancellationError {
             metadata["error"] = "\(error)"
-            logger.info("lease body cancelled by close", metadata: metadata)
+            logger.debug("lease body cancelled by close", metadata: metadata)
             throw StreamKitError.clientClosed(storeID: store)
         }
         return try outcome.get()
@@ -76,6 +82,7 @@ struct LeaseScope: Sendable {
     let clock: EngineClock
     let store: UUID
     let logger: Logger
+    let observer: OperationObserver
 
     private enum Event<T: Sendable>: Sendable {
         case finished(Result<T, any Error>)
@@ -120,13 +127,20 @@ struct LeaseScope: Sendable {
             return outcome  // lost: nothing to release
         }
         do {
-            try await transport.releaseLease(store: store, lease: lease)
+            try await release(lease)
         } catch {
             logger.warning(
                 "lease release failed",
                 metadata: ["store_id": "\(store)", "lease_key": "\(lease.key)", "error": "\(error)"])
         }
         return outcome
+    }
+
+    /// Releases the lease (in its own span).
+    func release(_ lease: Lease) async throws {
+        try await observer.run("releaseLease", .init(store: store)) {
+            try await transport.releaseLease(store: store, lease: lease)
+        }
     }
 
     /// Renews every ttl/2 until cancelled (returns nil) or a renewal fails (returns its error).
@@ -137,7 +151,10 @@ struct LeaseScope: Sendable {
             do { try await clock.sleep(interval) } catch { return nil }
             if Task.isCancelled { return nil }
             do {
-                current = try await transport.renewLease(store: store, lease: current)
+                let renewing = current
+                current = try await observer.run("renewLease", .init(store: store)) {
+                    try await transport.renewLease(store: store, lease: renewing)
+                }
             } catch {
                 return Task.isCancelled && error is CancellationError ? nil : error
             }

@@ -34,8 +34,11 @@ extension StreamKitClient {
         store: UUID, space: String, segment: String = "*",
         handler: @escaping @Sendable (SegmentStatus) async throws -> Void
     ) async throws -> Subscription {
-        try check(store: store, names: [("space", space), ("segment", segment)])
-        let feed = try await transport.subscribe(store: store, space: space, segment: segment)
+        // Only opening is in the span: the dispatcher (and the handler) run in the caller's context.
+        let feed = try await observer.run("subscribe", .init(store: store, space: space, segment: segment)) {
+            try check(store: store, names: [("space", space), ("segment", segment)])
+            return try await transport.subscribe(store: store, space: space, segment: segment)
+        }
         let subscription = Subscription(id: UUID(), space: space, segment: segment)
         let metadata: Logger.Metadata = [
             "store_id": "\(store)", "space": "\(space)", "segment": "\(segment)",
@@ -44,7 +47,7 @@ extension StreamKitClient {
         let dispatcher = SubscriptionDispatcher(
             pool: pool, clock: configuration.clock,
             timeout: RetryPolicy.nanoseconds(configuration.handlerTimeout, fallback: 0), logger: logger,
-            metadata: metadata)
+            metadata: metadata, metrics: metrics)
         guard
             let task = background.start({
                 await dispatcher.run(feed: feed, subscription: subscription, handler: handler)
@@ -67,15 +70,22 @@ struct SubscriptionDispatcher: Sendable {
     let timeout: UInt64
     let logger: Logger
     let metadata: Logger.Metadata
+    let metrics: ClientMetrics
 
     func run(
         feed: some StatusFeed, subscription: Subscription,
         handler: @escaping @Sendable (SegmentStatus) async throws -> Void
     ) async {
         var failure: (any Error)?
+        var coalesced = 0
         do {
             for try await status in feed {
-                subscription.update { $0.coalescedUpdates = feed.coalescedCount }
+                let nowCoalesced = feed.coalescedCount
+                if nowCoalesced != coalesced {
+                    subscription.update { $0.coalescedUpdates = nowCoalesced }
+                    metrics.count(.coalescedUpdates, by: nowCoalesced - coalesced)
+                    coalesced = nowCoalesced
+                }
                 do { try await pool.acquire() } catch { break }
                 let outcome = await HandlerRun.run(handler, status: status, timeout: timeout, clock: clock)
                 pool.release()
@@ -85,6 +95,7 @@ struct SubscriptionDispatcher: Sendable {
             failure = error
         }
         feed.cancel()
+        metrics.count(.coalescedUpdates, by: feed.coalescedCount - coalesced)
         let cancelled = Task.isCancelled
         let ending = failure ?? StreamKitError(code: .storeClosing, message: "the status feed ended")
         subscription.update { status in
@@ -124,10 +135,12 @@ struct SubscriptionDispatcher: Sendable {
         case .completed:
             break
         case .failed(let error):
+            metrics.count(.handlerFailure)
             var context = metadata
             context["error"] = "\(error)"
             logger.warning("subscription handler failed", metadata: context)
         case .timedOut:
+            metrics.count(.handlerTimeout)
             var context = metadata
             context["timeout_ms"] = "\(timeout / 1_000_000)"
             logger.warning("subscription handler timed out", metadata: context)

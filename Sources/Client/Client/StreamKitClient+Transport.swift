@@ -7,6 +7,8 @@ extension StreamKitClient {
     /// statements: ``inProcess(_:)`` calls a registry in this process; ``webSocket(url:token:)`` and
     /// ``webSocket(_:)`` talk to a `StreamKitServer`.
     public struct Transport: Sendable {
+        /// `inProcess` or `webSocket`, for the logs.
+        let name: String
         let make: @Sendable (TransportContext) -> any ClientTransport
 
         /// Calls a `StoreRegistry` in this process directly: no serialisation, engine errors unchanged.
@@ -16,7 +18,7 @@ extension StreamKitClient {
         /// - Parameter registry: The stores to use.
         /// - Returns: The transport.
         public static func inProcess(_ registry: StoreRegistry) -> Transport {
-            Transport { context in InProcessTransport(registry: registry, context: context) }
+            Transport(name: "inProcess") { context in InProcessTransport(registry: registry, context: context) }
         }
 
         /// Talks to a `StreamKitServer` over one multiplexed WebSocket, with the default ``WebSocketOptions``.
@@ -39,7 +41,7 @@ extension StreamKitClient {
         /// - Parameter options: The URL, the token provider, limits, reconnect and resume settings.
         /// - Returns: The transport.
         public static func webSocket(_ options: WebSocketOptions) -> Transport {
-            Transport { context in WebSocketTransport(options: options, context: context) }
+            Transport(name: "webSocket") { context in WebSocketTransport(options: options, context: context) }
         }
     }
 }

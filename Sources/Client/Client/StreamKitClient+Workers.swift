@@ -5,6 +5,7 @@ public import Foundation
 #endif
 import Logging
 public import StreamKitEngine
+import Tracing
 
 // MARK: - Worker presence
 
@@ -22,17 +23,23 @@ extension StreamKitClient {
     public func registerWorker(
         store: UUID, workerID: String, metadata: [String: String] = [:], heartbeatInterval: Duration = .seconds(30)
     ) async throws -> WorkerPresence {
-        try check(store: store, names: [])
         let (seconds, attoseconds) = heartbeatInterval.components
         let heartbeatSeconds = Int(clamping: seconds) + (attoseconds > 0 ? 1 : 0)
-        let registration = try await transport.registerWorker(
-            store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+        let registration = try await observer.run("registerWorker", .init(store: store)) {
+            try check(store: store, names: [])
+            return try await transport.registerWorker(
+                store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+        }
         let presence = WorkerPresence(storeID: store, workerID: workerID, generation: registration.generation)
         let loop = HeartbeatLoop(
             transport: transport, clock: configuration.clock, store: store, workerID: workerID, metadata: metadata,
-            heartbeatSeconds: heartbeatSeconds, interval: registration.worker.heartbeatInterval, logger: logger)
-        guard let task = background.start({ await loop.run(presence) }) else {
-            try? await transport.unregisterWorker(store: store, workerID: workerID, generation: registration.generation)
+            heartbeatSeconds: heartbeatSeconds, interval: registration.worker.heartbeatInterval, logger: logger,
+            observer: observer)
+        // The heartbeats outlive the caller's span: they start no spans of their own, and what the loop traces (a
+        // registration again, the final unregistration) starts a trace of its own.
+        guard let task = background.start({ await ServiceContext.$current.withValue(nil) { await loop.run(presence) } })
+        else {
+            try? await loop.unregister(generation: registration.generation)
             throw StreamKitError.clientClosed(storeID: store)
         }
         presence.attach(task)
@@ -45,8 +52,10 @@ extension StreamKitClient {
     /// - Returns: The inventory and its membership version.
     /// - Throws: `storeClosing` after close.
     public func workerInventory(store: UUID) async throws -> WorkerInventory {
-        try check(store: store, names: [])
-        return try await transport.workerInventory(store: store)
+        try await observer.run("workerInventory", .init(store: store)) {
+            try check(store: store, names: [])
+            return try await transport.workerInventory(store: store)
+        }
     }
 }
 
@@ -61,21 +70,27 @@ struct HeartbeatLoop: Sendable {
     /// Nanoseconds between heartbeats.
     let interval: UInt64
     let logger: Logger
+    let observer: OperationObserver
 
     func run(_ presence: WorkerPresence) async {
         while true {
             do { try await clock.sleep(max(interval, 1)) } catch { break }
             if Task.isCancelled { break }
             do {
-                try await transport.workerHeartbeat(store: store, workerID: workerID, generation: presence.generation)
+                let generation = presence.generation
+                try await observer.run("workerHeartbeat", .init(store: store), traced: false) {
+                    try await transport.workerHeartbeat(store: store, workerID: workerID, generation: generation)
+                }
                 presence.recordHeartbeat()
             } catch let error as StreamKitError where error.code == .notFound {
                 presence.recordError(error)
                 do {
-                    let registration = try await transport.registerWorker(
-                        store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+                    let registration = try await observer.run("registerWorker", .init(store: store)) {
+                        try await transport.registerWorker(
+                            store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
+                    }
                     presence.recordRegistration(registration.generation)
-                    logger.info(
+                    logger.warning(
                         "worker registered again",
                         metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
                 } catch {
@@ -88,6 +103,13 @@ struct HeartbeatLoop: Sendable {
                     metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
             }
         }
-        try? await transport.unregisterWorker(store: store, workerID: workerID, generation: presence.generation)
+        try? await unregister(generation: presence.generation)
+    }
+
+    /// Unregisters the worker (in its own span).
+    func unregister(generation: UInt64) async throws {
+        try await observer.run("unregisterWorker", .init(store: store)) {
+            try await transport.unregisterWorker(store: store, workerID: workerID, generation: generation)
+        }
     }
 }

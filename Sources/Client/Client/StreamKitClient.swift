@@ -31,6 +31,10 @@ public final class StreamKitClient: Sendable {
     let background = BackgroundTasks()
     let pool: HandlerPool
     let logger: Logger
+    /// The client's metrics, made once.
+    let metrics: ClientMetrics
+    /// Spans and metrics around each operation.
+    let observer: OperationObserver
 
     /// Creates a client; nothing is opened until the first call.
     ///
@@ -43,10 +47,14 @@ public final class StreamKitClient: Sendable {
         self.lifecycle = lifecycle
         logger = configuration.logger
         pool = HandlerPool(capacity: configuration.maxConcurrentHandlers)
+        let metrics = ClientMetrics(factory: configuration.metricsFactory, dimensions: configuration.metricsDimensions)
+        self.metrics = metrics
+        observer = OperationObserver(metrics: metrics)
         self.transport = transport.make(
             TransportContext(
                 retryPolicy: configuration.retryPolicy, clock: configuration.clock, logger: configuration.logger,
-                isClosed: { lifecycle.isClosed }))
+                metrics: metrics, isClosed: { lifecycle.isClosed }))
+        logger.info("client created", metadata: ["transport": "\(transport.name)"])
     }
 
     /// Whether ``close()`` has begun.
@@ -69,10 +77,13 @@ public final class StreamKitClient: Sendable {
     public func produce<Records: AsyncSequence & Sendable>(
         store: UUID, space: String, segment: String, records: Records
     ) -> ClientStream<SegmentStatus> where Records.Element == Record {
+        let target = OperationObserver.Target(store: store, space: space, segment: segment)
         if let error = precheck(store: store, names: [("space", space), ("segment", segment)]) {
-            return .failing(error)
+            return observer.stream("produce", target, tally: .none, .failing(error))
         }
-        return guarded(store: store, transport.produce(store: store, space: space, segment: segment, records: records))
+        let probe = FirstSequenceProbe()
+        let inner = transport.produce(store: store, space: space, segment: segment, records: probe.probing(records))
+        return observer.stream("produce", target, tally: .records(probe), guarded(store: store, inner))
     }
 
     /// Produces an array of records and returns every acknowledgement.
@@ -89,9 +100,14 @@ public final class StreamKitClient: Sendable {
     public func produce(store: UUID, space: String, segment: String, records: [Record]) async throws
         -> [SegmentStatus]
     {
-        try check(store: store, names: [("space", space), ("segment", segment)])
-        guard !records.isEmpty else { return [] }
-        let statuses = try await transport.produce(store: store, space: space, segment: segment, records: records)
+        let statuses = try await observer.run("produce", .init(store: store, space: space, segment: segment)) {
+            try check(store: store, names: [("space", space), ("segment", segment)])
+            guard !records.isEmpty else { return [SegmentStatus]() }
+            let statuses = try await transport.produce(store: store, space: space, segment: segment, records: records)
+            metrics.count(.recordsProduced, by: records.count)
+            return statuses
+        }
+        guard !statuses.isEmpty else { return statuses }
         logger.debug(
             "produced",
             metadata: [
@@ -118,9 +134,13 @@ public final class StreamKitClient: Sendable {
     public func publish(
         store: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String] = [:]
     ) async throws -> SegmentStatus {
-        try check(store: store, names: [("space", space), ("segment", segment)])
-        return try await transport.publish(
-            store: store, space: space, segment: segment, payload: payload, metadata: metadata)
+        try await observer.run("publish", .init(store: store, space: space, segment: segment)) {
+            try check(store: store, names: [("space", space), ("segment", segment)])
+            let status = try await transport.publish(
+                store: store, space: space, segment: segment, payload: payload, metadata: metadata)
+            metrics.count(.recordsProduced)
+            return status
+        }
     }
 
     // MARK: - Reads
@@ -134,8 +154,10 @@ public final class StreamKitClient: Sendable {
     /// - Returns: The entry, or nil for an empty or unknown segment (not an error).
     /// - Throws: `invalidArgument` for an empty name; `storeClosing` after close.
     public func peek(store: UUID, space: String, segment: String) async throws -> Entry? {
-        try check(store: store, names: [("space", space), ("segment", segment)])
-        return try await transport.peek(store: store, space: space, segment: segment)
+        try await observer.run("peek", .init(store: store, space: space, segment: segment)) {
+            try check(store: store, names: [("space", space), ("segment", segment)])
+            return try await transport.peek(store: store, space: space, segment: segment)
+        }
     }
 
     /// Reads one segment in sequence order.
@@ -154,13 +176,16 @@ public final class StreamKitClient: Sendable {
         store: UUID, space: String, segment: String, minSequence: UInt64 = 0, maxSequence: UInt64 = 0,
         minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
     ) -> ClientStream<Entry> {
+        let target = OperationObserver.Target(store: store, space: space, segment: segment)
         if let error = precheck(store: store, names: [("space", space), ("segment", segment)], limit: limit) {
-            return .failing(error)
+            return observer.stream("consumeSegment", target, tally: .entries, .failing(error))
         }
         let request = SegmentReadRequest(
             space: space, segment: segment, minSequence: minSequence, maxSequence: maxSequence,
             minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: limit)
-        return guarded(store: store, transport.consumeSegment(store: store, request: request))
+        return observer.stream(
+            "consumeSegment", target, tally: .entries,
+            guarded(store: store, transport.consumeSegment(store: store, request: request)))
     }
 
     /// Reads every segment of a space in commit order, after `offset`.
@@ -197,15 +222,19 @@ public final class StreamKitClient: Sendable {
     public func consume(
         store: UUID, spaces: [String: Offset], minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
     ) -> ClientStream<Entry> {
+        let target = OperationObserver.Target(store: store, space: spaces.count == 1 ? spaces.keys.first : nil)
         if spaces.isEmpty {
-            return .failing(StreamKitError.clientInvalidArgument("consume needs at least one space"))
+            let error = StreamKitError.clientInvalidArgument("consume needs at least one space")
+            return observer.stream("consume", target, tally: .entries, .failing(error))
         }
         if let error = precheck(store: store, names: spaces.keys.map { ("space", $0) }, limit: limit) {
-            return .failing(error)
+            return observer.stream("consume", target, tally: .entries, .failing(error))
         }
         let request = SpaceReadRequest(
             offsets: spaces, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: limit)
-        return guarded(store: store, transport.consume(store: store, request: request))
+        return observer.stream(
+            "consume", target, tally: .entries,
+            guarded(store: store, transport.consume(store: store, request: request)))
     }
 
     /// Every space with at least one entry, sorted.
@@ -214,8 +243,10 @@ public final class StreamKitClient: Sendable {
     /// - Returns: The space names in lexicographic order.
     /// - Throws: `storeClosing` after close.
     public func spaces(store: UUID) async throws -> [String] {
-        try check(store: store, names: [])
-        return try await transport.spaces(store: store)
+        try await observer.run("spaces", .init(store: store)) {
+            try check(store: store, names: [])
+            return try await transport.spaces(store: store)
+        }
     }
 
     /// Every segment of `space` with at least one entry, sorted.
@@ -226,8 +257,10 @@ public final class StreamKitClient: Sendable {
     /// - Returns: The segment names in lexicographic order; empty for an unknown space.
     /// - Throws: `invalidArgument` for an empty name; `storeClosing` after close.
     public func segments(store: UUID, space: String) async throws -> [String] {
-        try check(store: store, names: [("space", space)])
-        return try await transport.segments(store: store, space: space)
+        try await observer.run("segments", .init(store: store, space: space)) {
+            try check(store: store, names: [("space", space)])
+            return try await transport.segments(store: store, space: space)
+        }
     }
 
     // MARK: - Closing

@@ -11,12 +11,13 @@ extension RetryPolicy {
     ///   - logger: Receives a warning per retry, with `attempt` and `metadata`.
     ///   - metadata: Context for the logs (`store_id`, `space` …).
     ///   - shouldStop: Checked before each retry; `true` ends the loop with the last error (the client closed).
+    ///   - onRetry: Called before each retry's wait (the client counts retries).
     ///   - operation: The attempt.
     /// - Returns: What the first successful attempt returns.
     /// - Throws: The last attempt's error, or `CancellationError` when a wait is cancelled.
     nonisolated(nonsending) func run<T>(
         clock: EngineClock, logger: Logger, metadata: Logger.Metadata = [:],
-        shouldStop: @Sendable () -> Bool = { false },
+        shouldStop: @Sendable () -> Bool = { false }, onRetry: () -> Void = {},
         _ operation: nonisolated(nonsending) () async throws -> T
     ) async throws -> T {
         var attempt = 1
@@ -31,6 +32,7 @@ extension RetryPolicy {
                 context["retry_in_ms"] = "\(delay / 1_000_000)"
                 context["error"] = "\(error)"
                 logger.warning("operation failed, retrying", metadata: context)
+                onRetry()
                 try await clock.sleep(delay)
                 attempt += 1
             }

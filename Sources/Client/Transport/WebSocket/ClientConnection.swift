@@ -56,16 +56,18 @@ actor ClientConnection {
     ///   - store: The store it addresses.
     ///   - receiver: Where the answers go.
     ///   - closeAfterOpen: Whether the client's half ends with the request (everything but produce and subscribe).
+    ///   - traceparent: The W3C trace context the open frame carries (the client operation's span), if any.
     /// - Returns: The stream id.
     /// - Throws: ``ConnectionUnusable`` when the connection ended or is going away (take another one);
     ///   `overloaded` (retryable) at the stream limit; `limitExceeded` when the request cannot be encoded.
     func open(
-        _ request: WireMessage, store: UUID?, receiver: any StreamReceiver, closeAfterOpen: Bool
+        _ request: WireMessage, store: UUID?, receiver: any StreamReceiver, closeAfterOpen: Bool,
+        traceparent: String? = nil
     ) throws -> UInt64 {
         guard closed == nil, !goingAway else { throw ConnectionUnusable() }
         let (id, frame): (UInt64, [UInt8])
         do throws(StreamKitError) {
-            (id, frame) = try mux.openStream(request, store: store)
+            (id, frame) = try mux.openStream(request, store: store, traceparent: traceparent)
         } catch {
             if error.code == .storeUnavailable { throw ConnectionUnusable() }
             throw error.code == .invalidArgument ? Self.tooLarge(request.kind, error) : error

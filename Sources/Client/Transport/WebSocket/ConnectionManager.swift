@@ -43,10 +43,15 @@ actor ConnectionManager {
     private var closing: Task<Void, Never>?
     /// Dials made so far (tests).
     private(set) var dialCount = 0
+    /// Connections established so far: every one after the first is a reconnect.
+    private var established = 0
+    /// Called for every connection established after the first (the client counts reconnects).
+    private let onReconnect: @Sendable () -> Void
 
-    init(options: WebSocketOptions, logger: Logger) {
+    init(options: WebSocketOptions, logger: Logger, onReconnect: @escaping @Sendable () -> Void = {}) {
         self.options = options
         self.logger = logger
+        self.onReconnect = onReconnect
         dialer = WebSocketDialer(
             url: options.url, limits: options.limits, connectTimeout: options.connectTimeout,
             retryAuthFailures: options.retryAuthFailures)
@@ -155,7 +160,13 @@ actor ConnectionManager {
             throw error
         }
         current = connection
-        logger.debug("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+        established += 1
+        if established > 1 {
+            onReconnect()
+            logger.info("reconnected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+        } else {
+            logger.info("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+        }
         let ready = waiters
         waiters = [:]
         for waiter in ready.values { waiter.resume(returning: connection) }
@@ -232,7 +243,7 @@ actor ConnectionManager {
             } catch {
                 failures += 1
                 let delay = backoff.delay(beforeRetry: failures)
-                logger.info(
+                logger.warning(
                     "reconnect failed",
                     metadata: [
                         "url": "\(options.url)", "attempt": "\(failures)", "retry_in_ms": "\(delay / .milliseconds(1))",

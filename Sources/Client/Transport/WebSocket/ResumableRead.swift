@@ -36,11 +36,15 @@ final class ResumableRead {
     private var finished = false
     private var progressed = false
     private var stalledResumes = 0
+    /// The trace context of the read's span, sent again on every reopen.
+    private let traceparent: String?
 
+    /// Creates the read; call it in the read's trace context (the client's span), which every open carries.
     init(transport: WebSocketTransport, store: UUID, request: Request) {
         self.transport = transport
         self.store = store
         self.request = request
+        traceparent = WebSocketTransport.currentTraceparent()
         switch request {
         case .segment(let segment): limit = segment.limit
         case .spaces(let spaces): limit = spaces.limit
@@ -53,7 +57,8 @@ final class ResumableRead {
 
     /// Opens the first stream (under the retry policy).
     func start() async throws {
-        handle = try await transport.open(operation, store: store, message, closeAfterOpen: true, autoConsume: false)
+        handle = try await transport.open(
+            operation, store: store, message, closeAfterOpen: true, autoConsume: false, traceparent: traceparent)
     }
 
     /// The next entry, or nil at the end.
@@ -110,7 +115,8 @@ final class ResumableRead {
             finished = true
             throw error
         }
-        transport.context.logger.info(
+        transport.context.metrics.count(.resumedRead)
+        transport.context.logger.debug(
             "read interrupted by a lost connection; resuming",
             metadata: [
                 "store_id": "\(store)", "operation": "\(operation)", "delivered": "\(delivered)", "error": "\(error)",

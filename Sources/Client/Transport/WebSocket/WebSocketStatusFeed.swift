@@ -30,12 +30,16 @@ final class WebSocketStatusFeed: StatusFeed {
     private let buffer = StatusBuffer()
     private let current = Mutex(Current())
     private let resubscriptions = Mutex(0)
+    /// The trace context of the subscribe span, sent again on every re-subscription.
+    private let traceparent: String?
 
+    /// Creates the feed; call it in the subscription's trace context (the client's span), which every open carries.
     init(transport: WebSocketTransport, store: UUID, space: String, segment: String) {
         self.transport = transport
         self.store = store
         self.space = space
         self.segment = segment
+        traceparent = WebSocketTransport.currentTraceparent()
     }
 
     var coalescedCount: Int { buffer.coalescedCount }
@@ -48,7 +52,7 @@ final class WebSocketStatusFeed: StatusFeed {
     /// Opens the first subscribe stream (under the retry policy).
     func start() async throws {
         let (connection, id) = try await transport.openStream(
-            "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false)
+            "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false, traceparent: traceparent)
         attach(connection, id)
     }
 
@@ -98,7 +102,7 @@ final class WebSocketStatusFeed: StatusFeed {
         let metadata: Logger.Metadata = [
             "store_id": "\(store)", "space": "\(space)", "segment": "\(segment)", "error": "\(loss)",
         ]
-        transport.context.logger.info("subscription connection lost; re-subscribing", metadata: metadata)
+        transport.context.logger.debug("subscription connection lost; re-subscribing", metadata: metadata)
         var failures = 0
         while true {
             let connection: ClientConnection
@@ -109,7 +113,8 @@ final class WebSocketStatusFeed: StatusFeed {
             }
             guard buffer.reopen() else { return false }
             do {
-                let id = try await connection.open(request, store: store, receiver: buffer, closeAfterOpen: false)
+                let id = try await connection.open(
+                    request, store: store, receiver: buffer, closeAfterOpen: false, traceparent: traceparent)
                 resubscriptions.withLock { $0 += 1 }
                 return attach(connection, id)
             } catch is ConnectionUnusable {

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import StreamKitEngine
 import StreamKitWire
+import Tracing
 
 /// Sends the client's requests to a `StreamKitServer` over one multiplexed WebSocket (`docs/protocol.md` §7):
 /// each call is a stream whose open frame names the store and carries the request.
@@ -23,26 +24,37 @@ struct WebSocketTransport: ClientTransport {
     init(options: WebSocketOptions, context: TransportContext) {
         self.options = options
         self.context = context
-        manager = ConnectionManager(options: options, logger: context.logger)
+        let metrics = context.metrics
+        manager = ConnectionManager(
+            options: options, logger: context.logger, onReconnect: { metrics.count(.reconnect) })
     }
 
     // MARK: - Opening
 
+    /// The `traceparent` of the current task's trace context (the client operation's span), if a tracer makes one.
+    static func currentTraceparent() -> String? {
+        WireTraceContext.traceparent(of: ServiceContext.current)
+    }
+
     /// Opens a stream on the current connection (dialling if needed), retried under the policy.
     ///
+    /// - Parameter traceparent: The open frame's trace context; nil takes the current task's
+    ///   (``currentTraceparent()``). Streams that reopen later pass the one of their first open.
     /// - Returns: The connection and the stream id.
     func openStream(
         _ operation: String, store: UUID, _ request: WireMessage, receiver: any StreamReceiver, closeAfterOpen: Bool,
-        retrying: Bool = true
+        retrying: Bool = true, traceparent: String? = nil
     ) async throws -> (ClientConnection, UInt64) {
         let manager = self.manager
         let url = options.url
+        let traceparent = traceparent ?? Self.currentTraceparent()
         let attempt = { () async throws -> (ClientConnection, UInt64) in
             for _ in 0..<2 {
                 let connection = try await manager.connection()
                 do {
                     let id = try await connection.open(
-                        request, store: store, receiver: receiver, closeAfterOpen: closeAfterOpen)
+                        request, store: store, receiver: receiver, closeAfterOpen: closeAfterOpen,
+                        traceparent: traceparent)
                     return (connection, id)
                 } catch is ConnectionUnusable {
                     continue  // Lost or going away since: the next call dials.
@@ -61,11 +73,12 @@ struct WebSocketTransport: ClientTransport {
     /// Opens a stream whose answers go to a fresh inbox.
     func open(
         _ operation: String, store: UUID, _ request: WireMessage, closeAfterOpen: Bool, autoConsume: Bool,
-        retrying: Bool = true
+        retrying: Bool = true, traceparent: String? = nil
     ) async throws -> StreamHandle {
         let inbox = StreamInbox(autoConsume: autoConsume)
         let (connection, id) = try await openStream(
-            operation, store: store, request, receiver: inbox, closeAfterOpen: closeAfterOpen, retrying: retrying)
+            operation, store: store, request, receiver: inbox, closeAfterOpen: closeAfterOpen, retrying: retrying,
+            traceparent: traceparent)
         return StreamHandle(connection: connection, id: id, inbox: inbox, queueDepth: options.limits.streamQueueDepth)
     }
 
