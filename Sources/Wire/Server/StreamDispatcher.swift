@@ -148,7 +148,7 @@ struct StreamDispatcher: Sendable {
 
     /// Streams a subscription's statuses until the client closes or resets the stream (or the connection
     /// ends), or the store closes, which fails the stream with `storeClosing` as the engine fails its own
-    /// subscriptions.
+    /// subscriptions. A server shutdown (this task cancelled) fails it with the retryable `storeUnavailable`.
     private func subscribe(
         space: String, segment: String, heartbeatSeconds: Int?, store: Store, id: UInt64,
         connection: ServerConnection
@@ -163,9 +163,13 @@ struct StreamDispatcher: Sendable {
         for await status in subscription {
             try await connection.send(.status(status), on: id)
         }
-        guard endedByClient.withLock({ $0 }) else {
-            throw StreamKitError(code: .storeClosing, message: "the store closed; subscribe again")
+        guard !endedByClient.withLock({ $0 }) else { return }
+        // The connection or the server is going away (its tasks are cancelled): retryable, like the connection
+        // loss the client is about to see, never mistaken for the store closing.
+        if Task.isCancelled {
+            throw StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
         }
+        throw StreamKitError(code: .storeClosing, message: "the store closed; subscribe again")
     }
 
     /// Answers a client's hello with the server's and checks that the two share a protocol version.

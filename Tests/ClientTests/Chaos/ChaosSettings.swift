@@ -1,0 +1,48 @@
+import Foundation
+
+/// How long the chaos test strikes and with which seed: `STREAMKIT_CHAOS_SECONDS` (default 20; longer for a soak)
+/// and `STREAMKIT_CHAOS_SEED` (default random, printed, so a failing run's schedule can be replayed).
+///
+/// A seed fixes what the test decides — when to strike and how, batch sizes, when the reader pauses — not how the
+/// tasks interleave, so a replay repeats the schedule, not necessarily the exact failure.
+struct ChaosSettings: Sendable {
+    let seconds: Double
+    let seed: UInt64
+    /// Whether restarts also shut the server down gracefully, with the client still connected (go-away, streams
+    /// reset): `STREAMKIT_CHAOS_GRACEFUL_RESTARTS=1`. Off by default: see ``Chaos/strike(_:until:graceful:random:)``.
+    let gracefulRestarts: Bool
+
+    static let current = ChaosSettings(
+        seconds: environment("STREAMKIT_CHAOS_SECONDS").flatMap(Double.init).map { max(1, $0) } ?? 20,
+        seed: environment("STREAMKIT_CHAOS_SEED").flatMap { UInt64($0) } ?? UInt64.random(in: 1...999_999_999),
+        gracefulRestarts: environment("STREAMKIT_CHAOS_GRACEFUL_RESTARTS") == "1")
+
+    /// The test's time limit: the strike window plus room to settle and verify.
+    static var timeLimitMinutes: Int { Int((current.seconds + 90) / 60) + 1 }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// An independent generator per actor of the test, derived from the seed.
+    func generator(_ stream: UInt64) -> SplitMix64 {
+        SplitMix64(seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64).
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
