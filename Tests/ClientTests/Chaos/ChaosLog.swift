@@ -3,13 +3,17 @@ import Logging
 import Synchronization
 
 /// The most recent log lines of the chaos test's client and server, kept in memory (a ring) so a failing run can
-/// print what led up to it; the lines before the first error-level line are kept apart.
+/// print what led up to it. ``snapshot(_:)`` keeps the lines as they are when something goes wrong (the first
+/// error-level line takes one too), for the first few times.
 final class ChaosLog: Sendable {
     private struct State {
         var lines: [String] = []
         var next = 0
-        var beforeFirstError: [String]?
+        var snapshots: [(reason: String, lines: [String])] = []
     }
+
+    /// Most snapshots kept.
+    private static let maxSnapshots = 3
 
     private let capacity: Int
     private let state = Mutex(State())
@@ -37,15 +41,25 @@ final class ChaosLog: Sendable {
                 state.lines[state.next] = stamped
             }
             state.next = (state.next + 1) % capacity
-            if isError, state.beforeFirstError == nil { state.beforeFirstError = Self.ordered(state, capacity) }
+            if isError, state.snapshots.count < Self.maxSnapshots {
+                state.snapshots.append((line, Self.ordered(state, capacity)))
+            }
+        }
+    }
+
+    /// Keeps the lines logged so far, with why (the first few calls only).
+    func snapshot(_ reason: String) {
+        state.withLock { state in
+            guard state.snapshots.count < Self.maxSnapshots else { return }
+            state.snapshots.append((reason, Self.ordered(state, capacity)))
         }
     }
 
     /// The kept lines, oldest first.
     var lines: [String] { state.withLock { Self.ordered($0, capacity) } }
 
-    /// The lines up to the first error-level line, if there was one.
-    var beforeFirstError: [String]? { state.withLock { $0.beforeFirstError } }
+    /// The snapshots taken, each as its reason and the lines up to it.
+    var snapshots: [(reason: String, lines: [String])] { state.withLock { $0.snapshots } }
 
     private static func ordered(_ state: State, _ capacity: Int) -> [String] {
         state.lines.count < capacity ? state.lines : Array(state.lines[state.next...] + state.lines[..<state.next])

@@ -9,8 +9,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-// The four examples of README.md, "Using the client": each function body below is copied there verbatim, and
-// each test runs it, so the README cannot drift from the API. Change both together.
+// The four examples of README.md, "Using the client": each function body below is copied there verbatim (less its
+// final `return`), each test runs it, and `readmeShowsTheseExamples` checks the copies, so the README cannot drift
+// from the API. Change both together.
 
 // MARK: - Examples (as in README.md)
 
@@ -135,5 +136,53 @@ struct ReadmeExamplesTests {
         #expect(token > 0)
         await client.close()
         await registry.shutdown()
+    }
+
+    @Test("README.md shows each example's body verbatim (without its final return)")
+    func readmeShowsTheseExamples() throws {
+        let source = URL(fileURLWithPath: #filePath)
+        var root = source
+        for _ in 0..<4 { root.deleteLastPathComponent() }  // Tests/ClientTests/Examples/<file>
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let blocks = Self.swiftBlocks(in: readme, section: "## Using the client")
+        #expect(blocks.count == 4)
+        let code = try String(contentsOf: source, encoding: .utf8)
+        for example in ["embeddedExample", "webSocketExample", "subscriptionExample", "leaseExample"] {
+            let body = try #require(Self.body(of: example, in: code), "\(example) not found")
+            #expect(blocks.contains(body), "README.md has no block equal to the body of \(example):\n\(body)")
+        }
+    }
+
+    /// The code blocks (```swift) of one `##` section.
+    private static func swiftBlocks(in markdown: String, section: String) -> [String] {
+        var blocks: [String] = []
+        var current: [Substring]?
+        var inSection = false
+        for line in markdown.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("## ") { inSection = line == section }
+            guard inSection else { continue }
+            if current == nil, line == "```swift" {
+                current = []
+            } else if let lines = current, line == "```" {
+                blocks.append(lines.joined(separator: "\n"))
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return blocks
+    }
+
+    /// The body of a top-level function of this file, unindented, without a final `return` line.
+    private static func body(of function: String, in code: String) -> String? {
+        let lines = code.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("func \(function)(") }),
+            let open = lines[start...].firstIndex(where: { $0.hasSuffix("{") }),
+            let close = lines[open...].firstIndex(of: "}")
+        else { return nil }
+        var body = lines[(open + 1)..<close].map { $0.hasPrefix("    ") ? $0.dropFirst(4) : $0 }
+        if body.last?.hasPrefix("return ") == true { body.removeLast() }
+        while body.last?.isEmpty == true { body.removeLast() }
+        return body.joined(separator: "\n")
     }
 }

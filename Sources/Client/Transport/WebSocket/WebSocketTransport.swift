@@ -127,11 +127,14 @@ struct WebSocketTransport: ClientTransport {
             let handle = try await transport.open(
                 "produce", store: id, .produceOpen(space: space, segment: segment), closeAfterOpen: false,
                 autoConsume: true)
+            let progress = ProduceProgress()
+            let cutter = transport.cutter()
             let upload = Task { [connection = handle.connection, stream = handle.id, inbox = handle.inbox] in
-                await transport.upload(records, connection: connection, id: stream, inbox: inbox)
+                await Self.upload(
+                    records, connection: connection, id: stream, inbox: inbox, cutter: cutter, progress: progress)
             }
             handle.onRelease = { upload.cancel() }
-            return Cursor { try await Self.nextStatus(handle) }
+            return Cursor { try await Self.nextStatus(handle, progress: progress, store: id) }
         }
     }
 
@@ -139,12 +142,27 @@ struct WebSocketTransport: ClientTransport {
         let handle = try await open(
             "produce", store: id, .produceOpen(space: space, segment: segment), closeAfterOpen: false,
             autoConsume: true)
-        var cutter = cutter()
+        return try await Self.produce(records, on: handle, cutter: cutter(), store: id)
+    }
+
+    /// Sends an array produce's records on its open stream and collects the statuses.
+    static func produce(_ records: [Record], on handle: StreamHandle, cutter: TransactionCutter, store id: UUID)
+        async throws -> [SegmentStatus]
+    {
+        var cutter = cutter
+        let progress = ProduceProgress()
         do {
             for record in records {
-                for batch in cutter.add(record) { try await handle.connection.send(.records(batch), on: handle.id) }
+                for batch in cutter.add(record) {
+                    progress.sending(batch)
+                    try await handle.connection.send(.records(batch), on: handle.id)
+                }
             }
-            if let rest = cutter.finish() { try await handle.connection.send(.records(rest), on: handle.id) }
+            if let rest = cutter.finish() {
+                progress.sending(rest)
+                try await handle.connection.send(.records(rest), on: handle.id)
+            }
+            progress.sendingEnd()
             try await handle.connection.send(.produceEnd, on: handle.id)
             await handle.connection.finishSending(handle.id)
         } catch {
@@ -152,7 +170,7 @@ struct WebSocketTransport: ClientTransport {
             guard handle.inbox.hasEnded else { throw error }
         }
         var statuses: [SegmentStatus] = []
-        while let status = try await Self.nextStatus(handle) { statuses.append(status) }
+        while let status = try await Self.nextStatus(handle, progress: progress, store: id) { statuses.append(status) }
         return statuses
     }
 
@@ -173,11 +191,12 @@ struct WebSocketTransport: ClientTransport {
 
     /// Uploads a produce's records as they come, cut like the store's transactions, then `produceEnd` and the
     /// client's close. A source error ends the stream with that error (the server is told with a reset); nothing
-    /// is sent after a failure.
-    private func upload<Records: AsyncSequence & Sendable>(
-        _ records: Records, connection: ClientConnection, id: UInt64, inbox: StreamInbox
+    /// is sent after a failure. `progress` learns what is sent.
+    static func upload<Records: AsyncSequence & Sendable>(
+        _ records: Records, connection: ClientConnection, id: UInt64, inbox: StreamInbox, cutter: TransactionCutter,
+        progress: ProduceProgress
     ) async where Records.Element == Record {
-        var cutter = cutter()
+        var cutter = cutter
         var source = records.makeAsyncIterator()
         do {
             while true {
@@ -190,11 +209,16 @@ struct WebSocketTransport: ClientTransport {
                 guard let record = next else { break }
                 for batch in cutter.add(record) {
                     try Task.checkCancellation()
+                    progress.sending(batch)
                     try await connection.send(.records(batch), on: id)
                 }
             }
             try Task.checkCancellation()  // A cancelled source may just end: commit nothing more.
-            if let rest = cutter.finish() { try await connection.send(.records(rest), on: id) }
+            if let rest = cutter.finish() {
+                progress.sending(rest)
+                try await connection.send(.records(rest), on: id)
+            }
+            progress.sendingEnd()
             try await connection.send(.produceEnd, on: id)
             await connection.finishSending(id)
         } catch let failure as SourceFailure where failure.error is CancellationError {
@@ -211,15 +235,23 @@ struct WebSocketTransport: ClientTransport {
         }
     }
 
-    private static func nextStatus(_ handle: StreamHandle) async throws -> SegmentStatus? {
+    /// The next status of a produce; nil once the server finished the stream having acknowledged every record sent.
+    ///
+    /// - Throws: The server's error; the connection's loss; `storeUnavailable` when the server finished the stream
+    ///   early (``ProduceProgress/checkFinished(store:)``).
+    static func nextStatus(_ handle: StreamHandle, progress: ProduceProgress, store: UUID) async throws
+        -> SegmentStatus?
+    {
         switch try await handle.next() {
         case .message(.status(let status)):
+            progress.acknowledged(status)
             return status
         case .message(let other):
             handle.markEnded()
             await handle.connection.cancel(handle.id)
             throw unexpected(other, to: "produce")
         case .finished:
+            try progress.checkFinished(store: store)
             return nil
         case .failed(let error):
             throw error
