@@ -1,4 +1,5 @@
 import FoundationEssentials
+import NIOCore
 import StreamKitEngine
 
 /// One server-side WebSocket connection: owns the ``MuxConnection`` (role `.server`), turns its actions into
@@ -44,8 +45,9 @@ actor ServerConnection {
     // MARK: - Transport side
 
     /// Handles one received WebSocket binary message.
-    func receive(_ bytes: [UInt8]) {
-        perform(mux.receive(bytes, now: .now))
+    func receive(_ buffer: ByteBuffer) {
+        let actions = buffer.withUnsafeReadableBytes { mux.receive($0, now: .now) }
+        perform(actions)
     }
 
     /// Advances the heartbeat and silence clock.

@@ -266,7 +266,7 @@ public final class StreamKitServer: Sendable {
                         for try await frame in inbound {
                             switch frame.opcode {
                             case .binary:
-                                await connection.receive(Array(frame.unmaskedData.readableBytesView))
+                                await connection.receive(frame.unmaskedData)
                             case .ping:
                                 let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
                                 try await outbound.write(pong)
