@@ -60,7 +60,7 @@ let package = Package(
         ),
         .target(
             name: "StreamKitEngine",
-            dependencies: ["StreamKitLogFiles", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["StreamKitLogFiles", "CStreamKitSupport", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Engine",
             swiftSettings: strict
         ),

@@ -44,7 +44,7 @@ struct LimitPeer: Sendable {
         let syncEvery = max(1, recordsPerSync ?? batch)
         var unsynced = 0
         var latency = LatencyRecorder()
-        ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let seconds: Double = try workload.payloads.withUnsafeBytes { (all) throws(PeerError) -> Double in
             guard let base = all.baseAddress else { return 0 }
             let start = MonotonicClock.nanoseconds()
@@ -89,7 +89,7 @@ struct LimitPeer: Sendable {
         let label = "\(workload.scenario) limit read"
         let total = workload.records
         var reader = try LimitBlockReader(path: path, blockBytes: Self.blockBytes)
-        ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let start = MonotonicClock.nanoseconds()
         let result = try reader.scan { done in progress.update(label, done: done, total: total) }
         let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())

@@ -63,7 +63,7 @@ struct SQLitePeer: Sendable {
         let commit = try database.prepare("COMMIT")
         let statement = insert.handle
 
-        ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let seconds: Double = try workload.payloads.withUnsafeBytes { (all) throws(PeerError) -> Double in
             guard let base = all.baseAddress else { return 0 }
             return try names.withUnsafeBytesTyped { (nameBytes) throws(PeerError) -> Double in
@@ -137,7 +137,7 @@ struct SQLitePeer: Sendable {
         var rows = 0
         var payloadBytes = 0
         var timestampSum: Int64 = 0
-        ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let start = MonotonicClock.nanoseconds()
         while true {
             let code = sqlite3_step(statement)

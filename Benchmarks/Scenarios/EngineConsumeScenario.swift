@@ -26,7 +26,7 @@ struct EngineConsumeScenario: Scenario {
         let store = try await EngineBench.open(directory, .none)
         try await EngineBench.fill(store, EngineBench.batches(workload))
 
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         var count = 0
         var bytes = 0
         let start = MonotonicClock.nanoseconds()

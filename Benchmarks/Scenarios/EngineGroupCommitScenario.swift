@@ -20,7 +20,7 @@ struct EngineGroupCommitScenario: Scenario {
         let batches = EngineBench.batches(workload)
         let directory = try work.subdirectory("streamkit")
         let store = try await EngineBench.open(directory, durability)
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let start = MonotonicClock.nanoseconds()
         let batchSize = workload.batch
         let samples = try await withThrowingTaskGroup(of: [UInt64].self) { group in

@@ -27,7 +27,7 @@ struct EngineProduceScenario: Scenario {
             let batches = EngineBench.batches(workload)
             let directory = try work.subdirectory("streamkit-\(durability.rawValue)")
             let store = try await EngineBench.open(directory, durability)
-            _ = ResidentMemory.resetPeak()
+            TimedPhase.prepare()
             var latency = LatencyRecorder()
             let start = MonotonicClock.nanoseconds()
             for (i, batch) in batches.enumerated() {

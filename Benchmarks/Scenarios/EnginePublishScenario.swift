@@ -17,7 +17,7 @@ struct EnginePublishScenario: Scenario {
         let prepared = (0..<records).map { Array(payloads.record($0)) }
         let directory = try work.subdirectory("streamkit")
         let store = try await EngineBench.open(directory, durability)
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         var latency = LatencyRecorder()
         let start = MonotonicClock.nanoseconds()
         for (i, payload) in prepared.enumerated() {

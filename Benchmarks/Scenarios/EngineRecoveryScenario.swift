@@ -40,7 +40,7 @@ struct EngineRecoveryScenario: Scenario {
         await store.close()
         let bytes = DiskUsage.bytes(under: directory)
 
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let start = MonotonicClock.nanoseconds()
         store = try await Store.open(id: id, directory: directory, configuration: EngineBench.configuration(.none))
         let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())

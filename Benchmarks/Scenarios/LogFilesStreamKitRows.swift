@@ -41,7 +41,7 @@ enum LogFilesStreamKitRows {
     /// acknowledgement; then 16 concurrent appenders (group commit) on a fresh store, reported in `extras`.
     static func append(_ workload: Workload, directory: String, progress: any ProgressReporting) async throws -> [Measurement] {
         let transactions = transactions(workload)
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let opened = try LogWriter.open(directory: directory + "/serial", configuration: configuration(workload.durability))
         let writer = opened.writer
         var latency = LatencyRecorder()
@@ -105,7 +105,7 @@ enum LogFilesStreamKitRows {
         let reopenSeconds = MonotonicClock.seconds(from: reopenStart, to: MonotonicClock.nanoseconds())
         await reopened.writer.close()
 
-        _ = ResidentMemory.resetPeak()
+        TimedPhase.prepare()
         let start = MonotonicClock.nanoseconds()
         let reader = try LogReader(directory: store)
         var count = 0

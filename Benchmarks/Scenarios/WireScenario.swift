@@ -57,7 +57,7 @@ struct WireScenario: Scenario {
                         store: bench.store, space: "orders", segment: segment, records: batch.records)
                 }
             }
-            _ = ResidentMemory.resetPeak()
+            TimedPhase.prepare()
             let start = MonotonicClock.nanoseconds()
             var done = 0
             switch kind {
@@ -101,7 +101,7 @@ struct WireScenario: Scenario {
         do {
             // Warm-up: dial the connection and open the store before timing.
             _ = try await bench.client.publish(store: bench.store, space: "orders", segment: "warm-up", payload: [0])
-            _ = ResidentMemory.resetPeak()
+            TimedPhase.prepare()
             var latency = LatencyRecorder()
             let start = MonotonicClock.nanoseconds()
             for (i, payload) in prepared.enumerated() {

@@ -73,3 +73,26 @@ uint64_t sk_heap_in_use(void) {
     return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <errno.h>
+#include <sys/random.h>
+int sk_random_bytes(void *buffer, size_t length) {
+    size_t filled = 0;
+    while (filled < length) {
+        ssize_t n = getrandom((char *)buffer + filled, length - filled, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        filled += (size_t)n;
+    }
+    return 0;
+}
+#else
+#include <stdlib.h>
+int sk_random_bytes(void *buffer, size_t length) {
+    arc4random_buf(buffer, length);
+    return 0;
+}
+#endif

@@ -19,6 +19,10 @@ int sk_crc32c_is_hardware(void);
 /// Linux `fallocate(2)` with mode 0 (allocate and extend); returns 0 or -1 with errno set.
 int sk_fallocate(int fd, int64_t offset, int64_t length);
 
+/// Fills `length` bytes at `buffer` from the kernel's random source (`getrandom(2)` on Linux,
+/// `arc4random_buf` elsewhere); returns 0, or -1 with errno set.
+int sk_random_bytes(void *buffer, size_t length);
+
 /// Resident set size of this process in bytes, from /proc/self/statm; 0 when unknown.
 uint64_t sk_resident_bytes(void);
 

@@ -73,7 +73,7 @@ actor Segment {
         let number = reservedTransaction + 1
         reservedSequence = records[records.count - 1].sequence
         reservedTransaction = number
-        let id = UUID()
+        let id = TransactionIDSource.next()
         let committed: CommittedTransaction
         do {
             committed = try await storage.append(

@@ -94,6 +94,16 @@ struct RunBuilder {
         runs[current].endsTransaction = r.endsTransaction
     }
 
+    /// Adds `additional` records that follow the last one added in the same run (same names, later
+    /// sequences), `last` being the final one: no name comparison.
+    mutating func extend(by additional: Int, last r: RecordView) {
+        runs[current].count += additional
+        runs[current].lastSequence = r.sequence
+        runs[current].lastTimestamp = r.timestamp
+        runs[current].lastTransactionNumber = r.transactionNumber
+        runs[current].endsTransaction = r.endsTransaction
+    }
+
     mutating func reset() {
         runs.removeAll(keepingCapacity: true)
         indexByName.removeAll(keepingCapacity: true)

@@ -1,6 +1,6 @@
-/// Frames encoded by producers and waiting for the commit thread, plus who to tell when they are durable.
-/// Two batches alternate: producers fill one while the commit thread writes the other, so steady-state
-/// appends allocate nothing. Only touched under the commit lock or by the commit thread after a swap.
+/// Frames encoded by producers and waiting for the WAL, plus who to tell when they are durable. Batches
+/// circulate through a small pool: producers fill one while the WAL holder writes another, so steady-state
+/// appends allocate nothing. Only touched under the commit lock or by the WAL holder after taking it.
 final class CommitBatch {
     struct Frame {
         var offset: Int
@@ -42,11 +42,15 @@ final class CommitBatch {
 /// State shared by producers and the commit thread; guarded by the writer's `ConditionLock`.
 final class CommitState {
     var pending: CommitBatch
-    /// Batches ready for producers (the pool: pending + WAL thread + sealer + spare).
+    /// Batches ready for producers (the pool: pending + the WAL holder's + spares).
     var free: [CommitBatch] = []
-    /// Batches written to the WAL and acknowledged, waiting for the sealer, oldest first.
-    var sealQueue: [CommitBatch] = []
+    /// Full blocks of acknowledged records, waiting for the sealer, oldest first.
+    var sealQueue: [RawBlock] = []
+    /// Empty block buffers for the builder (the pool: open block + queued + being sealed + these).
+    var freeBlocks: [RawBuffer] = []
     var sealerBusy = false
+    /// The WAL holder waits for free block buffers (see ``CommitWorker/resumeBlocks``).
+    var builderWaiting = false
     /// Someone (the WAL thread, or an appending task on the inline path) is using the WAL output.
     var walBusy = false
     /// The WAL thread owns the block builder and the log while this is set (checkpoint, close).

@@ -1,19 +1,22 @@
 import Logging
 
-/// The commit pipeline, on two dedicated threads:
+/// The commit pipeline:
 ///
-/// * the **WAL thread** takes the batch producers filled, writes it to the WAL with one `write` and (per the
-///   durability setting) one `fdatasync` — group commit — acknowledges every transaction in it, and hands
-///   the batch to the sealer;
-/// * the **sealer thread** copies the batch's records into the open block, compresses and writes full
-///   blocks and their sidecar records, and syncs the log when the WAL thread wants to drop a WAL file.
+/// * whoever holds the WAL (`state.walBusy`) writes a batch of transactions to it: the **WAL thread**, which
+///   takes the batch producers filled, writes it with one `write` and (per the durability setting) one
+///   `fdatasync` — group commit — and acknowledges every transaction in it; or, without sync waits, an
+///   appending task that found the WAL idle (`commitInline`). The holder then copies the batch's records into
+///   the open block (``BlockBuilder``) while they are still in its cache, and queues every full block;
+/// * the **sealer thread** compresses and writes the queued blocks and their sidecar records, and asks the
+///   syncer to sync the log when the WAL thread wants to drop a WAL file;
+/// * the **syncer thread** runs those `fdatasync`s off both paths.
 ///
-/// So compression never sits between a transaction and its acknowledgement, and the two cores of a small
-/// machine overlap WAL writes with block sealing. Batches circulate through a small pool (producers → WAL
-/// thread → sealer → free), which bounds memory: when the sealer falls behind, the WAL thread waits for a
-/// free batch and producers queue behind it.
+/// So compression never sits between a transaction and its acknowledgement, and the sealer — the busiest
+/// thread on a small machine — does nothing but compress and write. Block buffers circulate through a small
+/// pool (builder → sealer → free), which bounds memory: when the sealer falls behind, the WAL holder waits
+/// for a free block buffer and producers queue behind it.
 ///
-/// Ownership: `wal` belongs to the WAL thread; `blocks` and `log` to the sealer, except while the sealer is
+/// Ownership: `wal` and `blocks` belong to the WAL holder; `log` to the sealer, except while the sealer is
 /// paused (`state.sealerPaused`, set by the WAL thread once the sealer is idle) for a checkpoint or close.
 /// `state` is shared and only touched under `lock`.
 final class CommitWorker: @unchecked Sendable {
@@ -26,7 +29,16 @@ final class CommitWorker: @unchecked Sendable {
     let readIndex: ReadIndex
     private var lastSync = monotonicNanoseconds()
     private let batchCapacity: Int
+    /// Compressed output of the block being written (sealer only).
+    private let sealed = RawBuffer(capacity: 80 << 10)
     static let poolSize = 4
+    /// Block buffers in circulation (1 MiB with 64 KiB blocks): the open block plus up to this many minus one
+    /// queued for the sealer.
+    static let blockPoolSize = 16
+    /// A builder that ran out of block buffers resumes once this many are free again, not at the first: it
+    /// then sleeps and wakes once per several blocks rather than once per block (a cross-core wake-up costs
+    /// microseconds, and far more when the hypervisor has descheduled the idle core).
+    static let resumeBlocks = blockPoolSize / 2
 
     init(
         lock: ConditionLock, state: CommitState, configuration: LogConfiguration, wal: WALOutput, log: LogOutput,
@@ -41,6 +53,9 @@ final class CommitWorker: @unchecked Sendable {
         self.readIndex = readIndex
         self.batchCapacity = batchCapacity
         state.free = (1..<Self.poolSize).map { _ in CommitBatch(capacity: batchCapacity) }
+        state.freeBlocks = (1..<Self.blockPoolSize).map { _ in
+            RawBuffer(capacity: BlockBuilder.bufferCapacity(configuration.blockBytes))
+        }
     }
 
     func start() {
@@ -157,18 +172,53 @@ final class CommitWorker: @unchecked Sendable {
             lock.signal(.walWork)
             throw failure ?? LogFilesError.wrap(error)
         }
+        // Written to the WAL: the transaction is committed whatever happens next (a failure while building
+        // blocks stops the writer, and reopening replays the WAL).
+        assemble(batch)
         let wantSync = configuration.durability == .none ? 0 : wal.older.last?.lastPosition ?? 0
         let dropAt = wal.older.first?.lastPosition ?? .max
         let wakeWAL = lock.withLock {
             state.walBusy = false
-            state.sealQueue.append(batch)
+            state.free.append(batch)
             if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
             state.nextDropAt = dropAt
             return !state.pending.isEmpty || !state.checkpointWaiters.isEmpty || state.closing
                 || wal.hasCovered(state.droppableThrough) || intervalNanoseconds != nil
         }
-        lock.signal(.sealerWork)
         if wakeWAL { lock.signal(.walWork) }
+    }
+
+    /// Copies the batch's records into the open block, queueing every block that fills, then empties the
+    /// batch (WAL holder only). A failure here poisons the writer.
+    private func assemble(_ batch: CommitBatch) {
+        do {
+            for frame in batch.frames {
+                let records = UnsafeRawBufferPointer(
+                    start: batch.buffer.base + frame.offset + WALFrame.headerSize,
+                    count: frame.length - WALFrame.headerSize)
+                try blocks.add(records: records, position: frame.firstPosition, oneSegment: true, emit: queueForSealer)
+            }
+        } catch {
+            poison(error)
+        }
+        batch.clear(trimTo: batchCapacity)
+    }
+
+    /// Queues a full block for the sealer and returns a free buffer for the next one, waiting for the sealer
+    /// when every buffer is in use (WAL holder only).
+    private func queueForSealer(_ block: RawBlock) throws -> RawBuffer {
+        let buffer: RawBuffer? = lock.withLock {
+            state.sealQueue.append(block)
+            lock.signal(.sealerWork)
+            if state.freeBlocks.isEmpty {
+                state.builderWaiting = true
+                while state.freeBlocks.count < Self.resumeBlocks && state.failure == nil { lock.wait(.blocksFreed) }
+                state.builderWaiting = false
+            }
+            return state.freeBlocks.popLast()
+        }
+        guard let buffer else { throw lock.withLock { state.failure } ?? LogFilesError.closed }
+        return buffer
     }
 
     /// Writes, syncs and acknowledges one batch, then queues it for the sealer.
@@ -196,19 +246,26 @@ final class CommitWorker: @unchecked Sendable {
         }
         for waiter in batch.waiters { waiter.continuation.resume(returning: waiter.result) }
         batch.waiters.removeAll(keepingCapacity: true)
+        assemble(batch)
         let wantSync = configuration.durability == .none ? 0 : wal.older.last?.lastPosition ?? 0
         let dropAt = wal.older.first?.lastPosition ?? .max
         lock.withLock {
-            state.sealQueue.append(batch)
+            state.free.append(batch)
             if wantSync > state.wantLogSyncThrough { state.wantLogSyncThrough = wantSync }
             state.nextDropAt = dropAt
         }
-        lock.signal(.sealerWork)
     }
 
-    /// Waits until the sealer is idle with nothing queued, then seals the open block, syncs the log, and
-    /// rolls the WAL so every older WAL file can go (or, when closing, removes the WAL and closes the log).
+    /// Queues the open block, waits until the sealer is idle with nothing queued, then syncs the log and rolls
+    /// the WAL so every older WAL file can go (or, when closing, removes the WAL and closes the log).
     private func checkpoint(closing: Bool) throws {
+        if lock.withLock({ state.failure }) == nil {
+            do {
+                try blocks.sealNow(queueForSealer)
+            } catch {
+                poison(error)
+            }
+        }
         lock.withLock {
             while (!state.sealQueue.isEmpty || state.sealerBusy || state.syncRequest != nil || state.syncerBusy)
                 && state.failure == nil
@@ -229,7 +286,6 @@ final class CommitWorker: @unchecked Sendable {
             lock.signal(.syncerWork)
         }
         if let failure = lock.withLock({ state.failure }) { throw failure }
-        try blocks.sealNow(seal)
         try log.sync()
         if closing {
             try log.close()
@@ -284,46 +340,47 @@ final class CommitWorker: @unchecked Sendable {
     // MARK: - Sealer thread
 
     private func runSealer() {
+        let bufferCapacity = BlockBuilder.bufferCapacity(configuration.blockBytes)
         while true {
-            var batch: CommitBatch?
+            var block: RawBlock?
             var wantSync: UInt64 = 0
             var skip = false
             lock.withLock {
                 while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit { lock.wait(.sealerWork) }
                 if state.sealerExit && state.sealQueue.isEmpty { return }
-                batch = state.sealQueue.removeFirst()
+                block = state.sealQueue.removeFirst()
                 state.sealerBusy = true
                 wantSync = state.wantLogSyncThrough
                 skip = state.failure != nil
             }
-            guard let batch else { return }  // told to exit
+            guard let block else { return }  // told to exit
             var request: (file: any StorageFile, through: UInt64)?
+            var written = false
             if !skip {
                 do {
-                    for frame in batch.frames {
-                        let records = UnsafeRawBufferPointer(
-                            start: batch.buffer.base + frame.offset + WALFrame.headerSize,
-                            count: frame.length - WALFrame.headerSize)
-                        try blocks.add(records: records, position: frame.firstPosition, seal: seal)
-                    }
+                    try write(block)
+                    written = true
                     if wantSync > 0, let target = log.syncTarget, target.through >= wantSync { request = target }
                 } catch {
                     poison(error)
                 }
             }
-            batch.clear(trimTo: batchCapacity)
+            block.buffer.count = 0
+            block.buffer.trim(to: bufferCapacity)
             var wakeSyncer = false
             var wakeWAL = false
-            let sealedThrough = blocks.firstPosition &- 1
+            var wakeBuilder = false
+            let sealedThrough = block.lastPosition
             let unsynced = configuration.durability == .none
             lock.withLock {
-                state.free.append(batch)
+                state.freeBlocks.append(block.buffer)
                 state.sealerBusy = false
-                if unsynced && !skip && sealedThrough > state.droppableThrough {
+                wakeBuilder = state.builderWaiting && state.freeBlocks.count >= Self.resumeBlocks
+                if unsynced && written && sealedThrough > state.droppableThrough {
                     state.droppableThrough = sealedThrough
                     wakeWAL = sealedThrough >= state.nextDropAt
                 }
-                // Only while a WAL file waits for the log to be durable, not after every batch.
+                // Only while a WAL file waits for the log to be durable, not after every block.
                 if let request, state.syncRequest == nil, !state.syncerBusy,
                     state.wantLogSyncThrough > state.logSyncedThrough, request.through > state.logSyncedThrough
                 {
@@ -332,9 +389,17 @@ final class CommitWorker: @unchecked Sendable {
                 }
             }
             lock.broadcast(.sealerProgress)
+            if wakeBuilder { lock.signal(.blocksFreed) }
             if wakeSyncer { lock.signal(.syncerWork) }
             if wakeWAL { lock.signal(.walWork) }
         }
+    }
+
+    /// Compresses and writes one block and its sidecar record, then lets readers see it (sealer only).
+    private func write(_ block: RawBlock) throws {
+        let header = block.seal(compress: configuration.compression, into: sealed)
+        let summary = try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock)
+        readIndex.publish(summary)
     }
 
     // MARK: - Syncer thread
@@ -370,11 +435,6 @@ final class CommitWorker: @unchecked Sendable {
         }
     }
 
-    private func seal(_ block: RawBuffer, _ header: BlockHeader, _ runs: [SegmentRun]) throws {
-        let summary = try log.append(block: block, header: header, runs: runs, clock: configuration.clock)
-        readIndex.publish(summary)
-    }
-
     // MARK: - Failure
 
     private func poison(_ error: any Error) {
@@ -385,6 +445,7 @@ final class CommitWorker: @unchecked Sendable {
         }
         lock.signal(.walWork)
         lock.broadcast(.sealerProgress)
+        lock.broadcast(.blocksFreed)
     }
 }
 

@@ -13,10 +13,12 @@ final class ConditionLock: @unchecked Sendable {
     enum Condition: Int, CaseIterable {
         /// Work for the WAL thread: a pending batch, a checkpoint, close, or a WAL file to delete.
         case walWork
-        /// Work for the sealer thread: a committed batch to seal, or exit.
+        /// Work for the sealer thread: a full block to compress and write, or exit.
         case sealerWork
-        /// A batch came back to the free pool, or the sealer or syncer went idle.
+        /// A block buffer came back to the free pool, or the sealer or syncer went idle.
         case sealerProgress
+        /// Enough block buffers came back for the block builder to go on, or the writer failed.
+        case blocksFreed
         /// Work for the syncer thread: a log file to sync, or exit.
         case syncerWork
     }

@@ -76,16 +76,17 @@ public final class LogWriter: Sendable {
             try log.resume(fileFirstPosition: last.firstPosition, size: last.size, indexSize: last.indexSize)
         }
         let readIndex = ReadIndex(fileSystem: fs, layout: layout, blocks: outcome.blocks)
-        let blocks = BlockBuilder(
-            blockBytes: configuration.blockBytes, compression: configuration.compression,
-            startPosition: outcome.tailFirstPosition)
-        try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) {
-            (block, header, runs) in
-            readIndex.publish(try log.append(block: block, header: header, runs: runs, clock: configuration.clock))
+        let blocks = BlockBuilder(blockBytes: configuration.blockBytes, startPosition: outcome.tailFirstPosition)
+        // The replayed tail's full blocks are sealed here, before the pipeline starts.
+        let sealed = RawBuffer(capacity: 80 << 10)
+        try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) { block in
+            let header = block.seal(compress: configuration.compression, into: sealed)
+            readIndex.publish(try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock))
+            return block.buffer
         }
         let wal = try WALOutput(
             fileSystem: fs, layout: layout, fileBytes: configuration.walFileBytes, syncNames: syncNames,
-            recycle: configuration.durability != .none, nextFileID: outcome.nextWALFileID,
+            recycle: true, nextFileID: outcome.nextWALFileID,
             nextPosition: outcome.nextPosition, older: outcome.olderWAL)
 
         // The unsealed tail as entries, for the caller's in-memory index.
@@ -167,13 +168,6 @@ public final class LogWriter: Sendable {
             let leader: (CommitBatch, CommittedTransaction)? = space.withUTF8 { spaceBytes in
                 segment.withUTF8 { segmentBytes in
                     lock.withLock { () -> (CommitBatch, CommittedTransaction)? in
-                        // All batches in flight: the sealer is behind. Wait for one (tens of microseconds)
-                        // rather than queue behind the WAL thread, which would wait for the same batch.
-                        while state.free.isEmpty && !state.walBusy && state.pending.isEmpty && state.failure == nil
-                            && !state.closing
-                        {
-                            lock.wait(.sealerProgress)
-                        }
                         guard state.failure == nil, !state.closing, !state.walBusy, state.pending.isEmpty,
                             let batch = state.free.popLast()
                         else { return nil }

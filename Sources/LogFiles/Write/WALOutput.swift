@@ -10,8 +10,9 @@ final class WALOutput {
     let layout: StoreLayout
     let fileBytes: Int
     let syncNames: Bool
-    /// Keep one covered file as a spare and reuse its space for the next file (with `fsync`/`interval`
-    /// durability: `fdatasync` after overwriting written space is about twice as fast as after appending).
+    /// Keep one covered file as a spare and reuse its space for the next file: overwriting cached, allocated
+    /// pages skips the page-cache and block allocation of a new file (+7% produce rate without sync), and
+    /// `fdatasync` after overwriting written space is about twice as fast as after appending.
     let recycle: Bool
     private(set) var file: any StorageFile
     private(set) var fileID: UInt64
