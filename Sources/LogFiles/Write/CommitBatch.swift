@@ -45,12 +45,16 @@ final class CommitState {
     /// Batches ready for producers (the pool: pending + the WAL holder's + spares).
     var free: [CommitBatch] = []
     /// Full blocks of acknowledged records, waiting for the sealer, oldest first.
-    var sealQueue: [RawBlock] = []
+    var sealQueue: [SealJob] = []
+    /// Compressed-block buffers for the builder when it helps the sealer (returned once written).
+    var freeOutputs: [RawBuffer] = []
     /// Empty block buffers for the builder (the pool: open block + queued + being sealed + these).
     var freeBlocks: [RawBuffer] = []
     var sealerBusy = false
     /// The WAL holder waits for free block buffers (see ``CommitWorker/resumeBlocks``).
     var builderWaiting = false
+    /// Blocks the WAL holder compressed for the sealer while it waited (for tests and profiles).
+    var builderCompressions = 0
     /// Someone (the WAL thread, or an appending task on the inline path) is using the WAL output.
     var walBusy = false
     /// The WAL thread owns the block builder and the log while this is set (checkpoint, close).

@@ -30,7 +30,7 @@ final class CommitWorker: @unchecked Sendable {
     private var lastSync = monotonicNanoseconds()
     private let batchCapacity: Int
     /// Compressed output of the block being written (sealer only).
-    private let sealed = RawBuffer(capacity: 80 << 10)
+    private let sealed = RawBuffer(capacity: CommitWorker.outputCapacity)
     static let poolSize = 4
     /// Block buffers in circulation (1 MiB with 64 KiB blocks): the open block plus up to this many minus one
     /// queued for the sealer.
@@ -204,21 +204,72 @@ final class CommitWorker: @unchecked Sendable {
         batch.clear(trimTo: batchCapacity)
     }
 
-    /// Queues a full block for the sealer and returns a free buffer for the next one, waiting for the sealer
-    /// when every buffer is in use (WAL holder only).
+    /// Queues a full block for the sealer and returns a free buffer for the next one (WAL holder only).
+    ///
+    /// When every buffer is in use the sealer is behind: rather than sleep until ``resumeBlocks`` buffers are
+    /// free, the holder compresses queued blocks the sealer has not reached (from the back of the queue), so
+    /// that on a small machine both cores share the compression, which is most of the pipeline's work.
     private func queueForSealer(_ block: RawBlock) throws -> RawBuffer {
-        let buffer: RawBuffer? = lock.withLock {
-            state.sealQueue.append(block)
-            lock.signal(.sealerWork)
-            if state.freeBlocks.isEmpty {
-                state.builderWaiting = true
-                while state.freeBlocks.count < Self.resumeBlocks && state.failure == nil { lock.wait(.blocksFreed) }
-                state.builderWaiting = false
-            }
-            return state.freeBlocks.popLast()
+        enum Step {
+            case buffer(RawBuffer)
+            case compress(SealJob, RawBuffer)
+            case failed
         }
-        guard let buffer else { throw lock.withLock { state.failure } ?? LogFilesError.closed }
-        return buffer
+        lock.withLock { state.sealQueue.append(SealJob(block: block)) }
+        lock.signal(.sealerWork)
+        let bufferCapacity = BlockBuilder.bufferCapacity(configuration.blockBytes)
+        var helped: SealJob?
+        while true {
+            let step: Step = lock.withLock {
+                if let job = helped {
+                    job.compressed = true
+                    state.freeBlocks.append(job.block.buffer)
+                    helped = nil
+                    lock.signal(.sealerWork)  // the sealer may be waiting for this very job
+                }
+                while true {
+                    if state.failure != nil {
+                        state.builderWaiting = false
+                        return .failed
+                    }
+                    if builderMayGoOn(waiting: state.builderWaiting) {
+                        state.builderWaiting = false
+                        return .buffer(state.freeBlocks.removeLast())
+                    }
+                    state.builderWaiting = true
+                    // The newest block nobody compresses yet, but not the one the sealer takes next.
+                    if let index = state.sealQueue.lastIndex(where: { !$0.claimed }), index >= 1 {
+                        let job = state.sealQueue[index]
+                        job.claimed = true
+                        state.builderCompressions += 1
+                        return .compress(job, state.freeOutputs.popLast() ?? RawBuffer(capacity: Self.outputCapacity))
+                    }
+                    lock.wait(.blocksFreed)
+                }
+            }
+            switch step {
+            case .buffer(let buffer):
+                return buffer
+            case .failed:
+                throw lock.withLock { state.failure } ?? LogFilesError.closed
+            case .compress(let job, let output):
+                job.header = job.block.seal(compress: configuration.compression, into: output)
+                job.output = output
+                job.block.buffer.count = 0
+                job.block.buffer.trim(to: bufferCapacity)
+                helped = job
+            }
+        }
+    }
+
+    /// Initial capacity of a compressed-block buffer (a 64 KiB block's LZ4 bound plus its header).
+    static let outputCapacity = 80 << 10
+
+    /// Whether the builder may take a free block buffer and go on (call under the lock): one is free — after
+    /// a wait, ``resumeBlocks`` are — and fewer than ``blockPoolSize`` blocks wait for the sealer, which
+    /// bounds the queue (and the compressed copies the builder made) when the sealer is stuck.
+    private func builderMayGoOn(waiting: Bool) -> Bool {
+        state.freeBlocks.count >= (waiting ? Self.resumeBlocks : 1) && state.sealQueue.count < Self.blockPoolSize
     }
 
     /// Writes, syncs and acknowledges one batch, then queues it for the sealer.
@@ -342,40 +393,61 @@ final class CommitWorker: @unchecked Sendable {
     private func runSealer() {
         let bufferCapacity = BlockBuilder.bufferCapacity(configuration.blockBytes)
         while true {
-            var block: RawBlock?
+            var job: SealJob?
             var wantSync: UInt64 = 0
             var skip = false
             lock.withLock {
-                while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit { lock.wait(.sealerWork) }
-                if state.sealerExit && state.sealQueue.isEmpty { return }
-                block = state.sealQueue.removeFirst()
+                while true {
+                    while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit { lock.wait(.sealerWork) }
+                    if state.sealerExit && state.sealQueue.isEmpty { return }
+                    let front = state.sealQueue[0]
+                    // The builder is compressing the next block: wait for it rather than write out of order.
+                    if front.claimed && !front.compressed {
+                        lock.wait(.sealerWork)
+                        continue
+                    }
+                    front.claimed = true
+                    job = state.sealQueue.removeFirst()
+                    break
+                }
                 state.sealerBusy = true
                 wantSync = state.wantLogSyncThrough
                 skip = state.failure != nil
             }
-            guard let block else { return }  // told to exit
+            guard let job else { return }  // told to exit
+            let block = job.block
             var request: (file: any StorageFile, through: UInt64)?
             var written = false
             if !skip {
                 do {
-                    try write(block)
+                    if job.compressed, let header = job.header, let output = job.output {
+                        try write(block, header: header, sealed: output)
+                    } else {
+                        try write(block, header: block.seal(compress: configuration.compression, into: sealed), sealed: sealed)
+                    }
                     written = true
                     if wantSync > 0, let target = log.syncTarget, target.through >= wantSync { request = target }
                 } catch {
                     poison(error)
                 }
             }
-            block.buffer.count = 0
-            block.buffer.trim(to: bufferCapacity)
+            if !job.compressed {
+                block.buffer.count = 0
+                block.buffer.trim(to: bufferCapacity)
+            }
             var wakeSyncer = false
             var wakeWAL = false
             var wakeBuilder = false
             let sealedThrough = block.lastPosition
             let unsynced = configuration.durability == .none
             lock.withLock {
-                state.freeBlocks.append(block.buffer)
+                if job.compressed {
+                    if let output = job.output { state.freeOutputs.append(output) }
+                } else {
+                    state.freeBlocks.append(block.buffer)
+                }
                 state.sealerBusy = false
-                wakeBuilder = state.builderWaiting && state.freeBlocks.count >= Self.resumeBlocks
+                wakeBuilder = state.builderWaiting && builderMayGoOn(waiting: true)
                 if unsynced && written && sealedThrough > state.droppableThrough {
                     state.droppableThrough = sealedThrough
                     wakeWAL = sealedThrough >= state.nextDropAt
@@ -395,9 +467,9 @@ final class CommitWorker: @unchecked Sendable {
         }
     }
 
-    /// Compresses and writes one block and its sidecar record, then lets readers see it (sealer only).
-    private func write(_ block: RawBlock) throws {
-        let header = block.seal(compress: configuration.compression, into: sealed)
+    /// Writes one sealed block (header + stored bytes in `sealed`) and its sidecar record, then lets readers
+    /// see it (sealer only).
+    private func write(_ block: RawBlock, header: BlockHeader, sealed: RawBuffer) throws {
         let summary = try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock)
         readIndex.publish(summary)
     }

@@ -279,6 +279,9 @@ public final class LogWriter: Sendable {
     /// Number of sealed blocks.
     public var blockCount: Int { readIndex.count }
 
+    /// Blocks the appending side compressed for the sealer while waiting for it (see `CommitWorker`).
+    var builderCompressions: Int { lock.withLock { state.builderCompressions } }
+
     /// The header of the block at `index` (0-based, log order).
     public func blockHeader(at index: Int) -> BlockHeader? { readIndex.location(at: index)?.header }
 
