@@ -163,7 +163,9 @@ public final class LogWriter: Sendable {
             transactionNumber: transaction.transactionNumber)
 
         // Fast path without sync waits: when the WAL is idle, this task writes its own frame (one `pwrite`, a
-        // few microseconds) instead of handing it to the WAL thread and waiting for a wake-up.
+        // few microseconds) and copies its records into the open block, instead of handing them to the WAL
+        // thread and waiting for a wake-up. When the sealer is behind, it waits for block buffers here (and
+        // compresses queued blocks meanwhile): that is the backpressure on producers.
         if inlineCommits {
             let leader: (CommitBatch, CommittedTransaction)? = space.withUTF8 { spaceBytes in
                 segment.withUTF8 { segmentBytes in
