@@ -111,38 +111,37 @@ static inline uint64_t load64(const uint8_t *p) {
     return word;
 }
 
+/* Consumes whole groups of three `stride`-byte runs from `*p`: three CRCs side by side, then the first two
+   shifted over the bytes after them and combined. */
+__attribute__((target("sse4.2"), always_inline))
+static inline uint64_t crc32c_3way(uint64_t c0, const uint8_t **p, size_t *length, size_t stride, uint32_t zeros[][256]) {
+    const uint8_t *q = *p;
+    while (*length >= 3 * stride) {
+        uint64_t c1 = 0, c2 = 0;
+        const uint8_t *end = q + stride;
+        do {
+            c0 = __builtin_ia32_crc32di(c0, load64(q));
+            c1 = __builtin_ia32_crc32di(c1, load64(q + stride));
+            c2 = __builtin_ia32_crc32di(c2, load64(q + 2 * stride));
+            q += 8;
+        } while (q < end);
+        c0 = shift_crc(zeros, (uint32_t)c0) ^ (uint32_t)c1;
+        c0 = shift_crc(zeros, (uint32_t)c0) ^ (uint32_t)c2;
+        q += 2 * stride;
+        *length -= 3 * stride;
+    }
+    *p = q;
+    return c0;
+}
+
 __attribute__((target("sse4.2")))
 static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
     const uint8_t *p = (const uint8_t *)data;
     uint64_t c0 = (uint32_t)~crc;
-    if (length >= 3 * SK_SHORT) pthread_once(&zeros_once, build_zero_tables);
-    while (length >= 3 * SK_LONG) {
-        uint64_t c1 = 0, c2 = 0;
-        const uint8_t *end = p + SK_LONG;
-        do {
-            c0 = __builtin_ia32_crc32di(c0, load64(p));
-            c1 = __builtin_ia32_crc32di(c1, load64(p + SK_LONG));
-            c2 = __builtin_ia32_crc32di(c2, load64(p + 2 * SK_LONG));
-            p += 8;
-        } while (p < end);
-        c0 = shift_crc(zeros_long, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = shift_crc(zeros_long, (uint32_t)c0) ^ (uint32_t)c2;
-        p += 2 * SK_LONG;
-        length -= 3 * SK_LONG;
-    }
-    while (length >= 3 * SK_SHORT) {
-        uint64_t c1 = 0, c2 = 0;
-        const uint8_t *end = p + SK_SHORT;
-        do {
-            c0 = __builtin_ia32_crc32di(c0, load64(p));
-            c1 = __builtin_ia32_crc32di(c1, load64(p + SK_SHORT));
-            c2 = __builtin_ia32_crc32di(c2, load64(p + 2 * SK_SHORT));
-            p += 8;
-        } while (p < end);
-        c0 = shift_crc(zeros_short, (uint32_t)c0) ^ (uint32_t)c1;
-        c0 = shift_crc(zeros_short, (uint32_t)c0) ^ (uint32_t)c2;
-        p += 2 * SK_SHORT;
-        length -= 3 * SK_SHORT;
+    if (length >= 3 * SK_SHORT) {
+        pthread_once(&zeros_once, build_zero_tables);
+        c0 = crc32c_3way(c0, &p, &length, SK_LONG, zeros_long);
+        c0 = crc32c_3way(c0, &p, &length, SK_SHORT, zeros_short);
     }
     while (length >= 8) {
         c0 = __builtin_ia32_crc32di(c0, load64(p));

@@ -37,47 +37,6 @@ final class LogWriteGate: @unchecked Sendable {
     }
 }
 
-/// A file system whose log-file writes go through a ``LogWriteGate``.
-struct GatedFileSystem: FileSystem {
-    let base: any FileSystem
-    let gate: LogWriteGate
-
-    func open(_ path: String, mode: OpenMode) throws -> any StorageFile {
-        let file = try base.open(path, mode: mode)
-        return path.hasSuffix(".log") ? GatedFile(base: file, gate: gate) : file
-    }
-    func list(_ directory: String) throws -> [String] { try base.list(directory) }
-    func createDirectory(_ path: String) throws { try base.createDirectory(path) }
-    func remove(_ path: String) throws { try base.remove(path) }
-    func rename(_ from: String, to: String) throws { try base.rename(from, to: to) }
-    func exists(_ path: String) -> Bool { base.exists(path) }
-    func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
-    func isDirectory(_ path: String) -> Bool { base.isDirectory(path) }
-}
-
-final class GatedFile: StorageFile {
-    let base: any StorageFile
-    let gate: LogWriteGate
-
-    init(base: any StorageFile, gate: LogWriteGate) {
-        self.base = base
-        self.gate = gate
-    }
-
-    var path: String { base.path }
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
-        gate.pass()
-        try base.write(bytes, at: offset)
-    }
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        try base.read(into: buffer, at: offset)
-    }
-    func sync() throws { try base.sync() }
-    func truncate(to size: Int64) throws { try base.truncate(to: size) }
-    func size() throws -> Int64 { try base.size() }
-    func close() { base.close() }
-}
-
 @Suite struct SealerBackpressureTests {
     /// Waits (up to 20 s) until `condition` holds; there is no signal to wait on inside the writer's threads.
     private func eventually(_ condition: () -> Bool) async throws -> Bool {
@@ -96,7 +55,9 @@ final class GatedFile: StorageFile {
             let gate = LogWriteGate()
             var configuration = smallConfiguration()
             configuration.logFileBytes = 1 << 20
-            configuration.fileSystem = GatedFileSystem(base: PosixFileSystem(), gate: gate)
+            configuration.fileSystem = FaultInjectingFileSystem(beforeWrite: { path in
+                if path.hasSuffix(".log") { gate.pass() }
+            })
             let writer = try LogWriter.open(directory: dir, configuration: configuration).writer
             let transactions = (0..<400).map { transaction($0) }
             gate.close()

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A file system that forwards to another one and fails chosen operations on purpose, for tests of
-/// ENOSPC, EIO, short (torn) writes and failed syncs.
+/// ENOSPC, EIO, short (torn) writes and failed syncs; `beforeWrite` can also hold writes back (a slow disk).
 package final class FaultInjectingFileSystem: FileSystem {
     /// One planned failure.
     package struct Fault: Sendable {
@@ -28,10 +28,16 @@ package final class FaultInjectingFileSystem: FileSystem {
 
     private let base: any FileSystem
     private let faults: Mutex<[Fault]>
+    /// Called with the file's path before every write, on the writing thread (it may block).
+    let beforeWrite: (@Sendable (String) -> Void)?
 
-    package init(wrapping base: any FileSystem = PosixFileSystem(), faults: [Fault] = []) {
+    package init(
+        wrapping base: any FileSystem = PosixFileSystem(), faults: [Fault] = [],
+        beforeWrite: (@Sendable (String) -> Void)? = nil
+    ) {
         self.base = base
         self.faults = Mutex(faults)
+        self.beforeWrite = beforeWrite
     }
 
     /// Adds a failure to the plan.
@@ -80,6 +86,7 @@ final class FaultyFile: StorageFile {
     var path: String { base.path }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        owner.beforeWrite?(path)
         if let fault = owner.take(.write, path: path) {
             let partial = min(fault.shortWriteBytes, bytes.count)
             if partial > 0 { try base.write(UnsafeRawBufferPointer(rebasing: bytes[0..<partial]), at: offset) }
