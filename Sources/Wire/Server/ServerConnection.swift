@@ -55,7 +55,12 @@ actor ServerConnection {
         perform(mux.tick(now: .now))
     }
 
-    /// The transport is gone or the server is stopping: fail every stream and stop the writer.
+    /// The transport is gone or the server is stopping: send a goAway (when the mux is still open), then fail
+    /// every stream with `error`, and stop the writer and the job queue.
+    ///
+    /// The server calls this before it cancels the stream jobs, so every frame of the connection's end is queued
+    /// before a job can notice the cancellation; the streams are gone by then, and ``finish(_:)`` and
+    /// ``fail(_:error:)`` send nothing more. Idempotent: only the first call sends anything.
     func shutdown(_ error: StreamKitError) {
         if closed == nil, let frame = mux.goAway(error: error) { emit(frame) }
         end(error)
@@ -99,14 +104,19 @@ actor ServerConnection {
         }
     }
 
-    /// The stream's job is done: finish the server's half.
+    /// The stream's job is done: finish the server's half. Nothing once the connection has ended (its end already
+    /// failed the stream).
     func finish(_ id: UInt64) {
+        guard closed == nil else { return }
         if let frame = mux.close(id) { emit(frame) }
         drop(id, error: nil)
     }
 
-    /// The stream's job failed: end the stream with a typed error.
+    /// The stream's job failed: end the stream with a typed error. Nothing once the connection has ended: its end
+    /// already failed the stream (after the goAway, on a server shutdown), and a job that stops because the
+    /// connection ended must not answer for it.
     func fail(_ id: UInt64, error: StreamKitError) {
+        guard closed == nil else { return }
         if let frame = mux.reset(id, error: error) { emit(frame) }
         drop(id, error: error)
     }

@@ -148,7 +148,8 @@ struct StreamDispatcher: Sendable {
 
     /// Streams a subscription's statuses until the client closes or resets the stream (or the connection
     /// ends), or the store closes, which fails the stream with `storeClosing` as the engine fails its own
-    /// subscriptions. A server shutdown (this task cancelled) fails it with the retryable `storeUnavailable`.
+    /// subscriptions. A server shutdown ends the connection before this task is cancelled: the connection sends
+    /// its goAway and fails the stream with the retryable `storeUnavailable` itself (`ServerConnection.shutdown`).
     private func subscribe(
         space: String, segment: String, heartbeatSeconds: Int?, store: Store, id: UInt64,
         connection: ServerConnection
@@ -163,9 +164,9 @@ struct StreamDispatcher: Sendable {
         for await status in subscription {
             try await connection.send(.status(status), on: id)
         }
-        guard !endedByClient.withLock({ $0 }) else { return }
-        // The connection or the server is going away (its tasks are cancelled): retryable, like the connection
-        // loss the client is about to see, never mistaken for the store closing.
+        guard !endedByClient.withLock({ $0 }) else { return }  // The client or the connection ended the stream.
+        // Cancelled without the stream ended (not expected: the connection ends its streams before cancelling
+        // their jobs): retryable, never mistaken for the store closing; the connection sends it only if still open.
         if Task.isCancelled {
             throw StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
         }

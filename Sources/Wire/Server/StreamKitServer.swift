@@ -124,8 +124,12 @@ public final class StreamKitServer: Sendable {
         }
     }
 
-    /// Stops accepting, ends every connection (streams in flight fail with `storeUnavailable`), and waits
-    /// until they are closed.
+    /// Stops accepting, ends every connection, and waits until they are closed.
+    ///
+    /// Each connection first sends its goAway, then fails its streams in flight with the retryable
+    /// `storeUnavailable`, and only then stops their work, so a client sees the goAway before any stream's error
+    /// and recovers (reads resume, subscriptions subscribe again) instead of taking the error as final. The last
+    /// frames are written (2 s at most: a peer that reads nothing cannot hold the shutdown) before the socket closes.
     public func shutdown() async {
         let (channel, task) = state.withLock { state in
             state.stopped = true
@@ -248,9 +252,9 @@ public final class StreamKitServer: Sendable {
         configuration.logger.debug("connection opened")
         defer { configuration.logger.debug("connection closed") }
         try? await channel.executeThenClose { inbound, outbound in
-            // The writer is not a child task: a server shutdown cancels the connection's tasks, and the writer must
-            // still put the goAway and the streams' final errors on the socket. It ends when the connection
-            // finishes its output, or after `drainTimeout` once the connection is told to stop.
+            // The writer is not a child task: a server shutdown cancels this task, and the writer must still put the
+            // goAway and the streams' final errors on the socket. It ends when the connection finishes its output,
+            // or after `drainTimeout` once the connection's work is done.
             let writer = Task {
                 for await frame in output {
                     do {
@@ -260,45 +264,62 @@ public final class StreamKitServer: Sendable {
                     }
                 }
             }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {  // Reader.
-                    do {
-                        for try await frame in inbound {
-                            switch frame.opcode {
-                            case .binary:
-                                await connection.receive(frame.unmaskedData)
-                            case .ping:
-                                let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-                                try await outbound.write(pong)
-                            case .connectionClose:
-                                return
-                            default:
-                                break
+            // The connection's work (reader, heartbeat, stream jobs) runs in a task of its own, which a server
+            // shutdown (this task cancelled) does not cancel directly: it only signals `stop`. The connection then
+            // ends itself first, through `ServerConnection.shutdown(_:)`: its goAway, then every open stream reset
+            // with `storeUnavailable`, in that order on the socket. Only after that are the stream jobs cancelled,
+            // and by then their streams are gone, so they send nothing more. (Cancelled first, a job would end its
+            // own stream, a subscription with `storeUnavailable` ahead of the goAway, and a client takes an error on
+            // a live connection as the server's final answer instead of a lost connection to recover from.)
+            let (stop, stopContinuation) = AsyncStream<Void>.makeStream()
+            let work = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {  // Reader.
+                        do {
+                            for try await frame in inbound {
+                                switch frame.opcode {
+                                case .binary:
+                                    await connection.receive(frame.unmaskedData)
+                                case .ping:
+                                    let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+                                    try await outbound.write(pong)
+                                case .connectionClose:
+                                    return
+                                default:
+                                    break
+                                }
+                            }
+                        } catch {
+                            // The transport failed: end below.
+                        }
+                    }
+                    group.addTask {  // Heartbeat and silence timeout.
+                        while (try? await Task.sleep(for: tickInterval)) != nil {
+                            await connection.tick()
+                        }
+                    }
+                    group.addTask {  // Stream jobs.
+                        await withDiscardingTaskGroup { jobGroup in
+                            for await job in jobs {
+                                jobGroup.addTask { await job() }
                             }
                         }
-                    } catch {
-                        // The transport failed: end below.
                     }
-                }
-                group.addTask {  // Heartbeat and silence timeout.
-                    while (try? await Task.sleep(for: tickInterval)) != nil {
-                        await connection.tick()
+                    group.addTask {  // Server shutdown: goAway and the streams' errors before any job is cancelled.
+                        for await _ in stop {}
+                        guard !Task.isCancelled else { return }  // The connection ended otherwise.
+                        await connection.shutdown(StreamKitServer.shuttingDown)
                     }
-                }
-                group.addTask {  // Stream jobs.
-                    await withDiscardingTaskGroup { jobGroup in
-                        for await job in jobs {
-                            jobGroup.addTask { await job() }
-                        }
-                    }
-                }
-                await withTaskCancellationHandler {
                     _ = await group.next()
-                } onCancel: {
-                    Task { await connection.shutdown(StreamKitError(code: .storeUnavailable, message: "the server is shutting down")) }
+                    await connection.shutdown(
+                        StreamKitError(code: .storeUnavailable, message: "the connection is closed"))
+                    group.cancelAll()
                 }
-                await connection.shutdown(StreamKitError(code: .storeUnavailable, message: "the connection is closed"))
-                group.cancelAll()
+            }
+            await withTaskCancellationHandler {
+                await work.value
+            } onCancel: {
+                stopContinuation.finish()
             }
             // Let the writer drain what was queued (bounded: a peer that reads nothing cannot hold the shutdown).
             let deadline = Task {
@@ -312,6 +333,9 @@ public final class StreamKitServer: Sendable {
 
     /// Longest wait for a closing connection's last frames to be written.
     static let drainTimeout: Duration = .seconds(2)
+
+    /// The error of a server shutdown: in each connection's goAway and on every stream it fails.
+    static let shuttingDown = StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
 }
 
 /// Answers a request that does not upgrade with an empty response and closes: 404 for anything but a StreamKit

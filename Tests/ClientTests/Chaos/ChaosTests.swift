@@ -7,14 +7,15 @@ import Testing
 
 /// The WebSocket transport under chaos (issue #5): while a producer writes small batches with known sequences to
 /// one segment, a reader consumes it with resumed reads and a subscriber follows its status, a seeded schedule
-/// severs every connection (through ``ChaosProxy``) or crashes the server and starts it again on the same port,
-/// over the same registry, at random points (``Chaos/strike(_:until:graceful:random:)``). At the end the reader has
-/// seen every sequence from 1 to the segment's last exactly once, in order (every acknowledged batch included) and
-/// no read gave up, the subscriber's last status names that last sequence, and nothing is left running: no
-/// transport task, no open stream, no proxied connection, and the server and registry shut down promptly.
+/// severs every connection (through ``ChaosProxy``), or crashes the server or shuts it down gracefully, and starts it
+/// again on the same port, over the same registry, at random points (``Chaos/strike(_:until:graceful:random:)``).
+/// At the end the reader has seen every sequence from 1 to the segment's last exactly once, in order (every
+/// acknowledged batch included) and no read gave up, the subscriber's last status names that last sequence, and
+/// nothing is left running: no transport task, no open stream, no proxied connection, and the server and registry
+/// shut down promptly.
 ///
 /// Bounded to `STREAMKIT_CHAOS_SECONDS` (default 20) of chaos plus settling; `STREAMKIT_CHAOS_SEED` replays a
-/// schedule (the seed is printed); `STREAMKIT_CHAOS_GRACEFUL_RESTARTS=1` adds graceful server shutdowns. A failing
+/// schedule (the seed is printed); `STREAMKIT_CHAOS_GRACEFUL_RESTARTS=0` leaves out graceful shutdowns. A failing
 /// run prints the client's and server's logs up to the first problem. See `docs/client.md`, "Chaos test".
 @Suite(.serialized)
 struct ChaosTests {
@@ -187,14 +188,13 @@ struct ChaosReport: Sendable {
 enum Chaos {
     /// Every 100–700 ms until `deadline`, one of:
     /// - sever every connection (50 %);
-    /// - crash the server (30 %): the proxy severs every connection and refuses new ones, the server stops and
-    ///   starts again on the same port after 0–250 ms, then the proxy lets connections through again;
+    /// - restart the server (30 %): it stops and starts again on the same port after 0–250 ms. Without `graceful`
+    ///   every restart is a crash: the proxy severs every connection and refuses new ones until the server is up
+    ///   again. With `graceful` (the default) half the restarts shut the server down with the client still
+    ///   connected instead: each connection's go-away, then its open streams reset with `storeUnavailable`;
     /// - sever twice within 0–30 ms, hitting the reconnect (20 %).
     ///
-    /// With `graceful`, half the restarts shut the server down with the client still connected instead (go-away,
-    /// open streams reset), which now and then trips a server bug: the subscription's stream is reset with
-    /// `storeUnavailable` ahead of the go-away, so the client takes it for a server error and the subscription
-    /// fails (see `docs/client.md`, "Chaos test"). Returns with the server up.
+    /// Returns with the server up.
     static func strike(
         _ rig: ChaosRig, until deadline: ContinuousClock.Instant, graceful: Bool, random: SplitMix64
     ) async -> ChaosReport {

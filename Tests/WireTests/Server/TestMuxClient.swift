@@ -23,7 +23,20 @@ enum TestClientError: Error, Equatable {
 /// Test-only client side of a StreamKit WebSocket connection: a ``MuxConnection`` in the client role over a
 /// NIO WebSocket client channel. Frames go out, in order, through `output` (a writer task).
 actor TestMuxClient {
+    /// How a stream or the connection ended, as the server said it, in arrival order (see ``endings``).
+    enum Ending: Sendable, Equatable {
+        /// The server's goAway.
+        case goAway(lastStreamID: UInt64, error: StreamKitError?)
+        /// The server reset a stream.
+        case reset(UInt64, StreamKitError)
+        /// The server finished its half of a stream.
+        case finished(UInt64)
+    }
+
     private let mux: MuxConnection
+    /// Every goAway, reset and close from the server, in the order the frames arrived.
+    private(set) var endings: [Ending] = []
+    private var endWaiters: [CheckedContinuation<Void, Never>] = []
     private let output: AsyncStream<[UInt8]>.Continuation
     private var inboxes: [UInt64: AsyncThrowingStream<WireMessage, any Error>.Continuation] = [:]
     private var waiters: [UInt64: [CheckedContinuation<Void, any Error>]] = [:]
@@ -46,15 +59,19 @@ actor TestMuxClient {
                 receivedCounts[id, default: 0] += 1
                 inboxes[id]?.yield(message)
             case .streamFinished(let id):
+                endings.append(.finished(id))
                 inboxes.removeValue(forKey: id)?.finish()
             case .streamReset(let id, let error):
+                endings.append(.reset(id, error))
                 inboxes.removeValue(forKey: id)?.finish(throwing: error)
                 for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(throwing: error) }
             case .writable(let id):
                 for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
             case .closeConnection(let error):
                 end(error)
-            case .streamOpened, .goAwayReceived:
+            case .goAwayReceived(let last, let error):
+                endings.append(.goAway(lastStreamID: last, error: error))
+            case .streamOpened:
                 break
             }
         }
@@ -69,6 +86,14 @@ actor TestMuxClient {
         inboxes = [:]
         waiters = [:]
         output.finish()
+        for waiter in endWaiters { waiter.resume() }
+        endWaiters = []
+    }
+
+    /// Returns once the connection has ended (the server closed it, or ``end(_:)`` was called).
+    func ended() async {
+        guard closed == nil else { return }
+        await withCheckedContinuation { endWaiters.append($0) }
     }
 
     // MARK: - Streams
