@@ -53,12 +53,14 @@ final class BlockCache: Sendable {
     }
 
     /// Decodes block `index` into the cache on another thread, unless it is cached or already on its way.
-    /// Sequential readers call this for the block after the one they are in, so that decompression on one
+    /// Sequential readers call this for the blocks after the one they are in, so that decompression on one
     /// core overlaps their work on the other.
     func prefetch(_ index: Int, load: @escaping @Sendable () throws -> [Entry]) {
         guard budget > 0 else { return }
         let start = state.withLock { state -> Bool in
-            guard state.slots[index] == nil, !state.prefetching.contains(index), state.prefetching.count < 4 else {
+            guard state.slots[index] == nil, !state.prefetching.contains(index),
+                state.prefetching.count < StoreReadContext.readAheadBlocks
+            else {
                 return false
             }
             state.prefetching.insert(index)

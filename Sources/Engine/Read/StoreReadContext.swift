@@ -20,6 +20,11 @@ final class StoreReadContext: Sendable {
         self.visible = Atomic(visibleThrough)
     }
 
+    /// Blocks a sequential reader has decoded ahead of it (as many as ``BlockCache`` decodes at once): with
+    /// one, the decoding core idled between blocks and the reader often decoded the next block itself;
+    /// four took `engine.consume.segment` from 4.0–4.6M to 5.2–6.0M entries/s on 2 cores.
+    static let readAheadBlocks = 4
+
     /// The last visible position.
     var visibleThrough: UInt64 { visible.load(ordering: .acquiring) }
 
@@ -52,8 +57,15 @@ final class StoreReadContext: Sendable {
             }
             let entries = try cache.entries(ofBlock: index) { try storage.readBlock(at: index) }
             if header.lastPosition < limit, header.lastPosition + 1 < tailStart {
+                // Decode the next blocks of the range on the other core while this reader works.
                 let storage = self.storage
-                cache.prefetch(index + 1) { try storage.readBlock(at: index + 1) }
+                for next in (index + 1)...(index + Self.readAheadBlocks) {
+                    guard let nextHeader = storage.blockHeader(at: next), nextHeader.firstPosition <= limit,
+                        nextHeader.firstPosition < tailStart
+                    else { break }
+                    if let skip, skip(next) { continue }
+                    cache.prefetch(next) { try storage.readBlock(at: next) }
+                }
             }
             var i = Int(position - header.firstPosition)
             while i < entries.count, position <= limit, out.count < maxCount {
