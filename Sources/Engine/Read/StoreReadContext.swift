@@ -22,7 +22,7 @@ final class StoreReadContext: Sendable {
 
     /// Blocks a sequential reader has decoded ahead of it (as many as ``BlockCache`` decodes at once): with
     /// one, the decoding core idled between blocks and the reader often decoded the next block itself;
-    /// four took `engine.consume.segment` from 4.0–4.6M to 5.2–6.0M entries/s on 2 cores.
+    /// four took `engine.consume.segment` from 4.0–4.6M to 4.7–5.6M entries/s on 2 cores.
     static let readAheadBlocks = 4
 
     /// The last visible position.
