@@ -206,7 +206,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitProcessingTests",
-            dependencies: ["StreamKitProcessing"],
+            dependencies: ["StreamKitProcessing", "StreamKitTestSupport"],
             path: "Tests/ProcessingTests",
             swiftSettings: strict
         ),

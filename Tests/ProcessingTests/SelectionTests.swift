@@ -1,3 +1,4 @@
+import StreamKitTestSupport
 import StreamKitProcessing
 import Testing
 

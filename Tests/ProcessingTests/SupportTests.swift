@@ -1,3 +1,4 @@
+import StreamKitTestSupport
 import Testing
 
 @testable import StreamKitProcessing

@@ -1,3 +1,4 @@
+import StreamKitTestSupport
 import StreamKitEngine
 import StreamKitWire
 import Testing

@@ -1,3 +1,4 @@
+import StreamKitTestSupport
 import Foundation
 import Logging
 import MetricsTestKit

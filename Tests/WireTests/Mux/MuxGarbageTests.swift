@@ -1,3 +1,4 @@
+import StreamKitTestSupport
 import FoundationEssentials
 import StreamKitEngine
 import StreamKitWire
