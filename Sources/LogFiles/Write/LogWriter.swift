@@ -86,7 +86,7 @@ public final class LogWriter: Sendable {
         }
         let wal = try WALOutput(
             fileSystem: fs, layout: layout, fileBytes: configuration.walFileBytes, syncNames: syncNames,
-            recycle: true, nextFileID: outcome.nextWALFileID,
+            nextFileID: outcome.nextWALFileID,
             nextPosition: outcome.nextPosition, older: outcome.olderWAL)
 
         // The unsealed tail as entries, for the caller's in-memory index.

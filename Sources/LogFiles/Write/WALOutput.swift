@@ -10,10 +10,6 @@ final class WALOutput {
     let layout: StoreLayout
     let fileBytes: Int
     let syncNames: Bool
-    /// Keep one covered file as a spare and reuse its space for the next file: overwriting cached, allocated
-    /// pages skips the page-cache and block allocation of a new file (+7% produce rate without sync), and
-    /// `fdatasync` after overwriting written space is about twice as fast as after appending.
-    let recycle: Bool
     private(set) var file: any StorageFile
     private(set) var fileID: UInt64
     private(set) var size: Int64
@@ -21,23 +17,21 @@ final class WALOutput {
     private(set) var lastPosition: UInt64 = 0
     private(set) var older: [OldFile]
     private(set) var dirty = false
+    /// One covered file kept as a spare, whose space the next file reuses: overwriting cached, allocated
+    /// pages skips the page-cache and block allocation of a new file (+7% produce rate without sync), and
+    /// `fdatasync` after overwriting written space is about twice as fast as after appending.
     private var hasSpare: Bool
 
     init(
-        fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, syncNames: Bool, recycle: Bool,
+        fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, syncNames: Bool,
         nextFileID: UInt64, nextPosition: UInt64, older: [OldFile]
     ) throws {
         self.fileSystem = fileSystem
         self.layout = layout
         self.fileBytes = fileBytes
         self.syncNames = syncNames
-        self.recycle = recycle
         self.older = older
-        var spare = fileSystem.exists(layout.walSparePath)
-        if spare && !recycle {
-            try fileSystem.remove(layout.walSparePath)
-            spare = false
-        }
+        let spare = fileSystem.exists(layout.walSparePath)
         (file, size, hasSpare) = try Self.create(
             fileSystem, layout, fileID: nextFileID, firstPosition: nextPosition, sync: syncNames, spare: spare)
         fileID = nextFileID
@@ -138,7 +132,7 @@ final class WALOutput {
     func deleteCovered(_ sealedThrough: UInt64) throws {
         var removed = false
         while let first = older.first, first.lastPosition <= sealedThrough {
-            if recycle && !hasSpare {
+            if !hasSpare {
                 try fileSystem.rename(layout.walPath(fileID: first.fileID), to: layout.walSparePath)
                 hasSpare = true
             } else {
