@@ -215,12 +215,16 @@ final class CommitWorker: @unchecked Sendable {
             case compress(SealJob, RawBuffer)
             case failed
         }
-        lock.withLock { state.sealQueue.append(SealJob(block: block)) }
-        lock.signal(.sealerWork)
         let bufferCapacity = BlockBuilder.bufferCapacity(configuration.blockBytes)
+        var queued: RawBlock? = block
         var helped: SealJob?
         while true {
             let step: Step = lock.withLock {
+                if let block = queued {
+                    state.sealQueue.append(SealJob(block: block))
+                    queued = nil
+                    lock.signal(.sealerWork)
+                }
                 if let job = helped {
                     job.compressed = true
                     state.freeBlocks.append(job.block.buffer)
