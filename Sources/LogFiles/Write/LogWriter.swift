@@ -78,7 +78,7 @@ public final class LogWriter: Sendable {
         let readIndex = ReadIndex(fileSystem: fs, layout: layout, blocks: outcome.blocks)
         let blocks = BlockBuilder(blockBytes: configuration.blockBytes, startPosition: outcome.tailFirstPosition)
         // The replayed tail's full blocks are sealed here, before the pipeline starts.
-        let sealed = RawBuffer(capacity: 80 << 10)
+        let sealed = RawBuffer(capacity: CommitWorker.outputCapacity)
         try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) { block in
             let header = block.seal(compress: configuration.compression, into: sealed)
             readIndex.publish(try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock))
