@@ -60,7 +60,10 @@ let package = Package(
         ),
         .target(
             name: "StreamKitEngine",
-            dependencies: ["StreamKitLogFiles", "CStreamKitSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "StreamKitLogFiles", "CStreamKitSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Sources/Engine",
             swiftSettings: strict
         ),
@@ -147,6 +150,7 @@ let package = Package(
             name: "StreamKitTestSupport",
             dependencies: [
                 "StreamKitEngine",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
@@ -164,6 +168,8 @@ let package = Package(
             dependencies: [
                 "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child", "StreamKitTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "Tests/EngineTests",
             swiftSettings: strict

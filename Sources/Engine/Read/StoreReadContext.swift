@@ -9,11 +9,14 @@ final class StoreReadContext: Sendable {
     let tail: TailBuffer
     let directory: BlockDirectory
     let cache: BlockCache
+    /// Blocks found damaged by readers and the scrub.
+    let damage: DamageLog
     /// Every position up to here is committed and visible; readers never look past it.
     private let visible: Atomic<UInt64>
 
-    init(storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int) {
+    init(storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int, damage: DamageLog) {
         self.storage = storage
+        self.damage = damage
         self.tail = TailBuffer(startPosition: tailStart)
         self.directory = BlockDirectory()
         self.cache = BlockCache(budget: cacheBytes)
@@ -55,16 +58,22 @@ final class StoreReadContext: Sendable {
                 position = header.lastPosition + 1
                 continue
             }
-            let entries = try cache.entries(ofBlock: index) { try storage.readBlock(at: index) }
+            let entries = try cache.entries(ofBlock: index) { try readBlock(index, header: header) }
             if header.lastPosition < limit, header.lastPosition + 1 < tailStart {
                 // Decode the next blocks of the range on the other core while this reader works.
                 let storage = self.storage
+                let damage = self.damage
                 for next in (index + 1)...(index + Self.readAheadBlocks) {
                     guard let nextHeader = storage.blockHeader(at: next), nextHeader.firstPosition <= limit,
                         nextHeader.firstPosition < tailStart
                     else { break }
                     if let skip, skip(next) { continue }
-                    cache.prefetch(next) { try storage.readBlock(at: next) }
+                    cache.prefetch(next) {
+                        do { return try storage.readBlock(at: next) } catch {
+                            damage.report(error, block: next, header: nextHeader, foundBy: .read)
+                            throw error
+                        }
+                    }
                 }
             }
             var i = Int(position - header.firstPosition)
@@ -76,6 +85,14 @@ final class StoreReadContext: Sendable {
             }
         }
         return position
+    }
+
+    /// Reads block `index` from the storage, reporting damage it finds.
+    private func readBlock(_ index: Int, header: BlockHeader) throws -> [Entry] {
+        do { return try storage.readBlock(at: index) } catch {
+            damage.report(error, block: index, header: header, foundBy: .read)
+            throw error
+        }
     }
 
     /// The entry at `position`, if visible.

@@ -21,6 +21,8 @@ public final class FileStorage: StoreStorage {
     public func blockIndex(containing position: UInt64) -> Int? { writer.blockIndex(containing: position) }
     public func blockHeader(at index: Int) -> BlockHeader? { writer.blockHeader(at: index) }
     public func readBlock(at index: Int) throws -> [Entry] { try writer.readBlock(at: index) }
+    public var verifiesBlocks: Bool { true }
+    public func verifyBlock(at index: Int) throws -> Int { try writer.verifyBlock(at: index) }
     public func takeSealedBlocks() -> [BlockSummary] { writer.takeSealedBlocks() }
     public func flush() async throws { try await writer.checkpoint() }
     public func close() async { await writer.close() }

@@ -20,10 +20,22 @@ public protocol StoreStorage: Sendable {
     func blockHeader(at index: Int) -> BlockHeader?
     /// The entries of sealed block `index`, in position order.
     func readBlock(at index: Int) throws -> [Entry]
+    /// Whether ``verifyBlock(at:)`` checks bytes that can rot (files); the background scrub runs only then.
+    var verifiesBlocks: Bool { get }
+    /// Re-reads sealed block `index` from where it is kept and checks it as a reader would, without building
+    /// entries; returns the bytes read. Throws `LogFilesError.corrupt` (with the file and offset) on damage.
+    func verifyBlock(at index: Int) throws -> Int
     /// Summaries of blocks sealed since the last call, in order.
     func takeSealedBlocks() -> [BlockSummary]
     /// Seals what is pending and makes everything durable (a checkpoint).
     func flush() async throws
     /// Commits what is pending and releases the storage; later appends fail.
     func close() async
+}
+
+extension StoreStorage {
+    /// Storages that keep nothing that can rot have nothing to scrub.
+    public var verifiesBlocks: Bool { false }
+    /// Nothing to check: returns 0.
+    public func verifyBlock(at index: Int) throws -> Int { 0 }
 }

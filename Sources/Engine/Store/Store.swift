@@ -33,6 +33,8 @@ public actor Store {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Timestamp of the newest visible entry (the floor for lease fencing tokens).
     private(set) var lastTimestamp: Int64
+    /// The background scrub (``ScrubConfiguration``), cancelled and awaited by ``close()`` before the log closes.
+    private var scrubber: Task<Void, Never>?
     var leases = LeaseTable()
     var workers = WorkerRegistry()
 
@@ -78,7 +80,7 @@ public actor Store {
         let tailStart = recovery.tail.first?.position ?? recovery.nextPosition
         reads = StoreReadContext(
             storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
-            cacheBytes: configuration.blockCacheBytes)
+            cacheBytes: configuration.blockCacheBytes, damage: DamageLog(storeID: id, logger: configuration.logger, metrics: configuration.metricsFactory))
         visibleThrough = recovery.nextPosition - 1
         lastTimestamp = recovery.lastTimestamp
         var rebuilt = IndexRebuilder()
@@ -94,6 +96,12 @@ public actor Store {
             spaceSegments[key.space, default: []].insert(key.segment)
         }
         let segmentCount = rebuilt.segments.count
+        if configuration.scrub.isEnabled && storage.verifiesBlocks {
+            let (reads, scrub, logger) = (reads, configuration.scrub, configuration.logger)
+            scrubber = Task.detached(priority: .background) {
+                await StoreScrubber.run(reads: reads, configuration: scrub, logger: logger)
+            }
+        }
         configuration.logger.info(
             "store opened",
             metadata: ["store_id": "\(id)", "segments": "\(segmentCount)", "blocks": "\(recovery.blocks.count)"])
@@ -267,7 +275,7 @@ public actor Store {
 
     func register(_ subscription: SubscriptionState) {
         guard !closed else {
-            subscription.finish()
+            if !subscription.outlivesStore { subscription.finish() }
             return
         }
         if subscription.segment == "*" {
@@ -287,8 +295,9 @@ public actor Store {
 
     // MARK: - Closing
 
-    /// Waits for in-flight writes, closes the log, and ends every subscription. Later writes fail with
-    /// `storeClosing`. Calling it again does nothing.
+    /// Waits for in-flight writes, closes the log, and ends every subscription (those of a ``StoreRegistry`` are
+    /// only dropped: the registry keeps them). Later writes fail with `storeClosing`. Calling it again does
+    /// nothing.
     public func close() async {
         guard !closing else {
             if !closed { await withCheckedContinuation { idleWaiters.append($0) } }
@@ -296,9 +305,16 @@ public actor Store {
         }
         closing = true
         if inFlight > 0 { await withCheckedContinuation { idleWaiters.append($0) } }
+        if let scrubber {
+            scrubber.cancel()
+            await scrubber.value
+        }
         await reads.storage.close()
         closed = true
-        for list in subscriptions.values { for subscription in list { subscription.finish() } }
+        // A registry's subscriptions outlive the store: the registry registers them with its next open.
+        for list in subscriptions.values {
+            for subscription in list where !subscription.outlivesStore { subscription.finish() }
+        }
         subscriptions.removeAll()
         configuration.logger.info("store closed", metadata: ["store_id": "\(id)"])
     }
@@ -308,6 +324,10 @@ public actor Store {
 
     /// Whether ``close()`` has begun.
     public var isClosing: Bool { closing }
+
+    /// Blocks of the log found damaged so far (by readers or the background scrub), in log order. Reads that
+    /// reach one fail with `corrupt`; see ``DamagedBlock``.
+    public nonisolated var damagedBlocks: [DamagedBlock] { reads.damage.all }
 
     /// Number of writes in progress.
     var writesInFlight: Int { inFlight }

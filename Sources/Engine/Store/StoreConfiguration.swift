@@ -1,4 +1,5 @@
 public import Logging
+public import Metrics
 public import StreamKitLogFiles
 
 /// Settings of a store: durability and file layout (through ``log``), limits, and memory budgets.
@@ -24,10 +25,15 @@ public struct StoreConfiguration: Sendable {
     public var readBatchSize = 1024
     /// Most reads a publish retries after losing a race (only across processes). Default 100.
     public var publishAttempts = 100
+    /// The background scrub that finds damaged blocks in the log without waiting for a reader (file log only).
+    public var scrub = ScrubConfiguration()
     /// Monotonic time for leases, worker presence and heartbeats.
     public var clock: EngineClock = .system
     /// Lifecycle at Info, degraded operation at Warn, failures at Error.
     public var logger = Logger(label: "streamkit.engine")
+    /// The swift-metrics backend of the store's metrics (`streamkit_storage_*`, see `docs/operations.md`); nil
+    /// (the default) uses the one bootstrapped with `MetricsSystem.bootstrap`.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// The default settings.
     public init() {}

@@ -39,6 +39,32 @@ enum BlockReading {
         }
     }
 
+    /// Re-reads a block from its file and checks it as a reader would, without building entries: the header
+    /// on disk must be the one indexed when the log was opened, the stored bytes must pass their CRC, decompress
+    /// to their raw length and hold well-framed records. Returns the bytes read (header and body).
+    /// - Throws: `LogFilesError` — `.corrupt` with the file and the block's offset, `.io` on a failed read.
+    static func verify(_ header: BlockHeader, file: any StorageFile, offset: Int64, buffers: Buffers) throws -> Int {
+        let total = BlockHeader.size + header.storedLength
+        let stored = buffers.stored
+        stored.count = 0
+        stored.reserve(total)
+        stored.count = try file.read(into: UnsafeMutableRawBufferPointer(start: stored.base, count: total), at: offset)
+        guard stored.count == total else { throw LogFilesError.corrupt("block truncated", path: file.path, offset: offset) }
+        switch BlockHeader.decode(stored.base) {
+        case .failure(let problem):
+            throw LogFilesError.corrupt(problem.description, path: file.path, offset: offset)
+        case .success(let onDisk) where onDisk != header:
+            throw LogFilesError.corrupt("block header differs from the one indexed at open", path: file.path, offset: offset)
+        case .success:
+            break
+        }
+        let body = UnsafeRawBufferPointer(start: stored.base + BlockHeader.size, count: header.storedLength)
+        if case .failure(let problem) = BlockCodec.decode(header, stored: body) {
+            throw LogFilesError.corrupt(problem.reason, path: file.path, offset: offset)
+        }
+        return total
+    }
+
     /// Reads the whole block into entries.
     static func read(_ header: BlockHeader, file: any StorageFile, offset: Int64) throws -> [Entry] {
         var entries: [Entry] = []

@@ -303,5 +303,17 @@ public final class LogWriter: Sendable {
         let file = try readIndex.file(location.fileFirstPosition)
         return try BlockReading.read(location.header, file: file, offset: location.offset)
     }
-}
 
+    /// Re-reads the block at `index` from its file and checks it (header as indexed at open, CRC, decompression,
+    /// record framing) without building entries: the unit of work of a background scrub.
+    /// - Returns: The bytes read.
+    /// - Throws: `LogFilesError` — `.corrupt` with the file and the block's offset, `.io` on read failure,
+    ///   `.invalidArgument` for an index out of range.
+    public func verifyBlock(at index: Int) throws -> Int {
+        guard let location = readIndex.location(at: index) else {
+            throw LogFilesError.invalidArgument("no block \(index)")
+        }
+        let file = try readIndex.file(location.fileFirstPosition)
+        return try BlockReading.verify(location.header, file: file, offset: location.offset, buffers: BlockReading.Buffers())
+    }
+}
