@@ -2,7 +2,7 @@
 # Installs the system packages StreamKit builds against, when they are missing (Debian/Ubuntu).
 set -euo pipefail
 missing=()
-for pkg in liblz4-dev libsqlite3-dev pkg-config; do
+for pkg in liblz4-dev libsqlite3-dev pkg-config openssl; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
