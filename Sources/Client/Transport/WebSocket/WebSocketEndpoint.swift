@@ -13,7 +13,7 @@ struct WebSocketEndpoint: Sendable, Hashable {
     /// The path used when the URL has none.
     static let defaultPath = "/streamkit"
 
-    /// Parses `ws://host[:port][/path][?query]`.
+    /// Parses `ws://host[:port][/path][?query]`. An empty path or `/` becomes ``defaultPath``.
     ///
     /// - Parameter url: The URL text.
     /// - Throws: `invalidArgument` for anything else, `wss://` included (no TLS yet).
@@ -28,6 +28,8 @@ struct WebSocketEndpoint: Sendable, Hashable {
         let authority = rest[..<authorityEnd]
         var target = String(rest[authorityEnd...])
         if let fragment = target.firstIndex(of: "#") { target = String(target[..<fragment]) }
+        // No path, or only the root (`ws://host:port/`), asks for the default path: a server serves nothing at `/`.
+        if target.hasPrefix("/"), target.dropFirst().first.map({ $0 == "?" }) ?? true { target.removeFirst() }
         if target.isEmpty || target.hasPrefix("?") { target = Self.defaultPath + target }
         guard !authority.isEmpty, !authority.contains("@") else {
             throw Self.invalid(url, "the URL needs a host (and no user info)")

@@ -12,9 +12,9 @@ public import StreamKitWire
 /// The transport's own timers — reconnect backoff and the connection heartbeat — run on real (monotonic) time,
 /// not on ``ClientConfiguration/clock``.
 public struct WebSocketOptions: Sendable {
-    /// The server's WebSocket URL: `ws://host[:port][/path]`. The port defaults to 80 and an empty path to
-    /// `/streamkit`. `wss://` needs TLS, which this transport does not support yet: every call then fails with
-    /// `invalidArgument`.
+    /// The server's WebSocket URL: `ws://host[:port][/path]`. The port defaults to 80, and an empty path or
+    /// `/` to `/streamkit`. `wss://` needs TLS, which this transport does not support yet: every call then fails
+    /// with `invalidArgument`.
     public var url: String
     /// Called before **every** dial (the first connection and each reconnect); a non-nil token is sent as
     /// `Authorization: Bearer <token>`. Throwing a ``StreamKitError`` fails the dial with that error; any other

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+@testable import StreamKitClient
+import Testing
+
+/// Parsing `ws://` URLs: what the upgrade request asks for.
+struct WebSocketEndpointTests {
+    @Test(arguments: [
+        ("ws://h:7447", "/streamkit"),
+        ("ws://h:7447/", "/streamkit"),
+        ("ws://h:7447?x=1", "/streamkit?x=1"),
+        ("ws://h:7447/?x=1", "/streamkit?x=1"),
+        ("ws://h:7447/#top", "/streamkit"),
+        ("ws://h:7447/custom", "/custom"),
+        ("ws://h:7447/custom/", "/custom/"),
+        ("ws://h:7447//", "//"),
+    ])
+    func anEmptyPathOrTheRootAsksForTheDefaultPath(_ url: String, _ target: String) throws {
+        let endpoint = try WebSocketEndpoint(parsing: url)
+        #expect(endpoint.target == target)
+        #expect(endpoint.host == "h" && endpoint.port == 7447 && endpoint.hostHeader == "h:7447")
+    }
+
+    @Test func aURLWithATrailingSlashReachesTheServer() async throws {
+        let h = try await webSocketHarness()
+        let port = try #require(h.server).port
+        var configuration = ClientConfiguration(retryPolicy: .none)
+        configuration.logger.logLevel = .critical
+        let client = StreamKitClient(
+            transport: .webSocket(url: "ws://127.0.0.1:\(port)/") { nil }, configuration: configuration)
+        try await client.publish(store: h.storeID, space: "s", segment: "g", payload: [1])
+        #expect(try await client.peek(store: h.storeID, space: "s", segment: "g")?.sequence == 1)
+        await client.close()
+        await h.tearDown()
+    }
+}
