@@ -174,6 +174,44 @@ import Testing
         }
     }
 
+    @Test("after two crashes the second WAL file starts past the log's end, continuing the first: verify calls it sound, as recovery does")
+    func walContinuingEarlierWALPastLogEnd() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration()
+            configuration.blockBytes = 1 << 20  // seal only at checkpoints
+            configuration.walFileBytes = 1 << 20
+            let transactions = (0..<30).map { transaction($0) }
+            let first = dir + "/first"
+            let opened = try LogWriter.open(directory: first, configuration: configuration)
+            try await appendAll(opened.writer, Array(transactions[0..<10]))
+            try await opened.writer.checkpoint()  // the log holds positions 1…30
+            try await appendAll(opened.writer, Array(transactions[10..<20]))  // 31…60 in the WAL only
+            let crashed = dir + "/crashed"
+            try copyStore(first, to: crashed)
+            await opened.writer.close()
+
+            // Recovery replays 31…60 into the unsealed tail; new frames go to a new WAL file from 61 on.
+            let reopened = try LogWriter.open(directory: crashed, configuration: configuration)
+            try await appendAll(reopened.writer, Array(transactions[20..<30]))
+            let twice = dir + "/twice"
+            try copyStore(crashed, to: twice)
+            await reopened.writer.close()
+
+            let walStarts = try files(in: twice + "/wal", ext: "wal").map { path in
+                let id = try #require(UInt64(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent))
+                return try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: twice)).scan(fileID: id)
+                    .frames.first?.firstPosition
+            }
+            #expect(walStarts == [31, 61], "not the state of the report: log 1…30, WAL 31…60, WAL 61…90")
+            let verification = try LogReader(directory: twice).verify()
+            #expect(verification.isClean, "\(verification.problems)")
+            #expect(try readAll(twice).map(Fingerprint.init) == fingerprints(transactions))
+            let (report, entries) = try await reopenAndRead(twice, configuration)
+            #expect(!report.cutAnything)
+            #expect(entries.map(Fingerprint.init) == fingerprints(transactions))
+        }
+    }
+
     // MARK: - Injected failures
 
     @Test("ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",

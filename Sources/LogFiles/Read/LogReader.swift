@@ -178,6 +178,10 @@ public final class LogReader: Sendable {
         }
         let walScanner = WALScanner(fileSystem: fileSystem, layout: layout)
         var walExpected: UInt64?
+        // What recovery replays: frames past the log's end, continuing it without a gap. A WAL file may start
+        // past the log's end when an earlier WAL file holds the positions between (entries replayed after a
+        // crash but not sealed yet), so the check is against the replay cursor, not the log's end.
+        var cursor = expected ?? 1
         for id in walIDs {
             let path = layout.walPath(fileID: id)
             let wal: WALScanner.Result
@@ -196,12 +200,15 @@ public final class LogReader: Sendable {
                         path: path, offset: Int64(first.offset),
                         reason: "WAL frame starts at position \(first.firstPosition), expected \(walExpected)", isTail: false))
             }
-            if let first = wal.frames.first, let logEnd = expected, first.firstPosition > logEnd {
-                report.problems.append(
-                    ScanProblem(
-                        path: path, offset: Int64(first.offset),
-                        reason: "WAL starts at position \(first.firstPosition) but the log ends at \(logEnd - 1)",
-                        isTail: false))
+            for frame in wal.frames where frame.lastPosition >= cursor {
+                if frame.firstPosition > cursor {
+                    report.problems.append(
+                        ScanProblem(
+                            path: path, offset: Int64(frame.offset),
+                            reason: "WAL continues at position \(frame.firstPosition) but the log and the WAL before it end at \(cursor - 1)",
+                            isTail: false))
+                }
+                cursor = frame.lastPosition + 1
             }
             if let problem = wal.problem { report.problems.append(problem) }
             if !wal.frames.isEmpty { walExpected = wal.endPosition }
