@@ -22,7 +22,9 @@ public import StreamKitEngine
 /// synchronously and iterated by the caller, so an actor would add a hop per call and serialise unrelated
 /// operations for nothing.
 ///
-/// Errors are ``StreamKitError``s. After ``close()`` every call fails with `storeClosing`.
+/// Errors are ``StreamKitError``s. After ``close()`` every call fails with `storeClosing`. A call made from a task
+/// that is already cancelled throws `CancellationError` before anything reaches the store (nothing is dialled or
+/// sent); a stream does so on its first `next()`.
 public final class StreamKitClient: Sendable {
     /// The client's settings.
     public let configuration: ClientConfiguration
@@ -286,8 +288,10 @@ public final class StreamKitClient: Sendable {
 
     // MARK: - Checks
 
-    /// Fails with `storeClosing` after close, `invalidArgument` for an empty name or a negative limit.
+    /// Fails with `CancellationError` in a cancelled task (before anything reaches the store: no dial, no request),
+    /// `storeClosing` after close, `invalidArgument` for an empty name or a negative limit.
     func check(store: UUID, names: [(String, String)], limit: Int = 0) throws {
+        try Task.checkCancellation()
         if let error = precheck(store: store, names: names, limit: limit) { throw error }
     }
 
@@ -300,10 +304,11 @@ public final class StreamKitClient: Sendable {
         return nil
     }
 
-    /// `inner`, refusing to open once the client is closed.
+    /// `inner`, refusing to open in a cancelled task (`CancellationError`) or once the client is closed.
     private func guarded<Element>(store: UUID, _ inner: ClientStream<Element>) -> ClientStream<Element> {
         let lifecycle = self.lifecycle
         return ClientStream {
+            try Task.checkCancellation()
             guard lifecycle.isOpen else { throw StreamKitError.clientClosed(storeID: store) }
             return try await inner.open()
         }
