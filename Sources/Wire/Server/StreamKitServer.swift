@@ -13,6 +13,10 @@ import Synchronization
 /// (`docs/protocol.md` §7) and each connection runs one ``MuxConnection`` in the server role. Every stream
 /// opens with a mux open frame naming the store and carrying the request.
 ///
+/// The opening handshake is checked as RFC 6455 §4.2.1 says before anything else: another path is answered 404,
+/// another method 405, a malformed handshake 400, and a `Sec-WebSocket-Version` other than 13 gets 426 with
+/// `Sec-WebSocket-Version: 13` (`docs/protocol.md`, Opening handshake).
+///
 /// Callers are checked once per upgrade as the configuration's ``ServerAuthentication`` says: a missing or
 /// invalid `Authorization: Bearer <JWT>` is refused with HTTP 401, and a stream opened on a store the token
 /// does not grant ends with `forbidden` (`docs/protocol.md`, Authentication).
@@ -160,10 +164,7 @@ public final class StreamKitServer: Sendable {
                     let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                         maxFrameSize: maxFrame,
                         shouldUpgrade: { channel, head in
-                            let target = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init)
-                            guard head.method == .GET, target == path else {
-                                return channel.eventLoop.makeSucceededFuture(nil)
-                            }
+                            // `UpgradeValidator` passed only a well-formed upgrade of `path`: the token is left.
                             guard verifier.checksTokens else {
                                 gate.allow(.all)
                                 return channel.eventLoop.makeSucceededFuture(HTTPHeaders())
@@ -207,14 +208,24 @@ public final class StreamKitServer: Sendable {
                                 let responder =
                                     gate.isUnauthorized
                                     ? RefusalResponder(
-                                        status: .unauthorized, headers: [("WWW-Authenticate", "Bearer")], atOnce: true)
-                                    : RefusalResponder(status: .notFound, headers: [], atOnce: false)
+                                        HTTPRefusal(
+                                            .unauthorized, headers: [("WWW-Authenticate", "Bearer")],
+                                            reason: "a valid bearer token is required"),
+                                        atOnce: true)
+                                    : RefusalResponder(
+                                        HTTPRefusal(.badRequest, reason: "not a WebSocket upgrade"), atOnce: false)
                                 try channel.pipeline.syncOperations.addHandler(responder)
                                 return Upgrade.refused
                             }
                         })
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
+                    let operations = channel.pipeline.syncOperations
+                    let upgraded = try operations.configureUpgradableHTTPServerPipeline(
                         configuration: .init(upgradeConfiguration: configuration))
+                    // RFC 6455 §4.2 checks with the right status codes, before NIO's upgrader sees the request.
+                    try operations.addHandler(
+                        UpgradeValidator(path: path, logger: logger),
+                        position: .before(operations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)))
+                    return upgraded
                 }
             }
     }
@@ -336,51 +347,4 @@ public final class StreamKitServer: Sendable {
 
     /// The error of a server shutdown: in each connection's goAway and on every stream it fails.
     static let shuttingDown = StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
-}
-
-/// Answers a request that does not upgrade with an empty response and closes: 404 for anything but a StreamKit
-/// upgrade, 401 (`WWW-Authenticate: Bearer`) for an upgrade whose token was refused.
-///
-/// A 404 is written once the request's end arrives. A 401 is written as soon as the handler is in place: the
-/// token was checked asynchronously, and NIO's upgrade handler consumes the request's head and end while it
-/// waits for that decision, so no request part would ever reach this handler.
-private final class RefusalResponder: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let status: HTTPResponseStatus
-    private let extraHeaders: [(String, String)]
-    private let atOnce: Bool
-    private var responded = false
-
-    /// - Parameters:
-    ///   - status: The response status.
-    ///   - headers: Headers besides `Content-Length: 0` and `Connection: close`.
-    ///   - atOnce: Answer when added to the pipeline instead of at the request's end.
-    init(status: HTTPResponseStatus, headers: [(String, String)], atOnce: Bool) {
-        self.status = status
-        extraHeaders = headers
-        self.atOnce = atOnce
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if atOnce { respond(context) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = Self.unwrapInboundIn(data) else { return }
-        respond(context)
-    }
-
-    private func respond(_ context: ChannelHandlerContext) {
-        guard !responded else { return }
-        responded = true
-        var headers = HTTPHeaders(extraHeaders)
-        headers.add(name: "Content-Length", value: "0")
-        headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
-        let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-    }
 }
