@@ -62,9 +62,9 @@ extension StreamKitClient {
             throw StreamKitError.clientClosed(storeID: store)
         }
         await withTaskCancellationHandler {
-            await task.value
+            await task.task.value
         } onCancel: {
-            task.cancel()
+            task.task.cancel()
         }
         let outcome = result.withLock { $0 } ?? .failure(CancellationError())
         if case .failure(let error) = outcome, !lifecycle.isOpen, error is CancellationError {

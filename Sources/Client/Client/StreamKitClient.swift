@@ -272,10 +272,16 @@ public final class StreamKitClient: Sendable {
     ///
     /// Lease bodies still running are cancelled and their leases released; workers are unregistered.
     /// The registry of an in-process transport is not shut down: it belongs to the caller.
+    ///
+    /// It may be called from a subscription handler or a lease body (or a task they start, not a detached one):
+    /// that one task cannot end before `close()` returns, so `close()` cancels it without waiting for it; every
+    /// other task is waited for as usual. The calling subscription or lease scope ends once the handler or body
+    /// returns (``backgroundTaskCount`` counts it until then).
     public func close() async {
         let background = self.background
         let transport = self.transport
         let logger = self.logger
+        background.enterClose()
         await lifecycle.close {
             await background.cancelAll()
             await transport.close()

@@ -12,7 +12,7 @@ import Synchronization
 public final class Subscription: Sendable {
     /// The subscription's id (also in its logs as `subscription_id`).
     public let id: UUID
-    private let state: Mutex<(status: SubscriptionStatus, task: Task<Void, Never>?)>
+    private let state: Mutex<(status: SubscriptionStatus, task: BackgroundTasks.Handle?)>
 
     init(id: UUID, space: String, segment: String) {
         self.id = id
@@ -26,10 +26,12 @@ public final class Subscription: Sendable {
 
     /// Ends the subscription and waits until no handler call of it is running (a running handler is
     /// cancelled). Calling it again, or after the client closed, does nothing more.
+    ///
+    /// Called from the subscription's own handler, it cannot wait for that call to end: it cancels the handler
+    /// and returns; no further call starts.
     public func cancel() async {
         let task = state.withLock { $0.task }
-        task?.cancel()
-        await task?.value
+        await task?.cancelAndWait()
         update { status in
             if status.state == .active { status.state = .cancelled }
         }
@@ -37,7 +39,7 @@ public final class Subscription: Sendable {
 
     // MARK: - For the dispatcher
 
-    func attach(_ task: Task<Void, Never>) {
+    func attach(_ task: BackgroundTasks.Handle) {
         state.withLock { $0.task = task }
     }
 

@@ -22,7 +22,7 @@ public final class WorkerPresence: Sendable {
         var heartbeats = 0
         var registrations = 1
         var lastError: String?
-        var task: Task<Void, Never>?
+        var task: BackgroundTasks.Handle?
     }
 
     private let state: Mutex<State>
@@ -45,13 +45,12 @@ public final class WorkerPresence: Sendable {
     /// Stops the heartbeats, waits for them to end, and unregisters the worker. Calling it again does nothing.
     public func stop() async {
         let task = state.withLock { $0.task }
-        task?.cancel()
-        await task?.value
+        await task?.cancelAndWait()
     }
 
     // MARK: - For the heartbeat loop
 
-    func attach(_ task: Task<Void, Never>) { state.withLock { $0.task = task } }
+    func attach(_ task: BackgroundTasks.Handle) { state.withLock { $0.task = task } }
 
     func recordHeartbeat() { state.withLock { $0.heartbeats += 1 } }
 
