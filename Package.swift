@@ -128,6 +128,16 @@ let package = Package(
             path: "Sources/CrashChild",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "streamkit-faults",
+            dependencies: [
+                "StreamKitClient", "StreamKitTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/FaultHarness",
+            swiftSettings: strict
+        ),
 
         // MARK: - Benchmarks
         .executableTarget(
