@@ -87,8 +87,8 @@ struct DamageCase: Sendable {
         let tailShaped: Bool
         switch kind {
         case .cut: tailShaped = layout.isLastOfKind(file)
-        case .flip(let offset, _), .zero(let offset, _):
-            tailShaped = layout.isLastOfKind(file) && offset >= (target.units.last?.offset ?? StoreLayout.headerBytes)
+        case .flip, .zero:  // Nothing valid after the damage: no unit after it is left intact.
+            tailShaped = layout.isLastOfKind(file) && !header && (units.isEmpty || units.last?.end == target.units.last?.end)
         case .append: tailShaped = layout.isLastOfKind(file)
         }
         // A torn tail that leaves a later position readable is a gap, not a tail.

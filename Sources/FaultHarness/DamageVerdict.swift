@@ -22,6 +22,8 @@ struct DamageVerdict: Sendable {
     var verifyDetected = false
     /// `verify` exited 0 on damage that is not tail-shaped.
     var verifyMissed = false
+    /// `dump` did not exit 0.
+    var dumpFailed = false
     /// `dump` exited 0 with the required entries, damage that lost data notwithstanding (tail-shaped only).
     var tailCutSilently = false
     /// `serve` was tried on this copy.

@@ -19,8 +19,6 @@ struct SegmentCheck: Sendable {
     var gaps = 0
     /// Entries whose payload is not the one sent for their sequence.
     var wrongPayload = 0
-    /// Entries beyond the acknowledged sequence (allowed).
-    var unacknowledged = 0
     /// Entries beyond anything ever sent.
     var phantom = 0
     /// The read failed or timed out.
@@ -55,7 +53,6 @@ struct SegmentCheck: Sendable {
             problem("sequences \(head + 1)…\(sequence - 1) missing (acknowledged through \(acknowledged))")
         }
         head = sequence
-        if sequence > acknowledged { unacknowledged += 1 }
         if sequence > sent {
             phantom += 1
             problem("sequence \(sequence) was never sent (sent through \(sent))")

@@ -7,6 +7,7 @@ final class SegmentLedger: Sendable {
         var acknowledged: UInt64 = 0
         var sent: UInt64 = 0
         var acknowledgedRecords = 0
+        var foundThrough: UInt64 = 0
         var lastProgress = ContinuousClock.now
         var longestStall: Duration = .zero
     }
@@ -41,6 +42,16 @@ final class SegmentLedger: Sendable {
             let now = ContinuousClock.now
             state.longestStall = max(state.longestStall, now - state.lastProgress)
             state.lastProgress = now
+        }
+    }
+
+    /// Notes that a read found the segment ending at `head`; returns how many records beyond the acknowledged
+    /// ones that read found for the first time (committed, but their acknowledgement was lost in a crash).
+    func noteFound(head: UInt64) -> Int {
+        state.withLock { state in
+            let from = max(state.acknowledged, state.foundThrough)
+            state.foundThrough = max(state.foundThrough, head)
+            return head > from ? Int(head - from) : 0
         }
     }
 

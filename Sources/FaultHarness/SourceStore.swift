@@ -9,12 +9,13 @@ struct SourceStore: Sendable {
     /// How a source store is made.
     struct Shape: Sendable {
         var name: String
-        /// Segments and records per produce call, in order.
-        var batches: [(segment: String, count: Int)]
+        /// Segments and records per produce call, in order, for each run of the server (every run but the
+        /// last ends with SIGKILL: the next run recovers the store and writes a WAL file of its own).
+        var rounds: [[(segment: String, count: Int)]]
         /// Payload sizes; one record in `largeEvery` (when set) is 20–30 KB instead, so blocks fill.
         var sizes: ClosedRange<Int>
         var largeEvery: Int?
-        /// Killed with SIGKILL instead of stopped with SIGTERM.
+        /// The last run is killed with SIGKILL instead of stopped with SIGTERM.
         var crash: Bool
     }
 
@@ -30,17 +31,20 @@ struct SourceStore: Sendable {
 
     var storeDirectory: String { data + "/" + directoryName }
 
-    /// The shapes of a run: two tiny stores (every byte of which can be damaged in turn) and two small ones with
-    /// several blocks and segments; one of each closed, one crashed.
+    /// The shapes of a run: two tiny stores (every byte of which can be damaged in turn) and three small ones
+    /// with several blocks and segments: one closed, one crashed, and one crashed twice (two WAL files, the
+    /// second starting after the first).
     static func shapes(_ random: inout SplitMix64) -> [Shape] {
         let tiny = [(segment: "t", count: 2), (segment: "t", count: 1)]
-        var small: [(segment: String, count: Int)] = []
-        for _ in 0..<24 { small.append((segment: ["a", "b", "c"].randomElement(using: &random) ?? "a", count: Int.random(in: 1...8, using: &random))) }
+        func small() -> [(segment: String, count: Int)] {
+            (0..<24).map { _ in (segment: ["a", "b", "c"].randomElement(using: &random) ?? "a", count: Int.random(in: 1...8, using: &random)) }
+        }
         return [
-            Shape(name: "tiny-closed", batches: tiny, sizes: 4...8, largeEvery: nil, crash: false),
-            Shape(name: "tiny-crashed", batches: tiny, sizes: 4...8, largeEvery: nil, crash: true),
-            Shape(name: "small-closed", batches: small, sizes: 10...2_000, largeEvery: 10, crash: false),
-            Shape(name: "small-crashed", batches: small, sizes: 10...2_000, largeEvery: 10, crash: true),
+            Shape(name: "tiny-closed", rounds: [tiny], sizes: 4...8, largeEvery: nil, crash: false),
+            Shape(name: "tiny-crashed", rounds: [tiny], sizes: 4...8, largeEvery: nil, crash: true),
+            Shape(name: "small-closed", rounds: [small()], sizes: 10...2_000, largeEvery: 10, crash: false),
+            Shape(name: "small-crashed", rounds: [small()], sizes: 10...2_000, largeEvery: 10, crash: true),
+            Shape(name: "small-crashed-twice", rounds: [small(), small()], sizes: 10...2_000, largeEvery: 10, crash: true),
         ]
     }
 
@@ -51,31 +55,34 @@ struct SourceStore: Sendable {
         let data = directory + "/" + shape.name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let id = UUID(uuid: randomUUIDBytes(&random))
-        let server = try await ServerUnderTest.start(binary, data: data)
-        let client = HarnessClient.make(server.url)
         var sent: [String: [[UInt8]]] = [:]
-        do {
-            for batch in shape.batches {
-                let first = UInt64(sent[batch.segment, default: []].count + 1)
-                var records: [Record] = []
-                for sequence in first..<(first + UInt64(batch.count)) {
-                    let large = shape.largeEvery.map { Int.random(in: 0..<$0, using: &random) == 0 } ?? false
-                    let size = large ? Int.random(in: 20_000...30_000, using: &random) : Int.random(in: shape.sizes, using: &random)
-                    var payload = Array("\(batch.segment)#\(sequence):".utf8)
-                    while payload.count < size { payload.append(UInt8.random(in: 0x61...0x7A, using: &random)) }
-                    records.append(Record(sequence: sequence, payload: payload))
-                    sent[batch.segment, default: []].append(payload)
+        for (round, batches) in shape.rounds.enumerated() {
+            let server = try await ServerUnderTest.start(binary, data: data)
+            let client = HarnessClient.make(server.url)
+            do {
+                for batch in batches {
+                    let first = UInt64(sent[batch.segment, default: []].count + 1)
+                    var records: [Record] = []
+                    for sequence in first..<(first + UInt64(batch.count)) {
+                        let large = shape.largeEvery.map { Int.random(in: 0..<$0, using: &random) == 0 } ?? false
+                        let size = large ? Int.random(in: 20_000...30_000, using: &random) : Int.random(in: shape.sizes, using: &random)
+                        var payload = Array("\(batch.segment)#\(sequence):".utf8)
+                        while payload.count < size { payload.append(UInt8.random(in: 0x61...0x7A, using: &random)) }
+                        records.append(Record(sequence: sequence, payload: payload))
+                        sent[batch.segment, default: []].append(payload)
+                    }
+                    try await client.produce(store: id, space: "damage", segment: batch.segment, records: records)
                 }
-                try await client.produce(store: id, space: "damage", segment: batch.segment, records: records)
+            } catch {
+                _ = await server.crash()
+                throw HarnessError("\(shape.name): producing the source store failed: \(error)")
             }
-        } catch {
-            _ = await server.crash()
-            throw HarnessError("\(shape.name): producing the source store failed: \(error)")
-        }
-        _ = await HarnessClient.close(client)
-        let end = shape.crash ? await server.crash() : await server.stop()
-        guard shape.crash || end.end == .exited(0) else {
-            throw HarnessError("\(shape.name): the server did not stop cleanly (\(end.end)): \(end.stderrTail())")
+            _ = await HarnessClient.close(client)
+            let crash = shape.crash || round < shape.rounds.count - 1
+            let end = crash ? await server.crash() : await server.stop()
+            guard crash || end.end == .exited(0) else {
+                throw HarnessError("\(shape.name): the server did not stop cleanly (\(end.end)): \(end.stderrTail())")
+            }
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: data).filter { !$0.hasPrefix(".") }
         guard names.count == 1, let name = names.first else { throw HarnessError("\(shape.name): expected one store in \(data), found \(names)") }

@@ -30,6 +30,7 @@ struct StoreDamage {
         var detectable = 0
         var verifyDetected = 0
         var verifyMissed = 0
+        var lostNotTail = 0
         var dumpRefusedLoss = 0
         var crashes = 0
         var hangs = 0
@@ -117,7 +118,11 @@ struct StoreDamage {
             let inspect = try await Child.run(binary, ["inspect", data, "--json"], timeout: Self.toolTimeout)
             if let output = verdict.judge("inspect", inspect, expectation) { verdict.checkInspect(output, expectation) }
             let dump = try await Child.run(binary, ["dump", data, "--store", source.id.uuidString], timeout: Self.toolTimeout)
-            if let output = verdict.judge("dump", dump, expectation) { verdict.checkDump(output, expectation, entries: source.entries) }
+            if let output = verdict.judge("dump", dump, expectation) {
+                verdict.checkDump(output, expectation, entries: source.entries)
+            } else {
+                verdict.dumpFailed = true
+            }
         } catch {
             report.example(Self.phase, "harness errors", "case \(damage.number): \(error)")
             return nil
@@ -208,8 +213,9 @@ struct StoreDamage {
             figures.detectable += 1
             if verdict.verifyDetected { figures.verifyDetected += 1 }
         }
-        if expectation.lost > 0 && !expectation.tailLike && !verdict.silentLoss.contains(where: { $0.hasPrefix("dump") }) {
-            figures.dumpRefusedLoss += 1
+        if expectation.lost > 0 && !expectation.tailLike {
+            figures.lostNotTail += 1
+            if verdict.dumpFailed { figures.dumpRefusedLoss += 1 }
         }
         figures.crashes += verdict.crashed.count
         figures.hangs += verdict.hung.count
@@ -248,7 +254,7 @@ struct StoreDamage {
         report.figure(phase, "clean cuts (a valid shorter store; undetectable)", "\(figures.cleanCuts)")
         let rate = figures.detectable > 0 ? String(format: "%.1f %%", 100 * Double(figures.verifyDetected) / Double(figures.detectable)) : "n/a"
         report.figure(phase, "detection rate of verify (reported / detectable)", "\(rate) (\(figures.verifyDetected)/\(figures.detectable))")
-        report.figure(phase, "copies losing data (not tail-shaped) where dump did not claim success", "\(figures.dumpRefusedLoss)")
+        report.figure(phase, "copies losing data that is no torn tail: dump failed on", "\(figures.dumpRefusedLoss) of \(figures.lostNotTail)")
         report.zero(phase, "tool crashes (signal)", figures.crashes)
         report.zero(phase, "tool hangs (timeout)", figures.hangs)
         report.zero(phase, "silent losses (success with data missing)", figures.silentLosses)
