@@ -15,7 +15,9 @@ import Synchronization
 ///
 /// The opening handshake is checked as RFC 6455 §4.2.1 says before anything else: another path is answered 404,
 /// another method 405, a malformed handshake 400, and a `Sec-WebSocket-Version` other than 13 gets 426 with
-/// `Sec-WebSocket-Version: 13` (`docs/protocol.md`, Opening handshake).
+/// `Sec-WebSocket-Version: 13` (`docs/protocol.md`, Opening handshake). A connection that has not completed its
+/// upgrade within the configuration's `upgradeTimeout` is closed, and one beyond `maxConnections` open at once is
+/// answered 503 (`docs/protocol.md`, Admission).
 ///
 /// Callers are checked once per upgrade as the configuration's ``ServerAuthentication`` says: a missing or
 /// invalid `Authorization: Bearer <JWT>` is refused with HTTP 401, and a stream opened on a store the token
@@ -37,6 +39,14 @@ public final class StreamKitServer: Sendable {
         public var tickInterval: Duration
         /// Most entries per `entries` message of a read. Default 256.
         public var entriesPerBatch: Int
+        /// How long a new connection has to complete its WebSocket upgrade (request read, token checked, `101`
+        /// sent); one that has not by then (idle, a partial request, a client trickling its headers) is closed
+        /// without an answer. Default 10 s.
+        public var upgradeTimeout: Duration
+        /// Most TCP connections open at once, upgraded or not. One more is answered `503 Service Unavailable`
+        /// with `Retry-After: 1` at once and closed. Keep it under the process's file descriptor limit, with room
+        /// for the stores' files. Default 512.
+        public var maxConnections: Int
         /// Where the server logs: lifecycle at info, failed streams (internal errors) at error, connections,
         /// refused tokens and streams ended by typed errors at debug. Default label `streamkit.server`.
         public var logger: Logger
@@ -45,7 +55,8 @@ public final class StreamKitServer: Sendable {
         public init(
             authentication: ServerAuthentication, host: String = "127.0.0.1", port: Int = 7420,
             path: String = "/streamkit", limits: MuxLimits = MuxLimits(), tickInterval: Duration = .seconds(1),
-            entriesPerBatch: Int = 256, logger: Logger = Logger(label: "streamkit.server")
+            entriesPerBatch: Int = 256, upgradeTimeout: Duration = .seconds(10), maxConnections: Int = 512,
+            logger: Logger = Logger(label: "streamkit.server")
         ) {
             self.authentication = authentication
             self.host = host
@@ -54,6 +65,8 @@ public final class StreamKitServer: Sendable {
             self.limits = limits
             self.tickInterval = tickInterval
             self.entriesPerBatch = max(1, entriesPerBatch)
+            self.upgradeTimeout = upgradeTimeout
+            self.maxConnections = max(1, maxConnections)
             self.logger = logger
         }
     }
@@ -75,6 +88,13 @@ public final class StreamKitServer: Sendable {
     public let configuration: Configuration
     private let state = Mutex(State())
     private let group: MultiThreadedEventLoopGroup
+    /// The open connections, against `configuration.maxConnections`.
+    private let slots: ConnectionSlots
+    /// The connections not upgraded yet, which a shutdown closes at once.
+    private let pending = PendingUpgrades()
+
+    /// TCP connections open now, upgraded or not.
+    package var openConnectionCount: Int { slots.count }
 
     /// Creates a server; nothing listens until ``start()`` or ``run()``.
     ///
@@ -85,6 +105,7 @@ public final class StreamKitServer: Sendable {
         self.registry = registry
         self.configuration = configuration
         group = .singleton
+        slots = ConnectionSlots(limit: configuration.maxConnections)
     }
 
     /// Binds and starts accepting connections in the background.
@@ -144,6 +165,7 @@ public final class StreamKitServer: Sendable {
             return (state.channel, state.acceptTask)
         }
         try? await channel?.close()
+        pending.closeAll()
         task?.cancel()
         await task?.value
         if channel != nil { configuration.logger.info("server stopped") }
@@ -155,11 +177,41 @@ public final class StreamKitServer: Sendable {
         let path = configuration.path
         let maxFrame = configuration.limits.maxFrameBytes
         let logger = configuration.logger
+        let slots = slots
+        let pending = pending
+        let timeout = configuration.upgradeTimeout
+        let upgradeTimeout = TimeAmount(timeout)
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    guard slots.take() else {
+                        Counter(label: "streamkit_server_connections_refused_total").increment()
+                        if slots.shouldWarnOfRefusal() {
+                            logger.warning(
+                                """
+                                connection refused with 503: \(slots.limit) connections are open, the limit; \
+                                refusals in the next minute are only counted (streamkit_server_connections_refused_total)
+                                """)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            OverCapacityResponder(limit: slots.limit, grace: min(upgradeTimeout, .seconds(1))))
+                        return channel.eventLoop.makeSucceededFuture(Upgrade.refused)
+                    }
+                    // Until the upgrade completes: idle sockets and slow partial requests must not hold a slot, nor
+                    // a shutdown.
+                    let deadline = channel.eventLoop.scheduleTask(in: upgradeTimeout) {
+                        Counter(label: "streamkit_server_upgrade_timeouts_total").increment()
+                        logger.debug("connection closed: no upgrade within \(timeout)")
+                        channel.close(promise: nil)
+                    }
+                    channel.closeFuture.whenComplete { _ in
+                        slots.release()
+                        deadline.cancel()
+                        pending.remove(channel)
+                    }
+                    if !pending.add(channel) { channel.close(promise: nil) }  // The server is shutting down.
                     let gate = UpgradeGate()  // This connection's authentication outcome.
                     let upgrader = NIOTypedWebSocketServerUpgrader<Upgrade>(
                         maxFrameSize: maxFrame,
@@ -186,7 +238,11 @@ public final class StreamKitServer: Sendable {
                             return promise.futureResult
                         },
                         upgradePipelineHandler: { channel, _ in
-                            channel.eventLoop.makeCompletedFuture {
+                            // Upgraded: the mux's heartbeat watches the connection from now on, and a shutdown
+                            // ends it through its goAway.
+                            deadline.cancel()
+                            pending.remove(channel)
+                            return channel.eventLoop.makeCompletedFuture {
                                 guard let access = gate.access else {
                                     throw StreamKitError(
                                         code: .unauthorized, message: "upgrade without a verified caller")

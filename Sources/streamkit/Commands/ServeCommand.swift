@@ -43,6 +43,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-auth"), help: "Accept every caller without a token (local development only).")
     var noAuth = false
 
+    @Option(
+        name: .customLong("upgrade-timeout"),
+        help: "Seconds a new connection has to complete its WebSocket upgrade before it is closed.")
+    var upgradeTimeout: Double = 10
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Most connections open at once; one more is answered HTTP 503 and closed.")
+    var maxConnections = 512
+
     @Option(name: .customLong("log-level"), help: "Server and store logs on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
@@ -74,6 +84,10 @@ struct ServeCommand: AsyncParsableCommand {
             try Self.checkSecret(jwtSecret ?? environmentSecret ?? "", source: jwtSecret != nil ? "--jwt-secret" : Self.secretVariable)
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535, got \(port)") }
+        if !(upgradeTimeout > 0 && upgradeTimeout <= 3600) {
+            throw ValidationError("--upgrade-timeout must be more than 0 and at most 3600 seconds")
+        }
+        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
@@ -90,7 +104,10 @@ struct ServeCommand: AsyncParsableCommand {
             await registry.start()
             let server = StreamKitServer(
                 registry: registry,
-                configuration: StreamKitServer.Configuration(authentication: authentication, host: host, port: port))
+                configuration: StreamKitServer.Configuration(
+                    authentication: authentication, host: host, port: port,
+                    upgradeTimeout: .milliseconds(Int64((upgradeTimeout * 1000).rounded(.up))),
+                    maxConnections: maxConnections))
 
             let watcher = SignalWatcher(forceExitOnSecond: true)  // Before listening: from now on a signal stops cleanly.
             let bound: Int
