@@ -90,6 +90,39 @@ struct AuthenticationTests {
         await h.tearDown()
     }
 
+    @Test func subscribingToAStoreTheTokenDoesNotGrantThrowsForbiddenAndStartsNothing() async throws {
+        let tokens = TokenProvider { _ in Self.token(.stores([UUID()])) }
+        let h = try await securedHarness(tokens: tokens, retryPolicy: .default)
+        let called = Box(false)
+        do {
+            let subscription = try await h.client.subscribe(store: h.storeID, space: "s") { _ in
+                called.update { $0 = true }
+            }
+            Issue.record("expected forbidden, got a subscription in state \(subscription.status().state)")
+            await subscription.cancel()
+        } catch let error as StreamKitError {
+            #expect(error.code == .forbidden)
+            #expect(error.storeID == h.storeID)
+        }
+        #expect(h.client.backgroundTaskCount == 0)  // No dispatcher was started.
+        #expect(await h.openStreams() == 0)
+        #expect(!called.get)
+        await h.tearDown()
+    }
+
+    @Test func aSubscriptionToAGrantedStoreWithNothingToSnapshotStartsAndDelivers() async throws {
+        let store = UUID()
+        let h = try await securedHarness(tokens: TokenProvider { _ in Self.token(.stores([store])) })
+        let seen = Box<[String]>([])
+        let subscription = try await h.client.subscribe(store: store, space: "empty") { status in
+            seen.update { $0.append(status.segment) }
+        }
+        try await h.client.publish(store: store, space: "empty", segment: "g", payload: [1])
+        await eventually("the first status") { seen.get == ["g"] }
+        #expect(subscription.status().state == .active)
+        await h.tearDown()
+    }
+
     @Test func aTokenProviderErrorFailsTheDial() async throws {
         struct Offline: Error {}
         let tokens = TokenProvider { _ in throw Offline() }

@@ -200,6 +200,7 @@ actor ClientConnection {
                     }
                 drop(id, error: error, reason: reason)
             case .writable(let id):
+                streams[id]?.receiver?.accepted()
                 let waiters = streams[id]?.waiters ?? []
                 streams[id]?.waiters = []
                 for waiter in waiters { waiter.resume() }

@@ -21,6 +21,14 @@ final class StatusBuffer: StreamReceiver {
         case cancelled
     }
 
+    /// Whether the server accepted a subscribe stream.
+    enum Acceptance: Sendable {
+        /// Its credit or a status arrived.
+        case accepted
+        /// It ended first, so.
+        case ended(Event)
+    }
+
     private struct State {
         var order: [String] = []
         var head = 0
@@ -28,6 +36,23 @@ final class StatusBuffer: StreamReceiver {
         var end: Event?
         var waiter: CheckedContinuation<Event, Never>?
         var coalesced = 0
+        /// Whether the server accepted the current subscribe stream (its credit or a status arrived).
+        var accepted = false
+        /// ``acceptance()``'s waiter.
+        var acceptanceWaiter: CheckedContinuation<Acceptance, Never>?
+
+        /// What ``acceptance()`` answers now, if it is known.
+        var acceptance: Acceptance? {
+            if accepted { return .accepted }
+            return end.map { .ended($0) }
+        }
+
+        /// The waiter of ``acceptance()`` with its answer, once there is one.
+        mutating func takeAcceptanceWaiter() -> AcceptanceWaiter? {
+            guard let waiter = acceptanceWaiter, let answer = acceptance else { return nil }
+            acceptanceWaiter = nil
+            return AcceptanceWaiter(continuation: waiter, answer: answer)
+        }
     }
 
     private let state = Mutex(State())
@@ -44,11 +69,13 @@ final class StatusBuffer: StreamReceiver {
                 reason: .server)
             return true
         }
-        let waiter = state.withLock { state -> CheckedContinuation<Event, Never>? in
-            guard state.end == nil else { return nil }
+        let (waiter, acceptance) = state.withLock { state -> Wakeups in
+            guard state.end == nil else { return (nil, nil) }
+            state.accepted = true
+            let acceptance = state.takeAcceptanceWaiter()
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                return (waiter, acceptance)
             }
             if state.pending[status.segment] != nil {
                 state.coalesced += 1
@@ -56,10 +83,20 @@ final class StatusBuffer: StreamReceiver {
                 state.order.append(status.segment)
             }
             state.pending[status.segment] = status
-            return nil
+            return (nil, acceptance)
         }
+        acceptance?.resume()
         waiter?.resume(returning: .status(status))
         return true
+    }
+
+    func accepted() {
+        let acceptance = state.withLock { state -> AcceptanceWaiter? in
+            guard state.end == nil else { return nil }
+            state.accepted = true
+            return state.takeAcceptanceWaiter()
+        }
+        acceptance?.resume()
     }
 
     func finish() { end(.finished) }
@@ -70,36 +107,74 @@ final class StatusBuffer: StreamReceiver {
 
     /// Ends delivery for good: a waiting consumer gets `.cancelled`, queued statuses are dropped.
     func cancel() {
-        let waiter = state.withLock { state -> CheckedContinuation<Event, Never>? in
+        let (waiter, acceptance) = state.withLock { state -> Wakeups in
             state.end = .cancelled
             state.pending.removeAll()
             state.order.removeAll()
             state.head = 0
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, state.takeAcceptanceWaiter())
         }
+        acceptance?.resume()
         waiter?.resume(returning: .cancelled)
     }
 
-    /// Accepts statuses again after a lost connection, for the next subscribe stream. Statuses still queued stay.
+    /// Accepts statuses again after a lost connection, for the next subscribe stream (not accepted yet). Statuses
+    /// still queued stay.
     ///
     /// - Returns: false when the buffer was cancelled meanwhile.
     func reopen() -> Bool {
         state.withLock { state in
             if case .cancelled? = state.end { return false }
             state.end = nil
+            state.accepted = false
             return true
         }
     }
 
     private func end(_ event: Event) {
-        let waiter = state.withLock { state -> CheckedContinuation<Event, Never>? in
-            guard state.end == nil else { return nil }
+        let (waiter, acceptance) = state.withLock { state -> Wakeups in
+            guard state.end == nil else { return (nil, nil) }
             state.end = event
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, state.takeAcceptanceWaiter())
         }
+        acceptance?.resume()
         waiter?.resume(returning: event)
+    }
+
+    /// The waiters to resume, outside the lock, after a change.
+    private typealias Wakeups = (CheckedContinuation<Event, Never>?, AcceptanceWaiter?)
+
+    /// A waiter of ``acceptance()`` and its answer, resumed outside the lock.
+    private struct AcceptanceWaiter {
+        let continuation: CheckedContinuation<Acceptance, Never>
+        let answer: Acceptance
+
+        func resume() { continuation.resume(returning: answer) }
+    }
+
+    /// Waits until the server accepted the current subscribe stream, or the stream ended first; its statuses stay
+    /// queued for ``next()``. `.ended(.cancelled)` when the waiting task is cancelled.
+    func acceptance() async -> Acceptance {
+        if let ready = state.withLock({ $0.acceptance }) { return ready }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Acceptance, Never>) in
+                let ready = state.withLock { state -> Acceptance? in
+                    if let answer = state.acceptance { return answer }
+                    if Task.isCancelled { return .ended(.cancelled) }
+                    state.acceptanceWaiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.acceptanceWaiter = nil }
+                return state.acceptanceWaiter
+            }
+            waiter?.resume(returning: .ended(.cancelled))
+        }
     }
 
     // MARK: - Consumer side

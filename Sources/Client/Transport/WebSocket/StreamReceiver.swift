@@ -18,4 +18,12 @@ protocol StreamReceiver: AnyObject, Sendable {
     ///   - reason: Whether the server failed the request, the connection was lost under it (reads may resume and
     ///     subscriptions re-subscribe), or the server never accepted it (it may be sent again).
     func fail(_ error: StreamKitError, reason: StreamFailure)
+    /// The server accepted the stream (its first credit arrived; `docs/protocol.md` §7). May be called again when
+    /// more credit arrives after a sender waited for it.
+    func accepted()
+}
+
+extension StreamReceiver {
+    /// Most receivers need not know: their answers say it.
+    func accepted() {}
 }

@@ -49,11 +49,41 @@ final class WebSocketStatusFeed: StatusFeed {
 
     private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: nil) }
 
-    /// Opens the first subscribe stream (under the retry policy).
+    /// Opens the first subscribe stream and waits until the server accepted it, so that a refusal (`forbidden`,
+    /// the store's own errors) is thrown here, as the in-process transport throws it, not later by the feed.
+    /// Opening and a stream lost or refused before its acceptance are retried under the retry policy.
+    ///
+    /// The server accepts the stream with its first credit (`docs/protocol.md` §7), or its first status.
     func start() async throws {
-        let (connection, id) = try await transport.openStream(
-            "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false, traceparent: traceparent)
-        attach(connection, id)
+        let transport = self.transport
+        let manager = transport.manager
+        do {
+            try await transport.context.retrying("subscribe", store: store, stopIf: { manager.isClosing }) {
+                let (connection, id) = try await transport.openStream(
+                    "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false, retrying: false,
+                    traceparent: traceparent)
+                attach(connection, id)
+                switch await buffer.acceptance() {
+                case .accepted:
+                    return
+                case .ended(.failed(let error)):
+                    throw error  // Refused by the server: forbidden, invalidArgument …
+                case .ended(.lost(let error)):
+                    current.withLock { $0.connection = nil }
+                    guard buffer.reopen() else { throw CancellationError() }
+                    throw error  // Retryable: the connection went away before the server accepted it.
+                case .ended(.cancelled):
+                    throw CancellationError()
+                case .ended(.finished), .ended(.status):
+                    throw StreamKitError(
+                        code: .internalError, message: "the server ended a subscription it had not accepted",
+                        storeID: store)
+                }
+            }
+        } catch {
+            cancel()
+            throw error
+        }
     }
 
     /// Ends the feed: the server's subscription ends too, and iteration returns nil.
