@@ -7,39 +7,71 @@ import StreamKitEngine
 
 /// Calls a `StoreRegistry` in this process directly: no serialisation, engine errors as they are.
 ///
-/// Opening means pinning the store in the registry (which may open it, or fail fast with the retryable
-/// `storeUnavailable` while its circuit breaker is open); that part is retried. One-shot calls keep the store
-/// pinned while they run. Streams and subscriptions hold an unpinned handle, so a file store evicted for
-/// idleness under a long read ends it with `storeClosing` (in-memory stores are never evicted).
+/// Opening means pinning the store in the registry (which may open it, or fail fast with
+/// the retryable `storeUnavailable` while its circuit breaker is open); that part is retried. Only writes
+/// (produce, publish, acquiring a lease, registering a worker) create a store; the other calls reach a store
+/// only if it exists and otherwise answer as an empty store would (`AbsentStore`). One-shot calls keep the
+/// store pinned while they run, streams until they end (or their iterator is dropped). Subscriptions are the
+/// registry's: they pin nothing, wait for a store
+/// that does not exist yet, and outlive the store closing.
 struct InProcessTransport: ClientTransport {
     let registry: StoreRegistry
     let context: TransportContext
 
     // MARK: - Opening
 
-    /// Pins the store (retrying), runs `body`, unpins.
-    private nonisolated(nonsending) func withStore<T>(
-        _ operation: String, _ id: UUID, retrying: Bool = true, _ body: nonisolated(nonsending) (Store) async throws -> T
-    ) async throws -> T {
+    /// Pins the store `id` (retrying unless told not to), creating it only when `creating`; nil when it does not
+    /// exist.
+    private nonisolated(nonsending) func pin(
+        _ operation: String, _ id: UUID, creating: Bool, retrying: Bool = true
+    ) async throws -> Store? {
         let registry = self.registry
-        let store =
-            retrying
-            ? try await context.retrying(operation, store: id) { try await registry.pin(id) }
-            : try await registry.pin(id)
+        switch (creating, retrying) {
+        case (true, true): return try await context.retrying(operation, store: id) { try await registry.pin(id) }
+        case (true, false): return try await registry.pin(id)
+        case (false, true):
+            return try await context.retrying(operation, store: id) { try await registry.pinExisting(id) }
+        case (false, false): return try await registry.pinExisting(id)
+        }
+    }
+
+    /// Pins the store, creating it if needed, runs `body`, unpins.
+    private nonisolated(nonsending) func withStore<T>(
+        _ operation: String, _ id: UUID, _ body: nonisolated(nonsending) (Store) async throws -> T
+    ) async throws -> T {
+        guard let store = try await pin(operation, id, creating: true) else {
+            throw StreamKitError(code: .internalError, message: "the registry did not create the store", storeID: id)
+        }
+        return try await run(body, pinned: store)
+    }
+
+    /// Pins the store if it exists, runs `body`, unpins; answers `absent()` when the store does not exist.
+    private nonisolated(nonsending) func withExistingStore<T>(
+        _ operation: String, _ id: UUID, retrying: Bool = true, orIfAbsent absent: () throws -> T,
+        _ body: nonisolated(nonsending) (Store) async throws -> T
+    ) async throws -> T {
+        guard let store = try await pin(operation, id, creating: false, retrying: retrying) else { return try absent() }
+        return try await run(body, pinned: store)
+    }
+
+    private nonisolated(nonsending) func run<T>(
+        _ body: nonisolated(nonsending) (Store) async throws -> T, pinned store: Store
+    ) async throws -> T {
+        let result: T
         do {
-            let result = try await body(store)
-            await registry.unpin(store)
-            return result
+            result = try await body(store)
         } catch {
             await registry.unpin(store)
             throw error
         }
+        await registry.unpin(store)
+        return result
     }
 
-    /// The store (retrying), unpinned, for streams.
-    private func openStore(_ operation: String, _ id: UUID) async throws -> Store {
-        let registry = self.registry
-        return try await context.retrying(operation, store: id) { try await registry.store(id) }
+    /// Opens a stream's store: pinned until the stream ends; nil when it does not exist and `creating` is false.
+    private func openStream(_ operation: String, _ id: UUID, creating: Bool) async throws -> StreamPin? {
+        guard let store = try await pin(operation, id, creating: creating) else { return nil }
+        return StreamPin(registry: registry, store: store)
     }
 
     // MARK: - Writes
@@ -49,8 +81,22 @@ struct InProcessTransport: ClientTransport {
     ) -> ClientStream<SegmentStatus> where Records.Element == Record {
         let transport = self
         return ClientStream {
-            let store = try await transport.openStore("produce", id)
-            return Cursor(store.produce(space: space, segment: segment, records: records).makeAsyncIterator())
+            guard let pin = try await transport.openStream("produce", id, creating: true) else {
+                throw StreamKitError(code: .internalError, message: "the registry did not create the store", storeID: id)
+            }
+            var statuses = pin.store.produce(space: space, segment: segment, records: records).makeAsyncIterator()
+            return Cursor {
+                do {
+                    guard let status = try await statuses.next() else {
+                        await pin.release()
+                        return nil
+                    }
+                    return status
+                } catch {
+                    await pin.release()
+                    throw error
+                }
+            }
         }
     }
 
@@ -71,45 +117,76 @@ struct InProcessTransport: ClientTransport {
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
-        try await withStore("peek", id) { store in try await store.peek(space: space, segment: segment) }
+        try await withExistingStore("peek", id, orIfAbsent: { nil }) { store in
+            try await store.peek(space: space, segment: segment)
+        }
     }
 
     func consumeSegment(store id: UUID, request: SegmentReadRequest) -> ClientStream<Entry> {
         let transport = self
         return ClientStream {
-            let store = try await transport.openStore("consumeSegment", id)
-            let entries = store.consumeSegment(
+            guard let pin = try await transport.openStream("consumeSegment", id, creating: false) else {
+                return Self.noEntries()
+            }
+            let entries = pin.store.consumeSegment(
                 space: request.space, segment: request.segment, minSequence: request.minSequence,
                 maxSequence: request.maxSequence, minTimestamp: request.minTimestamp,
                 maxTimestamp: request.maxTimestamp, limit: request.limit)
-            return Cursor(entries.makeAsyncIterator())
+            return Self.entries(entries, pin: pin)
         }
     }
 
     func consume(store id: UUID, request: SpaceReadRequest) -> ClientStream<Entry> {
         let transport = self
         return ClientStream {
-            let store = try await transport.openStore("consume", id)
-            let entries = store.consume(
+            guard let pin = try await transport.openStream("consume", id, creating: false) else {
+                return Self.noEntries()
+            }
+            let entries = pin.store.consume(
                 spaces: request.offsets, minTimestamp: request.minTimestamp, maxTimestamp: request.maxTimestamp,
                 limit: request.limit)
-            return Cursor(entries.makeAsyncIterator())
+            return Self.entries(entries, pin: pin)
         }
     }
 
+    /// A read's entries; the store stays pinned until the read ends.
+    private static func entries<Entries: AsyncSequence>(_ entries: Entries, pin: StreamPin) -> Cursor<Entry>
+    where Entries.Element == Entry {
+        var iterator = entries.makeAsyncIterator()
+        return Cursor {
+            do {
+                guard let entry = try await iterator.next() else {
+                    await pin.release()
+                    return nil
+                }
+                return entry
+            } catch {
+                await pin.release()
+                throw error
+            }
+        }
+    }
+
+    /// The read of a store that does not exist: no entries.
+    private static func noEntries() -> Cursor<Entry> {
+        Cursor { nil }
+    }
+
     func spaces(store id: UUID) async throws -> [String] {
-        try await withStore("spaces", id) { store in await store.spaces() }
+        try await withExistingStore("spaces", id, orIfAbsent: { [] }) { store in await store.spaces() }
     }
 
     func segments(store id: UUID, space: String) async throws -> [String] {
-        try await withStore("segments", id) { store in await store.segments(space: space) }
+        try await withExistingStore("segments", id, orIfAbsent: { [] }) { store in await store.segments(space: space) }
     }
 
     // MARK: - Subscriptions
 
     func subscribe(store id: UUID, space: String, segment: String) async throws -> any StatusFeed {
-        let store = try await openStore("subscribe", id)
-        return try await store.subscribe(space: space, segment: segment)
+        let registry = self.registry
+        return try await context.retrying("subscribe", store: id) {
+            try await registry.subscribe(id, space: space, segment: segment)
+        }
     }
 
     // MARK: - Leases
@@ -121,11 +198,19 @@ struct InProcessTransport: ClientTransport {
     }
 
     func renewLease(store id: UUID, lease: Lease) async throws -> Lease {
-        try await withStore("renewLease", id, retrying: false) { store in try await store.renewLease(lease) }
+        try await withExistingStore(
+            "renewLease", id, retrying: false, orIfAbsent: { try AbsentStore.renewLease(lease) }
+        ) { store in
+            try await store.renewLease(lease)
+        }
     }
 
     func releaseLease(store id: UUID, lease: Lease) async throws {
-        try await withStore("releaseLease", id) { store in try await store.releaseLease(lease) }
+        try await withExistingStore(
+            "releaseLease", id, orIfAbsent: { try AbsentStore.releaseLease(lease) }
+        ) { store in
+            try await store.releaseLease(lease)
+        }
     }
 
     // MARK: - Worker presence
@@ -140,23 +225,53 @@ struct InProcessTransport: ClientTransport {
     }
 
     func workerHeartbeat(store id: UUID, workerID: String, generation: UInt64) async throws {
-        try await withStore("workerHeartbeat", id) { store in
+        try await withExistingStore(
+            "workerHeartbeat", id,
+            orIfAbsent: { try AbsentStore.workerHeartbeat(workerID: workerID, generation: generation) }
+        ) { store in
             try await store.workerHeartbeat(workerID: workerID, generation: generation)
         }
     }
 
     func unregisterWorker(store id: UUID, workerID: String, generation: UInt64) async throws {
-        _ = try await withStore("unregisterWorker", id) { store in
+        _ = try await withExistingStore("unregisterWorker", id, orIfAbsent: { false }) { store in
             await store.unregisterWorker(workerID: workerID, generation: generation)
         }
     }
 
     func workerInventory(store id: UUID) async throws -> WorkerInventory {
-        try await withStore("workerInventory", id) { store in await store.workerInventory() }
+        try await withExistingStore("workerInventory", id, orIfAbsent: { .empty }) { store in
+            await store.workerInventory()
+        }
     }
 
     /// Nothing to release: the registry belongs to the caller, who shuts it down.
     func close() async {}
+}
+
+/// The pin an in-process stream holds on its store: released when the stream ends, or when its iterator is
+/// dropped before that.
+private final class StreamPin {
+    let registry: StoreRegistry
+    let store: Store
+    private var released = false
+
+    init(registry: StoreRegistry, store: Store) {
+        self.registry = registry
+        self.store = store
+    }
+
+    func release() async {
+        guard !released else { return }
+        released = true
+        await registry.unpin(store)
+    }
+
+    deinit {
+        guard !released else { return }
+        let (registry, store) = (registry, store)
+        Task { await registry.unpin(store) }
+    }
 }
 
 // MARK: - StatusFeed

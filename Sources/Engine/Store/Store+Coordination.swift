@@ -37,7 +37,7 @@ extension Store {
         UInt64(max(configuration.log.clock(), lastTimestamp + 1, 1))
     }
 
-    private static func nanoseconds(_ seconds: Double) -> UInt64 {
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         return seconds >= Double(UInt64.max) / 1e9 ? .max : UInt64(seconds * 1e9)
     }
@@ -80,6 +80,24 @@ extension Store {
         let now = configuration.clock.now()
         workers.evictExpired(now: now)
         return workers.inventory(now: now)
+    }
+}
+
+extension Store {
+    // MARK: - Closing for the registry
+
+    /// Closes the store unless it holds live leases or worker registrations, which live only in its memory, so
+    /// that closing it would free keys that their holders still believe theirs. Expired ones are removed first.
+    ///
+    /// The check and the start of the close run in one step on the store, so nothing is acquired in between.
+    /// - Returns: Whether the store is closed.
+    func closeUnlessCoordinating() async -> Bool {
+        let now = configuration.clock.now()
+        leases.sweep(now: now)
+        workers.evictExpired(now: now)
+        guard leases.count == 0, workers.count == 0 else { return false }
+        await close()
+        return true
     }
 }
 

@@ -9,13 +9,16 @@ public import Foundation
 ///
 /// A slow subscriber never makes the store buffer without bound: undelivered statuses coalesce to the
 /// latest per segment (see ``coalescedCount``). The subscription ends when ``cancel()`` is called, when the
-/// iterating task is cancelled, or when the store closes.
+/// iterating task is cancelled, or when the store closes — except a subscription made through
+/// ``StoreRegistry/subscribe(_:space:segment:heartbeatSeconds:)``, which outlives its store closing and ends
+/// only at the registry's shutdown.
 public struct StatusSubscription: AsyncSequence, Sendable {
     public typealias Element = SegmentStatus
 
     let state: SubscriptionState
-    let store: Store
     let heartbeat: Task<Void, Never>?
+    /// Forgets `state` wherever it is registered (the store, or the registry).
+    let unregister: @Sendable (SubscriptionState) async -> Void
 
     /// The subscription's identity.
     public var id: UUID { state.id }
@@ -30,9 +33,9 @@ public struct StatusSubscription: AsyncSequence, Sendable {
     public func cancel() {
         heartbeat?.cancel()
         state.finish()
-        let store = self.store
+        let unregister = self.unregister
         let state = self.state
-        Task { await store.unregister(state) }
+        Task { await unregister(state) }
     }
 
     public func makeAsyncIterator() -> Iterator { Iterator(state: state) }
@@ -43,6 +46,37 @@ public struct StatusSubscription: AsyncSequence, Sendable {
 
         /// The next status; nil when the subscription has ended.
         public mutating func next() async -> SegmentStatus? { await state.next() }
+    }
+
+    /// Checks a subscription's arguments.
+    /// - Throws: `StreamKitError.invalidArgument` for an empty name or a heartbeat outside 1–300 s.
+    static func validate(space: String, segment: String, heartbeatSeconds: Int?) throws {
+        if space.isEmpty || segment.isEmpty { throw StreamKitError.invalidArgument("space and segment must not be empty") }
+        if let heartbeatSeconds, !(1...300).contains(heartbeatSeconds) {
+            throw StreamKitError.invalidArgument("heartbeat must be 1–300 s, got \(heartbeatSeconds)", limit: 300, value: heartbeatSeconds)
+        }
+    }
+
+    /// The task that queues a heartbeat status into `state` after every `seconds` without a delivery, or nil.
+    static func heartbeat(for state: SubscriptionState, seconds: Int?, clock: EngineClock) -> Task<Void, Never>? {
+        guard let seconds else { return nil }
+        let interval = UInt64(seconds) * 1_000_000_000
+        let (space, segment) = (state.space, state.segment)
+        return Task { [weak state] in
+            var lastDelivered = -1
+            while !Task.isCancelled {
+                do { try await clock.sleep(interval) } catch { return }
+                guard let state, !state.isFinished else { return }
+                let delivered = state.deliveredCount()
+                if delivered == lastDelivered {
+                    state.pushHeartbeat(
+                        SegmentStatus(
+                            space: space, segment: segment, firstSequence: 0, firstTimestamp: 0, lastSequence: 0,
+                            lastTimestamp: 0, isHeartbeat: true))
+                }
+                lastDelivered = state.deliveredCount()
+            }
+        }
     }
 }
 
@@ -56,33 +90,13 @@ extension Store {
     /// - Throws: `StreamKitError.invalidArgument` for an empty name or a heartbeat outside 1–300 s;
     ///   `.storeClosing` after close.
     public func subscribe(space: String, segment: String = "*", heartbeatSeconds: Int? = nil) throws -> StatusSubscription {
-        if space.isEmpty || segment.isEmpty { throw StreamKitError.invalidArgument("space and segment must not be empty") }
-        if let heartbeatSeconds, !(1...300).contains(heartbeatSeconds) {
-            throw StreamKitError.invalidArgument("heartbeat must be 1–300 s, got \(heartbeatSeconds)", limit: 300, value: heartbeatSeconds)
-        }
+        try StatusSubscription.validate(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         guard !isClosing else { throw StreamKitError.storeClosing }
         let state = SubscriptionState(space: space, segment: segment)
         register(state)
-        var heartbeat: Task<Void, Never>?
-        if let heartbeatSeconds {
-            let clock = configuration.clock
-            let interval = UInt64(heartbeatSeconds) * 1_000_000_000
-            heartbeat = Task { [weak state] in
-                var lastDelivered = -1
-                while !Task.isCancelled {
-                    do { try await clock.sleep(interval) } catch { return }
-                    guard let state, !state.isFinished else { return }
-                    let delivered = state.deliveredCount()
-                    if delivered == lastDelivered {
-                        state.pushHeartbeat(
-                            SegmentStatus(
-                                space: space, segment: segment, firstSequence: 0, firstTimestamp: 0, lastSequence: 0,
-                                lastTimestamp: 0, isHeartbeat: true))
-                    }
-                    lastDelivered = state.deliveredCount()
-                }
-            }
-        }
-        return StatusSubscription(state: state, store: self, heartbeat: heartbeat)
+        return StatusSubscription(
+            state: state,
+            heartbeat: StatusSubscription.heartbeat(for: state, seconds: heartbeatSeconds, clock: configuration.clock),
+            unregister: { [self] state in await unregister(state) })
     }
 }

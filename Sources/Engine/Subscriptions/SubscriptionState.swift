@@ -23,11 +23,15 @@ final class SubscriptionState: Sendable {
     let space: String
     /// A segment name, or `*` for every segment of the space.
     let segment: String
+    /// Owned by a ``StoreRegistry``: a store closing drops it without ending it (the registry registers it with
+    /// the store's next open, and ends it at shutdown).
+    let outlivesStore: Bool
     private let state = Mutex(State())
 
-    init(space: String, segment: String) {
+    init(space: String, segment: String, outlivesStore: Bool = false) {
         self.space = space
         self.segment = segment
+        self.outlivesStore = outlivesStore
     }
 
     func matches(_ name: String) -> Bool { segment == "*" || segment == name }

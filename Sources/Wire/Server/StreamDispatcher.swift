@@ -56,15 +56,18 @@ struct StreamDispatcher: Sendable {
                     code: .invalidArgument, message: "a \(open.request.kind) stream must name its store")
             }
             if case .subscribe(let space, let segment, let heartbeatSeconds) = open.request {
-                // Not pinned: a subscription lives as long as its store, and closing a store waits for pins.
-                let store = try await registry.store(storeID)
-                try await subscribe(
-                    space: space, segment: segment, heartbeatSeconds: heartbeatSeconds, store: store, id: id,
-                    connection: connection)
-            } else {
+                // A registry subscription pins nothing, creates nothing, and outlives its store closing.
+                let subscription = try await registry.subscribe(
+                    storeID, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
+                try await subscribe(subscription, id: id, connection: connection)
+            } else if Self.createsStore(open.request) {
                 try await registry.withStore(storeID) { store in
                     try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
                 }
+            } else if try await registry.withExistingStore(storeID, { store in
+                try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
+            }) == nil {
+                try await serveAbsent(open.request, id: id, connection: connection)
             }
             await connection.finish(id)
             return nil
@@ -147,14 +150,11 @@ struct StreamDispatcher: Sendable {
     }
 
     /// Streams a subscription's statuses until the client closes or resets the stream (or the connection
-    /// ends), or the store closes, which fails the stream with `storeClosing` as the engine fails its own
-    /// subscriptions. A server shutdown ends the connection before this task is cancelled: the connection sends
-    /// its goAway and fails the stream with the retryable `storeUnavailable` itself (`ServerConnection.shutdown`).
-    private func subscribe(
-        space: String, segment: String, heartbeatSeconds: Int?, store: Store, id: UInt64,
-        connection: ServerConnection
-    ) async throws {
-        let subscription = try await store.subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
+    /// ends), or the registry shuts down, which fails the stream with `storeClosing` as the engine fails its own
+    /// subscriptions (the store closing for idleness or the open-store bound does not end it). A server shutdown
+    /// ends the connection before this task is cancelled: the connection sends its goAway and fails the stream
+    /// with the retryable `storeUnavailable` itself (`ServerConnection.shutdown`).
+    private func subscribe(_ subscription: StatusSubscription, id: UInt64, connection: ServerConnection) async throws {
         let endedByClient = Mutex(false)
         await connection.onEnd(id) {
             endedByClient.withLock { $0 = true }
@@ -171,6 +171,51 @@ struct StreamDispatcher: Sendable {
             throw StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
         }
         throw StreamKitError(code: .storeClosing, message: "the store closed; subscribe again")
+    }
+
+    /// Whether `request` may create its store: writes, and the leases and worker registrations that need one.
+    /// Every other request reaches its store only if it exists (``serveAbsent(_:id:connection:)`` otherwise).
+    private static func createsStore(_ request: WireMessage) -> Bool {
+        switch request {
+        case .publish, .produceOpen, .leaseAcquire, .workerRegister:
+            true
+        case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
+            .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
+            .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+            .workerRegistered, .workerInventory:
+            false
+        }
+    }
+
+    /// Answers `request` for a store that does not exist as an empty store would, creating nothing.
+    private func serveAbsent(_ request: WireMessage, id: UInt64, connection: ServerConnection) async throws {
+        switch request {
+        case .peek:
+            try await connection.send(.entries([]), on: id)
+        case .getStatus:
+            try await connection.send(.empty, on: id)
+        case .spaces, .segments:
+            try await connection.send(.names([]), on: id)
+        case .consumeSegment, .consumeSpace, .consume:
+            return  // No entries: the stream just finishes.
+        case .leaseQuery:
+            try await connection.send(.leaseResult(nil), on: id)
+        case .leaseRenew(let lease, let ttlSeconds):
+            _ = try AbsentStore.renewLease(lease, ttlSeconds: ttlSeconds)
+        case .leaseRelease(let lease):
+            try AbsentStore.releaseLease(lease)
+        case .workerHeartbeat(let workerID, let generation):
+            try AbsentStore.workerHeartbeat(workerID: workerID, generation: generation)
+        case .workerUnregister:
+            try await connection.send(.ack(false), on: id)
+        case .workerInventoryRequest:
+            try await connection.send(.workerInventory(.empty), on: id)
+        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello:
+            throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
+        case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+            .workerRegistered, .workerInventory:
+            throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
+        }
     }
 
     /// Answers a client's hello with the server's and checks that the two share a protocol version.

@@ -19,6 +19,7 @@ enum RegistryFixture {
         configuration.store.clock = clock.engineClock
         configuration.store.logger.logLevel = .critical
         configuration.opener = probe?.opener
+        configuration.openerStoreExists = probe?.storeExists
         return configuration
     }
 
@@ -82,13 +83,18 @@ final class Latch: Sendable {
     }
 }
 
-/// An injectable opener that counts opens per store, can fail them, and can hold them on a latch.
+/// An injectable opener that counts opens per store, can fail them, and can hold them on a latch. A store exists
+/// once it has been opened; existence checks (made before opens that must not create) are counted and can be
+/// held on a latch too.
 final class OpenerProbe: Sendable {
     private struct State {
         var opens: [UUID: Int] = [:]
         var failing = false
         var latch: Latch?
         var heldIDs: Set<UUID>?
+        var existing: Set<UUID> = []
+        var existenceChecks: [UUID: Int] = [:]
+        var existenceLatch: Latch?
     }
 
     private let state = Mutex(State())
@@ -108,6 +114,24 @@ final class OpenerProbe: Sendable {
 
     /// Opens started for `id`.
     func opens(of id: UUID) -> Int { state.withLock { $0.opens[id] ?? 0 } }
+
+    /// Existence checks made for `id`.
+    func existenceChecks(of id: UUID) -> Int { state.withLock { $0.existenceChecks[id] ?? 0 } }
+
+    /// Makes later existence checks wait for `latch` before answering.
+    func holdExistenceChecks(on latch: Latch?) { state.withLock { $0.existenceLatch = latch } }
+
+    /// Answers whether a store exists (it does once opened).
+    var storeExists: @Sendable (UUID, String) async -> Bool {
+        { [self] id, _ in
+            let latch = state.withLock { state -> Latch? in
+                state.existenceChecks[id, default: 0] += 1
+                return state.existenceLatch
+            }
+            if let latch { await latch.wait() }
+            return state.withLock { $0.existing.contains(id) }
+        }
+    }
 
     /// Makes later opens fail (or succeed again).
     func setFailing(_ failing: Bool) { state.withLock { $0.failing = failing } }
@@ -129,6 +153,7 @@ final class OpenerProbe: Sendable {
             }
             if let latch { await latch.wait() }
             if failing { throw Self.failure }
+            state.withLock { _ = $0.existing.insert(id) }
             return makeStore(id, configuration)
         }
     }

@@ -1,15 +1,17 @@
 import StreamKitEngine
 import StreamKitWire
 
-/// Runs `body` with a started server on 127.0.0.1 (port 0) over a fresh in-memory registry, then shuts both
-/// down, also when `body` throws.
+/// Runs `body` with a started server on 127.0.0.1 (port 0) over `registry` (by default a fresh in-memory one),
+/// then shuts both down, also when `body` throws.
 func withTestServer(
     _ configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0),
+    registry given: StoreRegistry? = nil,
     _ body: (_ port: Int, _ server: StreamKitServer) async throws -> Void
 ) async throws {
     var registryConfiguration = RegistryConfiguration()
     registryConfiguration.inMemory = true
-    let registry = StoreRegistry(root: "/nonexistent-streamkit-server-tests", configuration: registryConfiguration)
+    let registry =
+        given ?? StoreRegistry(root: "/nonexistent-streamkit-server-tests", configuration: registryConfiguration)
     let server = StreamKitServer(registry: registry, configuration: configuration)
     let port = try await server.start()
     do {
