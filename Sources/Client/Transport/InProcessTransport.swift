@@ -11,8 +11,10 @@ import StreamKitEngine
 /// the retryable `storeUnavailable` while its circuit breaker is open); that part is retried. Only writes
 /// (produce, publish, acquiring a lease, registering a worker) create a store; the other calls reach a store
 /// only if it exists and otherwise answer as an empty store would (`AbsentStore`). One-shot calls keep the
-/// store pinned while they run, streams until they end (or their iterator is dropped). Subscriptions are the
-/// registry's: they pin nothing, wait for a store
+/// store pinned while they run, streams until they end (or their iterator is dropped). A read ends with
+/// `CancellationError` once its task is cancelled (checked once per read batch and at the end, so a cancelled
+/// read never looks complete; a call from a task already cancelled never gets here: `StreamKitClient` refuses
+/// it). Subscriptions are the registry's: they pin nothing, wait for a store
 /// that does not exist yet, and outlive the store closing.
 struct InProcessTransport: ClientTransport {
     let registry: StoreRegistry
@@ -149,13 +151,23 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
-    /// A read's entries; the store stays pinned until the read ends.
+    /// A read's entries; the store stays pinned until the read ends. Once the reading task is cancelled the read
+    /// ends with `CancellationError`: checked before every `readBatchSize` entries (the engine's batch) and at
+    /// the end, never per entry, so a cancelled read stops within a batch and never ends as if complete.
     private static func entries<Entries: AsyncSequence>(_ entries: Entries, pin: StreamPin) -> Cursor<Entry>
     where Entries.Element == Entry {
         var iterator = entries.makeAsyncIterator()
+        let batch = max(1, pin.store.configuration.readBatchSize)
+        var untilCheck = 0
         return Cursor {
             do {
+                if untilCheck == 0 {
+                    try Task.checkCancellation()
+                    untilCheck = batch
+                }
+                untilCheck -= 1
                 guard let entry = try await iterator.next() else {
+                    try Task.checkCancellation()
                     await pin.release()
                     return nil
                 }
@@ -167,9 +179,12 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
-    /// The read of a store that does not exist: no entries.
+    /// The read of a store that does not exist: no entries (or `CancellationError` once the task is cancelled).
     private static func noEntries() -> Cursor<Entry> {
-        Cursor { nil }
+        Cursor {
+            try Task.checkCancellation()
+            return nil
+        }
     }
 
     func spaces(store id: UUID) async throws -> [String] {
