@@ -7,15 +7,14 @@ import StreamKitEngine
 
 /// Calls a `StoreRegistry` in this process directly: no serialisation, engine errors as they are.
 ///
-/// Opening means pinning the store in the registry (which may open it, or fail fast with
-/// the retryable `storeUnavailable` while its circuit breaker is open); that part is retried. Only writes
-/// (produce, publish, acquiring a lease, registering a worker) create a store; the other calls reach a store
-/// only if it exists and otherwise answer as an empty store would (`AbsentStore`). One-shot calls keep the
-/// store pinned while they run, streams until they end (or their iterator is dropped). A read ends with
-/// `CancellationError` once its task is cancelled (checked once per read batch and at the end, so a cancelled
-/// read never looks complete; a call from a task already cancelled never gets here: `StreamKitClient` refuses
-/// it). Subscriptions are the registry's: they pin nothing, wait for a store
-/// that does not exist yet, and outlive the store closing.
+/// Opening means pinning the store in the registry (which may open it, or fail fast with the retryable
+/// `storeUnavailable` while its circuit breaker is open); that part is retried. Only writes (produce, publish,
+/// acquiring a lease, registering a worker) create a store; the other calls reach a store only if it exists
+/// and otherwise answer as an empty store would (`AbsentStore`). One-shot calls keep the store pinned while
+/// they run, streams until they end (or their iterator is dropped). A read ends with `CancellationError` once
+/// its task is cancelled: checked once per read batch and at the end, so a cancelled read never looks complete
+/// (a call from a task already cancelled never gets here: `StreamKitClient` refuses it). Subscriptions are the
+/// registry's: they pin nothing, wait for a store that does not exist yet, and outlive the store closing.
 struct InProcessTransport: ClientTransport {
     let registry: StoreRegistry
     let context: TransportContext
