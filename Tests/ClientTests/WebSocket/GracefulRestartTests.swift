@@ -42,4 +42,45 @@ struct GracefulRestartTests {
         }
         await h.tearDown()
     }
+
+    @Test("one-shot calls that are safe to send twice survive graceful server restarts: those in flight are sent again")
+    func idempotentCallsInFlightAreRetriedAcrossGracefulRestarts() async throws {
+        let h = try await webSocketHarness()
+        try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [1])
+        let worker = try await h.client.registerWorker(store: h.storeID, workerID: "w")
+        let running = Box(true)
+        let completed = Box(0)
+        let failures = Box<[String]>([])
+        let client = h.client
+        let store = h.storeID
+        let loops = (0..<10).map { index in
+            Task {
+                while running.get {
+                    do {
+                        switch index % 4 {
+                        case 0: #expect(try await client.peek(store: store, space: "s", segment: "g")?.sequence == 1)
+                        case 1: #expect(try await client.spaces(store: store) == ["s"])
+                        case 2: #expect(try await client.segments(store: store, space: "s") == ["g"])
+                        default: #expect(try await client.workerInventory(store: store).workers.map(\.workerID) == ["w"])
+                        }
+                        completed.update { $0 += 1 }
+                    } catch {
+                        failures.update { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        for round in 1...10 {
+            let before = completed.get
+            await eventually("calls answered before restart \(round)") { completed.get >= before + 20 }
+            try await h.restartServerAndReconnect()  // Graceful: the goAway, then the open streams fail.
+        }
+        let before = completed.get
+        await eventually("calls answered after the last restart") { completed.get >= before + 20 }
+        running.update { $0 = false }
+        for loop in loops { await loop.value }
+        #expect(failures.get.isEmpty, "\(failures.get.count) calls failed, e.g. \(failures.get.first ?? "")")
+        await worker.stop()
+        await h.tearDown()
+    }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import StreamKitEngine
 import StreamKitWire
+import Synchronization
 import Tracing
 
 /// Sends the client's requests to a `StreamKitServer` over one multiplexed WebSocket (`docs/protocol.md` §7):
@@ -82,10 +83,58 @@ struct WebSocketTransport: ClientTransport {
         return StreamHandle(connection: connection, id: id, inbox: inbox, queueDepth: options.limits.streamQueueDepth)
     }
 
-    /// A request with one answer. A request the server refused unseen (it went away first) is sent again on the
-    /// next connection, at most `retryPolicy.maxAttempts` times; one that may have been applied never is.
+    /// Whether a one-shot request may be sent again after the connection went away under it, when it may have
+    /// been applied already.
+    enum Replay: Sendable {
+        /// Never: a second copy would be applied again (`publish` appends another record). Only a request the
+        /// server's go-away says it never accepted is sent again.
+        case never
+        /// Sending it twice does what sending it once does (reads, heartbeats, an unregistration, an acquisition
+        /// by the same holder, which refreshes the lease): every retryable failure — a failed dial, the connection
+        /// lost or the server going away under it, a retryable error from the server — is retried under the
+        /// retry policy.
+        case safe
+    }
+
+    /// A request with one answer.
+    ///
+    /// - Parameters:
+    ///   - retrying: False sends it once (a lease renewal must fail at once, not after backoff).
+    ///   - replay: Whether it may be sent again after it may have been applied (``Replay``).
+    ///   - onReplay: Called before a request that may have been applied is sent again.
     private func call(
-        _ operation: String, store: UUID, _ request: WireMessage, retrying: Bool = true
+        _ operation: String, store: UUID, _ request: WireMessage, retrying: Bool = true, replay: Replay = .never,
+        onReplay: () -> Void = {}
+    ) async throws -> WireMessage {
+        guard retrying, case .safe = replay else {
+            return try await callOnce(operation, store: store, request, retrying: retrying)
+        }
+        let manager = self.manager
+        return try await context.retrying(operation, store: store, stopIf: { manager.isClosing }) {
+            let handle = try await open(
+                operation, store: store, request, closeAfterOpen: true, autoConsume: true, retrying: false)
+            switch try await handle.next() {
+            case .message(let answer):
+                handle.markEnded()
+                return answer
+            case .finished:
+                throw Self.noAnswer(operation, store: store)
+            case .failed(let error):
+                throw error
+            case .lost(let error):
+                if RetryPolicy.isRetryable(error) { onReplay() }
+                throw error
+            case .refused(let error):
+                throw error
+            }
+        }
+    }
+
+    /// A request with one answer that is never sent again once it may have been applied. A request the server
+    /// refused unseen (it went away first) is sent again on the next connection, at most `retryPolicy.maxAttempts`
+    /// times.
+    private func callOnce(
+        _ operation: String, store: UUID, _ request: WireMessage, retrying: Bool
     ) async throws -> WireMessage {
         var refusals = 0
         while true {
@@ -96,9 +145,7 @@ struct WebSocketTransport: ClientTransport {
                 handle.markEnded()
                 return answer
             case .finished:
-                throw StreamKitError(
-                    code: .internalError, message: "the server ended the \(operation) stream without an answer",
-                    storeID: store)
+                throw Self.noAnswer(operation, store: store)
             case .failed(let error):
                 throw error
             case .lost(let error):
@@ -111,6 +158,11 @@ struct WebSocketTransport: ClientTransport {
                     metadata: ["store_id": "\(store)", "operation": "\(operation)", "attempt": "\(refusals)"])
             }
         }
+    }
+
+    private static func noAnswer(_ operation: String, store: UUID) -> StreamKitError {
+        StreamKitError(
+            code: .internalError, message: "the server ended the \(operation) stream without an answer", storeID: store)
     }
 
     private static func unexpected(_ answer: WireMessage, to operation: String) -> StreamKitError {
@@ -263,7 +315,7 @@ struct WebSocketTransport: ClientTransport {
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
-        switch try await call("peek", store: id, .peek(space: space, segment: segment)) {
+        switch try await call("peek", store: id, .peek(space: space, segment: segment), replay: .safe) {
         case .entries(let entries): return entries.last
         case let other: throw Self.unexpected(other, to: "peek")
         }
@@ -287,14 +339,14 @@ struct WebSocketTransport: ClientTransport {
     }
 
     func spaces(store id: UUID) async throws -> [String] {
-        switch try await call("spaces", store: id, .spaces) {
+        switch try await call("spaces", store: id, .spaces, replay: .safe) {
         case .names(let names): return names
         case let other: throw Self.unexpected(other, to: "spaces")
         }
     }
 
     func segments(store id: UUID, space: String) async throws -> [String] {
-        switch try await call("segments", store: id, .segments(space: space)) {
+        switch try await call("segments", store: id, .segments(space: space), replay: .safe) {
         case .names(let names): return names
         case let other: throw Self.unexpected(other, to: "segments")
         }
@@ -311,7 +363,8 @@ struct WebSocketTransport: ClientTransport {
     // MARK: - Leases
 
     func acquireLease(store id: UUID, key: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
-        switch try await call("acquireLease", store: id, .leaseAcquire(key: key, holder: holder, ttlSeconds: ttlSeconds)) {
+        let request = WireMessage.leaseAcquire(key: key, holder: holder, ttlSeconds: ttlSeconds)
+        switch try await call("acquireLease", store: id, request, replay: .safe) {
         case .leaseResult(let lease): return lease
         case let other: throw Self.unexpected(other, to: "acquireLease")
         }
@@ -330,7 +383,17 @@ struct WebSocketTransport: ClientTransport {
     }
 
     func releaseLease(store id: UUID, lease: Lease) async throws {
-        let answer = try await shielded { try await call("releaseLease", store: id, .leaseRelease(lease)) }
+        // Sent again after a lost attempt, a release that finds the lease not held was that attempt's: released.
+        let answer = try await shielded {
+            let replayed = Mutex(false)
+            do {
+                return try await call(
+                    "releaseLease", store: id, .leaseRelease(lease), replay: .safe,
+                    onReplay: { replayed.withLock { $0 = true } })
+            } catch let error as StreamKitError where error.code == .leaseNotHeld && replayed.withLock({ $0 }) {
+                return WireMessage.ack(false)
+            }
+        }
         guard case .ack = answer else { throw Self.unexpected(answer, to: "releaseLease") }
     }
 
@@ -347,7 +410,7 @@ struct WebSocketTransport: ClientTransport {
     {
         let request = WireMessage.workerRegister(
             workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
-        switch try await call("registerWorker", store: id, request) {
+        switch try await call("registerWorker", store: id, request, replay: .safe) {
         case .workerRegistered(let generation, let worker, _, _):
             return RegisteredWorker(generation: generation, worker: worker)
         case let other:
@@ -356,7 +419,8 @@ struct WebSocketTransport: ClientTransport {
     }
 
     func workerHeartbeat(store id: UUID, workerID: String, generation: UInt64) async throws {
-        switch try await call("workerHeartbeat", store: id, .workerHeartbeat(workerID: workerID, generation: generation)) {
+        let request = WireMessage.workerHeartbeat(workerID: workerID, generation: generation)
+        switch try await call("workerHeartbeat", store: id, request, replay: .safe) {
         case .ack: return
         case let other: throw Self.unexpected(other, to: "workerHeartbeat")
         }
@@ -364,12 +428,12 @@ struct WebSocketTransport: ClientTransport {
 
     func unregisterWorker(store id: UUID, workerID: String, generation: UInt64) async throws {
         let request = WireMessage.workerUnregister(workerID: workerID, generation: generation)
-        let answer = try await shielded { try await call("unregisterWorker", store: id, request) }
+        let answer = try await shielded { try await call("unregisterWorker", store: id, request, replay: .safe) }
         guard case .ack = answer else { throw Self.unexpected(answer, to: "unregisterWorker") }
     }
 
     func workerInventory(store id: UUID) async throws -> WorkerInventory {
-        switch try await call("workerInventory", store: id, .workerInventoryRequest) {
+        switch try await call("workerInventory", store: id, .workerInventoryRequest, replay: .safe) {
         case .workerInventory(let inventory): return inventory
         case let other: throw Self.unexpected(other, to: "workerInventory")
         }
