@@ -64,7 +64,7 @@ struct CrashConsistency {
     private func runStore(number: Int, random: inout SplitMix64, figures: inout Figures, reserve: Duration) async throws {
         let data = work + "/crash/store-\(number)"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let store = UUID(uuid: randomUUIDBytes(&random))
+        let store = random.uuid()
         let ledgers = (0..<Self.segments).map { SegmentLedger(segment: "p\($0)") }
         defer { figures.acknowledged += ledgers.reduce(0) { $0 + $1.acknowledgedRecords } }
         var server = try await ServerUnderTest.start(binary, data: data, durability: durability(&random))
@@ -95,7 +95,7 @@ struct CrashConsistency {
             case .exited:
                 if sound {
                     figures.verifyFalseAlarms += 1
-                    report.example(Self.phase, "verify false alarms after a crash", "\(label): \(Self.oneLine(verify.stdoutText + verify.stderrText))")
+                    report.example(Self.phase, "verify false alarms after a crash", "\(label): \(Report.oneLine(verify.stdoutText + verify.stderrText))")
                 } else {
                     figures.verifyTrueAlarms += 1
                 }
@@ -113,7 +113,7 @@ struct CrashConsistency {
         let verify = try await Child.run(binary, ["verify", data], timeout: .seconds(120))
         if verify.end != .exited(0) {
             figures.cleanVerifyFailures += 1
-            report.example(Self.phase, "verify failures on a cleanly closed store", "store \(number): \(verify.end) \(Self.oneLine(verify.stdoutText + verify.stderrText))")
+            report.example(Self.phase, "verify failures on a cleanly closed store", "store \(number): \(verify.end) \(Report.oneLine(verify.stdoutText + verify.stderrText))")
         }
         let dump = try await Child.run(binary, ["dump", data, "--store", store.uuidString], timeout: .seconds(300))
         let problems = dumpProblems(dump, ledgers: ledgers)
@@ -262,19 +262,4 @@ struct CrashConsistency {
     private func durability(_ random: inout SplitMix64) -> String {
         ["fsync", "fsync", "interval:5", "none"].randomElement(using: &random) ?? "fsync"
     }
-
-    static func oneLine(_ text: String, limit: Int = 400) -> String {
-        String(text.split(whereSeparator: \.isNewline).joined(separator: " | ").prefix(limit))
-    }
-}
-
-/// 16 random bytes as a version-4 UUID.
-func randomUUIDBytes(_ random: inout SplitMix64) -> uuid_t {
-    var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) }
-    bytes[6] = (bytes[6] & 0x0F) | 0x40
-    bytes[8] = (bytes[8] & 0x3F) | 0x80
-    return (
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10],
-        bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-    )
 }

@@ -49,7 +49,7 @@ struct DamageVerdict: Sendable {
         case .exited(let status):
             alarms += 1
             let all = outcome.stdoutText + "\n" + outcome.stderrText
-            if !Self.locates(all) { unlocated.append("\(tool) (exit \(status)): \(CrashConsistency.oneLine(all, limit: 300))") }
+            if !Self.locates(all) { unlocated.append("\(tool) (exit \(status)): \(Report.oneLine(all, limit: 300))") }
             if Self.locates(outcome.stderrText) { alarmsLocatedOnStderr += 1 }
             if !expectation.touchesData { falseAlarms.append(tool) }
             return nil

@@ -63,6 +63,11 @@ struct FaultHarness: AsyncParsableCommand {
         }
     }
 
+    /// Writes `text` and a line break to stdout at once (no buffer: progress reaches a log file as it happens).
+    static func say(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
     /// Each phase's share of the budget.
     private static let weights: [Phase: Double] = [.crash: 0.4, .damage: 0.33, .garbage: 0.27]
 
@@ -71,7 +76,7 @@ struct FaultHarness: AsyncParsableCommand {
         let chosen = try selectedPhases()
         let work = self.work ?? (NSTemporaryDirectory() + "streamkit-faults-\(seed)")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        print("streamkit-faults: seed \(seed) (replay with --seed \(seed)), \(duration) s, phases \(chosen.map(\.rawValue).joined(separator: ",")), work \(work)")
+        Self.say("streamkit-faults: seed \(seed) (replay with --seed \(seed)), \(duration) s, phases \(chosen.map(\.rawValue).joined(separator: ",")), work \(work)")
         // A copy of the binary: the tree's build may replace the original while the harness runs.
         let streamkit = work + "/streamkit"
         try? FileManager.default.removeItem(atPath: streamkit)
@@ -86,7 +91,7 @@ struct FaultHarness: AsyncParsableCommand {
                 let share = Double(duration) * (Self.weights[phase] ?? 0) / total
                 let deadline = max(start + .seconds(share), ContinuousClock.now + .seconds(5))
                 let phaseBegan = ContinuousClock.now
-                print("streamkit-faults: \(phase.rawValue) phase, \(Int(share)) s")
+                Self.say("streamkit-faults: \(phase.rawValue) phase, \(Int(share)) s")
                 switch phase {
                 case .crash:
                     try await CrashConsistency(binary: streamkit, work: work, seed: seed, deadline: deadline, report: report).run()
@@ -102,17 +107,17 @@ struct FaultHarness: AsyncParsableCommand {
                 start = deadline
             }
         } catch {
-            print(report.render())
-            print("streamkit-faults: the harness could not go on: \(error) (seed \(seed), work \(work) kept)")
+            Self.say(report.render())
+            Self.say("streamkit-faults: the harness could not go on: \(error) (seed \(seed), work \(work) kept)")
             throw ExitCode(2)
         }
-        print(report.render())
+        Self.say(report.render())
         let elapsed = (ContinuousClock.now - began).components.seconds
         if report.failed {
-            print("streamkit-faults: FAILED after \(elapsed) s (seed \(seed), work \(work) kept): \(report.failures.joined(separator: "; "))")
+            Self.say("streamkit-faults: FAILED after \(elapsed) s (seed \(seed), work \(work) kept): \(report.failures.joined(separator: "; "))")
             throw ExitCode(1)
         }
-        print("streamkit-faults: every check passed in \(elapsed) s (seed \(seed))")
+        Self.say("streamkit-faults: every check passed in \(elapsed) s (seed \(seed))")
         if !keep { try? FileManager.default.removeItem(atPath: work) }
     }
 }

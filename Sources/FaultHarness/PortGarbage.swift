@@ -35,7 +35,7 @@ struct PortGarbage {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let server = try await ServerUnderTest.start(binary, data: data)
         defer { server.child.signal(SIGKILL) }  // Only if the phase ends early: it stops the server itself.
-        let store = UUID(uuid: randomUUIDBytes(&random))
+        let store = random.uuid()
         let phase = Self.phase
 
         // Legitimate traffic first, until the tail has read something (an outcome, bounded).

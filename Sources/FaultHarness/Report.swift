@@ -51,6 +51,11 @@ final class Report: Sendable {
         }
     }
 
+    /// `text` on one line (line breaks become ` | `), at most `limit` characters: for examples.
+    static func oneLine(_ text: String, limit: Int = 400) -> String {
+        String(text.split(whereSeparator: \.isNewline).joined(separator: " | ").prefix(limit))
+    }
+
     /// Whether any check failed.
     var failed: Bool { state.withLock { $0.lines.contains { $0.verdict == .fail } } }
 

@@ -54,7 +54,7 @@ struct SourceStore: Sendable {
     static func build(_ shape: Shape, binary: String, directory: String, random: inout SplitMix64) async throws -> SourceStore {
         let data = directory + "/" + shape.name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let id = UUID(uuid: randomUUIDBytes(&random))
+        let id = random.uuid()
         var sent: [String: [[UInt8]]] = [:]
         for (round, batches) in shape.rounds.enumerated() {
             let server = try await ServerUnderTest.start(binary, data: data)

@@ -188,7 +188,7 @@ struct StoreDamage {
             verdict.serveRefused = true
             verdict.alarms += 1
             if !DamageVerdict.locates(refusal) && !verdict.serveLogged {
-                verdict.unlocated.append("serve read failed without file and offset: \(CrashConsistency.oneLine(refusal, limit: 300))")
+                verdict.unlocated.append("serve read failed without file and offset: \(Report.oneLine(refusal, limit: 300))")
             }
             if !expectation.touchesData { verdict.falseAlarms.append("serve") }
         }

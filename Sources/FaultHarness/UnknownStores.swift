@@ -10,7 +10,7 @@ enum UnknownStores {
         var random = SplitMix64(seed: seed)
         let client = HarnessClient.make(url, retry: .none)
         while !stop.isSet && !Task.isCancelled {
-            let store = UUID(uuid: randomUUIDBytes(&random))
+            let store = random.uuid()
             let operation = Int.random(in: 0..<5, using: &random)
             let failure: String?
             do {
