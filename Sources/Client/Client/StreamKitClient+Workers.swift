@@ -12,9 +12,16 @@ import Tracing
 extension StreamKitClient {
     /// Registers a worker and keeps it alive with heartbeats in the background.
     ///
+    /// Registering an id that is already registered (by this client or another) replaces that registration: the
+    /// older one is **displaced**. A displaced registration ends — its heartbeats stop, it does not register
+    /// again — and says so: ``WorkerPresence/state`` becomes `.displaced` and ``WorkerPresence/ended()`` throws
+    /// `notFound`. (Registering again would displace the newer one in turn, and two owners of one id would
+    /// take it from each other forever.) A registration the store evicted (three missed intervals) registers
+    /// again when no other registration of the id is live.
+    ///
     /// - Parameters:
     ///   - store: The store.
-    ///   - workerID: The worker's id (1–256 UTF-8 bytes); registering it again replaces the older registration.
+    ///   - workerID: The worker's id (1–256 UTF-8 bytes); registering it again displaces the older registration.
     ///   - metadata: What the worker says about itself (up to 4 KiB).
     ///   - heartbeatInterval: How often to send a heartbeat, whole seconds from 1 to 300 (a fraction rounds up);
     ///     zero means 30 s. The store evicts a worker after three missed intervals.
@@ -59,7 +66,8 @@ extension StreamKitClient {
     }
 }
 
-/// Sends a worker's heartbeats until cancelled, then unregisters it.
+/// Sends a worker's heartbeats until cancelled, then unregisters it; or until another registration of the id
+/// displaced it.
 struct HeartbeatLoop: Sendable {
     let transport: any ClientTransport
     let clock: EngineClock
@@ -84,17 +92,9 @@ struct HeartbeatLoop: Sendable {
                 presence.recordHeartbeat()
             } catch let error as StreamKitError where error.code == .notFound {
                 presence.recordError(error)
-                do {
-                    let registration = try await observer.run("registerWorker", .init(store: store)) {
-                        try await transport.registerWorker(
-                            store: store, workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
-                    }
-                    presence.recordRegistration(registration.generation)
-                    logger.warning(
-                        "worker registered again",
-                        metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
-                } catch {
-                    presence.recordError(error)
+                guard await registerAgain(presence, after: error) else {
+                    presence.recordStopped()
+                    return  // Displaced: the registration is another's now, nothing to unregister.
                 }
             } catch {
                 presence.recordError(error)
@@ -103,7 +103,36 @@ struct HeartbeatLoop: Sendable {
                     metadata: ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(error)"])
             }
         }
+        presence.recordStopped()
         try? await unregister(generation: presence.generation)
+    }
+
+    /// The heartbeat found the registration gone (`notFound`): registers again when the store evicted it, i.e. no
+    /// registration of the id is live; when another one is, this registration was displaced and ends.
+    ///
+    /// - Returns: false when displaced (the loop ends); true otherwise (registered again, or to be decided at the
+    ///   next interval when the inventory or the registration failed).
+    private func registerAgain(_ presence: WorkerPresence, after loss: StreamKitError) async -> Bool {
+        let metadata: Logger.Metadata = ["store_id": "\(store)", "worker_id": "\(workerID)", "error": "\(loss)"]
+        do {
+            let inventory = try await observer.run("workerInventory", .init(store: store), traced: false) {
+                try await transport.workerInventory(store: store)
+            }
+            if inventory.workers.contains(where: { $0.workerID == workerID }) {
+                presence.recordDisplaced(.workerDisplaced(workerID: workerID, storeID: store, cause: loss))
+                logger.warning("worker displaced by another registration of its id; heartbeats stopped", metadata: metadata)
+                return false
+            }
+            let registration = try await observer.run("registerWorker", .init(store: store)) {
+                try await transport.registerWorker(
+                    store: store, workerID: workerID, metadata: self.metadata, heartbeatSeconds: heartbeatSeconds)
+            }
+            presence.recordRegistration(registration.generation)
+            logger.warning("worker registered again after its eviction", metadata: metadata)
+        } catch {
+            presence.recordError(error)
+        }
+        return true
     }
 
     /// Unregisters the worker (in its own span).

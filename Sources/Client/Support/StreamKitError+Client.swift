@@ -23,6 +23,15 @@ extension StreamKitError {
         .init(code: .leaseNotHeld, message: "lease '\(key)' was not acquired: another holder holds it", storeID: storeID)
     }
 
+    /// `notFound`: another registration of `workerID` replaced this client's, which ended (it is not registered
+    /// again, or the two would displace each other forever).
+    static func workerDisplaced(workerID: String, storeID: UUID, cause: StreamKitError) -> Self {
+        .init(
+            code: .notFound,
+            message: "worker '\(workerID)' was displaced by another registration of its id and ended: \(cause.message)",
+            storeID: storeID)
+    }
+
     /// `leaseNotHeld`: the lease on `key` was lost while the body ran (renewal failed), so the body was cancelled.
     static func leaseLost(key: String, storeID: UUID, cause: any Error) -> Self {
         .init(
