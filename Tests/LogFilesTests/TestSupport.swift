@@ -17,6 +17,20 @@ func copyStore(_ from: String, to: String) throws {
     try? FileManager.default.removeItem(atPath: to + "/LOCK")
 }
 
+/// Copies a store a writer is busy with as `docs/operations.md` says a live backup must: `wal/` first, then
+/// `log/` (the writer drops a WAL file only once the log holds its entries), so the copy is a state a crash
+/// could leave even though the sealer runs during the copy.
+func copyLiveStore(_ from: String, to: String) throws {
+    try? FileManager.default.removeItem(atPath: to)
+    for directory in ["wal", "log"] {
+        try FileManager.default.createDirectory(atPath: to + "/" + directory, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: from + "/" + directory) {
+            // A file the writer removes meanwhile is simply not in the copy.
+            try? FileManager.default.copyItem(atPath: from + "/" + directory + "/" + name, toPath: to + "/" + directory + "/" + name)
+        }
+    }
+}
+
 func files(in directory: String, ext: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix("." + ext) }.sorted()
         .map { directory + "/" + $0 }

@@ -2,18 +2,53 @@
 /// alone, takes no lock, and works while a writer holds the store.
 ///
 /// Opening takes a snapshot of which blocks and WAL frames exist; entries committed later are not seen.
-/// Torn tails (a writer mid-write, or a crash) are skipped, not repaired: the reader never modifies files.
+/// Torn tails (a writer mid-write, or a crash) are left out, not repaired: the reader never modifies files.
+/// Damage — what opening the store for writing would refuse (see `docs/format.md`, Recovery) — is read past:
+/// ``problems`` lists it, and reading meets it in log order, between the entries before and after it
+/// (``forEachEntry(from:damaged:_:)``, ``chunks(from:)``), or stops there (``forEachEntry(from:_:)``).
 public final class LogReader: Sendable {
+    /// How much of the log opening a reader checks.
+    public enum Check: Sendable {
+        /// Block headers (against the block index where it matches the log); block bodies are checked when
+        /// read. As cheap as opening the store.
+        case structure
+        /// Also the CRC of every block's stored bytes: reads the whole log, decompresses nothing.
+        case checksums
+        /// Also decompresses every block and checks its records.
+        case full
+
+        var depth: LogFileScanner.Depth {
+            switch self {
+            case .structure: .headers
+            case .checksums: .checksums
+            case .full: .full
+            }
+        }
+    }
+
+    /// A stretch of the store in log order.
+    private enum Piece: Sendable {
+        case block(Int)
+        case wal(Range<Int>)
+        case damage(ScanProblem)
+    }
+
     /// The store's file layout.
     public let layout: StoreLayout
     /// Every readable sealed block, in log order.
     public let blocks: [BlockSummary]
-    /// Problems met while opening (torn tails, damage); reading stops before them.
+    /// Committed entries not sealed into a block yet (from WAL frames past the log's end), in log order.
+    public let walEntries: [Entry]
+    /// Every problem met while opening, in the order met: torn tails (`isTail`: what open cuts, not damage)
+    /// and damage.
     public let problems: [ScanProblem]
-    private let walEntries: [Entry]
+    private let pieces: [Piece]
     private let fileSystem: any FileSystem
     /// Log files opened once, by first position (read-only descriptors; `pread` is thread-safe).
     private let files: [UInt64: any StorageFile]
+
+    /// The problems that are damage (not torn tails): what opening the store for writing would refuse.
+    public var damage: [ScanProblem] { problems.filter { !$0.isTail } }
 
     /// Position after the last readable entry (1 for an empty store).
     public var endPosition: UInt64 {
@@ -21,67 +56,54 @@ public final class LogReader: Sendable {
     }
 
     /// Opens a store directory read-only.
-    /// - Parameter directory: A store directory (holding `log/` and/or `wal/`).
+    /// - Parameters:
+    ///   - directory: A store directory (holding `log/` and/or `wal/`).
+    ///   - check: How much of the log to check now (block bodies not checked now are checked when read).
     /// - Throws: `LogFilesError` — `.notAStore` when the directory is not a store, `.io` on read failures,
-    ///   `.corrupt` when a file header is unreadable.
-    public convenience init(directory: String) throws {
-        try self.init(directory: directory, fileSystem: PosixFileSystem())
+    ///   `.unsupportedVersion` for files of a newer format. Damage does not throw: see ``problems``.
+    public convenience init(directory: String, check: Check = .structure) throws {
+        try self.init(directory: directory, fileSystem: PosixFileSystem(), check: check)
     }
 
-    package init(directory: String, fileSystem: any FileSystem) throws {
+    package init(directory: String, fileSystem: any FileSystem, check: Check = .structure) throws {
         let layout = StoreLayout(root: directory)
-        guard fileSystem.isDirectory(layout.root) else {
-            throw LogFilesError.notAStore(directory, "no such directory")
-        }
-        guard fileSystem.isDirectory(layout.logDirectory) || fileSystem.isDirectory(layout.walDirectory) else {
-            throw LogFilesError.notAStore(directory, "not a StreamKit store: no log/ or wal/ directory")
-        }
+        try Self.checkStore(layout, fileSystem: fileSystem)
         self.layout = layout
         self.fileSystem = fileSystem
-        var problems: [ScanProblem] = []
+        let scan = try StoreScan(fileSystem: fileSystem, layout: layout, depth: check.depth)
         var blocks: [BlockSummary] = []
-        let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
-        var end: UInt64 = 1
-        for first in StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log") {
-            guard let result = try? scanner.scan(firstPosition: first, depth: .headers) else { continue }
-            if !blocks.isEmpty && result.firstPosition != end { break }
-            blocks += result.blocks
-            end = result.endPosition
-            if let problem = result.problem {
-                problems.append(problem)
-                break
-            }
-        }
-        // WAL frames past the log's end (committed but not sealed yet).
-        var tail: [Entry] = []
-        let walScanner = WALScanner(fileSystem: fileSystem, layout: layout)
-        var materializer = EntryMaterializer()
-        walLoop: for id in StoreLayout.numbers(in: try fileSystem.list(layout.walDirectory), extension: "wal") {
-            guard let wal = try? walScanner.scan(fileID: id), wal.header.fileID == id else { continue }  // removed or stale
-            for frame in wal.frames where frame.lastPosition >= end {
-                if frame.firstPosition > end { break walLoop }
-                wal.data.withUnsafeBytes { b in
-                    BlockCodec.forEachRecord(
-                        UnsafeRawBufferPointer(rebasing: b[frame.records]), firstPosition: frame.firstPosition
-                    ) { view, position in
-                        if position >= end { tail.append(materializer.entry(view, position: position)) }
-                    }
-                }
-                end = frame.lastPosition + 1
-            }
-            if let problem = wal.problem {
-                problems.append(problem)
-                break
+        var walEntries: [Entry] = []
+        var pieces: [Piece] = []
+        for piece in scan.pieces {
+            switch piece {
+            case .block(let block):
+                pieces.append(.block(blocks.count))
+                blocks.append(block)
+            case .walEntries(let entries):
+                pieces.append(.wal(walEntries.count..<(walEntries.count + entries.count)))
+                walEntries += entries
+            case .damage(let problem):
+                pieces.append(.damage(problem))
             }
         }
         self.blocks = blocks
-        self.problems = problems
-        self.walEntries = tail
+        self.walEntries = walEntries
+        self.pieces = pieces
+        self.problems = scan.problems
         var files: [UInt64: any StorageFile] = [:]
         for first in Set(blocks.map(\.fileFirstPosition)) {
             files[first] = try fileSystem.open(layout.logPath(firstPosition: first), mode: .read)
         }
         self.files = files
+    }
+
+    private static func checkStore(_ layout: StoreLayout, fileSystem: any FileSystem) throws {
+        guard fileSystem.isDirectory(layout.root) else {
+            throw LogFilesError.notAStore(layout.root, "no such directory")
+        }
+        guard fileSystem.isDirectory(layout.logDirectory) || fileSystem.isDirectory(layout.walDirectory) else {
+            throw LogFilesError.notAStore(layout.root, "not a StreamKit store: no log/ or wal/ directory")
+        }
     }
 
     private func file(of block: BlockSummary) throws -> any StorageFile {
@@ -104,23 +126,33 @@ public final class LogReader: Sendable {
     }
 
     /// Calls `body` with every entry from `position` on, in log order (sealed blocks, then WAL entries),
-    /// until `body` returns false.
-    /// - Throws: what `body` throws, or `LogFilesError` for a block that fails its checks.
+    /// until `body` returns false; stops at the first damage with an error.
+    /// - Throws: What `body` throws, or `LogFilesError` — `.corrupt` (file and offset) at the first damage
+    ///   reached, whether found when opening or when reading a block; `.io` on read failure.
     public func forEachEntry(from position: UInt64 = 1, _ body: (Entry) throws -> Bool) throws {
-        if let first = blockIndex(containing: position) {
-            let buffers = BlockReading.Buffers()
-            for block in blocks[first...] {
-                let more = try BlockReading.forEach(
-                    block.header, file: file(of: block), offset: block.offset, from: position, buffers: buffers, body)
-                guard more else { return }
+        try forEachEntry(from: position, damaged: { damage in
+            throw LogFilesError.corrupt(damage.problem.reason, path: damage.problem.path, offset: damage.problem.offset)
+        }, body)
+    }
+
+    /// Calls `body` with every readable entry from `position` on, in log order, and `damaged` with each damage
+    /// met between them (found when opening or when reading a block), until either returns false.
+    /// - Throws: What the closures throw, or `LogFilesError` — `.io` on read failure.
+    public func forEachEntry(
+        from position: UInt64 = 1, damaged: (ReadDamage) throws -> Bool, _ body: (Entry) throws -> Bool
+    ) throws {
+        var walk = Walk(from: position)
+        while true {
+            switch try step(&walk, body) {
+            case .end, .stopped: return
+            case .more: continue
+            case .damage(let damage): guard try damaged(damage) else { return }
             }
-        }
-        for entry in walEntries where entry.position >= position {
-            guard try body(entry) else { return }
         }
     }
 
     /// Reads up to `limit` entries from `position` on.
+    /// - Throws: `LogFilesError` — `.corrupt` at the first damage reached, `.io` on read failure.
     public func entries(from position: UInt64 = 1, limit: Int = .max) throws -> [Entry] {
         var out: [Entry] = []
         try forEachEntry(from: position) { entry in
@@ -130,92 +162,156 @@ public final class LogReader: Sendable {
         return out
     }
 
+    /// What ``Chunks`` hands out: the entries of one block (or of the WAL run after the log), or damage.
+    public enum Chunk {
+        case entries([Entry])
+        case damage(ReadDamage)
+    }
+
+    /// The store from a position on, a block at a time, with damage in its place: for callers that suspend
+    /// between blocks (`replay`). Iterate it in one task.
+    public struct Chunks {
+        private let reader: LogReader
+        private var walk: Walk
+
+        fileprivate init(reader: LogReader, from position: UInt64) {
+            self.reader = reader
+            walk = Walk(from: position)
+        }
+
+        /// The next chunk, or nil at the end.
+        /// - Throws: `LogFilesError` — `.io` on read failure.
+        public mutating func next() throws -> Chunk? {
+            while true {
+                var entries: [Entry] = []
+                switch try reader.step(&walk, { entries.append($0); return true }) {
+                case .end: return nil
+                case .damage(let damage): return .damage(damage)
+                case .more, .stopped: if !entries.isEmpty { return .entries(entries) }
+                }
+            }
+        }
+    }
+
+    /// The store from `position` on, a block at a time (see ``Chunks``).
+    public func chunks(from position: UInt64 = 1) -> Chunks { Chunks(reader: self, from: position) }
+
+    /// Where a walk over the pieces is.
+    private struct Walk {
+        /// The position asked for first.
+        let from: UInt64
+        /// The next piece.
+        var index = 0
+        /// The first position not handed out yet.
+        var next: UInt64
+        let buffers = BlockReading.Buffers()
+
+        init(from: UInt64) {
+            self.from = max(from, 1)
+            next = self.from
+        }
+    }
+
+    private enum Step {
+        case more, stopped, end
+        case damage(ReadDamage)
+    }
+
+    /// Hands the next piece's entries from `walk.next` on to `body`, or returns the damage met.
+    private func step(_ walk: inout Walk, _ body: (Entry) throws -> Bool) throws -> Step {
+        guard walk.index < pieces.count else { return .end }
+        let piece = pieces[walk.index]
+        walk.index += 1
+        switch piece {
+        case .block(let i):
+            let block = blocks[i]
+            guard block.header.lastPosition >= walk.next else { return .more }
+            var delivered = false
+            var next = walk.next
+            do {
+                let more = try BlockReading.forEach(
+                    block.header, file: file(of: block), offset: block.offset, from: walk.next, buffers: walk.buffers
+                ) { entry in
+                    delivered = true
+                    next = entry.position + 1
+                    return try body(entry)
+                }
+                walk.next = next
+                return more ? .more : .stopped
+            } catch let error as LogFilesError where error.code == .corrupt && !delivered {
+                // Damage in a block body, found only now.
+                let problem = ScanProblem(
+                    path: error.path ?? layout.logPath(firstPosition: block.fileFirstPosition),
+                    offset: error.offset ?? block.offset, reason: error.message, isTail: false,
+                    position: block.header.firstPosition)
+                return .damage(damage(problem, &walk))
+            }
+        case .wal(let range):
+            for entry in walEntries[range] where entry.position >= walk.next {
+                walk.next = entry.position + 1
+                guard try body(entry) else { return .stopped }
+            }
+            return .more
+        case .damage(let problem):
+            guard problem.position.map({ $0 >= walk.from }) ?? true else { return .more }
+            return .damage(damage(problem, &walk))
+        }
+    }
+
+    /// The damage `problem` as met at `walk`: what it skips runs to the next readable piece.
+    private func damage(_ problem: ScanProblem, _ walk: inout Walk) -> ReadDamage {
+        var resume: UInt64?
+        for piece in pieces[walk.index...] {
+            switch piece {
+            case .block(let i): resume = blocks[i].header.firstPosition
+            case .wal(let range): resume = walEntries[range.lowerBound].position
+            case .damage: continue
+            }
+            break
+        }
+        guard let resume else { return ReadDamage(problem: problem, skipped: nil) }
+        let skipped = walk.next..<max(walk.next, resume)
+        walk.next = skipped.upperBound
+        return ReadDamage(problem: problem, skipped: skipped)
+    }
+
     /// Checks every block and WAL frame of the store: CRCs, decompression, record framing, contiguous
-    /// positions, non-decreasing timestamps, and that the WAL continues the log.
+    /// positions (the log, then the WAL frames past its end, as recovery replays them), non-decreasing
+    /// timestamps. Problems are what opening the store for writing would find: torn tails (`isTail`) it cuts,
+    /// and damage it refuses.
     /// - Parameter progress: Called after each file with (bytes checked, total bytes).
     public func verify(progress: ((Int64, Int64) -> Void)? = nil) throws -> VerificationReport {
-        var report = VerificationReport()
-        let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
-        let logNumbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
-        let walIDs = StoreLayout.numbers(in: try fileSystem.list(layout.walDirectory), extension: "wal")
         var total: Int64 = 0
-        for first in logNumbers { total += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0 }
-        for id in walIDs { total += (try? fileSystem.size(of: layout.walPath(fileID: id))) ?? 0 }
-        var done: Int64 = 0
-        var expected: UInt64?
-        var lastTimestamp = Int64.min
-        for first in logNumbers {
-            let path = layout.logPath(firstPosition: first)
-            let result: LogFileScanner.Result
-            do {
-                result = try scanner.scan(firstPosition: first, depth: .full)
-            } catch let error as LogFilesError {
-                report.problems.append(ScanProblem(path: path, offset: error.offset ?? 0, reason: error.message, isTail: false))
-                continue
-            }
-            report.logFiles += 1
-            if let expected, result.firstPosition != expected {
-                report.problems.append(
-                    ScanProblem(
-                        path: path, offset: 0,
-                        reason: "file starts at position \(result.firstPosition), expected \(expected)", isTail: false))
-            }
-            for block in result.blocks {
-                if block.header.minTimestamp < lastTimestamp {
-                    report.problems.append(
-                        ScanProblem(path: path, offset: block.offset, reason: "timestamps go backwards", isTail: false))
-                }
-                lastTimestamp = block.header.maxTimestamp
-                report.blocks += 1
-                report.entries += block.header.entryCount
-                report.storedBytes += Int64(block.header.storedLength)
-                report.rawBytes += Int64(block.header.rawLength)
-            }
-            if let problem = result.problem { report.problems.append(problem) }
-            expected = result.endPosition
-            done += result.fileSize
-            progress?(done, total)
+        for first in StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log") {
+            total += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
         }
-        let walScanner = WALScanner(fileSystem: fileSystem, layout: layout)
-        var walExpected: UInt64?
-        // What recovery replays: frames past the log's end, continuing it without a gap. A WAL file may start
-        // past the log's end when an earlier WAL file holds the positions between (entries replayed after a
-        // crash but not sealed yet), so the check is against the replay cursor, not the log's end.
-        var cursor = expected ?? 1
-        for id in walIDs {
-            let path = layout.walPath(fileID: id)
-            let wal: WALScanner.Result
-            do {
-                wal = try walScanner.scan(fileID: id)
-            } catch let error as LogFilesError {
-                if error.code == .io && error.errno == 2 { continue }  // removed by a live writer meanwhile
-                report.problems.append(ScanProblem(path: path, offset: error.offset ?? 0, reason: error.message, isTail: false))
-                continue
-            }
-            report.walFiles += 1
-            report.walFrames += wal.frames.count
-            if let first = wal.frames.first, let walExpected, first.firstPosition != walExpected {
+        for id in StoreLayout.numbers(in: try fileSystem.list(layout.walDirectory), extension: "wal") {
+            total += (try? fileSystem.size(of: layout.walPath(fileID: id))) ?? 0
+        }
+        var done: Int64 = 0
+        let scan = try StoreScan(fileSystem: fileSystem, layout: layout, depth: .full) { bytes in
+            done += bytes
+            progress?(min(done, total), total)
+        }
+        var report = VerificationReport()
+        report.logFiles = scan.logFiles
+        report.walFiles = scan.walFiles
+        report.walFrames = scan.walFrames
+        report.problems = scan.problems
+        var lastTimestamp = Int64.min
+        for case .block(let block) in scan.pieces {
+            if block.header.minTimestamp < lastTimestamp {
                 report.problems.append(
                     ScanProblem(
-                        path: path, offset: Int64(first.offset),
-                        reason: "WAL frame starts at position \(first.firstPosition), expected \(walExpected)", isTail: false))
+                        path: layout.logPath(firstPosition: block.fileFirstPosition), offset: block.offset,
+                        reason: "timestamps go backwards", isTail: false, position: block.header.firstPosition))
             }
-            for frame in wal.frames where frame.lastPosition >= cursor {
-                if frame.firstPosition > cursor {
-                    report.problems.append(
-                        ScanProblem(
-                            path: path, offset: Int64(frame.offset),
-                            reason: "WAL continues at position \(frame.firstPosition) but the log and the WAL before it end at \(cursor - 1)",
-                            isTail: false))
-                }
-                cursor = frame.lastPosition + 1
-            }
-            if let problem = wal.problem { report.problems.append(problem) }
-            if !wal.frames.isEmpty { walExpected = wal.endPosition }
-            done += Int64(wal.data.count)
-            progress?(done, total)
+            lastTimestamp = block.header.maxTimestamp
+            report.blocks += 1
+            report.entries += block.header.entryCount
+            report.storedBytes += Int64(block.header.storedLength)
+            report.rawBytes += Int64(block.header.rawLength)
         }
         return report
     }
-
 }

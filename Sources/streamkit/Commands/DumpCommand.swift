@@ -6,7 +6,13 @@ import StreamKitLogFiles
 struct DumpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Print a store's entries in log order as NDJSON (or raw payloads).")
+        abstract: "Print a store's entries in log order as NDJSON (or raw payloads).",
+        discussion: """
+            Damage in the store (what opening it would refuse; a torn tail a crash left is not damage) ends the \
+            dump after the entries before it, with one line on stderr naming the file, the offset and the \
+            positions it hides, and status 2. With --skip-damaged the dump goes on past each damaged spot, \
+            naming it on stderr, and ends with status 0.
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case ndjson, raw
@@ -33,6 +39,8 @@ struct DumpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "ndjson (one JSON object per entry) or raw (payloads, one per line).")
     var format: Format = .ndjson
 
+    @OptionGroup var damageOptions: DamageOptions
+
     func validate() throws {
         if segment != nil && space == nil { throw ValidationError("--segment needs --space") }
         if to < from { throw ValidationError("--to must not be below --from") }
@@ -42,8 +50,16 @@ struct DumpCommand: AsyncParsableCommand {
         try await Output.run {
             let location = try DataDirectory(path: directory).store(store)
             let reader = try LogReader(directory: location.path)
+            var damage = DamageHandling(store: location.id, skip: damageOptions.skipDamaged)
             var buffer = Data()
-            try reader.forEachEntry(from: from) { entry in
+            defer { Output.write(buffer) }  // What was read before an error, too.
+            try reader.forEachEntry(from: from) { met in
+                guard (met.skipped?.lowerBound ?? met.problem.position ?? 0) <= to else { return false }
+                Output.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                try damage.meet(met)
+                return true
+            } _: { entry in
                 guard entry.position <= to else { return false }
                 if let space, entry.space != space { return true }
                 if let segment, entry.segment != segment { return true }
@@ -59,6 +75,8 @@ struct DumpCommand: AsyncParsableCommand {
                 return true
             }
             Output.write(buffer)
+            buffer.removeAll()
+            damage.finish()
         }
     }
 

@@ -5,7 +5,12 @@ import Foundation
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show stores, files, blocks, entries, compression and segments of a data directory.")
+        abstract: "Show stores, files, blocks, entries, compression and segments of a data directory.",
+        discussion: """
+            Damage — what opening a store would refuse — is listed with its file and offset, also on stderr, and the exit status is 2; \
+            the figures then count what can be read. A torn tail a crash left (which opening cuts) is listed \
+            but is not damage.
+            """)
 
     @Argument(help: "A data directory, or a single store directory.")
     var directory: String
@@ -22,6 +27,7 @@ struct InspectCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 Output.line(String(decoding: try encoder.encode(summaries), as: UTF8.self))
+                try Self.failIfDamaged(summaries)
                 return
             }
             for summary in summaries {
@@ -32,7 +38,8 @@ struct InspectCommand: AsyncParsableCommand {
                 Output.line(
                     "  positions \(summary.firstPosition)…\(summary.lastPosition), stored \(summary.storedBytes) B, "
                         + "raw \(summary.rawBytes) B, compression \(String(format: "%.2f", summary.compressionRatio))×")
-                for problem in summary.problems { Output.line("  problem: \(problem)") }
+                for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
+                for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
                 var space = ""
                 for segment in summary.segments {
                     if segment.space != space {
@@ -45,6 +52,12 @@ struct InspectCommand: AsyncParsableCommand {
                             + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
                 }
             }
+            try Self.failIfDamaged(summaries)
         }
+    }
+
+    private static func failIfDamaged(_ summaries: [StoreSummary]) throws {
+        for summary in summaries { DamageHandling.report(summary.damageFound, store: summary.id) }
+        try DamageHandling.fail(damagedStores: summaries.filter { !$0.damage.isEmpty }.count)
     }
 }

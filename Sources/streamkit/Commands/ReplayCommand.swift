@@ -16,6 +16,11 @@ struct ReplayCommand: AsyncParsableCommand {
             produced through a server into the store of the same id. Entries the destination already holds are \
             skipped, so an interrupted replay can be run again. A segment whose destination is ahead or has a \
             gap is reported as a conflict and left alone (exit status 3).
+
+            Damage in the source (what opening it would refuse) ends the replay after the entries before it, \
+            with one line on stderr naming the file, the offset and the positions it hides, and status 2. With \
+            --skip-damaged the replay goes on past each damaged spot, naming it on stderr; a segment that lost \
+            entries to the damage then stops at the gap as a conflict.
             """)
 
     @Argument(help: "The source data directory, or a single store directory.")
@@ -35,6 +40,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Only this space.")
     var space: String?
+
+    @OptionGroup var damageOptions: DamageOptions
 
     func validate() throws {
         switch (toDirectory, toURL) {
@@ -117,29 +124,47 @@ struct ReplayCommand: AsyncParsableCommand {
             replayed += fresh.count
         }
 
-        // Block by block (bounded memory), then the entries not sealed yet.
-        func replay(_ entries: [Entry]) async throws {
-            for entry in entries where space == nil || entry.space == space {
-                if let first = pending.first, first.transactionID != entry.transactionID || first.segment != entry.segment {
-                    try await flush()
+        func summary() {
+            Output.line("replayed \(replayed) entries, skipped \(skipped) already present, \(conflicts.count) conflicts")
+            for (segment, why) in conflicts.sorted(by: { $0.key < $1.key }) { Output.line("  conflict \(segment): \(why)") }
+        }
+
+        // Block by block (bounded memory), then the entries not sealed yet; damage in its place.
+        var damage = DamageHandling(store: label, skip: damageOptions.skipDamaged)
+        var chunks = reader.chunks()
+        while let chunk = try chunks.next() {
+            switch chunk {
+            case .entries(let entries):
+                for entry in entries where space == nil || entry.space == space {
+                    if let first = pending.first, first.transactionID != entry.transactionID || first.segment != entry.segment {
+                        try await flush()
+                    }
+                    pending.append(entry)
                 }
-                pending.append(entry)
+                if let last = entries.last {
+                    Output.progress("replay \(label)", done: Int64(min(last.position, UInt64(total))), total: total)
+                }
+            case .damage(let met):
+                if let first = pending.first, pending.last?.endsTransaction == false {
+                    // Replayed in part it would not be one transaction any more.
+                    Output.error(
+                        "streamkit: \(label): \(first.space)/\(first.segment) transaction \(first.transactionID) runs into "
+                            + "the damage: its \(pending.count) entries before it are not replayed")
+                    pending.removeAll()
+                }
+                try await flush()
+                do {
+                    try damage.meet(met)
+                } catch {
+                    summary()
+                    throw error
+                }
             }
         }
-        for index in reader.blocks.indices {
-            try await replay(try reader.readBlock(at: index))
-            Output.progress("replay \(label)", done: Int64(reader.blocks[index].header.lastPosition), total: total)
-        }
-        var tail: [Entry] = []
-        try reader.forEachEntry(from: reader.blocks.last.map { $0.header.lastPosition + 1 } ?? 1) { entry in
-            tail.append(entry)
-            return true
-        }
-        try await replay(tail)
         try await flush()
         Output.progress("replay \(label)", done: total, total: total)
-        Output.line("replayed \(replayed) entries, skipped \(skipped) already present, \(conflicts.count) conflicts")
-        for (segment, why) in conflicts.sorted(by: { $0.key < $1.key }) { Output.line("  conflict \(segment): \(why)") }
+        summary()
+        damage.finish()
         if !conflicts.isEmpty { throw CLIError("\(conflicts.count) segment(s) conflicted", exitCode: 3) }
     }
 }

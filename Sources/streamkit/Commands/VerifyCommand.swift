@@ -7,7 +7,11 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every block and WAL frame (CRC, framing, positions, timestamps).",
-        discussion: "Exit status 0 when everything is sound, 2 when a store is damaged (each problem is printed with its file and offset).")
+        discussion: """
+            Checks what opening each store would: exit status 0 when nothing is damaged, 2 when a store is \
+            damaged (each problem is printed with its file and offset, and the damage also on stderr). A torn \
+            tail a crash left at the end of the last files is printed but is not damage: opening cuts it.
+            """)
 
     @Argument(help: "A data directory, or a single store directory.")
     var directory: String
@@ -31,8 +35,9 @@ struct VerifyCommand: AsyncParsableCommand {
                     Output.line("  \(problem.path) @\(problem.offset): \(problem.reason)\(problem.isTail ? " (torn tail)" : "")")
                 }
                 if report.hasCorruption { damaged += 1 }
+                DamageHandling.report(report.problems.filter { !$0.isTail }, store: location.id)
             }
-            if damaged > 0 { throw CLIError("\(damaged) store\(damaged == 1 ? " is" : "s are") damaged", exitCode: 2) }
+            try DamageHandling.fail(damagedStores: damaged)
         }
     }
 }

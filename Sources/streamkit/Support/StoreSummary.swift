@@ -1,7 +1,8 @@
 import Foundation
 import StreamKitLogFiles
 
-/// What `inspect` reports of one store, computed from block summaries (no decompression) and WAL entries.
+/// What `inspect` reports of one store, computed from block summaries (no decompression) and WAL entries;
+/// damage is read past, so the figures count everything readable.
 struct StoreSummary: Encodable {
     struct Segment: Encodable {
         var space: String
@@ -26,7 +27,17 @@ struct StoreSummary: Encodable {
     var firstPosition: UInt64
     var lastPosition: UInt64
     var segments: [Segment]
-    var problems: [String]
+    /// Damage: what opening the store would refuse, each with its file and offset.
+    var damage: [String]
+    /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
+    var tornTails: [String]
+    /// The damage, for reporting on stderr.
+    let damageFound: [ScanProblem]
+
+    private enum CodingKeys: String, CodingKey {
+        case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
+            firstPosition, lastPosition, segments, damage, tornTails
+    }
 
     init(id: String, path: String) throws {
         let reader = try LogReader(directory: path)
@@ -41,8 +52,10 @@ struct StoreSummary: Encodable {
         storedBytes = reader.blocks.reduce(0) { $0 + $1.header.storedLength }
         rawBytes = reader.blocks.reduce(0) { $0 + $1.header.rawLength }
         compressionRatio = storedBytes > 0 ? Double(rawBytes) / Double(storedBytes) : 0
-        firstPosition = reader.blocks.first?.header.firstPosition ?? 0
-        problems = reader.problems.map(\.description)
+        firstPosition = reader.blocks.first?.header.firstPosition ?? reader.walEntries.first?.position ?? 0
+        damageFound = reader.damage
+        damage = reader.damage.map { "\($0.path) @\($0.offset): \($0.reason)" }
+        tornTails = reader.problems.filter(\.isTail).map { "\($0.path) @\($0.offset): \($0.reason)" }
 
         var bySegment: [String: Segment] = [:]
         var order: [String] = []
@@ -69,15 +82,12 @@ struct StoreSummary: Encodable {
                     last: run.lastSequence, firstTs: run.firstTimestamp, lastTs: run.lastTimestamp)
             }
         }
-        var walCount = 0
-        try reader.forEachEntry(from: reader.blocks.last.map { $0.header.lastPosition + 1 } ?? 1) { entry in
-            walCount += 1
+        for entry in reader.walEntries {
             note(
                 space: entry.space, segment: entry.segment, count: 1, first: entry.sequence, last: entry.sequence,
                 firstTs: entry.timestamp, lastTs: entry.timestamp)
-            return true
         }
-        walEntries = walCount
+        walEntries = reader.walEntries.count
         lastPosition = reader.endPosition - 1
         segments = order.compactMap { bySegment[$0] }.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
     }
