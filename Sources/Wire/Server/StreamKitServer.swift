@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import Synchronization
 
@@ -47,6 +48,10 @@ public final class StreamKitServer: Sendable {
         /// with `Retry-After: 1` at once and closed. Keep it under the process's file descriptor limit, with room
         /// for the stores' files. Default 512.
         public var maxConnections: Int
+        /// TLS: when set, the server speaks only TLS (clients dial `wss://`), with this certificate and key, read
+        /// by ``StreamKitServer/start()``. The TLS handshake counts in ``upgradeTimeout``. Default nil (plain
+        /// `ws://`; keep it to loopback or behind a TLS proxy, since tokens cross in clear).
+        public var tls: ServerTLS? = nil
         /// Where the server logs: lifecycle at info, failed streams (internal errors) at error, connections,
         /// refused tokens and streams ended by typed errors at debug. Default label `streamkit.server`.
         public var logger: Logger
@@ -112,7 +117,8 @@ public final class StreamKitServer: Sendable {
     ///
     /// - Returns: The bound port (the chosen one when the configuration's port is 0).
     /// - Throws: The bind error; `invalidArgument` when the server was already started or shut down, or when the
-    ///   authentication settings are unusable (an empty HMAC secret, a PEM that is no supported public key).
+    ///   authentication settings are unusable (an empty HMAC secret, a PEM that is no supported public key) or the
+    ///   TLS certificate or key cannot be read.
     public func start() async throws -> Int {
         let taken = state.withLock { state in
             let taken = state.stopped || state.channel != nil
@@ -122,7 +128,8 @@ public final class StreamKitServer: Sendable {
         guard !taken else {
             throw StreamKitError(code: .invalidArgument, message: "the server was already started or shut down")
         }
-        let server = try await bind(verifier: TokenVerifier.make(configuration.authentication))
+        let server = try await bind(
+            verifier: TokenVerifier.make(configuration.authentication), tls: configuration.tls?.makeContext())
         let port = server.channel.localAddress?.port ?? configuration.port
         let task = Task { [self] in await accept(server) }
         state.withLock { state in
@@ -173,7 +180,9 @@ public final class StreamKitServer: Sendable {
 
     // MARK: - Listening
 
-    private func bind(verifier: TokenVerifier) async throws -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never> {
+    private func bind(verifier: TokenVerifier, tls: NIOSSLContext?) async throws
+        -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never>
+    {
         let path = configuration.path
         let maxFrame = configuration.limits.maxFrameBytes
         let logger = configuration.logger
@@ -186,6 +195,8 @@ public final class StreamKitServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // With TLS everything below, a refusal included, goes over it.
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     guard slots.take() else {
                         Counter(label: "streamkit_server_connections_refused_total").increment()
                         if slots.shouldWarnOfRefusal() {

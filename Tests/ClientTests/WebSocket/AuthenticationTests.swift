@@ -134,12 +134,4 @@ struct AuthenticationTests {
         #expect(error?.message.contains("Offline") == true)
         await h.tearDown()
     }
-
-    @Test func aWssURLIsRefusedAsInvalid() async throws {
-        let client = StreamKitClient(
-            transport: .webSocket(url: "wss://example.invalid/streamkit") { nil },
-            configuration: ClientConfiguration(retryPolicy: .default))
-        #expect(await errorCode { _ = try await client.spaces(store: UUID()) } == .invalidArgument)
-        await client.close()
-    }
 }

@@ -21,6 +21,21 @@ struct WebSocketEndpointTests {
         #expect(endpoint.host == "h" && endpoint.port == 7447 && endpoint.hostHeader == "h:7447")
     }
 
+    @Test(arguments: [
+        ("wss://h", "h", 443, true, false), ("wss://h:8443/x", "h", 8443, true, false), ("ws://h", "h", 80, false, false),
+        ("WSS://127.0.0.1:9", "127.0.0.1", 9, true, true), ("wss://[::1]:9", "::1", 9, true, true),
+    ])
+    func wssSelectsTLSAndPort443ByDefault(_ url: String, _ host: String, _ port: Int, _ secure: Bool, _ address: Bool) throws {
+        let endpoint = try WebSocketEndpoint(parsing: url)
+        #expect(endpoint.host == host && endpoint.port == port)
+        #expect(endpoint.isSecure == secure)
+        #expect(endpoint.hostIsAddress == address)
+    }
+
+    @Test func anotherSchemeIsRefused() {
+        #expect(throws: StreamKitError.self) { try WebSocketEndpoint(parsing: "http://h/streamkit") }
+    }
+
     @Test func aURLWithATrailingSlashReachesTheServer() async throws {
         let h = try await webSocketHarness()
         let port = try #require(h.server).port

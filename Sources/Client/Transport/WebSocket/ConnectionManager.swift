@@ -53,7 +53,7 @@ actor ConnectionManager {
         self.logger = logger
         self.onReconnect = onReconnect
         dialer = WebSocketDialer(
-            url: options.url, limits: options.limits, connectTimeout: options.connectTimeout,
+            url: options.url, tls: options.tls, limits: options.limits, connectTimeout: options.connectTimeout,
             retryAuthFailures: options.retryAuthFailures)
         backoff = RetryPolicy(
             maxAttempts: .max, initialBackoff: options.reconnectInitialBackoff,

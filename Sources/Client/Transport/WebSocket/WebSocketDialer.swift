@@ -1,14 +1,18 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
+import Synchronization
 import StreamKitEngine
 import StreamKitWire
 
 /// Dials the server: TCP connection, HTTP upgrade with the bearer token, WebSocket pipeline (frame limit = the
 /// mux frame limit, fragments aggregated). Every failure becomes a ``StreamKitError``: an unreachable server or
 /// a failed upgrade is the retryable `storeUnavailable`; an HTTP 401 is `unauthorized` (or `storeUnavailable`
-/// with `retryAuthFailures`), 403 `forbidden`, 404 `notFound`.
+/// with `retryAuthFailures`), 403 `forbidden`, 404 `notFound`. With `wss://` the connection runs over TLS first;
+/// a failed TLS handshake (an untrusted or mismatched certificate, a server that does not speak TLS) is
+/// `unauthorized`, which is not retried: the server could not be authenticated.
 struct WebSocketDialer: Sendable {
     typealias Channel = NIOAsyncChannel<WebSocketFrame, WebSocketFrame>
 
@@ -18,6 +22,7 @@ struct WebSocketDialer: Sendable {
     }
 
     let url: String
+    let tls: ClientTLS
     let limits: MuxLimits
     let connectTimeout: Duration
     let retryAuthFailures: Bool
@@ -31,6 +36,8 @@ struct WebSocketDialer: Sendable {
         let timeoutNanoseconds = Int64(clamping: RetryPolicy.nanoseconds(connectTimeout, fallback: 10_000_000_000))
         let timeout = TimeAmount.nanoseconds(timeoutNanoseconds)
         let maxFrame = limits.maxFrameBytes
+        let context = endpoint.isSecure ? try tls.makeContext() : nil
+        let handshakeFailure = TLSHandshakeFailure()
         let upgrade: EventLoopFuture<Upgrade>
         do {
             upgrade = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -38,7 +45,13 @@ struct WebSocketDialer: Sendable {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: endpoint.host, port: endpoint.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try Self.configure(channel, endpoint: endpoint, token: token, maxFrame: maxFrame, timeout: timeout)
+                        if let context {
+                            let handler = try NIOSSLClientHandler(
+                                context: context, serverHostname: endpoint.hostIsAddress ? nil : endpoint.host)
+                            try channel.pipeline.syncOperations.addHandlers(handler, handshakeFailure)
+                        }
+                        return try Self.configure(
+                            channel, endpoint: endpoint, token: token, maxFrame: maxFrame, timeout: timeout)
                     }
                 }
         } catch {
@@ -48,6 +61,12 @@ struct WebSocketDialer: Sendable {
         do {
             result = try await upgrade.get()
         } catch {
+            if let failure = handshakeFailure.error {
+                throw StreamKitError(
+                    code: .unauthorized,
+                    message: "the TLS handshake with \(url) failed (is the server's CA trusted, and does its certificate "
+                        + "name \(endpoint.host)?): \(failure)")
+            }
             throw StreamKitError(code: .storeUnavailable, message: "the WebSocket upgrade with \(url) failed: \(error)")
         }
         switch result {
@@ -120,5 +139,24 @@ struct WebSocketDialer: Sendable {
         default:
             return StreamKitError(code: .invalidArgument, message: "the server at \(url) refused the upgrade (\(answer))")
         }
+    }
+}
+
+/// Sits behind the TLS handler and keeps the first TLS error of the connection, which NIO reports through the
+/// pipeline while the upgrade future only sees the channel close.
+private final class TLSHandshakeFailure: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    private let first = Mutex<String?>(nil)
+
+    /// The TLS error seen, if any.
+    var error: String? { first.withLock { $0 } }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOSSLError || error is BoringSSLError {
+            let text = "\(error)"
+            first.withLock { if $0 == nil { $0 = text } }
+        }
+        context.fireErrorCaught(error)
     }
 }

@@ -1,10 +1,13 @@
 import StreamKitEngine
 
-/// A parsed `ws://` URL: where to connect and what to ask for in the upgrade request.
+/// A parsed `ws://` or `wss://` URL: where to connect, whether over TLS, and what to ask for in the upgrade
+/// request.
 struct WebSocketEndpoint: Sendable, Hashable {
     /// Host name or address to connect to (IPv6 without brackets).
     var host: String
     var port: Int
+    /// Whether the connection runs over TLS (`wss://`).
+    var isSecure: Bool
     /// The request target: path and query.
     var target: String
     /// The `Host` header value.
@@ -13,17 +16,16 @@ struct WebSocketEndpoint: Sendable, Hashable {
     /// The path used when the URL has none.
     static let defaultPath = "/streamkit"
 
-    /// Parses `ws://host[:port][/path][?query]`. An empty path or `/` becomes ``defaultPath``.
+    /// Parses `ws://host[:port][/path][?query]` or the same with `wss://`. An empty path or `/` becomes
+    /// ``defaultPath``; the port defaults to 80 (`ws`) or 443 (`wss`).
     ///
     /// - Parameter url: The URL text.
-    /// - Throws: `invalidArgument` for anything else, `wss://` included (no TLS yet).
+    /// - Throws: `invalidArgument` for anything else.
     init(parsing url: String) throws(StreamKitError) {
         let lowered = url.lowercased()
-        if lowered.hasPrefix("wss://") {
-            throw Self.invalid(url, "wss:// needs TLS, which the WebSocket transport does not support yet")
-        }
-        guard lowered.hasPrefix("ws://") else { throw Self.invalid(url, "the scheme must be ws://") }
-        let rest = url.dropFirst(5)
+        let secure = lowered.hasPrefix("wss://")
+        guard secure || lowered.hasPrefix("ws://") else { throw Self.invalid(url, "the scheme must be ws:// or wss://") }
+        let rest = url.dropFirst(secure ? 6 : 5)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         var target = String(rest[authorityEnd...])
@@ -51,7 +53,7 @@ struct WebSocketEndpoint: Sendable, Hashable {
             host = authority
         }
         guard !host.isEmpty else { throw Self.invalid(url, "the URL needs a host") }
-        var port = 80
+        var port = secure ? 443 : 80
         if let portText {
             guard let value = Int(portText), (1...65_535).contains(value) else {
                 throw Self.invalid(url, "bad port '\(portText)'")
@@ -60,8 +62,15 @@ struct WebSocketEndpoint: Sendable, Hashable {
         }
         self.host = String(host)
         self.port = port
+        isSecure = secure
         self.target = target
         hostHeader = String(authority)
+    }
+
+    /// Whether ``host`` is an IPv4 or IPv6 address (TLS then sends no server name and the certificate must
+    /// list the address).
+    var hostIsAddress: Bool {
+        host.contains(":") || (host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." })
     }
 
     private static func invalid(_ url: String, _ why: String) -> StreamKitError {

@@ -12,10 +12,12 @@ public import StreamKitWire
 /// The transport's own timers — reconnect backoff and the connection heartbeat — run on real (monotonic) time,
 /// not on ``ClientConfiguration/clock``.
 public struct WebSocketOptions: Sendable {
-    /// The server's WebSocket URL: `ws://host[:port][/path]`. The port defaults to 80, and an empty path or
-    /// `/` to `/streamkit`. `wss://` needs TLS, which this transport does not support yet: every call then fails
-    /// with `invalidArgument`.
+    /// The server's WebSocket URL: `ws://host[:port][/path]`, or `wss://…` for TLS (checked as ``tls`` says).
+    /// The port defaults to 80 (`ws`) or 443 (`wss`), and an empty path or `/` to `/streamkit`.
     public var url: String
+    /// How a `wss://` server's certificate is checked: the system's trust store (default) or a CA file.
+    /// Unused with `ws://`.
+    public var tls: ClientTLS
     /// Called before **every** dial (the first connection and each reconnect); a non-nil token is sent as
     /// `Authorization: Bearer <token>`. Throwing a ``StreamKitError`` fails the dial with that error; any other
     /// error fails it with the retryable `storeUnavailable`.
@@ -50,6 +52,7 @@ public struct WebSocketOptions: Sendable {
     public init(url: String, token: @escaping @Sendable () async throws -> String? = { nil }) {
         self.url = url
         self.token = token
+        tls = ClientTLS()
         limits = MuxLimits()
         reconnectInitialBackoff = .seconds(1)
         reconnectMaxBackoff = .seconds(30)
