@@ -205,7 +205,9 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamKitCLITests",
-            dependencies: ["streamkit", "StreamKitEngine", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "streamkit", "StreamKitEngine", "StreamKitTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/CLITests",
             swiftSettings: strict
         ),

@@ -35,7 +35,7 @@ struct PublishCommand: AsyncParsableCommand {
         try await Output.run {
             let id = try remote.storeID()
             let input = LineReader()
-            try await withRemoteClient(url: remote.url, token: remote.resolvedToken()) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) { client in
                 while let line = await input.next() {
                     guard let (payload, metadata) = Self.record(line) else { continue }
                     let status = try await client.publish(

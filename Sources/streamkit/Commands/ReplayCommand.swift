@@ -38,6 +38,11 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The bearer token for --to-url (or set \(Remote.tokenVariable)).")
     var token: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: "With a wss:// --to-url, trust the CA certificates of this PEM file instead of the system's trust store.")
+    var caFile: String?
+
     @Option(name: .long, help: "Only this space.")
     var space: String?
 
@@ -60,7 +65,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 throw CLIError("store directory name \(location.id) is not a store id (UUID)")
             }
             if let toURL {
-                try await withRemoteClient(url: toURL, token: Remote.token(token)) { client in
+                try await withRemoteClient(url: toURL, token: Remote.token(token), caFile: caFile) { client in
                     try await replay(reader, id: id, label: location.id, into: RemoteDestination(client: client, store: id))
                 }
             } else if let toDirectory {

@@ -53,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Most connections open at once; one more is answered HTTP 503 and closed.")
     var maxConnections = 512
 
+    @Option(name: .customLong("tls-cert"), help: "Serve wss:// (TLS only) with this PEM certificate chain; needs --tls-key.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     @Option(name: .customLong("log-level"), help: "Server and store logs on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
@@ -88,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--upgrade-timeout must be more than 0 and at most 3600 seconds")
         }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+        if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
     }
 
@@ -102,12 +109,14 @@ struct ServeCommand: AsyncParsableCommand {
             store.log.logger.logLevel = level
             let registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
             await registry.start()
-            let server = StreamKitServer(
-                registry: registry,
-                configuration: StreamKitServer.Configuration(
-                    authentication: authentication, host: host, port: port,
-                    upgradeTimeout: .milliseconds(Int64((upgradeTimeout * 1000).rounded(.up))),
-                    maxConnections: maxConnections))
+            var configuration = StreamKitServer.Configuration(
+                authentication: authentication, host: host, port: port,
+                upgradeTimeout: .milliseconds(Int64((upgradeTimeout * 1000).rounded(.up))),
+                maxConnections: maxConnections)
+            if let tlsCertificate, let tlsKey {
+                configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
+            }
+            let server = StreamKitServer(registry: registry, configuration: configuration)
 
             let watcher = SignalWatcher(forceExitOnSecond: true)  // Before listening: from now on a signal stops cleanly.
             let bound: Int
@@ -115,13 +124,15 @@ struct ServeCommand: AsyncParsableCommand {
                 bound = try await server.start()
             } catch let error as StreamKitError {  // The configuration, e.g. a PEM that is no usable key.
                 await registry.shutdown()
-                throw CLIError(jwtPublicKey.map { "\($0): \(error.message)" } ?? error.message)
+                let isTLS = error.message.contains("TLS")
+                throw CLIError(isTLS ? error.message : jwtPublicKey.map { "\($0): \(error.message)" } ?? error.message)
             } catch {
                 await registry.shutdown()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
             let shownHost = host.contains(":") ? "[\(host)]" : host
-            Output.line("ws://\(shownHost):\(bound)\(server.configuration.path)")
+            let scheme = configuration.tls == nil ? "ws" : "wss"
+            Output.line("\(scheme)://\(shownHost):\(bound)\(server.configuration.path)")
             Output.error(
                 "streamkit: serving \(data) (durability \(durability), \(describe(authentication))); SIGINT or SIGTERM stops")
 

@@ -38,9 +38,10 @@ struct TailCommand: AsyncParsableCommand {
             let follower = Follower(store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart)
             let url = remote.url
             let token = remote.resolvedToken()
+            let caFile = remote.caFile
             // A signal cancels the follow and ends the command with status 0; a failure ends it with one line.
             _ = try await untilSignal {
-                try await withRemoteClient(url: url, token: token) { client in try await follower.run(client) }
+                try await withRemoteClient(url: url, token: token, caFile: caFile) { client in try await follower.run(client) }
             }
         }
     }

@@ -10,15 +10,14 @@ enum Remote {
     /// The environment variable read when `--token` is not given.
     static let tokenVariable = "STREAMKIT_TOKEN"
 
-    /// Checks that `url` is a `ws://` URL with a host.
+    /// Checks that `url` is a `ws://` or `wss://` URL with a host.
     /// - Throws: `ValidationError` (usage, status 64) otherwise.
     static func validate(url: String, option: String = "URL") throws {
         guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(),
             scheme == "ws" || scheme == "wss", let host = parsed.host, !host.isEmpty
         else {
-            throw ValidationError("\(option) must look like ws://HOST:PORT/streamkit, got '\(url)'")
+            throw ValidationError("\(option) must look like ws://HOST:PORT/streamkit or wss://…, got '\(url)'")
         }
-        if scheme == "wss" { throw ValidationError("wss:// (TLS) is not supported yet; use ws:// or a TLS proxy") }
     }
 
     /// Parses a store id.
@@ -37,8 +36,11 @@ enum Remote {
 
     /// A client for `url`: a few quick retries when opening a call (an unreachable server fails within about
     /// a second), no retry of a refused token, and no client logs (errors are reported by the command).
-    static func client(url: String, token: String?) -> StreamKitClient {
+    /// With `wss://`, the server's certificate is checked against `caFile` (PEM) when given, else the system's
+    /// trust store.
+    static func client(url: String, token: String?, caFile: String?) -> StreamKitClient {
         var options = WebSocketOptions(url: url) { token }
+        options.tls = ClientTLS(trustRootsPath: caFile)
         options.connectTimeout = .seconds(5)
         options.reconnectInitialBackoff = .milliseconds(200)
         options.reconnectMaxBackoff = .seconds(2)
@@ -55,6 +57,8 @@ enum Remote {
     static func describe(_ error: any Error, url: String) -> CLIError {
         guard let error = error as? StreamKitError else { return CLIError("\(url): \(error)") }
         switch error.code {
+        case .unauthorized where error.message.hasPrefix("the TLS handshake"):
+            return CLIError("\(error.message) — for a private CA pass --ca-file PEM")
         case .unauthorized:
             return CLIError("\(error.message) — pass a valid token with --token or \(tokenVariable) (see `streamkit token`)")
         case .forbidden:
@@ -69,9 +73,9 @@ enum Remote {
 
 /// Runs a remote command's body with `client`, closing it afterwards and reporting client errors as one line.
 func withRemoteClient(
-    url: String, token: String?, _ body: (StreamKitClient) async throws -> Void
+    url: String, token: String?, caFile: String? = nil, _ body: (StreamKitClient) async throws -> Void
 ) async throws {
-    let client = Remote.client(url: url, token: token)
+    let client = Remote.client(url: url, token: token, caFile: caFile)
     do {
         try await body(client)
     } catch let error as CLIError {

@@ -12,6 +12,11 @@ struct RemoteOptions: ParsableArguments {
     @Option(name: .long, help: "The bearer token (or set \(Remote.tokenVariable)).")
     var token: String?
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: "With wss://, trust the CA certificates of this PEM file instead of the system's trust store.")
+    var caFile: String?
+
     func validate() throws {
         try Remote.validate(url: url)
         _ = try Remote.storeID(store)
