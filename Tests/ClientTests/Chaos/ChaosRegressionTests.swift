@@ -4,62 +4,16 @@ import NIOCore
 import StreamKitWire
 import Testing
 
-/// Client bugs the chaos test found, each pinned down frame by frame against a server-role `MuxConnection`.
+/// Client bugs the chaos test found, each pinned down frame by frame against a server-role `MuxConnection`
+/// (``MuxPair``: waiting for the client's frames is a signal, never a wall-clock poll).
 struct ChaosRegressionTests {
-    /// A client connection wired to a server-side mux, without a socket.
-    private final class Wire: Sendable {
-        let client: ClientConnection
-        nonisolated(unsafe) let server = MuxConnection(role: .server, now: .now)  // Used by the test's task only.
-        private let written = Box<[[UInt8]]>([])
-        private let drain: Task<Void, Never>
-
-        init() {
-            let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-            client = ClientConnection(serial: 1, url: "ws://test", limits: MuxLimits(), output: continuation)
-            let written = written
-            drain = Task {
-                for await frame in stream { written.update { $0.append(frame) } }
-            }
-        }
-
-        deinit { drain.cancel() }
-
-        /// Waits until the client wrote a frame that makes the server report `until`, hands the server's own frames
-        /// (credit) back to the client, and returns every server action seen.
-        func serve(until: (MuxAction) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async -> [MuxAction] {
-            var seen: [MuxAction] = []
-            let giveUp = ContinuousClock.now + .seconds(5)
-            while ContinuousClock.now < giveUp {
-                let frames = written.update { frames in
-                    defer { frames = [] }
-                    return frames
-                }
-                for frame in frames {
-                    for action in server.receive(frame, now: .now) {
-                        seen.append(action)
-                        if case .send(let reply) = action { await client.receive(ByteBuffer(bytes: reply)) }
-                    }
-                }
-                if seen.contains(where: until) { return seen }
-                try? await Task.sleep(for: .milliseconds(1))
-            }
-            Issue.record("the client did not write what was expected", sourceLocation: sourceLocation)
-            return seen
-        }
-
-        /// Hands a server frame to the client.
-        func deliver(_ frame: [UInt8]?) async throws {
-            await client.receive(ByteBuffer(bytes: try #require(frame)))
-        }
-
-        /// Opens a produce stream from the client.
-        func openProduce() async throws -> (StreamHandle, UInt64) {
-            let inbox = StreamInbox(autoConsume: true)
-            let id = try await client.open(
-                .produceOpen(space: "s", segment: "g"), store: UUID(), receiver: inbox, closeAfterOpen: false)
-            _ = await serve { if case .streamOpened = $0 { true } else { false } }
-            return (StreamHandle(connection: client, id: id, inbox: inbox, queueDepth: 16), id)
-        }
+    /// Opens a produce stream from the client and lets the server accept it.
+    private static func openProduce(_ wire: MuxPair) async throws -> (StreamHandle, UInt64) {
+        let inbox = StreamInbox(autoConsume: true)
+        let id = try await wire.client.open(
+            .produceOpen(space: "s", segment: "g"), store: UUID(), receiver: inbox, closeAfterOpen: false)
+        _ = await wire.serve { if case .streamOpened = $0 { true } else { false } }
+        return (StreamHandle(connection: wire.client, id: id, inbox: inbox, queueDepth: 16), id)
     }
 
     private static let cutter = TransactionCutter(maxBatchCount: 10_000, maxMessageBytes: 1 << 20)
@@ -79,8 +33,8 @@ struct ChaosRegressionTests {
     /// for the end of the upload): the chaos test saw a batch "acknowledged up to nil". It is now the retryable
     /// `storeUnavailable` of an interrupted produce.
     @Test func aProduceTheServerFinishesWithoutAcknowledgingItFailsRetryably() async throws {
-        let wire = Wire()
-        let (handle, id) = try await wire.openProduce()
+        let wire = MuxPair()
+        let (handle, id) = try await Self.openProduce(wire)
         let store = UUID()
         let produce = Task {
             try await WebSocketTransport.produce(records(1...3), on: handle, cutter: Self.cutter, store: store)
@@ -98,8 +52,8 @@ struct ChaosRegressionTests {
     }
 
     @Test func aProduceAcknowledgedInPartBeforeTheServerFinishesFailsRetryably() async throws {
-        let wire = Wire()
-        let (handle, id) = try await wire.openProduce()
+        let wire = MuxPair()
+        let (handle, id) = try await Self.openProduce(wire)
         let produce = Task {
             try await WebSocketTransport.produce(
                 records(1...3) + records(4...4), on: handle,
@@ -112,8 +66,8 @@ struct ChaosRegressionTests {
     }
 
     @Test func aProduceAcknowledgedWholeStillSucceeds() async throws {
-        let wire = Wire()
-        let (handle, id) = try await wire.openProduce()
+        let wire = MuxPair()
+        let (handle, id) = try await Self.openProduce(wire)
         let produce = Task {
             try await WebSocketTransport.produce(records(1...3), on: handle, cutter: Self.cutter, store: UUID())
         }
@@ -126,8 +80,8 @@ struct ChaosRegressionTests {
     /// The streaming produce: the server finishing the stream while the records are still being uploaded (nothing
     /// acknowledged, no `produceEnd` sent yet) ends the consumer's iteration with `storeUnavailable`, not quietly.
     @Test func aStreamingProduceTheServerFinishesEarlyFailsRetryably() async throws {
-        let wire = Wire()
-        let (handle, id) = try await wire.openProduce()
+        let wire = MuxPair()
+        let (handle, id) = try await Self.openProduce(wire)
         let (source, feed) = AsyncStream<Record>.makeStream()
         let progress = ProduceProgress()
         let upload = Task { [connection = wire.client, inbox = handle.inbox] in

@@ -55,7 +55,7 @@ struct ChaosTests {
         let last = try #require(await ChaosProducer.lastSequence(rig), "the segment's last sequence")
         target.update { $0 = last }
         let readerReport = await finishing(reader, within: .seconds(60), "the reader")
-        await waitUntil("the subscriber sees \(last)", within: .seconds(15)) {
+        await eventually("the subscriber sees \(last)") {
             subscription.status().lastStatus?.lastSequence == last
         }
         let chaosTime = ContinuousClock.now - began
@@ -84,27 +84,28 @@ struct ChaosTests {
 
         // Nothing leaked while running: one connection session, only the subscription's stream open.
         let manager = try #require(rig.manager)
-        await waitUntil("one session and no reconnect loop", within: .seconds(10)) {
+        await eventually("one session and no reconnect loop") {
             await manager.runningTaskCount == 1
         }
-        await waitUntil("only the subscription's stream open", within: .seconds(10)) {
+        await eventually("only the subscription's stream open") {
             await manager.currentConnection?.openStreamCount == 1
         }
-        await waitUntil("one proxied connection", within: .seconds(10)) { rig.proxy.openConnections == 1 }
+        await eventually("one proxied connection") { rig.proxy.openConnections == 1 }
 
         // Nothing leaked after close.
         await rig.client.close()
         #expect(await manager.runningTaskCount == 0)
         #expect(rig.client.backgroundTaskCount == 0)
         #expect(subscription.status().state == .cancelled)
-        await waitUntil("the proxy carries no connection", within: .seconds(10)) { rig.proxy.openConnections == 0 }
+        await eventually("the proxy carries no connection") { rig.proxy.openConnections == 0 }
+        // Both end: the server's connections had ended (its shutdown waits for them), and no server stream still pins
+        // the store (the registry's shutdown waits for pins). A generous watchdog tells a hang from a loaded machine;
+        // the durations are printed below.
         let stopping = ContinuousClock.now
-        await rig.server.stop()
+        await finishing(Task { await rig.server.stop() }, within: .seconds(60), "the server's shutdown")
         let serverStop = ContinuousClock.now - stopping
-        #expect(serverStop < .seconds(3), "the server's connections had ended: its shutdown waits for them")
-        await rig.registry.shutdown()
+        await finishing(Task { await rig.registry.shutdown() }, within: .seconds(60), "the registry's shutdown")
         let shutdown = ContinuousClock.now - stopping - serverStop
-        #expect(shutdown < .seconds(3), "no server stream still pins the store")
         await rig.proxy.close()
 
         print(
@@ -232,14 +233,19 @@ enum Chaos {
         return report
     }
 
-    /// Starts the server again on its port (retrying a bind that fails while the old socket lingers).
+    /// Starts the server again on its port (retrying a bind that fails while the old socket lingers, for up to 60 s:
+    /// a deadline that only matters when the port never comes free).
     private static func resume(_ server: LoopbackServer) async {
-        for attempt in 1...100 {
+        let giveUp = ContinuousClock.now + .seconds(60)
+        while true {
             do {
                 try await server.resume()
                 return
             } catch {
-                if attempt == 100 { Issue.record("the server did not start again: \(error)") }
+                guard ContinuousClock.now < giveUp else {
+                    Issue.record("the server did not start again: \(error)")
+                    return
+                }
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
@@ -326,9 +332,10 @@ enum ChaosProducer {
         return report
     }
 
-    /// The segment's last sequence (0 when empty), asked until a connection answers (15 s at most).
+    /// The segment's last sequence (0 when empty), asked until a connection answers (60 s at most: a deadline that
+    /// only matters when the server never comes back).
     static func lastSequence(_ rig: ChaosRig) async -> UInt64? {
-        let giveUp = ContinuousClock.now + .seconds(15)
+        let giveUp = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < giveUp, !Task.isCancelled {
             do {
                 return try await rig.client.peek(store: rig.store, space: ChaosTests.space, segment: ChaosTests.segment)?
@@ -472,18 +479,4 @@ func finishing<T: Sendable>(
     let value = await task.value
     watchdog.cancel()
     return value
-}
-
-/// Polls `condition` every 5 ms until it holds; records an issue after `limit`.
-func waitUntil(
-    _ what: String, within limit: Duration, sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async -> Bool
-) async {
-    let giveUp = ContinuousClock.now + limit
-    while ContinuousClock.now < giveUp {
-        if await condition() { return }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    if await condition() { return }
-    Issue.record("timed out after \(limit) waiting for \(what)", sourceLocation: sourceLocation)
 }

@@ -7,15 +7,15 @@ import StreamKitWire
 import Tracing
 
 /// A WebSocket harness for the observability tests that restart the server: real time for the client's timers,
-/// fast retries and reconnects, a small stream window (so a read cannot be received whole before a restart), and
-/// the client's metrics in `metrics` when given.
+/// fast retries and reconnects (for about 50 s: the budget only runs out when a test is failing), a small stream
+/// window (so a read cannot be received whole before a restart), and the client's metrics in `metrics` when given.
 func observedWebSocketHarness(metrics: TestMetrics? = nil) async throws -> ClientHarness {
     try await ClientHarness.make(
         .webSocket,
         configure: { configuration in
             configuration.clock = .system
             configuration.retryPolicy = RetryPolicy(
-                maxAttempts: 50, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50), multiplier: 2)
+                maxAttempts: 1_000, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50), multiplier: 2)
             configuration.metricsFactory = metrics
         },
         options: { $0.limits = MuxLimits(streamQueueDepth: 2) })

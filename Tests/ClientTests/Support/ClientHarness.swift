@@ -92,17 +92,27 @@ func errorCode(_ body: () async throws -> Void) async -> StreamKitError.Code? {
     }
 }
 
-/// Waits (yielding, then napping 1 ms) until `condition` holds; fails the test after about 5 s of wall time.
-/// This only waits for other tasks to get somewhere; it never stands in for the passing of engine time.
+/// Waits until `condition` holds, checking it after each yield at first, then every few milliseconds; fails the
+/// test when it still does not hold after `timeout` of wall time. The deadline only matters when the test is
+/// failing: it is generous (60 s by default) because the machine may be fully loaded, so a passing run never
+/// depends on how fast other tasks get somewhere. It never stands in for the passing of engine time.
 func eventually(
-    _ what: String = "condition", sourceLocation: SourceLocation = #_sourceLocation,
+    _ what: String = "condition", timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async -> Bool
 ) async {
-    for round in 0..<6_000 {
+    let deadline = ContinuousClock.now + timeout
+    var round = 0
+    while true {
         if await condition() { return }
-        if round < 1_000 { await Task.yield() } else { try? await Task.sleep(for: .milliseconds(1)) }
+        guard ContinuousClock.now < deadline else { break }
+        round += 1
+        if round <= 1_000 {
+            await Task.yield()
+        } else {
+            try? await Task.sleep(for: .milliseconds(min(1 + (round - 1_000) / 100, 10)))
+        }
     }
-    Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+    Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation)
 }
 
 /// A thread-safe value for tests.

@@ -7,48 +7,8 @@ import Testing
 /// The client connection against a server-role `MuxConnection`, frame by frame, without a socket: how each way a
 /// stream can end reaches its consumer.
 struct ClientConnectionTests {
-    /// A client connection wired to a server-side mux: `flush(_:)` hands the frames the client wrote to the server.
-    private final class Pair: Sendable {
-        let client: ClientConnection
-        nonisolated(unsafe) let server = MuxConnection(role: .server, now: .now)  // Used by the test's task only.
-        private let written = Box<[[UInt8]]>([])
-        private let ended = Box(false)
-        private let drain: Task<Void, Never>
-
-        init() {
-            let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-            client = ClientConnection(serial: 1, url: "ws://test", limits: MuxLimits(), output: continuation)
-            let written = written
-            let ended = ended
-            drain = Task {
-                for await frame in stream { written.update { $0.append(frame) } }
-                ended.update { $0 = true }
-            }
-        }
-
-        deinit { drain.cancel() }
-
-        /// Waits (bounded) for `count` frames from the client and feeds every frame written so far to the server.
-        func flush(_ count: Int, sourceLocation: SourceLocation = #_sourceLocation) async -> [MuxAction] {
-            await eventually("\(count) client frames", sourceLocation: sourceLocation) { written.get.count >= count }
-            let frames = written.update { frames in
-                defer { frames = [] }
-                return frames
-            }
-            return frames.flatMap { server.receive($0, now: .now) }
-        }
-
-        /// Whether the client's writer stream ended.
-        var outputEnded: Bool { ended.get }
-
-        /// Hands a server frame to the client.
-        func deliver(_ frame: [UInt8]?) async throws {
-            await client.receive(ByteBuffer(bytes: try #require(frame)))
-        }
-    }
-
     @Test func aServerErrorReachesTheConsumerUnchanged() async throws {
-        let pair = Pair()
+        let pair = MuxPair()
         let inbox = StreamInbox(autoConsume: true)
         let id = try await pair.client.open(
             .peek(space: "s", segment: "g"), store: UUID(), receiver: inbox, closeAfterOpen: true)
@@ -65,7 +25,7 @@ struct ClientConnectionTests {
     }
 
     @Test func aGoAwayRefusesStreamsTheServerNeverAccepted() async throws {
-        let pair = Pair()
+        let pair = MuxPair()
         let accepted = StreamInbox(autoConsume: true)
         let unseen = StreamInbox(autoConsume: true)
         let first = try await pair.client.open(
@@ -93,7 +53,7 @@ struct ClientConnectionTests {
     }
 
     @Test func aReadGrantsCreditOnlyAsItsConsumerTakesEntries() async throws {
-        let pair = Pair()
+        let pair = MuxPair()
         let inbox = StreamInbox(autoConsume: false)
         let request = WireMessage.consumeSegment(space: "s", segment: "g", bounds: ReadBounds(), limit: 0)
         let id = try await pair.client.open(request, store: UUID(), receiver: inbox, closeAfterOpen: true)
@@ -114,7 +74,7 @@ struct ClientConnectionTests {
     }
 
     @Test func aLostConnectionFailsEveryStreamAsLost() async throws {
-        let pair = Pair()
+        let pair = MuxPair()
         let inbox = StreamInbox(autoConsume: false)
         _ = try await pair.client.open(
             .consumeSegment(space: "s", segment: "g", bounds: ReadBounds(), limit: 0), store: UUID(), receiver: inbox,

@@ -7,10 +7,13 @@ import Testing
 /// A harness for the WebSocket-only tests: the client's own timers on real time (so a retry while the server
 /// is briefly down needs no manual clock), fast retries and reconnects, and a small stream window so a server
 /// cannot push a whole read ahead of the reader.
+///
+/// The default policy retries every 5–50 ms for about 50 s: the budget only runs out when a test is failing, never
+/// because a loaded machine was slow to restart a server.
 func webSocketHarness(
     queueDepth: Int = 2,
     retryPolicy: RetryPolicy = RetryPolicy(
-        maxAttempts: 50, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50), multiplier: 2),
+        maxAttempts: 1_000, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50), multiplier: 2),
     authentication: ServerAuthentication = .none,
     options: (inout WebSocketOptions) -> Void = { _ in }
 ) async throws -> ClientHarness {
