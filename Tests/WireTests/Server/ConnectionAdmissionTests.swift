@@ -48,7 +48,8 @@ struct ConnectionAdmissionTests {
     func partialHeadIsClosed() async throws {
         try await withTestServer(Self.configuration()) { port, _ in
             let connection = try await RawConnection.open(port: port)
-            try await connection.send("GET /streamkit HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webs")
+            // Fails if a loaded machine let the timeout pass first: the connection is closed either way.
+            try? await connection.send("GET /streamkit HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webs")
 
             let closed = await connection.waitUntilClosed()
 
@@ -61,7 +62,7 @@ struct ConnectionAdmissionTests {
     func tricklingClientIsClosed() async throws {
         try await withTestServer(Self.configuration()) { port, _ in
             let connection = try await RawConnection.open(port: port)
-            try await connection.send("GET /streamkit HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            try? await connection.send("GET /streamkit HTTP/1.1\r\nHost: 127.0.0.1\r\n")  // As above.
             let deadline = ContinuousClock.now + .seconds(30)  // Only reached when the server never closes.
 
             var line = 0
