@@ -72,6 +72,63 @@ enum EntryBatchCodec {
         }
     }
 
+    // MARK: - Sizes
+
+    /// Most bytes one entry takes in a batch, wherever it stands: its space and segment written, every number at
+    /// its widest (10-byte varints), the payload and the metadata exactly. The sum over a batch's entries plus
+    /// ``maxCountBytes(_:)`` bounds the batch's encoding. O(1) without metadata, no allocation.
+    @inline(__always)
+    static func maxEncodedBytes(_ entry: Entry) -> Int {
+        maxEncodedBytes(
+            spaceBytes: entry.space.utf8.count, segmentBytes: entry.segment.utf8.count,
+            payloadBytes: entry.payload.count, metadata: entry.metadata)
+    }
+
+    /// ``maxEncodedBytes(_:)`` of the entry a record will become in `space` and `segment`, before it is committed.
+    @inline(__always)
+    static func maxEncodedBytes(spaceBytes: Int, segmentBytes: Int, payloadBytes: Int, metadata: [String: String])
+        -> Int
+    {
+        // Flags, transaction id, and position, sequence, timestamp and transaction number at 10 bytes each.
+        var bytes = 1 &+ 16 &+ 40
+        bytes &+= FrameHeader.varintSize(UInt64(spaceBytes)) &+ spaceBytes
+        bytes &+= FrameHeader.varintSize(UInt64(segmentBytes)) &+ segmentBytes
+        bytes &+= FrameHeader.varintSize(UInt64(payloadBytes)) &+ payloadBytes
+        if !metadata.isEmpty { bytes &+= metadataBytes(metadata) }
+        return bytes
+    }
+
+    /// Exact bytes of a batch that holds `entry` alone (count included).
+    static func encodedBytes(alone entry: Entry) -> Int {
+        var bytes = 1 &+ 1 &+ 16  // Count, flags, transaction id.
+        let space = entry.space.utf8.count
+        let segment = entry.segment.utf8.count
+        bytes &+= FrameHeader.varintSize(UInt64(space)) &+ space
+        bytes &+= FrameHeader.varintSize(UInt64(segment)) &+ segment
+        bytes &+= FrameHeader.varintSize(ZigZag.encode(Int64(bitPattern: entry.position)))
+        bytes &+= FrameHeader.varintSize(ZigZag.encode(Int64(bitPattern: entry.sequence)))
+        bytes &+= FrameHeader.varintSize(ZigZag.encode(entry.timestamp))
+        bytes &+= FrameHeader.varintSize(ZigZag.encode(Int64(bitPattern: entry.transactionNumber)))
+        bytes &+= FrameHeader.varintSize(UInt64(entry.payload.count)) &+ entry.payload.count
+        if !entry.metadata.isEmpty { bytes &+= metadataBytes(entry.metadata) }
+        return bytes
+    }
+
+    /// Bytes of a batch's count of `count` entries.
+    @inline(__always)
+    static func maxCountBytes(_ count: Int) -> Int { FrameHeader.varintSize(UInt64(max(0, count))) }
+
+    /// Exact bytes of a metadata map as written: the pair count, then each key and value with its length.
+    private static func metadataBytes(_ metadata: [String: String]) -> Int {
+        var bytes = FrameHeader.varintSize(UInt64(metadata.count))
+        for (key, value) in metadata {
+            let k = key.utf8.count
+            let v = value.utf8.count
+            bytes &+= FrameHeader.varintSize(UInt64(k)) &+ k &+ FrameHeader.varintSize(UInt64(v)) &+ v
+        }
+        return bytes
+    }
+
     static func decode(from reader: inout WireReader) throws(WireError) -> [Entry] {
         // Smallest entry after the first: flags, four deltas and a payload length, one byte each.
         let count = try reader.count("entries in a batch", limit: reader.limits.maxBatchCount, minimumBytes: 6)

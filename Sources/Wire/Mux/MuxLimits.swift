@@ -64,3 +64,13 @@ public struct MuxLimits: Hashable, Sendable {
         self.silenceTimeout = silenceTimeout
     }
 }
+
+extension MuxLimits {
+    /// Most body bytes of one message a data frame can carry under these limits, even uncompressed: within the
+    /// codec's message and frame limits, and with the data frame's type and stream id and the codec frame's
+    /// header within the mux frame limit.
+    var maxDataMessageBytes: Int {
+        let framing = 1 + 10 + FrameHeader.maxBytes  // Type, stream id (a varint), codec frame header.
+        return max(0, min(wire.maxMessageBytes, wire.maxFrameBytes, maxFrameBytes - framing))
+    }
+}

@@ -9,8 +9,8 @@ import Tracing
 /// Runs one server stream: calls the store named by the open and sends the answers.
 struct StreamDispatcher: Sendable {
     let registry: StoreRegistry
-    /// Most entries per `entries` message of a read.
-    let entriesPerBatch: Int
+    /// How a read's entries are cut into messages, and the size a written record must keep to be readable.
+    let batchLimits: EntryBatchLimits
     /// The server's logger.
     let logger: Logger
 
@@ -85,10 +85,13 @@ struct StreamDispatcher: Sendable {
     ) async throws {
         switch request {
         case .publish(let space, let segment, let payload, let metadata):
+            try batchLimits.checkReadable(
+                payloadBytes: payload.count, metadata: metadata, space: space, segment: segment)
             let status = try await store.publish(space: space, segment: segment, payload: payload, metadata: metadata)
             try await connection.send(.status(status), on: id)
         case .peek(let space, let segment):
             let entry = try await store.peek(space: space, segment: segment)
+            if let entry { try batchLimits.checkSendable(entry) }
             try await connection.send(.entries(entry.map { [$0] } ?? []), on: id)
         case .getStatus(let space, let segment):
             let status = await store.status(space: space, segment: segment)
@@ -244,6 +247,8 @@ struct StreamDispatcher: Sendable {
             await connection.consumed(id)
             switch message {
             case .records(let records):
+                // Before anything of the message is committed: every record must be readable in one message.
+                for record in records { try batchLimits.checkReadable(record, space: space, segment: segment) }
                 for status in try await store.produce(space: space, segment: segment, records: records) {
                     try await connection.send(.status(status), on: id)
                 }
@@ -256,19 +261,13 @@ struct StreamDispatcher: Sendable {
         }
     }
 
-    /// Sends a read's entries in batches; each send waits for the client's credit.
+    /// Sends a read's entries in batches cut by count and by bytes (``EntryBatcher``); each send waits for the
+    /// client's credit.
     private func stream<Entries: AsyncSequence>(
         _ entries: Entries, id: UInt64, connection: ServerConnection
     ) async throws where Entries.Element == Entry {
-        var batch: [Entry] = []
-        batch.reserveCapacity(entriesPerBatch)
-        for try await entry in entries {
-            batch.append(entry)
-            if batch.count >= entriesPerBatch {
-                try await connection.send(.entries(batch), on: id)
-                batch.removeAll(keepingCapacity: true)
-            }
+        try await EntryBatcher.forEachBatch(of: entries, limits: batchLimits) { batch in
+            try await connection.send(.entries(batch), on: id)
         }
-        if !batch.isEmpty { try await connection.send(.entries(batch), on: id) }
     }
 }

@@ -38,8 +38,12 @@ public final class StreamKitServer: Sendable {
         public var limits: MuxLimits
         /// How often each connection's heartbeat and silence clock advance. Default 1 s.
         public var tickInterval: Duration
-        /// Most entries per `entries` message of a read. Default 256.
+        /// Most entries per `entries` message of a read (at most the codec's `maxBatchCount`). Default 256.
         public var entriesPerBatch: Int
+        /// Bytes after which a read's `entries` message is cut: the entry that would take it over starts the
+        /// next one, and an entry larger than this goes alone. No message is ever larger than one mux frame
+        /// carries (`limits`), whatever this says. Default 1 MiB.
+        public var bytesPerBatch: Int
         /// How long a new connection has to complete its WebSocket upgrade (request read, token checked, `101`
         /// sent); one that has not by then (idle, a partial request, a client trickling its headers) is closed
         /// without an answer. Default 10 s.
@@ -60,8 +64,8 @@ public final class StreamKitServer: Sendable {
         public init(
             authentication: ServerAuthentication, host: String = "127.0.0.1", port: Int = 7420,
             path: String = "/streamkit", limits: MuxLimits = MuxLimits(), tickInterval: Duration = .seconds(1),
-            entriesPerBatch: Int = 256, upgradeTimeout: Duration = .seconds(10), maxConnections: Int = 512,
-            logger: Logger = Logger(label: "streamkit.server")
+            entriesPerBatch: Int = 256, bytesPerBatch: Int = 1 << 20, upgradeTimeout: Duration = .seconds(10),
+            maxConnections: Int = 512, logger: Logger = Logger(label: "streamkit.server")
         ) {
             self.authentication = authentication
             self.host = host
@@ -70,6 +74,7 @@ public final class StreamKitServer: Sendable {
             self.limits = limits
             self.tickInterval = tickInterval
             self.entriesPerBatch = max(1, entriesPerBatch)
+            self.bytesPerBatch = max(1, bytesPerBatch)
             self.upgradeTimeout = upgradeTimeout
             self.maxConnections = max(1, maxConnections)
             self.logger = logger
@@ -203,7 +208,8 @@ public final class StreamKitServer: Sendable {
                             logger.warning(
                                 """
                                 connection refused with 503: \(slots.limit) connections are open, the limit; \
-                                refusals in the next minute are only counted (streamkit_server_connections_refused_total)
+                                refusals in the next minute are only counted \
+                                (streamkit_server_connections_refused_total)
                                 """)
                         }
                         try channel.pipeline.syncOperations.addHandler(
@@ -323,7 +329,11 @@ public final class StreamKitServer: Sendable {
         let connection = ServerConnection(
             access: access, limits: configuration.limits,
             dispatcher: StreamDispatcher(
-                registry: registry, entriesPerBatch: configuration.entriesPerBatch, logger: configuration.logger),
+                registry: registry,
+                batchLimits: EntryBatchLimits(
+                    entriesPerBatch: configuration.entriesPerBatch, batchBytes: configuration.bytesPerBatch,
+                    limits: configuration.limits),
+                logger: configuration.logger),
             output: outputContinuation, jobs: jobsContinuation)
         let tickInterval = configuration.tickInterval
         Counter(label: "streamkit_server_connections_total").increment()
