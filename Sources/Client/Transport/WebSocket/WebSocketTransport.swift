@@ -111,16 +111,9 @@ struct WebSocketTransport: ClientTransport {
         }
         let manager = self.manager
         return try await context.retrying(operation, store: store, stopIf: { manager.isClosing }) {
-            let handle = try await open(
-                operation, store: store, request, closeAfterOpen: true, autoConsume: true, retrying: false)
-            switch try await handle.next() {
-            case .message(let answer):
-                handle.markEnded()
+            switch try await exchange(operation, store: store, request, retrying: false) {
+            case .answer(let answer):
                 return answer
-            case .finished:
-                throw Self.noAnswer(operation, store: store)
-            case .failed(let error):
-                throw error
             case .lost(let error):
                 if RetryPolicy.isRetryable(error) { onReplay() }
                 throw error
@@ -138,16 +131,9 @@ struct WebSocketTransport: ClientTransport {
     ) async throws -> WireMessage {
         var refusals = 0
         while true {
-            let handle = try await open(
-                operation, store: store, request, closeAfterOpen: true, autoConsume: true, retrying: retrying)
-            switch try await handle.next() {
-            case .message(let answer):
-                handle.markEnded()
+            switch try await exchange(operation, store: store, request, retrying: retrying) {
+            case .answer(let answer):
                 return answer
-            case .finished:
-                throw Self.noAnswer(operation, store: store)
-            case .failed(let error):
-                throw error
             case .lost(let error):
                 throw error
             case .refused(let error):
@@ -160,9 +146,39 @@ struct WebSocketTransport: ClientTransport {
         }
     }
 
-    private static func noAnswer(_ operation: String, store: UUID) -> StreamKitError {
-        StreamKitError(
-            code: .internalError, message: "the server ended the \(operation) stream without an answer", storeID: store)
+    /// How a one-shot request's stream ended, when the server did not fail it.
+    private enum Exchange {
+        case answer(WireMessage)
+        /// The connection went away under it: it may have been applied.
+        case lost(StreamKitError)
+        /// The server's go-away says it never accepted it.
+        case refused(StreamKitError)
+    }
+
+    /// Sends a one-shot request on a new stream and waits for its answer.
+    ///
+    /// - Throws: The server's error; opening's errors; `internalError` when the server ends the stream without an
+    ///   answer.
+    private func exchange(
+        _ operation: String, store: UUID, _ request: WireMessage, retrying: Bool
+    ) async throws -> Exchange {
+        let handle = try await open(
+            operation, store: store, request, closeAfterOpen: true, autoConsume: true, retrying: retrying)
+        switch try await handle.next() {
+        case .message(let answer):
+            handle.markEnded()
+            return .answer(answer)
+        case .finished:
+            throw StreamKitError(
+                code: .internalError, message: "the server ended the \(operation) stream without an answer",
+                storeID: store)
+        case .failed(let error):
+            throw error
+        case .lost(let error):
+            return .lost(error)
+        case .refused(let error):
+            return .refused(error)
+        }
     }
 
     private static func unexpected(_ answer: WireMessage, to operation: String) -> StreamKitError {
