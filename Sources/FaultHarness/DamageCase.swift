@@ -50,8 +50,8 @@ struct DamageCase: Sendable {
     var file: Int
     var kind: Kind
 
-    /// Applies the damage to `path` (a copy of the file).
-    func apply(to path: String) throws {
+    /// Applies the damage to `path` (a copy of the file); false when that changed no byte (zeros over zeros).
+    func apply(to path: String) throws -> Bool {
         let url = URL(fileURLWithPath: path)
         var bytes = [UInt8](try Data(contentsOf: url))
         switch kind {
@@ -60,18 +60,26 @@ struct DamageCase: Sendable {
         case .cut(let offset):
             bytes.removeSubrange(offset...)
         case .zero(let offset, let length):
-            for index in offset..<min(bytes.count, offset + length) { bytes[index] = 0 }
+            let range = offset..<min(bytes.count, offset + length)
+            if bytes[range].allSatisfy({ $0 == 0 }) { return false }
+            for index in range { bytes[index] = 0 }
         case .append(let extra):
             bytes += extra
         }
         try Data(bytes).write(to: url)
+        return true
+    }
+
+    /// What the tools must do with damage that changes nothing a reader uses: succeed with every entry.
+    static func harmless(entries: [DumpedEntry]) -> Expectation {
+        Expectation(touchesData: false, tailLike: false, cleanCut: false, lost: 0, requiredCount: entries.count)
     }
 
     /// What the tools must do with this damage, given the healthy store's `layout` and `entries` (by position).
     func expectation(_ layout: StoreLayout, entries: [DumpedEntry]) -> Expectation {
         let target = layout.files[file]
-        let all = Expectation(touchesData: false, tailLike: false, cleanCut: false, lost: 0, requiredCount: entries.count)
-        guard target.kind == .log || target.kind == .wal else { return all }  // Sidecars and spares are derivable.
+        // Sidecars and spares are derivable or unread.
+        guard target.kind == .log || target.kind == .wal else { return Self.harmless(entries: entries) }
         let damaged: Range<Int>
         switch kind {
         case .flip(let offset, _): damaged = offset..<(offset + 1)

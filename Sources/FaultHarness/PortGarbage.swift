@@ -82,8 +82,17 @@ struct PortGarbage {
         // Until the share of time is used, but long enough to see lingering connections closed; earlier if the
         // server dies.
         let end = max(deadline - .seconds(6), garbageStarted + Self.lingerWindow + .seconds(1))
+        var residentPeak = residentBefore
+        var residentTrace: [String] = []  // Every 30 s: how memory goes while the garbage lasts.
+        var nextTrace = garbageStarted + .seconds(30)
         while ContinuousClock.now < end && server.child.isRunning {
             try? await Task.sleep(for: .milliseconds(100))
+            let resident = server.residentKiB ?? 0
+            residentPeak = max(residentPeak, resident)
+            if ContinuousClock.now >= nextTrace {
+                residentTrace.append(String(format: "%.0f", Double(resident) / 1024))
+                nextTrace += .seconds(30)
+            }
         }
         let died = !server.child.isRunning
         garbageStop.set()
@@ -125,7 +134,10 @@ struct PortGarbage {
         report.zero(phase, "server deaths", died ? 1 : 0)
         if died { report.example(phase, "server deaths", "\(server.child.isRunning ? "" : stopped.end.description) \(stopped.stderrTail(600))") }
         report.check(phase, "graceful stop after the garbage", "\(stopped.end)", passed: stopped.end == .exited(0))
-        report.figure(phase, "server RSS before / after (MiB)", String(format: "%.1f / %.1f", Double(residentBefore) / 1024, Double(residentAfter) / 1024))
+        report.figure(
+            phase, "server RSS before / peak / after (MiB)",
+            String(format: "%.1f / %.1f / %.1f", Double(residentBefore) / 1024, Double(residentPeak) / 1024, Double(residentAfter) / 1024))
+        if !residentTrace.isEmpty { report.figure(phase, "server RSS every 30 s of garbage (MiB)", residentTrace.joined(separator: ", ")) }
         report.check(
             phase, "server descriptors before / after (≤ before + \(Self.descriptorSlack))", "\(descriptorsBefore) / \(descriptorsAfter)",
             passed: descriptorsAfter <= descriptorsBefore + Self.descriptorSlack)

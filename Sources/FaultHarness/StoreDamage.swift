@@ -79,9 +79,7 @@ struct StoreDamage {
                     running -= 1
                 }
                 group.addTask {
-                    let source = stores[damage.store]
-                    let expectation = damage.expectation(source.layout, entries: source.entries)
-                    let verdict = await runCase(damage, source: source, expectation: expectation, serve: serve, root: root)
+                    let (expectation, verdict) = await runCase(damage, source: stores[damage.store], serve: serve, root: root)
                     return (damage, expectation, verdict)
                 }
                 running += 1
@@ -91,20 +89,24 @@ struct StoreDamage {
         publish(figures, everyByteTotal: everyByteTotal)
     }
 
-    /// Copies the source store, damages the copy, runs the tools; nil when the harness could not set the case up.
+    /// Copies the source store, damages the copy, runs the tools; returns what the damage requires (nothing
+    /// when it changed no byte) and the verdict, nil when the harness could not set the case up.
     private func runCase(
-        _ damage: DamageCase, source: SourceStore, expectation: DamageCase.Expectation, serve: Bool, root: String
-    ) async -> DamageVerdict? {
+        _ damage: DamageCase, source: SourceStore, serve: Bool, root: String
+    ) async -> (DamageCase.Expectation, DamageVerdict?) {
         let data = root + "/cases/\(damage.number)"
         let file = source.layout.files[damage.file]
+        var expectation = damage.expectation(source.layout, entries: source.entries)
         do {
             try FileManager.default.createDirectory(atPath: root + "/cases", withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: data)
             try FileManager.default.copyItem(atPath: source.data, toPath: data)
-            try damage.apply(to: data + "/" + source.directoryName + "/" + file.path)
+            if !(try damage.apply(to: data + "/" + source.directoryName + "/" + file.path)) {
+                expectation = DamageCase.harmless(entries: source.entries)
+            }
         } catch {
             report.example(Self.phase, "harness errors", "case \(damage.number): \(error)")
-            return nil
+            return (expectation, nil)
         }
         var verdict = DamageVerdict()
         do {
@@ -125,11 +127,11 @@ struct StoreDamage {
             }
         } catch {
             report.example(Self.phase, "harness errors", "case \(damage.number): \(error)")
-            return nil
+            return (expectation, nil)
         }
         if serve { await serveCheck(data: data, source: source, expectation: expectation, verdict: &verdict) }
         if !verdict.failed { try? FileManager.default.removeItem(atPath: data) }  // Failing copies stay for replay.
-        return verdict
+        return (expectation, verdict)
     }
 
     /// Starts `serve` on the copy and reads every segment through it: a failed read is the damage reported; a
