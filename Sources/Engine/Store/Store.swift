@@ -239,6 +239,15 @@ public actor Store {
                 "\(record.metadata.count) metadata pairs, over the limit of \(configuration.maxMetadataPairs)",
                 limit: configuration.maxMetadataPairs, value: record.metadata.count)
         }
+        if !record.metadata.isEmpty {
+            var bytes = 0
+            for (key, value) in record.metadata { bytes += key.utf8.count + value.utf8.count }
+            if bytes > configuration.maxMetadataBytes {
+                throw StreamKitError.limitExceeded(
+                    "metadata is \(bytes) bytes, over the limit of \(configuration.maxMetadataBytes)",
+                    limit: configuration.maxMetadataBytes, value: bytes)
+            }
+        }
     }
 
     // MARK: - Inventory

@@ -17,6 +17,10 @@ public struct StoreConfiguration: Sendable {
     public var maxNameBytes = 256
     /// Most metadata pairs per record. Default 64.
     public var maxMetadataPairs = 64
+    /// Most metadata bytes per record (UTF-8 of every key and value). Default 64 KiB. With the payload limit it
+    /// keeps every entry within what one WebSocket message carries, so whatever a store accepts can be read
+    /// over the wire too.
+    public var maxMetadataBytes = 64 << 10
     /// Memory for recent entries kept decoded in memory (the tail). Default 64 MiB.
     public var tailBytes = 64 << 20
     /// Memory for decoded blocks read back from the log. Default 64 MiB.

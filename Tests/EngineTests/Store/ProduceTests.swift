@@ -96,6 +96,10 @@ import Testing
             let bigError = await streamKitError { try await store.produce(space: "s", segment: "g", records: big) }
             #expect(bigError?.code == .limitExceeded)
             #expect(bigError?.limit == 100 && bigError?.value == 101)
+            let heavy = [Record(sequence: 1, payload: [1], metadata: ["k": String(repeating: "v", count: 64 << 10)])]
+            let heavyError = await streamKitError { try await store.produce(space: "s", segment: "g", records: heavy) }
+            #expect(heavyError?.code == .limitExceeded)
+            #expect(heavyError?.limit == 64 << 10 && heavyError?.value == (64 << 10) + 1)
             #expect(await store.spaces().isEmpty)
         }
     }
