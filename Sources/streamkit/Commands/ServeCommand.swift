@@ -102,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         try await Output.run {
             let authentication = try self.authentication()
             try prepare(data)
+            OpenFileLimit.raiseToHardLimit()  // Before the registry sizes its open-store bound from it.
             let level = Logger.Level(rawValue: logLevel) ?? .notice
             var store = StoreConfiguration()
             store.log.durability = durability.value

@@ -45,15 +45,23 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     private let process: Process
+    /// The child's process id.
+    var pid: Int32 { process.processIdentifier }
     private let collected = Mutex(Collected())
     private let input: Pipe
 
     /// Starts `streamkit arguments…`; `stdin` is written and closed at once when given, else left open
-    /// (see ``closeInput()``).
-    init(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws {
+    /// (see ``closeInput()``). With a `launcher` (e.g. `["/usr/bin/prlimit", "--nofile=256:"]`) that command
+    /// starts `streamkit` instead.
+    init(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], launcher: [String] = []) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: StreamKitBinary.path)
-        process.arguments = arguments
+        if let tool = launcher.first {
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = Array(launcher.dropFirst()) + [StreamKitBinary.path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: StreamKitBinary.path)
+            process.arguments = arguments
+        }
         process.environment = StreamKitBinary.environment(environment)
         let out = Pipe()
         let err = Pipe()
@@ -174,9 +182,12 @@ final class ServerProcess: Sendable {
     let data: String
 
     /// Starts the server and waits for its URL line.
-    init(data: String, auth: [String], extra: [String] = [], environment: [String: String] = [:]) async throws {
+    init(
+        data: String, auth: [String], extra: [String] = [], environment: [String: String] = [:], launcher: [String] = []
+    ) async throws {
         self.data = data
-        child = try ChildProcess(["serve", "--data", data, "--port", "0"] + auth + extra, environment: environment)
+        child = try ChildProcess(
+            ["serve", "--data", data, "--port", "0"] + auth + extra, environment: environment, launcher: launcher)
         do {
             url = try await child.lines(1).first ?? ""
         } catch {
