@@ -120,7 +120,8 @@ struct HeartbeatLoop: Sendable {
             }
             if inventory.workers.contains(where: { $0.workerID == workerID }) {
                 presence.recordDisplaced(.workerDisplaced(workerID: workerID, storeID: store, cause: loss))
-                logger.warning("worker displaced by another registration of its id; heartbeats stopped", metadata: metadata)
+                logger.warning(
+                    "worker displaced by another registration of its id; heartbeats stopped", metadata: metadata)
                 return false
             }
             let registration = try await observer.run("registerWorker", .init(store: store)) {
