@@ -49,11 +49,14 @@ final class WebSocketStatusFeed: StatusFeed {
 
     private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: nil) }
 
-    /// Opens the first subscribe stream and waits until the server accepted it, so that a refusal (`forbidden`,
-    /// the store's own errors) is thrown here, as the in-process transport throws it, not later by the feed.
-    /// Opening and a stream lost or refused before its acceptance are retried under the retry policy.
+    /// Opens the first subscribe stream and waits until the server accepted it, so that a refusal of the stream
+    /// (`forbidden` for a store the token does not grant, `overloaded` …) is thrown here, as the in-process
+    /// transport throws it, not later by the feed. Opening and a stream lost or refused by a go-away before its
+    /// acceptance are retried under the retry policy.
     ///
-    /// The server accepts the stream with its first credit (`docs/protocol.md` §7), or its first status.
+    /// The server accepts the stream with its first credit (`docs/protocol.md` §7), or its first status. That
+    /// credit comes as the stream opens, before the server asks its registry: an error of the registry's own (it
+    /// is shut down, the store cannot be opened) still ends the feed later.
     func start() async throws {
         let transport = self.transport
         let manager = transport.manager
