@@ -3,7 +3,7 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import StreamKitEngine
+import StreamKitEngine
 import Synchronization
 
 /// A worker registered by ``StreamKitClient/registerWorker(store:workerID:metadata:heartbeatInterval:)``,
