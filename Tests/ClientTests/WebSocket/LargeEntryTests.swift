@@ -66,11 +66,11 @@ struct LargeEntryTests {
         await h.tearDown()
     }
 
-    @Test("the largest record (largest payload, most metadata one message carries) reads back; a byte more is refused")
+    @Test("the largest record (largest payload, most metadata a store accepts) reads back; a metadata byte more is refused")
     func largestRecordReadsBackAndOneByteMoreIsRefused() async throws {
         let h = try await ClientHarness.make(.webSocket)
         let payload = Self.payload(Self.maxPayload, seed: 8)
-        var metadata = Self.largestMetadata(payload: payload.count, space: "s", segment: "g")
+        var metadata = Self.largestMetadata()
         let largest = Record(sequence: 1, payload: payload, metadata: metadata)
         metadata["k00", default: ""] += "x"
         let tooLarge = Record(sequence: 2, payload: payload, metadata: metadata)
@@ -91,23 +91,15 @@ struct LargeEntryTests {
         await h.tearDown()
     }
 
-    /// The most metadata (the engine's 64 pairs) a record with `payload` bytes may carry in `space`/`segment`
-    /// over the WebSocket, by the rule of `docs/protocol.md` (§6, Entries and the message limit): 57 bytes, plus
-    /// space, segment and payload each with its length varint, plus the metadata as encoded, is at most
-    /// `maxMessageBytes - 1` (8 MiB − 1 by default).
-    private static func largestMetadata(payload: Int, space: String, segment: String) -> [String: String] {
-        func varint(_ value: Int) -> Int { max(1, (Int.bitWidth - value.leadingZeroBitCount + 6) / 7) }
-        let limit = WireLimits().maxMessageBytes - 1
-        let fixed =
-            57 + varint(space.utf8.count) + space.utf8.count + varint(segment.utf8.count) + segment.utf8.count
-            + varint(payload) + payload
-        let pairs = StoreConfiguration().maxMetadataPairs
-        // Keys k00…k63: 3 bytes and a 1-byte length; values of 16 KiB up to 2 MiB: a 3-byte length.
-        let values = limit - fixed - varint(pairs) - pairs * (1 + 3 + 3)
+    /// The most metadata a store accepts by default: the engine's 64 pairs, keys `k00`…`k63`, keys and values
+    /// adding up to exactly `maxMetadataBytes` (64 KiB) in UTF-8.
+    private static func largestMetadata() -> [String: String] {
+        let configuration = StoreConfiguration()
+        let pairs = configuration.maxMetadataPairs
+        let values = configuration.maxMetadataBytes - pairs * 3
         var metadata: [String: String] = [:]
         for index in 0..<pairs {
             let size = values / pairs + (index < values % pairs ? 1 : 0)
-            precondition((16_384...65_536).contains(size), "values take 3-byte lengths and fit the string limit")
             metadata["k" + (index < 10 ? "0" : "") + "\(index)"] = String(repeating: "m", count: size)
         }
         return metadata
