@@ -146,6 +146,28 @@ import Testing
         #expect(try await ChildProcess.run(["inspect", root]).status == 2)
     }
 
+    @Test("a block whose body fails its CRC in the middle of a closed store's log: inspect reports it with file and offset and exits 2")
+    func blockBodyFoundByInspect() async throws {
+        let (root, id, store) = try await makeStore(closed: 30, open: 0)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let log = try onlyFile(store + "/log", "log")
+        try flipBit(log, at: 200)  // the first block's body; its header is intact
+
+        let inspect = try await ChildProcess.run(["inspect", root])
+        #expect(inspect.status == 2)
+        #expect(inspect.stdout.contains("DAMAGE: \(log) @64: block checksum mismatch"), "\(inspect.stdout)")
+        #expect(inspect.stderr.contains("\(URL(fileURLWithPath: log).lastPathComponent) @64"))
+
+        let dump = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw"])
+        #expect(dump.status == 2)
+        #expect(dump.stdout.isEmpty)
+        let skipping = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged"])
+        #expect(skipping.status == 0)
+        let read = sequences(skipping)
+        #expect(read.last == 300 && read.first.map { $0 > 1 } == true)
+        #expect(skipping.stderr.contains("positions 1…\(read[0] - 1) skipped"))
+    }
+
     @Test("replay stops at damage with status 2 after the entries before it; --skip-damaged replays the rest and the gap is a conflict")
     func replayAtDamage() async throws {
         let (root, id, store) = try await makeStore(closed: 0, open: 20)

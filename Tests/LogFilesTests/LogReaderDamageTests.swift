@@ -140,6 +140,28 @@ import Testing
         }
     }
 
+    @Test("a block whose body fails its CRC in the middle of a log is damage found by a checksum check, and read past block by block")
+    func blockBodyFlip() async throws {
+        try await withTemporaryDirectory { dir in
+            let transactions = try await sealedStore(dir)
+            let structure = try LogReader(directory: dir)
+            let block = structure.blocks[structure.blocks.count / 2]
+            try flipBit(try #require(files(in: dir + "/log", ext: "log").first), at: Int(block.offset) + 100)
+
+            #expect(try LogReader(directory: dir).problems.isEmpty, "a structure check reads no block body")
+            let checked = try LogReader(directory: dir, check: .checksums)
+            #expect(checked.damage.map(\.offset) == [block.offset])
+            #expect(checked.damage.first?.position == block.header.firstPosition)
+            #expect(checked.blocks.count == structure.blocks.count - 1)
+            let (entries, damage) = try readPast(dir)
+            let skipped = block.header.firstPosition..<(block.header.lastPosition + 1)
+            #expect(damage.map(\.skipped) == [skipped])
+            #expect(damage.first?.problem.offset == block.offset)
+            #expect(entries.map(\.position) == Array(1..<skipped.lowerBound) + Array(skipped.upperBound...120))
+            #expect(entries.count + skipped.count == fingerprints(transactions).count)
+        }
+    }
+
     @Test("crash copies taken at any moment are never damage, and the reader sees what a reopen recovers")
     func crashCopiesAreSound() async throws {
         try await withTemporaryDirectory { dir in

@@ -7,7 +7,8 @@ struct InspectCommand: AsyncParsableCommand {
         commandName: "inspect",
         abstract: "Show stores, files, blocks, entries, compression and segments of a data directory.",
         discussion: """
-            Damage — what opening a store would refuse — is listed with its file and offset, also on stderr, and the exit status is 2; \
+            Reads every block's CRC (nothing is decompressed; `verify` checks more). Damage — what opening a \
+            store would refuse — is listed with its file and offset, also on stderr, and the exit status is 2; \
             the figures then count what can be read. A torn tail a crash left (which opening cuts) is listed \
             but is not damage.
             """)

@@ -1,8 +1,8 @@
 import Foundation
 import StreamKitLogFiles
 
-/// What `inspect` reports of one store, computed from block summaries (no decompression) and WAL entries;
-/// damage is read past, so the figures count everything readable.
+/// What `inspect` reports of one store, computed from block summaries and WAL entries after checking every
+/// block's CRC (no decompression); damage is read past, so the figures count everything readable.
 struct StoreSummary: Encodable {
     struct Segment: Encodable {
         var space: String
@@ -40,7 +40,7 @@ struct StoreSummary: Encodable {
     }
 
     init(id: String, path: String) throws {
-        let reader = try LogReader(directory: path)
+        let reader = try LogReader(directory: path, check: .checksums)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: path + "/log")) ?? []
         let wals = (try? FileManager.default.contentsOfDirectory(atPath: path + "/wal")) ?? []
         self.id = id
