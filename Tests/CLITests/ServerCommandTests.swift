@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import StreamKitEngine
 import Testing
 
 /// `streamkit serve`, `publish`, `tail`, `token` and `replay --to-url`, run as real processes against each
@@ -105,6 +107,44 @@ import Testing
 
         tail.signal(SIGTERM)
         #expect(try await tail.finished().stdoutLines.count == 2)
+        #expect(try await server.terminate().status == 0)
+    }
+
+    @Test(
+        "tail --from-start ends on SIGINT or SIGTERM while it is still catching up: status 0, whole lines, far from the end",
+        arguments: zip([SIGINT, SIGTERM], [false, true]))
+    func tailStopsOnSignalWhileCatchingUp(signal: Int32, oneSegment: Bool) async throws {
+        let data = temporaryPath("tail-signal")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        // Enough entries that printing them all takes many seconds (each becomes a JSON line).
+        let count = 60_000
+        let store = UUID()
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.logger.logLevel = .error
+        configuration.logger.logLevel = .error
+        let writer = try await Store.open(id: store, directory: data + "/" + store.uuidString.lowercased(), configuration: configuration)
+        for start in stride(from: 1, through: count, by: 1_000) {
+            let records = (start..<(start + 1_000)).map { Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8)) }
+            try await writer.produce(space: "s", segment: "g", records: records)
+        }
+        await writer.close()
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"])
+        defer { server.child.stop() }
+
+        let tail = try ChildProcess(
+            ["tail", server.url, "--store", store.uuidString, "--space", "s", "--from-start"]
+                + (oneSegment ? ["--segment", "g"] : []))
+        defer { tail.stop() }
+        _ = try await tail.lines(1)  // Catching up has begun.
+        tail.signal(signal)
+        // Generous for a loaded machine; printing everything takes far longer than this.
+        let ended = try await tail.finished(timeout: .seconds(15))
+        #expect(ended.status == 0, "\(ended.stderr)")
+        #expect(ended.stdout.hasSuffix("\n"))
+        #expect(ended.stdoutLines.count < count, "tail printed everything before it stopped")
+        let last = try json(try #require(ended.stdoutLines.last))
+        #expect(last["sequence"] as? Int == ended.stdoutLines.count)
         #expect(try await server.terminate().status == 0)
     }
 

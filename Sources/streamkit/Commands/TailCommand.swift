@@ -117,6 +117,10 @@ private struct Follower: Sendable {
     }
 
     /// Prints every entry after `position` that is visible now; returns the new position.
+    ///
+    /// Checks for cancellation (a signal) before each entry: entries a read has already received are handed
+    /// out without suspending, so catching up on a long segment would otherwise run to its end first. What was
+    /// printed up to then is written out, in whole lines.
     private func readNew(_ client: StreamKitClient, after position: Position) async throws -> Position {
         var buffer = Data()
         defer { Output.write(buffer) }
@@ -133,6 +137,7 @@ private struct Follower: Sendable {
             var last = last
             let entries = client.consumeSegment(store: store, space: space, segment: segment ?? "", minSequence: last + 1)
             for try await entry in entries where entry.sequence > last {
+                try Task.checkCancellation()
                 emit(entry)
                 last = entry.sequence
             }
@@ -140,6 +145,7 @@ private struct Follower: Sendable {
         case .offset(let offset):
             var offset = offset
             for try await entry in client.consumeSpace(store: store, space: space, offset: offset) where entry.offset > offset {
+                try Task.checkCancellation()
                 emit(entry)
                 offset = entry.offset
             }
