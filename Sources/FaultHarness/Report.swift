@@ -62,7 +62,7 @@ final class Report: Sendable {
     /// The failed checks, as `phase: name`.
     var failures: [String] { state.withLock { $0.lines.filter { $0.verdict == .fail }.map { "\($0.phase): \($0.name)" } } }
 
-    /// The table (Markdown, readable as plain text too), then the examples of failed checks.
+    /// The table (Markdown, readable as plain text too), then the examples of each check or figure that has some.
     func render() -> String {
         let (lines, examples) = state.withLock { ($0.lines, $0.examples) }
         var text = "| phase | figure or check | value | result |\n|---|---|---:|---|\n"
@@ -70,8 +70,8 @@ final class Report: Sendable {
             text += "| \(line.phase) | \(line.name) | \(line.value) | \(line.verdict.rawValue) |\n"
         }
         let failed = Set(lines.filter { $0.verdict == .fail }.map { "\($0.phase): \($0.name)" })
-        for key in examples.keys.sorted() where failed.contains(key) {
-            text += "\nexamples of \(key):\n"
+        for key in examples.keys.sorted() {  // Failed checks first, then figures worth a look.
+            text += "\nexamples of \(key)\(failed.contains(key) ? " (FAIL)" : ""):\n"
             for example in examples[key] ?? [] { text += "  - \(example)\n" }
         }
         return text

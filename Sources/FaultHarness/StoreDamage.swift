@@ -211,9 +211,15 @@ struct StoreDamage {
         if expectation.tailLike { figures.tailLike += 1 }
         if expectation.cleanCut { figures.cleanCuts += 1 }
         if expectation.lost > 0 { figures.lostData += 1 }
+        let what = "case \(damage.number): \(sources[damage.store].name) \(sources[damage.store].layout.files[damage.file].path) \(damage.kind)"
+            + " (\(expectation.lost) positions lost, \(expectation.tailLike ? "tail-shaped" : "not tail-shaped"))"
         if expectation.touchesData && !expectation.cleanCut {
             figures.detectable += 1
-            if verdict.verifyDetected { figures.verifyDetected += 1 }
+            if verdict.verifyDetected {
+                figures.verifyDetected += 1
+            } else if !verdict.verifyMissed {
+                report.example(Self.phase, "data damage verify did not report (tail-shaped)", what)
+            }
         }
         if expectation.lost > 0 && !expectation.tailLike {
             figures.lostNotTail += 1
@@ -232,9 +238,6 @@ struct StoreDamage {
         if verdict.serveRefused { figures.serveRefused += 1 }
         if verdict.serveLogged { figures.serveLogged += 1 }
 
-        let source = sources[damage.store]
-        let what = "case \(damage.number): \(source.name) \(source.layout.files[damage.file].path) \(damage.kind)"
-            + " (\(expectation.lost) positions lost, \(expectation.tailLike ? "tail-shaped" : "not tail-shaped"))"
         for text in verdict.crashed { report.example(Self.phase, "tool crashes (signal)", "\(what): \(text)") }
         for text in verdict.hung { report.example(Self.phase, "tool hangs (timeout)", "\(what): \(text)") }
         for text in verdict.silentLoss { report.example(Self.phase, "silent losses (success with data missing)", "\(what): \(text)") }
