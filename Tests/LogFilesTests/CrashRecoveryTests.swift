@@ -212,6 +212,48 @@ import Testing
         }
     }
 
+    @Test("the recovery report counts the entries of a torn last block it cut, and how many the WAL did not give back")
+    func tornBlockEntriesReported() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = smallConfiguration()
+            configuration.blockBytes = 1 << 20  // one block, sealed by the close
+            configuration.walFileBytes = 1 << 20
+            let transactions = (0..<10).map { transaction($0) }
+            let live = dir + "/live"
+            let opened = try LogWriter.open(directory: live, configuration: configuration)
+            try await appendAll(opened.writer, transactions)
+            let walOnly = dir + "/wal-only"
+            try copyStore(live, to: walOnly)
+            await opened.writer.close()
+            let block = try #require(try LogReader(directory: live).blocks.last)
+            try #require(block.header.entryCount == 30)
+            let log = try #require(files(in: live + "/log", ext: "log").last)
+            let cut = Int(block.offset) + BlockHeader.size + block.header.storedLength / 2
+
+            // The sealer died halfway through the block; the WAL still holds its entries.
+            let withWAL = dir + "/with-wal"
+            try copyStore(walOnly, to: withWAL)
+            let logCopy = withWAL + "/log/" + URL(fileURLWithPath: log).lastPathComponent
+            try FileManager.default.copyItem(atPath: log, toPath: logCopy)
+            try truncateFile(logCopy, to: cut)
+            let (replayed, entries) = try await reopenAndRead(withWAL, configuration)
+            #expect(replayed.cutEntries == 30)
+            #expect(replayed.replayedEntries == 30)
+            #expect(replayed.lostEntries == 0)
+            #expect(entries.map(Fingerprint.init) == fingerprints(transactions))
+
+            // The same torn block with no WAL behind it.
+            let alone = dir + "/alone"
+            try copyStore(live, to: alone)
+            try truncateFile(alone + "/log/" + URL(fileURLWithPath: log).lastPathComponent, to: cut)
+            let (lost, left) = try await reopenAndRead(alone, configuration)
+            #expect(lost.cutEntries == 30)
+            #expect(lost.replayedEntries == 0)
+            #expect(lost.lostEntries == 30)
+            #expect(left.isEmpty)
+        }
+    }
+
     // MARK: - Injected failures
 
     @Test("ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",

@@ -25,7 +25,8 @@ struct Recovery {
     func run() throws -> Outcome {
         let started = monotonicNanoseconds()
         var report = RecoveryReport()
-        var files = try recoverLog(&report)
+        var cutThrough: UInt64 = 0  // The last position in log blocks cut, as far as their headers say.
+        var files = try recoverLog(&report, cutThrough: &cutThrough)
         var logEnd = files.last?.endPosition ?? 1
         let (walFiles, nextWALFileID) = try recoverWAL(&report)
 
@@ -71,6 +72,9 @@ struct Recovery {
             }
         }
 
+        // Entries of cut blocks past what the log and the WAL still hold are gone.
+        if cutThrough >= cursor { report.lostEntries += Int(cutThrough - cursor + 1) }
+
         // A log that ends inside a transaction the WAL cannot complete: cut back to the last whole one.
         if tailCount == 0, !files.isEmpty {
             try cutIncompleteTransaction(&files, &report)
@@ -93,6 +97,7 @@ struct Recovery {
                 metadata: [
                     "store": "\(layout.root)", "cut_log_bytes": "\(report.cutLogBytes)",
                     "cut_wal_bytes": "\(report.cutWALBytes)", "cut_entries": "\(report.cutEntries)",
+                    "replayed_entries": "\(report.replayedEntries)", "lost_entries": "\(report.lostEntries)",
                     "truncated_corruption": "\(report.truncatedCorruption.count)",
                 ])
         }
@@ -104,7 +109,7 @@ struct Recovery {
 
     // MARK: - Log
 
-    private func recoverLog(_ report: inout RecoveryReport) throws -> [LogFileScanner.Result] {
+    private func recoverLog(_ report: inout RecoveryReport, cutThrough: inout UInt64) throws -> [LogFileScanner.Result] {
         let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
         let numbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
         let depth: LogFileScanner.Depth = configuration.verifyOnOpen == .full ? .full : .headers
@@ -129,7 +134,7 @@ struct Recovery {
                         path: result.path, offset: 0,
                         reason: "log file starts at position \(result.firstPosition), expected \(previous.endPosition)",
                         isTail: false), &report)
-                try removeLogFiles(numbers[i...], &report)
+                try removeLogFiles(numbers[i...], &report, cutThrough: &cutThrough)
                 break
             }
             if let problem = result.problem {
@@ -138,6 +143,7 @@ struct Recovery {
                 } else {
                     try damage(problem, &report)
                 }
+                countBlocks(in: result.path, from: result.validEnd, &report, cutThrough: &cutThrough)
                 let file = try fileSystem.open(result.path, mode: .readWrite)
                 try file.truncate(to: result.validEnd)
                 try file.sync()
@@ -145,7 +151,7 @@ struct Recovery {
                 result.fileSize = result.validEnd
                 result.problem = nil
                 files.append(result)
-                if !isLast { try removeLogFiles(numbers[(i + 1)...], &report) }
+                if !isLast { try removeLogFiles(numbers[(i + 1)...], &report, cutThrough: &cutThrough) }
                 break
             }
             files.append(result)
@@ -153,8 +159,26 @@ struct Recovery {
         return files
     }
 
-    private func removeLogFiles(_ numbers: ArraySlice<UInt64>, _ report: inout RecoveryReport) throws {
+    /// Counts the entries of the blocks from `offset` on in a log file about to be cut there, as far as their
+    /// headers can be read (a torn block's header usually can), into `report.cutEntries`.
+    private func countBlocks(in path: String, from offset: Int64, _ report: inout RecoveryReport, cutThrough: inout UInt64) {
+        guard let file = try? fileSystem.open(path, mode: .read) else { return }
+        defer { file.close() }
+        let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
+        guard let size = try? file.size() else { return }
+        var next = offset
+        while let (at, header) = try? scanner.nextValidBlock(file, from: next, size: size, after: 0) {
+            report.cutEntries += header.entryCount
+            cutThrough = max(cutThrough, header.lastPosition)
+            next = at + Int64(BlockHeader.size + header.storedLength)
+        }
+    }
+
+    private func removeLogFiles(
+        _ numbers: ArraySlice<UInt64>, _ report: inout RecoveryReport, cutThrough: inout UInt64
+    ) throws {
         for first in numbers {
+            countBlocks(in: layout.logPath(firstPosition: first), from: Int64(FileHeader.size), &report, cutThrough: &cutThrough)
             report.cutLogBytes += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
             try fileSystem.remove(layout.logPath(firstPosition: first))
             try fileSystem.remove(layout.indexPath(firstPosition: first))
@@ -260,6 +284,7 @@ struct Recovery {
             }
             if keep == block.header.entryCount { return }
             report.cutEntries += block.header.entryCount - keep
+            report.lostEntries += block.header.entryCount - keep
             try handle.truncate(to: block.offset)
             file.blocks.removeLast()
             file.validEnd = block.offset

@@ -16,8 +16,15 @@ public struct RecoveryReport: Sendable, Hashable {
     public var cutLogBytes: Int64 = 0
     /// Bytes cut from the end of WAL files.
     public var cutWALBytes: Int64 = 0
-    /// Entries removed from the log because their transaction was incomplete.
+    /// Entries in the log blocks that were cut (torn or damaged blocks and what followed them, as far as
+    /// their headers could be read) and in a last transaction cut because it was incomplete. A torn block's
+    /// entries usually come back from the WAL (``replayedEntries``); ``lostEntries`` says how many did not.
     public var cutEntries = 0
+    /// Entries cut from the log that neither the rest of the log nor the WAL held, so the store no longer
+    /// has them: an incomplete last transaction, or blocks cut with no WAL behind them (possible only after
+    /// the machine went down with the `none` or `interval` durability, or for damage cut by the `truncate`
+    /// policy).
+    public var lostEntries = 0
     /// Damage in the middle of a file that was cut because the policy is `.truncate`.
     public var truncatedCorruption: [ScanProblem] = []
     /// Wall time of the recovery in nanoseconds.
