@@ -298,6 +298,10 @@ public final class StreamKitServer: Sendable {
                     try operations.addHandler(
                         UpgradeValidator(path: path, logger: logger),
                         position: .before(operations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)))
+                    // After the 400 that NIO's protocol error handler writes for an unparsable request: close.
+                    try operations.addHandler(
+                        ParserErrorCloser(),
+                        position: .after(operations.handler(type: HTTPServerProtocolErrorHandler.self)))
                     return upgraded
                 }
             }

@@ -76,6 +76,25 @@ struct ConnectionAdmissionTests {
         }
     }
 
+    @Test(
+        "a request the HTTP parser rejects is answered 400 and closed at once, not left open until the upgrade timeout",
+        arguments: [
+            "GARBAGE\r\n\r\n", "GET /streamkit HTTP/9.9\r\n\r\n", "\u{01}\u{02}\u{03}\r\n\r\n",
+            "GET /streamkit HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        ])
+    func unparsableRequestIsClosedAtOnce(request: String) async throws {
+        // An upgrade timeout far beyond the suite's time limit: only an immediate close passes.
+        try await withTestServer(Self.configuration(upgradeTimeout: .seconds(3600))) { port, _ in
+            let connection = try await RawConnection.open(port: port)
+            try? await connection.send(request)
+
+            let closed = await connection.waitUntilClosed(timeout: .seconds(60))
+
+            #expect(closed)
+            #expect(connection.status == 400, "\(connection.text)")
+        }
+    }
+
     @Test("a completed upgrade is not closed by the upgrade timeout")
     func upgradedConnectionOutlivesTheTimeout() async throws {
         let store = UUID()
