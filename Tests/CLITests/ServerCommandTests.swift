@@ -148,6 +148,53 @@ import Testing
         #expect(try await server.terminate().status == 0)
     }
 
+    @Test("tail that reaches a damaged block prints every entry before it (the same as dump), then fails with one line and status 1")
+    func tailDeliversEntriesBeforeDamage() async throws {
+        let data = temporaryPath("tail-damage")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = UUID()
+        let directory = data + "/" + store.uuidString.lowercased()
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.blockBytes = 2048  // many blocks inside one read batch
+        configuration.log.logger.logLevel = .error
+        configuration.logger.logLevel = .error
+        let writer = try await Store.open(id: store, directory: directory, configuration: configuration)
+        for start in stride(from: 1, through: 400, by: 10) {
+            let records = (start..<(start + 10)).map { Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8)) }
+            try await writer.produce(space: "s", segment: "g", records: records)
+        }
+        await writer.close()
+        // Damage one block's body in the middle of the log (not a header, which opening the store checks).
+        let logDirectory = directory + "/log"
+        let log = logDirectory + "/" + (try #require(
+            try FileManager.default.contentsOfDirectory(atPath: logDirectory).first { $0.hasSuffix(".log") }))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+        var offset = bytes.count / 2
+        while true {
+            bytes[offset] ^= 0x10
+            try bytes.write(to: URL(fileURLWithPath: log))
+            let verify = try await ChildProcess.run(["verify", data])
+            if verify.stdout.contains("block checksum mismatch") { break }
+            bytes[offset] ^= 0x10
+            offset += 97
+            try #require(offset < bytes.count - 100, "no block body found to damage: \(verify.stdout)")
+        }
+        let dump = try await ChildProcess.run(["dump", data, "--store", store.uuidString])
+        try #require(dump.status == 2 && dump.stdoutLines.count > 10, "\(dump.stderr)")
+
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"], extra: ["--log-level", "critical"])
+        defer { server.child.stop() }
+        for segment in [[], ["--segment", "g"]] {
+            let tail = try await ChildProcess.run(
+                ["tail", server.url, "--store", store.uuidString, "--space", "s", "--from-start"] + segment)
+            #expect(tail.status == 1, "\(tail.stderr)")
+            #expect(tail.stderrLines.last?.contains("corrupt") == true, "\(tail.stderr)")
+            #expect(tail.stdoutLines == dump.stdoutLines, "tail printed \(tail.stdoutLines.count), dump \(dump.stdoutLines.count)")
+        }
+        #expect(try await server.terminate().status == 0)
+    }
+
     @Test("a token that does not verify, or that grants another store, fails with one line on stderr and a non-zero status")
     func badToken() async throws {
         let data = temporaryPath("auth")

@@ -29,6 +29,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         private var nextSequence: UInt64
         private var remaining: Int
         private var done = false
+        /// A failure met after some entries of the batch were read: thrown once they are handed out.
+        private var failure: StreamKitError?
 
         init(_ read: SegmentEntries) {
             self.read = read
@@ -64,7 +66,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                         maxCount: batch, into: &buffer)
                 } catch {
                     done = true
-                    throw StreamKitError.storage(error)
+                    // The entries read before a damaged block go out first; the failure follows them.
+                    guard !buffer.isEmpty else { throw StreamKitError.storage(error) }
+                    failure = StreamKitError.storage(error)
                 }
                 guard let last = buffer.last else { done = true; return nil }
                 let collected = buffer.count
@@ -72,6 +76,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 if read.maxTimestamp > 0, let cut = buffer.firstIndex(where: { $0.timestamp > read.maxTimestamp }) {
                     buffer.removeSubrange(cut...)
                     done = true
+                    failure = nil  // Complete before the failure.
                 }
                 if read.minTimestamp > 0 {
                     let floor = read.minTimestamp
@@ -88,6 +93,10 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     index = 1
                     return buffer[0]
                 }
+            }
+            if let failure {
+                self.failure = nil
+                throw failure
             }
             return nil
         }

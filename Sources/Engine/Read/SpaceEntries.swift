@@ -28,6 +28,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         private var remaining: Int
         private var validated = false
         private var done = false
+        /// A failure met after some entries of the batch were read: thrown once they are handed out.
+        private var failure: StreamKitError?
 
         init(_ read: SpaceEntries) {
             self.read = read
@@ -64,7 +66,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let maxTimestamp = read.maxTimestamp
                 var past = false
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
-                let next: UInt64
+                var next: UInt64
                 do {
                     next = try reads.scan(
                         from: cursor + 1, through: visible, maxCount: batch, into: &buffer,
@@ -79,13 +81,17 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                     }
                 } catch {
                     done = true
-                    throw StreamKitError.storage(error)
+                    // The entries read before a damaged block go out first; the failure follows them.
+                    guard let last = buffer.last else { throw StreamKitError.storage(error) }
+                    failure = StreamKitError.storage(error)
+                    next = last.position + 1
                 }
                 cursor = next - 1
                 if past {
                     // Timestamps rise with positions: nothing later can match.
                     if let cut = buffer.firstIndex(where: { $0.timestamp > maxTimestamp }) { buffer.removeSubrange(cut...) }
                     done = true
+                    failure = nil  // Complete before the failure.
                 }
                 if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
                 remaining -= buffer.count
@@ -93,6 +99,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                     index = 1
                     return buffer[0]
                 }
+            }
+            if let failure {
+                self.failure = nil
+                throw failure
             }
             return nil
         }

@@ -23,12 +23,23 @@ struct EntryBatcher {
     /// storage to be reused).
     ///
     /// - Throws: `limitExceeded` for an entry too large for one message even alone (after sending the batch
-    ///   before it), and whatever reading `entries` or `send` throws.
+    ///   before it), and whatever reading `entries` (after sending the batch read before the failure) or `send`
+    ///   throws.
     static func forEachBatch<Entries: AsyncSequence>(
         of entries: Entries, limits: EntryBatchLimits, _ send: ([Entry]) async throws -> Void
     ) async throws where Entries.Element == Entry {
         var batcher = EntryBatcher(limits)
-        for try await entry in entries {
+        var iterator = entries.makeAsyncIterator()
+        while true {
+            let entry: Entry
+            do {
+                guard let next = try await iterator.next() else { break }
+                entry = next
+            } catch {
+                // A read that fails (a damaged block) still delivers the entries it read before.
+                if !batcher.entries.isEmpty { try? await send(batcher.entries) }
+                throw error
+            }
             let size = EntryBatchCodec.maxEncodedBytes(entry)
             if batcher.mustCut(before: size) {
                 try await send(batcher.entries)
