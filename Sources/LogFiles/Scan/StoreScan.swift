@@ -119,11 +119,16 @@ struct StoreScan {
         // 3. WAL frames past the log's end, continuing it.
         var cursor = end ?? 1
         var previous: WALScanner.Result?
+        var skippedSincePrevious = false
         var run: [Entry] = []
         var materializer = EntryMaterializer()
         for (i, (wal, afterVanished)) in wals.enumerated() {
             let isLast = i == wals.count - 1
-            if !wal.problems.isEmpty && !fileSystem.exists(wal.path) { continue }  // Recycled by a live writer meanwhile.
+            if !wal.problems.isEmpty && !fileSystem.exists(wal.path) {
+                skippedSincePrevious = true  // Recycled by a live writer meanwhile: the log holds its entries.
+                continue
+            }
+            defer { skippedSincePrevious = false }
             walFiles += 1
             walFrames += wal.frames.count
             if wal.headerDamaged && wal.data.count <= FileHeader.size {
@@ -133,7 +138,7 @@ struct StoreScan {
                 problems.append(problem)
                 continue
             }
-            if let previous, !afterVanished, !(previous.headerDamaged && previous.frames.isEmpty),
+            if let previous, !afterVanished, !skippedSincePrevious, !(previous.headerDamaged && previous.frames.isEmpty),
                 let first = wal.frames.first, first.firstPosition != previous.endPosition
             {
                 flush(&run)
