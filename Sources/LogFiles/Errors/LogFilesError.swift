@@ -63,6 +63,9 @@ public struct LogFilesError: Error, Hashable, Sendable, CustomStringConvertible 
     /// be released; a full disk can be freed only through a reopen, so `.io` is not retryable here).
     public var isRetryable: Bool { code == .storeLocked }
 
+    /// An `.io` error for a file that does not exist (any more): one a live writer removed, say.
+    var isMissingFile: Bool { code == .io && errno == 2 }
+
     public var description: String {
         var text = "\(code): \(message)"
         if let path { text += " [\(path)" + (offset.map { " @\($0)" } ?? "") + "]" }

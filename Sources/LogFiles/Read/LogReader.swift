@@ -164,7 +164,9 @@ public final class LogReader: Sendable {
 
     /// What ``Chunks`` hands out: the entries of one block (or of the WAL run after the log), or damage.
     public enum Chunk {
+        /// Readable entries, in log order.
         case entries([Entry])
+        /// Damage met at this point of the log, and the positions it skipped.
         case damage(ReadDamage)
     }
 

@@ -237,8 +237,3 @@ extension StoreScan.Piece {
         return false
     }
 }
-
-extension LogFilesError {
-    /// An `.io` error for a file that does not exist (any more).
-    var isMissingFile: Bool { code == .io && errno == 2 }
-}
