@@ -43,7 +43,7 @@ struct BroadcastTests {
         var slow = fanOut.outputs[1].makeAsyncIterator()
         #expect(await slow.next()?.value == 0)
 
-        for _ in 0..<2_000 { await Task.yield() }
+        await settle { source.counter.value }
 
         #expect(source.counter.value <= 7)
         var count = 1

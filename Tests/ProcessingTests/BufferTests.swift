@@ -9,7 +9,7 @@ struct BufferTests {
         var iterator = source.items().buffer(.block(capacity: 8)).makeAsyncIterator()
 
         let first = await iterator.next()
-        for _ in 0..<1_000 { await Task.yield() }
+        await settle { source.counter.value }
 
         #expect(first?.value == 0)
         // 8 waiting, 1 delivered, 1 in the pump's hand.

@@ -71,7 +71,7 @@ struct ConcurrentMapTests {
             }
         )
 
-        for _ in 0..<2_000 { await Task.yield() }
+        await settle { source.counter.value }
         #expect(source.counter.value <= 6)
         #expect(collector.buffered == 0)
 
@@ -86,7 +86,7 @@ struct ConcurrentMapTests {
             .makeAsyncIterator()
 
         _ = await iterator.next()
-        for _ in 0..<2_000 { await Task.yield() }
+        await settle { source.counter.value }
 
         #expect(source.counter.value <= 6)
     }

@@ -34,7 +34,7 @@ struct DeadLetterTests {
         var deadLetters = split.deadLetters.makeAsyncIterator()
 
         #expect(await deadLetters.next() != nil)
-        for _ in 0..<1_000 { await Task.yield() }
+        await settle { split.droppedDeadLetters.value }
         var failures = 1
         while await deadLetters.next() != nil { failures += 1 }
 

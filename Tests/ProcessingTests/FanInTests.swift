@@ -45,7 +45,7 @@ struct FanInTests {
         var iterator = fanIn([first.items(), second.items()], capacity: 4).makeAsyncIterator()
 
         _ = await iterator.next()
-        for _ in 0..<1_000 { await Task.yield() }
+        await settle { first.counter.value + second.counter.value }
 
         // 4 buffered + 1 delivered + 1 in each pump's hand.
         #expect(first.counter.value + second.counter.value <= 7)

@@ -144,7 +144,7 @@ struct GroupingTests {
         var iterator = source.items().batch(size: 10, latency: .seconds(60), clock: clock).makeAsyncIterator()
 
         let first = await iterator.next()
-        for _ in 0..<1_000 { await Task.yield() }
+        await settle { source.counter.value }
 
         #expect(first?.value == Array(0..<10))
         // One batch delivered, at most two waiting, one being filled, one value in hand.
