@@ -53,6 +53,10 @@ struct ClientHarness: Sendable {
             var settings = WebSocketOptions(url: server.url)
             settings.reconnectInitialBackoff = .milliseconds(5)
             settings.reconnectMaxBackoff = .milliseconds(50)
+            // The upgrade waits for the server's token check, a task in the cooperative pool that every test
+            // running in parallel shares: on a loaded machine it took over the default 10 s, and a test expecting
+            // 401 saw its own timeout (storeUnavailable) instead. Tests wait for outcomes, not for this bound.
+            settings.connectTimeout = .seconds(60)
             options(&settings)
             return ClientHarness(
                 client: StreamKitClient(transport: .webSocket(settings), configuration: configuration),

@@ -33,7 +33,7 @@ struct TLSTests {
         func client(_ url: String, trusting ca: String?) -> StreamKitClient {
             var options = WebSocketOptions(url: url)
             options.tls = ClientTLS(trustRootsPath: ca)
-            options.connectTimeout = .seconds(20)
+            options.connectTimeout = .seconds(60)
             var configuration = ClientConfiguration(retryPolicy: .none)
             configuration.logger.logLevel = .critical
             return StreamKitClient(transport: .webSocket(options), configuration: configuration)
