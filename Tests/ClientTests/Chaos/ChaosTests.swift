@@ -159,7 +159,9 @@ struct ChaosRig: Sendable {
         var options = WebSocketOptions(url: proxy.url)
         options.reconnectInitialBackoff = .milliseconds(5)
         options.reconnectMaxBackoff = .milliseconds(50)
-        options.connectTimeout = .seconds(2)
+        // The proxy refuses or severs, it never stalls: dials fail fast anyway, and a short timeout only failed
+        // slow but healthy upgrades on a loaded machine (no record was acknowledged in a whole 20 s run).
+        options.connectTimeout = .seconds(30)
         options.limits = MuxLimits(streamQueueDepth: 4)
         let metrics = TestMetrics()
         var configuration = ClientConfiguration(

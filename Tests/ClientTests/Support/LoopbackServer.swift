@@ -24,6 +24,11 @@ final class LoopbackServer: Sendable {
     static func start(
         registry: StoreRegistry, configuration: StreamKitServer.Configuration = .init(authentication: .none, port: 0)
     ) async throws -> LoopbackServer {
+        // The token check runs in the cooperative pool, which every test running in parallel shares: on a loaded
+        // machine it took over the default 10 s upgrade timeout and the server closed connections under 401 tests.
+        // Tests that set their own upgrade timeout keep it.
+        var configuration = configuration
+        if configuration.upgradeTimeout == .seconds(10) { configuration.upgradeTimeout = .seconds(60) }
         let server = StreamKitServer(registry: registry, configuration: configuration)
         let port = try await server.start()
         var fixed = configuration

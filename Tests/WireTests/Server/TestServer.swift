@@ -12,6 +12,11 @@ func withTestServer(
     registryConfiguration.inMemory = true
     let registry =
         given ?? StoreRegistry(root: "/nonexistent-streamkit-server-tests", configuration: registryConfiguration)
+    // The token check runs in the cooperative pool, which every test running in parallel shares: on a loaded
+    // machine it took over the default 10 s upgrade timeout and the server closed connections under 401 tests.
+    // Tests that set their own upgrade timeout keep it.
+    var configuration = configuration
+    if configuration.upgradeTimeout == .seconds(10) { configuration.upgradeTimeout = .seconds(60) }
     let server = StreamKitServer(registry: registry, configuration: configuration)
     let port = try await server.start()
     do {
