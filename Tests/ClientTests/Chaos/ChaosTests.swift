@@ -274,7 +274,7 @@ struct ProducerReport: Sendable {
 }
 
 enum ChaosProducer {
-    /// Produces batches of 1–20 records until `deadline`: three quarters as arrays, a quarter through the streaming
+    /// Produces batches of 1–20 records until `deadline` (and at least one batch): three quarters as arrays, a quarter through the streaming
     /// produce from a source that takes 0–2 ms per record (so the server waits for records mid-produce). A batch that
     /// fails retryably, or with `sequenceConflict` (an earlier failed batch committed after all), is followed by
     /// asking the segment's actual last sequence and going on after it: nothing is produced twice. Every batch
@@ -286,7 +286,9 @@ enum ChaosProducer {
         var random = random
         var report = ProducerReport()
         var next: UInt64 = 1
-        while ContinuousClock.now < deadline, !Task.isCancelled {
+        // Past the deadline (the chaos has stopped then) it goes on until one batch is acknowledged: on a loaded
+        // machine the whole chaos window could pass without one, and the run then proved nothing.
+        while ContinuousClock.now < deadline || report.batches == 0, !Task.isCancelled {
             let count = UInt64.random(in: 1...20, using: &random)
             let batch = (next..<(next + count)).map { Record(sequence: $0, payload: chaosPayload($0)) }
             let streamed = Int.random(in: 0..<4, using: &random) == 0

@@ -25,7 +25,7 @@ enum RegistryFixture {
 
     /// Yields until `condition` holds, for at most 10 s of wall time (never sleeps).
     static func eventually(_ condition: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(45)  // Only a failing test waits this long; CI may be loaded.
         while ContinuousClock.now < deadline {
             if await condition() { return true }
             await Task.yield()
