@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "streamkit-faults",
             dependencies: [
-                "StreamKitClient", "StreamKitTestSupport",
+                "StreamKitClient", "StreamKitProcessing", "StreamKitTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

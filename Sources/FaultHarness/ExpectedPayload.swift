@@ -1,3 +1,4 @@
+import StreamKitProcessing
 import StreamKitTestSupport
 
 /// The payload the harness sends for a sequence of a segment: a pure function of the run's seed, the segment and
@@ -10,7 +11,7 @@ enum ExpectedPayload {
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
 
     static func bytes(seed: UInt64, segment: String, sequence: UInt64) -> [UInt8] {
-        var random = SplitMix64(seed: seed ^ fnv1a(segment) ^ (sequence &* 0x9E37_79B9_7F4A_7C15))
+        var random = SplitMix64(seed: seed ^ FNV1a.hash(segment) ^ (sequence &* 0x9E37_79B9_7F4A_7C15))
         let size = random.next() % 100 == 0 ? Int(random.next() % 40_000) + 4_000 : Int(random.next() % 200) + 8
         var bytes = Array("\(segment)#\(sequence):".utf8)
         bytes.reserveCapacity(size)
@@ -22,15 +23,5 @@ enum ExpectedPayload {
             }
         }
         return bytes
-    }
-
-    /// FNV-1a of the UTF-8 bytes: stable across processes (unlike `Hasher`).
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        return hash
     }
 }
