@@ -21,7 +21,7 @@ struct ChaosSettings: Sendable {
         gracefulRestarts: environment("STREAMKIT_CHAOS_GRACEFUL_RESTARTS") != "0")
 
     /// The test's time limit: the strike window plus room to settle and verify.
-    static var timeLimitMinutes: Int { Int((current.seconds + 90) / 60) + 1 }
+    static var timeLimitMinutes: Int { Int((current.seconds + 90 + Double(Chaos.overtime.components.seconds)) / 60) + 1 }
 
     private static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }

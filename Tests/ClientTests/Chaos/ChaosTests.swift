@@ -39,11 +39,15 @@ struct ChaosTests {
         let deadline = ContinuousClock.now + .seconds(settings.seconds)
         let target = Box<UInt64?>(nil)
         let acknowledged = Box<UInt64>(0)
+        let chaosRunning = Box(true)
         let chaos = Task {
-            await Chaos.strike(rig, until: deadline, graceful: settings.gracefulRestarts, random: settings.generator(1))
+            defer { chaosRunning.update { $0 = false } }
+            return await Chaos.strike(
+                rig, until: deadline, graceful: settings.gracefulRestarts, random: settings.generator(1))
         }
         let producer = Task {
-            await ChaosProducer.run(rig, until: deadline, acknowledged: acknowledged, random: settings.generator(2))
+            await ChaosProducer.run(
+                rig, until: deadline, while: chaosRunning, acknowledged: acknowledged, random: settings.generator(2))
         }
         let reader = Task {
             await ChaosReader.run(rig, acknowledged: acknowledged, target: target, random: settings.generator(3))
@@ -190,6 +194,9 @@ struct ChaosReport: Sendable {
 }
 
 enum Chaos {
+    /// How long the chaos may go on past its window while no read has been resumed yet.
+    static let overtime = Duration.seconds(120)
+
     /// Every 100–700 ms until `deadline`, one of:
     /// - sever every connection (50 %);
     /// - restart the server (30 %): it stops and starts again on the same port after 0–250 ms. Without `graceful`
@@ -198,7 +205,9 @@ enum Chaos {
     ///   connected instead: each connection's go-away, then its open streams reset with `storeUnavailable`;
     /// - sever twice within 0–30 ms, hitting the reconnect (20 %).
     ///
-    /// Returns with the server up.
+    /// Past `deadline` it goes on (for up to ``overtime``) until a strike has interrupted a read, which the client
+    /// then resumed: on a loaded machine the window can pass with every strike between reads, and the run then
+    /// proved nothing about resumed reads. Returns with the server up.
     static func strike(
         _ rig: ChaosRig, until deadline: ContinuousClock.Instant, graceful: Bool, random: SplitMix64
     ) async -> ChaosReport {
@@ -206,7 +215,9 @@ enum Chaos {
         var report = ChaosReport()
         while true {
             let pause = Duration.milliseconds(Int.random(in: 100...700, using: &random))
-            guard ContinuousClock.now + pause < deadline else { break }
+            let end = ContinuousClock.now + pause
+            let resumed = rig.metrics.counterTotal(label: "streamkit_client_resumed_reads_total") > 0
+            guard end < deadline || (!resumed && end < deadline + overtime) else { break }
             try? await Task.sleep(for: pause)
             switch Int.random(in: 0..<100, using: &random) {
             case 0..<50:
@@ -274,21 +285,22 @@ struct ProducerReport: Sendable {
 }
 
 enum ChaosProducer {
-    /// Produces batches of 1–20 records until `deadline` (and at least one batch): three quarters as arrays, a quarter through the streaming
+    /// Produces batches of 1–20 records until `deadline` and while `chaosRunning` (the chaos may run over its window),
+    /// and at least one batch: three quarters as arrays, a quarter through the streaming
     /// produce from a source that takes 0–2 ms per record (so the server waits for records mid-produce). A batch that
     /// fails retryably, or with `sequenceConflict` (an earlier failed batch committed after all), is followed by
     /// asking the segment's actual last sequence and going on after it: nothing is produced twice. Every batch
     /// acknowledged must be acknowledged whole; `acknowledged` follows the last acknowledged sequence.
     static func run(
-        _ rig: ChaosRig, until deadline: ContinuousClock.Instant, acknowledged progress: Box<UInt64>,
-        random: SplitMix64
+        _ rig: ChaosRig, until deadline: ContinuousClock.Instant, while chaosRunning: Box<Bool>,
+        acknowledged progress: Box<UInt64>, random: SplitMix64
     ) async -> ProducerReport {
         var random = random
         var report = ProducerReport()
         var next: UInt64 = 1
         // Past the deadline (the chaos has stopped then) it goes on until one batch is acknowledged: on a loaded
         // machine the whole chaos window could pass without one, and the run then proved nothing.
-        while ContinuousClock.now < deadline || report.batches == 0, !Task.isCancelled {
+        while ContinuousClock.now < deadline || chaosRunning.get || report.batches == 0, !Task.isCancelled {
             let count = UInt64.random(in: 1...20, using: &random)
             let batch = (next..<(next + count)).map { Record(sequence: $0, payload: chaosPayload($0)) }
             let streamed = Int.random(in: 0..<4, using: &random) == 0
