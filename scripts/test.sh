@@ -1,7 +1,30 @@
 #!/usr/bin/env bash
-# Quick start, command 2: installs what is missing, builds, and runs every test.
+# Quick start, command 2: installs what is missing (the PostgreSQL server too), builds, and runs every test.
+# The PostgreSQL tests get a private throwaway cluster (scripts/postgres.sh: initdb in a temp directory, a free port
+# on 127.0.0.1) through STREAMKIT_TEST_POSTGRES_URL; it is stopped and removed on exit, also on failure or Ctrl-C.
+# A caller that sets STREAMKIT_TEST_POSTGRES_URL brings its own database instead. Arguments go to `swift test`,
+# whose exit status this script returns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+pg_dir=""
+cleanup() {
+    local rc=$?
+    if [ -n "$pg_dir" ]; then
+        bash scripts/postgres.sh stop "$pg_dir" || echo "test.sh: could not stop the test cluster in $pg_dir" >&2
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [ -n "${STREAMKIT_TEST_POSTGRES_URL:-}" ]; then
+    bash scripts/deps.sh
+else
+    bash scripts/deps.sh --postgres
+    pg_env=$(bash scripts/postgres.sh start)
+    eval "$pg_env"
+    pg_dir=$STREAMKIT_TEST_POSTGRES_DIR
+fi
+export STREAMKIT_TEST_POSTGRES_URL
 swift build --build-tests
 swift test --skip-build "$@"
