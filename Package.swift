@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "StreamKitWire", targets: ["StreamKitWire"]),
         .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
         .library(name: "StreamKitProcessing", targets: ["StreamKitProcessing"]),
+        .library(name: "StreamKitPostgres", targets: ["StreamKitPostgres"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
         .executable(name: "streamkit", targets: ["streamkit"]),
     ],
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         // jwt-kit's own crypto package (same location as jwt-kit names it): HMAC for the synchronous token signer.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // MARK: - C
@@ -66,6 +68,19 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Engine",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitPostgres",
+            dependencies: [
+                "StreamKitEngine", "StreamKitLogFiles",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Postgres",
             swiftSettings: strict
         ),
         .target(
@@ -180,6 +195,7 @@ let package = Package(
             name: "StreamKitEngineTests",
             dependencies: [
                 "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child", "StreamKitTestSupport",
+                "StreamKitPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

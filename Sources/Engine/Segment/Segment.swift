@@ -12,6 +12,10 @@ import StreamKitLogFiles
 /// sequences before it awaits the log: a racing producer sees the reservation and gets a conflict naming
 /// the expected sequence. If the append fails the reservation is released; the storage is fail-stop, so no
 /// later reservation can have committed on top of it.
+///
+/// Over a log shared with other processes, the reservation is this process's view only: the log decides
+/// compare-and-append again and answers ``SegmentHeadConflict`` with its head, which becomes the reservation
+/// (when no later one was made); commits of other writers reach the segment through ``observe(_:)``.
 actor Segment {
     /// A stretch of the segment's sequences and where its entries are in the log.
     struct IndexRun: Sendable {
@@ -48,25 +52,60 @@ actor Segment {
     }
 
     /// Reserves and commits a transaction of `records` (already validated: non-empty, contiguous).
-    /// - Throws: `sequenceConflict` when the first sequence is not the reserved last + 1; storage errors.
+    /// - Throws: `sequenceConflict` when the first sequence is not the reserved last + 1 (or, over a shared
+    ///   log, not the log's last + 1); storage errors.
     func commit(_ records: [Record], storage: any StoreStorage) async throws -> (CommittedTransaction, UUID, UInt64) {
         let first = records[0].sequence
         guard first == reservedSequence + 1 else {
             throw StreamKitError.sequenceConflict(
                 expected: reservedSequence + 1, got: first, space: key.space, segment: key.segment)
         }
-        return try await append(records, storage: storage)
+        do {
+            return try await append(records, storage: storage)
+        } catch let conflict as SegmentHeadConflict {
+            throw StreamKitError.sequenceConflict(
+                expected: conflict.lastSequence + 1, got: first, space: key.space, segment: key.segment)
+        }
     }
 
-    /// Appends one record at the next sequence (no conflict possible within this store).
-    func publish(payload: [UInt8], metadata: [String: String], storage: any StoreStorage) async throws -> (
-        CommittedTransaction, UUID, UInt64, Record
-    ) {
-        let record = Record(sequence: reservedSequence + 1, payload: payload, metadata: metadata)
-        let (committed, id, number) = try await append([record], storage: storage)
-        return (committed, id, number, record)
+    /// Appends one record at the next sequence. Within one process no conflict is possible; over a shared log a
+    /// sequence taken by another writer is retried on the log's new head (up to `attempts` times, then
+    /// `storeUnavailable`: the segment is too contended to publish to right now).
+    func publish(payload: [UInt8], metadata: [String: String], attempts: Int, storage: any StoreStorage) async throws
+        -> (CommittedTransaction, UUID, UInt64, Record)
+    {
+        for _ in 0..<max(1, attempts) {
+            let record = Record(sequence: reservedSequence + 1, payload: payload, metadata: metadata)
+            do {
+                let (committed, id, number) = try await append([record], storage: storage)
+                return (committed, id, number, record)
+            } catch is SegmentHeadConflict {
+                continue  // the reservation now follows the log's head
+            }
+        }
+        throw StreamKitError(
+            code: .storeUnavailable,
+            message: "publish to \(key.space)/\(key.segment) lost the race for the next sequence \(max(1, attempts)) times")
     }
 
+    /// Records a transaction another writer committed to the shared log: the index, the head and the reservation
+    /// (never lowered). A transaction already recorded (this process's own, seen again) changes nothing.
+    func observe(_ transaction: FollowedTransaction) {
+        let records = transaction.records
+        guard let firstRecord = records.first, let lastRecord = records.last else { return }
+        record(
+            IndexRun(
+                firstSequence: firstRecord.sequence, count: UInt32(records.count),
+                startPosition: transaction.committed.firstPosition, exact: true))
+        advanceHead(
+            first: firstRecord.sequence, last: lastRecord.sequence, committed: transaction.committed,
+            number: transaction.transactionNumber)
+        reservedSequence = max(reservedSequence, lastRecord.sequence)
+        reservedTransaction = max(reservedTransaction, transaction.transactionNumber)
+    }
+
+    /// Appends `records` at the reserved sequences. Throws ``SegmentHeadConflict`` (a shared log's own check
+    /// failed; the reservation then follows the log's head) or `StreamKitError`.
     private func append(_ records: [Record], storage: any StoreStorage) async throws -> (CommittedTransaction, UUID, UInt64) {
         let previousSequence = reservedSequence
         let previousTransaction = reservedTransaction
@@ -78,6 +117,14 @@ actor Segment {
         do {
             committed = try await storage.append(
                 TransactionInput(space: key.space, segment: key.segment, transactionID: id, transactionNumber: number, records: records))
+        } catch let conflict as SegmentHeadConflict {
+            // The shared log's head is the truth; take it unless a later reservation was made meanwhile (that one
+            // will learn the head from its own answer).
+            if reservedTransaction == number {
+                reservedSequence = conflict.lastSequence
+                reservedTransaction = conflict.lastTransactionNumber
+            }
+            throw conflict
         } catch {
             // Fail-stop storage: nothing reserved after us can have committed either.
             if reservedTransaction == number {
@@ -87,21 +134,28 @@ actor Segment {
             throw StreamKitError.storage(error)
         }
         record(IndexRun(firstSequence: records[0].sequence, count: UInt32(records.count), startPosition: committed.firstPosition, exact: true))
-        if head.firstSequence == 0 || records[0].sequence < head.firstSequence {
-            head.firstSequence = records[0].sequence
-            head.firstTimestamp = committed.firstTimestamp
-        }
-        if records[records.count - 1].sequence > head.lastSequence {
-            head.lastSequence = records[records.count - 1].sequence
-            head.lastTimestamp = committed.lastTimestamp
-            head.lastTransactionNumber = number
-        }
+        advanceHead(first: records[0].sequence, last: records[records.count - 1].sequence, committed: committed, number: number)
         return (committed, id, number)
     }
 
+    private func advanceHead(first: UInt64, last: UInt64, committed: CommittedTransaction, number: UInt64) {
+        if head.firstSequence == 0 || first < head.firstSequence {
+            head.firstSequence = first
+            head.firstTimestamp = committed.firstTimestamp
+        }
+        if last > head.lastSequence {
+            head.lastSequence = last
+            head.lastTimestamp = committed.lastTimestamp
+            head.lastTransactionNumber = number
+        }
+    }
+
     /// Adds a committed run to the index in sequence order, merging it into the previous run when both the
-    /// sequences and the positions continue.
+    /// sequences and the positions continue. A run whose first sequence is already indexed is not added again
+    /// (over a shared log, the follower may report this process's own commit before or after the append does).
     private func record(_ run: IndexRun) {
+        let covering = index.partitioningIndex { $0.lastSequence >= run.firstSequence }
+        if covering < index.count, index[covering].firstSequence <= run.firstSequence { return }
         if let last = index.last, last.lastSequence < run.firstSequence {
             if last.exact && run.exact && last.lastSequence + 1 == run.firstSequence
                 && last.startPosition + UInt64(last.count) == run.startPosition && UInt64(last.count) + UInt64(run.count) <= UInt64(UInt32.max)

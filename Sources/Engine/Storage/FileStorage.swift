@@ -14,7 +14,7 @@ public final class FileStorage: StoreStorage {
 
     private init(writer: LogWriter) { self.writer = writer }
 
-    public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+    public nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
         try await writer.append(transaction)
     }
 

@@ -32,7 +32,7 @@ public final class MemoryStorage: StoreStorage {
         self.clock = clock ?? LogConfiguration().clock
     }
 
-    public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+    public nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
         guard !transaction.records.isEmpty else {
             throw LogFilesError(code: .invalidArgument, message: "a transaction needs at least one record")
         }

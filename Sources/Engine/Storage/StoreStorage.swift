@@ -1,19 +1,26 @@
 public import StreamKitLogFiles
 
 /// The log behind a store: appends transactions and serves sealed blocks. StreamKit ships a file log
-/// (``FileStorage``, LogFiles) and an in-memory log (``MemoryStorage``); both pass the same behavioural
-/// test suite.
+/// (``FileStorage``, LogFiles), an in-memory log (``MemoryStorage``) and a log in PostgreSQL shared by several
+/// processes (`PostgresStorage`, module StreamKitPostgres); all pass the same behavioural test suites.
 ///
 /// Contract:
-/// - `append` assigns consecutive positions and strictly increasing timestamps in call order and returns
-///   once the transaction is committed per the storage's durability.
-/// - **Fail-stop**: once an append fails, every append issued after it fails too. (The engine reserves a
-///   segment's sequences before awaiting an append; this rule means a failed reservation can never leave a
-///   gap under a later one.)
+/// - `append` assigns consecutive positions and strictly increasing timestamps and returns once the
+///   transaction is committed per the storage's durability. A single-writer storage assigns them in call order.
+/// - **Compare-and-append**: a transaction's first record follows the segment's last sequence. The engine
+///   checks this for its own writes before it appends; a storage shared with other writers (``follower`` not
+///   nil) must check it again where it commits and throw ``SegmentHeadConflict`` (appending nothing) when the
+///   segment's last sequence in the log is not the first sequence - 1.
+/// - **Fail-stop** (single-writer storages): once an append fails, every append issued after it fails too. (The
+///   engine reserves a segment's sequences before awaiting an append; this rule means a failed reservation can
+///   never leave a gap under a later one. A shared storage's compare-and-append gives the same guarantee.)
+/// - Positions are dense: every position up to the last one returned is committed, by this process or (shared
+///   logs) by another, which the ``follower`` reports.
 /// - Block reads and lookups are thread-safe and may be called from any task.
 public protocol StoreStorage: Sendable {
-    /// Appends one transaction.
-    func append(_ transaction: TransactionInput) async throws -> CommittedTransaction
+    /// Appends one transaction. Runs on the caller's executor until it suspends (`nonisolated(nonsending)`), so a
+    /// storage that queues appends sees them in the order the segment actor reserved their sequences.
+    nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction
     /// Index of the sealed block holding `position`, or of the first one after it; nil when none does.
     func blockIndex(containing position: UInt64) -> Int?
     /// The header of sealed block `index`.
@@ -31,6 +38,8 @@ public protocol StoreStorage: Sendable {
     func flush() async throws
     /// Commits what is pending and releases the storage; later appends fail.
     func close() async
+    /// How the store learns about other writers' commits; nil when this storage is its log's only writer.
+    var follower: (any LogFollower)? { get }
 }
 
 extension StoreStorage {
@@ -38,4 +47,6 @@ extension StoreStorage {
     public var verifiesBlocks: Bool { false }
     /// Nothing to check: returns 0.
     public func verifyBlock(at index: Int) throws -> Int { 0 }
+    /// A single writer: nothing to follow.
+    public var follower: (any LogFollower)? { nil }
 }

@@ -35,6 +35,9 @@ public actor Store {
     private(set) var lastTimestamp: Int64
     /// The background scrub (``ScrubConfiguration``), cancelled and awaited by ``close()`` before the log closes.
     private var scrubber: Task<Void, Never>?
+    /// The follow loop of a store whose log other processes write too (``StoreStorage/follower``), cancelled and
+    /// awaited by ``close()`` before the log closes.
+    private var following: Task<Void, Never>?
     var leases = LeaseTable()
     var workers = WorkerRegistry()
 
@@ -102,9 +105,18 @@ public actor Store {
                 await StoreScrubber.run(reads: reads, configuration: scrub, logger: logger)
             }
         }
+        // The follow loop gets the store (weakly) once it is initialised: a task cannot capture `self` before.
+        let (started, handOver) = AsyncStream.makeStream(of: WeakStore.self)
+        if let follower = storage.follower {
+            following = Task.detached {
+                await Self.follow(started, follower: follower, configuration: configuration)
+            }
+        }
         configuration.logger.info(
             "store opened",
             metadata: ["store_id": "\(id)", "segments": "\(segmentCount)", "blocks": "\(recovery.blocks.count)"])
+        handOver.yield(WeakStore(store: self))
+        handOver.finish()
     }
 
     // MARK: - Writing
@@ -130,7 +142,8 @@ public actor Store {
         let handle = self.segment(for: key)
         inFlight += 1
         defer { finishedCall() }
-        let (committed, id, number, record) = try await handle.publish(payload: payload, metadata: metadata, storage: reads.storage)
+        let (committed, id, number, record) = try await handle.publish(
+            payload: payload, metadata: metadata, attempts: configuration.publishAttempts, storage: reads.storage)
         return accept(PendingCommit(key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))
     }
 
@@ -161,11 +174,39 @@ public actor Store {
             space: commit.key.space, segment: commit.key.segment, firstSequence: commit.records[0].sequence,
             firstTimestamp: commit.committed.firstTimestamp, lastSequence: commit.records[commit.records.count - 1].sequence,
             lastTimestamp: commit.committed.lastTimestamp)
-        pending[commit.committed.firstPosition] = commit
+        // Over a shared log the follower may have made it visible already.
+        if commit.committed.firstPosition > visibleThrough { pending[commit.committed.firstPosition] = commit }
+        drainPending()
+        return status
+    }
+
+    /// Makes pending commits visible in position order, up to the first gap; a gap over a shared log is another
+    /// writer's commit, which the follow loop is woken to fetch.
+    func drainPending() {
         while let next = pending.removeValue(forKey: visibleThrough + 1) { makeVisible(next) }
         reads.publishVisible(visibleThrough)
         absorbSealedBlocks()
-        return status
+        if !pending.isEmpty { reads.storage.follower?.wake() }
+    }
+
+    /// Adds transactions other writers committed (the follow loop) to the commits waiting to become visible.
+    /// Their segments have observed them already.
+    func applyFollowed(_ transactions: [FollowedTransaction]) {
+        guard !closed else { return }
+        for transaction in transactions where transaction.committed.firstPosition > visibleThrough {
+            let key = SegmentKey(space: transaction.space, segment: transaction.segment)
+            pending[transaction.committed.firstPosition] = PendingCommit(
+                key: key, records: transaction.records, committed: transaction.committed,
+                transactionID: transaction.transactionID, transactionNumber: transaction.transactionNumber)
+        }
+        drainPending()
+    }
+
+    /// The segment actors of `keys`, created when new (the follow loop records other writers' commits in them).
+    func segmentsForFollowing(_ keys: Set<SegmentKey>) -> [SegmentKey: Segment] {
+        var out: [SegmentKey: Segment] = [:]
+        for key in keys { out[key] = segment(for: key) }
+        return out
     }
 
     private func makeVisible(_ commit: PendingCommit) {
@@ -317,6 +358,10 @@ public actor Store {
         if let scrubber {
             scrubber.cancel()
             await scrubber.value
+        }
+        if let following {
+            following.cancel()
+            await following.value
         }
         await reads.storage.close()
         closed = true

@@ -27,8 +27,13 @@ public struct StoreConfiguration: Sendable {
     public var blockCacheBytes = 64 << 20
     /// Entries a reader fetches per round trip to the store. Default 1,024.
     public var readBatchSize = 1024
-    /// Most reads a publish retries after losing a race (only across processes). Default 100.
+    /// Most times a publish tries again on the new head after another process took the sequence it reserved
+    /// (only over a log shared by several processes, such as PostgreSQL); then it fails with `storeUnavailable`.
+    /// Default 100.
     public var publishAttempts = 100
+    /// Over a log shared by several processes: how often a store looks for other processes' commits when the log
+    /// sends no notification (notifications usually bring them within milliseconds). Default 1 second.
+    public var followPollInterval: Duration = .seconds(1)
     /// The background scrub that finds damaged blocks in the log without waiting for a reader (file log only).
     public var scrub = ScrubConfiguration()
     /// Monotonic time for leases, worker presence and heartbeats.

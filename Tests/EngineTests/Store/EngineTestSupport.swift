@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StreamKitLogFiles
+import StreamKitPostgres
 import Testing
 @testable import StreamKitEngine
 
@@ -8,6 +9,8 @@ import Testing
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case file
+    /// A store in the PostgreSQL server of `STREAMKIT_TEST_POSTGRES_URL` (started by `scripts/test.sh`).
+    case postgres
 
     var testDescription: String { rawValue }
 }
@@ -25,11 +28,27 @@ struct StoreFixture: Sendable {
             let directory = NSTemporaryDirectory() + "streamkit-engine-" + UUID().uuidString
             let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
             return StoreFixture(store: store, directory: directory)
+        case .postgres:
+            let log = try await TestPostgres.log()
+            let store = try #require(try await log.openStore(id: UUID(), configuration: configuration))
+            return StoreFixture(store: store, directory: nil, postgres: log)
         }
+    }
+
+    /// The shared PostgreSQL log of a store on the `postgres` backend.
+    var postgres: PostgresLog? = nil
+
+    init(store: Store, directory: String?, postgres: PostgresLog? = nil) {
+        self.store = store
+        self.directory = directory
+        self.postgres = postgres
     }
 
     func reopen(configuration: StoreConfiguration = quiet()) async throws -> Store {
         await store.close()
+        if let postgres {
+            return try #require(try await postgres.openStore(id: store.id, configuration: configuration, creating: false))
+        }
         guard let directory else { return store }
         return try await Store.open(id: store.id, directory: directory, configuration: configuration)
     }

@@ -1,0 +1,90 @@
+import Logging
+import PostgresNIO
+import StreamKitEngine
+
+/// The tables StreamKit keeps in PostgreSQL, created and migrated by the first node that connects (under an
+/// advisory lock, so that nodes starting together do not race). See `docs/format.md`, "PostgreSQL tables".
+///
+/// - `streamkit_schema`: one row, the schema version.
+/// - `streamkit_stores`: one row per store: its head (the last position assigned) and the last timestamp. The
+///   append transaction locks this row in its last statement, so positions follow commit order.
+/// - `streamkit_segments`: one row per segment: its last sequence and transaction number, the compare-and-append
+///   check.
+/// - `streamkit_batches`: one row per group-committed transaction: the entries' first position, count and first
+///   timestamp, and the records LZ4-compressed in StreamKit's record encoding (`BatchCodec`), with the segment
+///   runs they hold (for the index, without decompressing).
+enum PostgresSchema {
+    /// The version this build writes and reads.
+    static let version = 1
+
+    /// `pg_advisory_xact_lock` key of migrations ("SKMG").
+    static let migrationLock: Int64 = 0x534B_4D47
+
+    /// The statements that bring the schema from version `index` to `index + 1`.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE streamkit_stores (
+                store uuid PRIMARY KEY,
+                head bigint NOT NULL DEFAULT 0 CHECK (head >= 0),
+                last_timestamp bigint NOT NULL DEFAULT 0,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE streamkit_segments (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                space text NOT NULL,
+                segment text NOT NULL,
+                last_sequence bigint NOT NULL CHECK (last_sequence > 0),
+                last_transaction bigint NOT NULL,
+                PRIMARY KEY (store, space, segment)
+            )
+            """,
+            """
+            CREATE TABLE streamkit_batches (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                first_position bigint NOT NULL CHECK (first_position > 0),
+                entry_count integer NOT NULL CHECK (entry_count > 0),
+                first_timestamp bigint NOT NULL,
+                writer uuid NOT NULL,
+                codec smallint NOT NULL,
+                raw_length integer NOT NULL,
+                checksum bigint NOT NULL,
+                runs bytea NOT NULL,
+                body bytea NOT NULL,
+                PRIMARY KEY (store, first_position)
+            )
+            """,
+            // The body is LZ4 already: PostgreSQL's own compression would spend CPU for nothing.
+            "ALTER TABLE streamkit_batches ALTER COLUMN body SET STORAGE EXTERNAL",
+        ]
+    ]
+
+    /// Creates or migrates the schema. Throws when the database holds a newer schema than this build knows.
+    static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS streamkit_schema (version integer NOT NULL)", logger: logger)
+            var current = 0
+            for try await (version) in try await connection.query(
+                "SELECT version FROM streamkit_schema", logger: logger
+            ).decode(Int.self) {
+                current = max(current, version)
+            }
+            if current > version {
+                throw StreamKitError.newerSchema(found: current, known: version)
+            }
+            guard current < version else { return }
+            for step in current..<version {
+                for statement in migrations[step] {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+            try await connection.query("DELETE FROM streamkit_schema", logger: logger)
+            try await connection.query("INSERT INTO streamkit_schema (version) VALUES (\(version))", logger: logger)
+            logger.info("PostgreSQL schema migrated", metadata: ["from": "\(current)", "to": "\(version)"])
+        }
+    }
+}

@@ -1,0 +1,642 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOCore
+import PostgresNIO
+import StreamKitEngine
+import StreamKitLogFiles
+import Synchronization
+
+/// One store's log in PostgreSQL (see ``PostgresLog`` and ``PostgresSchema``): a `StoreStorage` whose appends
+/// are group-committed and decided by the database, and a `LogFollower` that brings other nodes' commits in.
+///
+/// **Appends.** Appends queue in the order the segment actors reserved them (`append` is
+/// `nonisolated(nonsending)`). One database transaction at a time takes everything queued (a group): it
+/// advances each segment's row only where its last sequence is still the one the group's first transaction of
+/// that segment follows (compare-and-append; a segment whose row moved answers ``SegmentHeadConflict`` to its
+/// transactions, the others commit), inserts the winners as one row (their records LZ4-compressed in StreamKit's
+/// record encoding), and, as its last statement, takes the positions from the store's head row, which it locks
+/// until commit: positions are dense and in commit order on every node.
+///
+/// **Blocks.** Each row is a block of the engine's read path; the storage knows the rows up to the first
+/// position it has not seen (``knownThrough``) and reads a row's body from the database when a reader asks for
+/// it (synchronously, on a reader thread, as a file read is).
+final class PostgresStorage: StoreStorage, LogFollower {
+    private struct Waiting {
+        var transaction: TransactionInput
+        var continuation: CheckedContinuation<CommittedTransaction, any Error>
+    }
+
+    /// A row the storage knows: enough to find and decode it.
+    struct Row: Sendable {
+        var firstPosition: UInt64
+        var count: Int
+        var firstTimestamp: Int64
+        var lastPosition: UInt64 { firstPosition + UInt64(count) - 1 }
+        var header: BlockHeader {
+            BlockHeader.inMemory(
+                entryCount: count, firstPosition: firstPosition, minTimestamp: firstTimestamp,
+                maxTimestamp: firstTimestamp + Int64(count) - 1)
+        }
+    }
+
+    private struct State {
+        var queue: [Waiting] = []
+        var committing = false
+        var closed = false
+        var drained: [CheckedContinuation<Void, Never>] = []
+        /// Known rows, contiguous from position 1 through `knownThrough`.
+        var rows: [Row] = []
+        var knownThrough: UInt64 = 0
+        /// Rows known beyond a gap (committed here after another node's commit not seen yet), by first position.
+        var ahead: [UInt64: (Row, BlockSummary, local: Bool)] = [:]
+        /// Rows this process committed beyond `knownThrough` (the follower does not fetch their bodies).
+        var localAhead: Set<UInt64> = []
+        var fresh: [BlockSummary] = []
+    }
+
+    /// Most entries of one group (one database transaction).
+    static let maxGroupEntries = 20_000
+    /// Most raw bytes of one group.
+    static let maxGroupBytes = 8 << 20
+    /// Rows the follower fetches at once.
+    static let followRows = 64
+    /// Times a group is run again after a serialization failure, a deadlock or a concurrent segment creation.
+    static let maxGroupRetries = 8
+
+    let id: UUID
+    private let log: PostgresLog
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let wakeUps = WakeSignal()
+
+    private init(id: UUID, log: PostgresLog, configuration: StoreConfiguration, rows: [Row]) {
+        self.id = id
+        self.log = log
+        self.clock = configuration.log.clock
+        self.logger = configuration.logger
+        state.withLock { state in
+            state.rows = rows
+            state.knownThrough = rows.last?.lastPosition ?? 0
+        }
+        log.follow(id, signal: wakeUps)
+    }
+
+    // MARK: - Opening
+
+    /// Opens store `id` (creating its head row when `creating`), reading every row's summary for the index.
+    /// Returns nil when the store does not exist and `creating` is false.
+    static func open(id: UUID, log: PostgresLog, configuration: StoreConfiguration, creating: Bool) async throws
+        -> (PostgresStorage, RecoveryResult)?
+    {
+        let logger = log.logger
+        return try await log.client.withConnection { connection -> (PostgresStorage, RecoveryResult)? in
+            if creating {
+                do {
+                    try await connection.query(
+                        """
+                        INSERT INTO streamkit_stores (store) SELECT \(id)
+                        WHERE NOT EXISTS (SELECT 1 FROM streamkit_stores WHERE store = \(id))
+                        """, logger: logger)
+                } catch where PostgresFailure.sqlState(of: error) == "23505" {
+                    // Another node created it at the same moment.
+                }
+            }
+            // One snapshot for the head and the rows, so that they agree.
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                var head: (UInt64, Int64)?
+                for try await (position, timestamp) in try await connection.query(
+                    "SELECT head, last_timestamp FROM streamkit_stores WHERE store = \(id)", logger: logger
+                ).decode((Int64, Int64).self) {
+                    head = (UInt64(position), timestamp)
+                }
+                guard let (headPosition, lastTimestamp) = head else {
+                    try await connection.query("ROLLBACK", logger: logger)
+                    return nil
+                }
+                var rows: [Row] = []
+                var blocks: [BlockSummary] = []
+                let query: PostgresQuery = """
+                    SELECT first_position, entry_count, first_timestamp, runs FROM streamkit_batches
+                    WHERE store = \(id) ORDER BY first_position
+                    """
+                for try await (first, count, timestamp, runs) in try await connection.query(query, logger: logger)
+                    .decode((Int64, Int32, Int64, ByteBuffer).self)
+                {
+                    let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
+                    let expected = (rows.last?.lastPosition ?? 0) + 1
+                    guard row.firstPosition == expected, row.count > 0 else {
+                        throw StreamKitError(
+                            code: .corrupt,
+                            message: "store \(id): the row at position \(row.firstPosition) does not follow position \(expected - 1)",
+                            storeID: id)
+                    }
+                    let summary = try BlockSummary(
+                        header: row.header, fileFirstPosition: 0, offset: 0,
+                        runs: BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp))
+                    rows.append(row)
+                    blocks.append(summary)
+                }
+                try await connection.query("COMMIT", logger: logger)
+                let last = rows.last?.lastPosition ?? 0
+                guard last == headPosition else {
+                    throw StreamKitError(
+                        code: .corrupt, message: "store \(id): rows end at position \(last), the head is \(headPosition)",
+                        storeID: id)
+                }
+                let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows)
+                let recovery = RecoveryResult(
+                    blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
+                    report: RecoveryReport())
+                return (storage, recovery)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    // MARK: - Appending
+
+    nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+        guard !transaction.records.isEmpty else {
+            throw LogFilesError(code: .invalidArgument, message: "a transaction needs at least one record")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let lead = state.withLock { state -> Bool? in
+                guard !state.closed else { return nil }
+                state.queue.append(Waiting(transaction: transaction, continuation: continuation))
+                guard !state.committing else { return false }
+                state.committing = true
+                return true
+            }
+            switch lead {
+            case nil: continuation.resume(throwing: LogFilesError(code: .closed, message: "the log is closed"))
+            case true?: Task { await self.commitQueued() }
+            case false?: break
+            }
+        }
+    }
+
+    /// Commits groups until the queue is empty.
+    private func commitQueued() async {
+        while true {
+            let group = state.withLock { state -> [Waiting] in
+                var entries = 0
+                var bytes = 0
+                var taken = 0
+                for waiting in state.queue {
+                    let size = waiting.transaction.records.reduce(0) { $0 + $1.payload.count + 64 }
+                    if taken > 0 && (entries + waiting.transaction.records.count > Self.maxGroupEntries
+                        || bytes + size > Self.maxGroupBytes)
+                    {
+                        break
+                    }
+                    entries += waiting.transaction.records.count
+                    bytes += size
+                    taken += 1
+                }
+                let group = Array(state.queue.prefix(taken))
+                state.queue.removeFirst(taken)
+                if group.isEmpty {
+                    state.committing = false
+                    for waiter in state.drained { waiter.resume() }
+                    state.drained.removeAll()
+                }
+                return group
+            }
+            guard !group.isEmpty else { return }
+            let deferred = await commit(group)
+            if !deferred.isEmpty { state.withLock { $0.queue.insert(contentsOf: deferred, at: 0) } }
+        }
+    }
+
+    /// One segment's transactions in a group that follow each other: one compare-and-append.
+    private struct Chain {
+        var space: String
+        var segment: String
+        var expected: UInt64
+        var last: UInt64
+        var lastTransaction: UInt64
+        var members: [Int]
+    }
+
+    /// Commits one group; returns the transactions left for the next group (a segment's transactions that do
+    /// not follow the group's earlier ones of that segment).
+    private func commit(_ group: [Waiting]) async -> [Waiting] {
+        var chains: [SegmentName: Chain] = [:]
+        var order: [SegmentName] = []
+        var deferred: [Waiting] = []
+        var members: [Int] = []
+        for (i, waiting) in group.enumerated() {
+            let t = waiting.transaction
+            let name = SegmentName(space: t.space, segment: t.segment)
+            let first = t.records[0].sequence
+            let last = t.records[t.records.count - 1].sequence
+            if var chain = chains[name] {
+                guard chain.last + 1 == first else {
+                    deferred.append(waiting)
+                    continue
+                }
+                chain.last = last
+                chain.lastTransaction = t.transactionNumber
+                chain.members.append(i)
+                chains[name] = chain
+            } else {
+                chains[name] = Chain(
+                    space: t.space, segment: t.segment, expected: first - 1, last: last,
+                    lastTransaction: t.transactionNumber, members: [i])
+                order.append(name)
+            }
+            members.append(i)
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let outcome = try await log.client.withConnection { connection in
+                    try await self.run(group, members: members, chains: order.compactMap { chains[$0] }, on: connection)
+                }
+                finish(group, outcome)
+                return deferred
+            } catch {
+                if PostgresFailure.isRetryableConflict(error), attempt < Self.maxGroupRetries { continue }
+                let failure = StreamKitError.postgres(error, storeID: id, doing: "appending")
+                if failure.code == .storeUnavailable {
+                    logger.warning("PostgreSQL append failed", metadata: ["store_id": "\(id)", "error": "\(failure.message)"])
+                }
+                for i in members { group[i].continuation.resume(throwing: failure) }
+                // A failed group may have committed (a lost answer to COMMIT): the follower finds out.
+                wakeUps.signal()
+                return deferred
+            }
+        }
+    }
+
+    private struct Outcome {
+        /// Committed: the row's first position and timestamp, and each member's offset in it.
+        var row: Row?
+        var summary: BlockSummary?
+        var offsets: [Int: Int] = [:]
+        /// Members whose segment moved: the segment's head.
+        var conflicts: [Int: SegmentHeadConflict] = [:]
+        /// Members that cannot be encoded.
+        var invalid: [Int: any Error] = [:]
+    }
+
+    /// Runs the group's database transaction on `connection`.
+    private func run(_ group: [Waiting], members: [Int], chains: [Chain], on connection: PostgresConnection)
+        async throws -> Outcome
+    {
+        var outcome = Outcome()
+        // Encode first (outside the transaction); a member that cannot be encoded fails alone, and so do the
+        // members of its segment after it (their sequences would no longer follow).
+        var encodable = members
+        var batch: BatchCodec.EncodedBatch
+        do {
+            batch = try BatchCodec.encode(members.map { group[$0].transaction })
+        } catch {
+            encodable = []
+            var broken: Set<SegmentName> = []
+            for i in members {
+                let t = group[i].transaction
+                let name = SegmentName(space: t.space, segment: t.segment)
+                if broken.contains(name) {
+                    outcome.invalid[i] = StreamKitError.sequenceConflict(
+                        expected: t.records[0].sequence, got: t.records[0].sequence, space: t.space, segment: t.segment)
+                    continue
+                }
+                do {
+                    _ = try BatchCodec.encode([t])
+                    encodable.append(i)
+                } catch {
+                    outcome.invalid[i] = error
+                    broken.insert(name)
+                }
+            }
+            guard !encodable.isEmpty else { return outcome }
+            batch = try BatchCodec.encode(encodable.map { group[$0].transaction })
+        }
+        let live = chains.compactMap { chain -> Chain? in
+            var chain = chain
+            chain.members = chain.members.filter { encodable.contains($0) }
+            guard let lastMember = chain.members.last else { return nil }
+            let t = group[lastMember].transaction
+            chain.last = t.records[t.records.count - 1].sequence
+            chain.lastTransaction = t.transactionNumber
+            return chain
+        }
+
+        try await connection.query("BEGIN", logger: log.logger)
+        do {
+            let won = try await compareAndAdvance(live, on: connection)
+            let losers = live.filter { !won.contains(SegmentName(space: $0.space, segment: $0.segment)) }
+            if !losers.isEmpty {
+                let heads = try await segmentHeads(losers, on: connection)
+                for chain in losers {
+                    let head = heads[SegmentName(space: chain.space, segment: chain.segment)]
+                        ?? SegmentHeadConflict(lastSequence: 0, lastTransactionNumber: 0)
+                    for i in chain.members { outcome.conflicts[i] = head }
+                }
+            }
+            let winners = encodable.filter { outcome.conflicts[$0] == nil }
+            guard !winners.isEmpty else {
+                try await connection.query("ROLLBACK", logger: log.logger)
+                return outcome
+            }
+            if winners.count != encodable.count { batch = try BatchCodec.encode(winners.map { group[$0].transaction }) }
+            let count = Int64(batch.entryCount)
+            let now = clock()
+            let query: PostgresQuery = """
+                WITH h AS (
+                    UPDATE streamkit_stores
+                    SET head = head + \(count), last_timestamp = GREATEST(last_timestamp + \(count), \(now) + \(count) - 1)
+                    WHERE store = \(id)
+                    RETURNING head, last_timestamp)
+                INSERT INTO streamkit_batches
+                    (store, first_position, entry_count, first_timestamp, writer, codec, raw_length, checksum, runs, body)
+                SELECT \(id), h.head - \(count) + 1, \(Int32(count)), h.last_timestamp - \(count) + 1, \(log.writer),
+                    \(Int16(batch.codec)), \(Int32(batch.rawLength)), \(Int64(batch.checksum)),
+                    \(ByteBuffer(bytes: batch.runsBytes)), \(ByteBuffer(bytes: batch.body))
+                FROM h
+                RETURNING first_position, first_timestamp
+                """
+            var placed: (Int64, Int64)?
+            for try await row in try await connection.query(query, logger: log.logger).decode((Int64, Int64).self) {
+                placed = row
+            }
+            guard let (first, timestamp) = placed else {
+                throw StreamKitError(code: .storage, message: "store \(id) has no head row in PostgreSQL", storeID: id)
+            }
+            try await connection.query("COMMIT", logger: log.logger)
+            let row = Row(firstPosition: UInt64(first), count: batch.entryCount, firstTimestamp: timestamp)
+            var offset = 0
+            for i in winners {
+                outcome.offsets[i] = offset
+                offset += group[i].transaction.records.count
+            }
+            outcome.row = row
+            outcome.summary = BlockSummary(
+                header: row.header, fileFirstPosition: 0, offset: 0,
+                runs: batch.runs.map { run in
+                    var run = run
+                    run.firstTimestamp += timestamp
+                    run.lastTimestamp += timestamp
+                    return run
+                })
+            return outcome
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: log.logger)
+            throw error
+        }
+    }
+
+    /// Advances every chain's segment row whose last sequence is the chain's expected one (creating the rows of
+    /// new segments); returns the segments advanced. A segment not returned was moved by another writer.
+    private func compareAndAdvance(_ chains: [Chain], on connection: PostgresConnection) async throws -> Set<SegmentName> {
+        var won: Set<SegmentName> = []
+        let existing = chains.filter { $0.expected > 0 }
+        if !existing.isEmpty {
+            let query: PostgresQuery = """
+                UPDATE streamkit_segments AS s
+                SET last_sequence = i.last, last_transaction = i.txn
+                FROM unnest(\(existing.map(\.space))::text[], \(existing.map(\.segment))::text[],
+                    \(existing.map { Int64($0.expected) })::int8[], \(existing.map { Int64($0.last) })::int8[],
+                    \(existing.map { Int64($0.lastTransaction) })::int8[]) AS i(space, segment, expected, last, txn)
+                WHERE s.store = \(id) AND s.space = i.space AND s.segment = i.segment AND s.last_sequence = i.expected
+                RETURNING s.space, s.segment
+                """
+            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode((String, String).self) {
+                won.insert(SegmentName(space: space, segment: segment))
+            }
+        }
+        let created = chains.filter { $0.expected == 0 }
+        if !created.isEmpty {
+            // A concurrent creation of the same segment fails this statement with a unique violation; the group
+            // then runs again and finds the segment taken.
+            let query: PostgresQuery = """
+                INSERT INTO streamkit_segments (store, space, segment, last_sequence, last_transaction)
+                SELECT \(id), i.space, i.segment, i.last, i.txn
+                FROM unnest(\(created.map(\.space))::text[], \(created.map(\.segment))::text[],
+                    \(created.map { Int64($0.last) })::int8[], \(created.map { Int64($0.lastTransaction) })::int8[])
+                    AS i(space, segment, last, txn)
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM streamkit_segments x
+                    WHERE x.store = \(id) AND x.space = i.space AND x.segment = i.segment)
+                RETURNING space, segment
+                """
+            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode((String, String).self) {
+                won.insert(SegmentName(space: space, segment: segment))
+            }
+        }
+        return won
+    }
+
+    /// The heads of the chains' segments (absent: never written).
+    private func segmentHeads(_ chains: [Chain], on connection: PostgresConnection) async throws -> [SegmentName: SegmentHeadConflict] {
+        var heads: [SegmentName: SegmentHeadConflict] = [:]
+        let query: PostgresQuery = """
+            SELECT s.space, s.segment, s.last_sequence, s.last_transaction FROM streamkit_segments s
+            JOIN unnest(\(chains.map(\.space))::text[], \(chains.map(\.segment))::text[]) AS i(space, segment)
+                ON s.space = i.space AND s.segment = i.segment
+            WHERE s.store = \(id)
+            """
+        for try await (space, segment, last, transaction) in try await connection.query(query, logger: log.logger)
+            .decode((String, String, Int64, Int64).self)
+        {
+            heads[SegmentName(space: space, segment: segment)] = SegmentHeadConflict(
+                lastSequence: UInt64(last), lastTransactionNumber: UInt64(transaction))
+        }
+        return heads
+    }
+
+    /// Answers the group's members and records the committed row.
+    private func finish(_ group: [Waiting], _ outcome: Outcome) {
+        if let row = outcome.row, let summary = outcome.summary {
+            register(row, summary, local: true)
+            log.announce(id)
+        }
+        for (i, error) in outcome.invalid { group[i].continuation.resume(throwing: error) }
+        for (i, conflict) in outcome.conflicts { group[i].continuation.resume(throwing: conflict) }
+        if let row = outcome.row {
+            for (i, offset) in outcome.offsets {
+                group[i].continuation.resume(
+                    returning: CommittedTransaction(
+                        firstPosition: row.firstPosition + UInt64(offset), count: group[i].transaction.records.count,
+                        firstTimestamp: row.firstTimestamp + Int64(offset)))
+            }
+        }
+    }
+
+    /// Adds a row to the known rows: in order when it continues them (then any rows waiting behind it), else
+    /// ahead of the gap. A row already known changes nothing.
+    private func register(_ row: Row, _ summary: BlockSummary, local: Bool) {
+        let gap = state.withLock { state -> Bool in
+            if row.firstPosition <= state.knownThrough || state.ahead[row.firstPosition] != nil { return false }
+            if row.firstPosition > state.knownThrough + 1 {
+                state.ahead[row.firstPosition] = (row, summary, local)
+                if local { state.localAhead.insert(row.firstPosition) }
+                return true
+            }
+            state.rows.append(row)
+            state.fresh.append(summary)
+            state.knownThrough = row.lastPosition
+            while let next = state.ahead.removeValue(forKey: state.knownThrough + 1) {
+                state.localAhead.remove(next.0.firstPosition)
+                state.rows.append(next.0)
+                state.fresh.append(next.1)
+                state.knownThrough = next.0.lastPosition
+            }
+            return false
+        }
+        if gap { wakeUps.signal() }
+    }
+
+    // MARK: - Blocks
+
+    func blockIndex(containing position: UInt64) -> Int? {
+        state.withLock { state in
+            let index = state.rows.partitioningIndex { $0.lastPosition >= position }
+            return index < state.rows.count ? index : nil
+        }
+    }
+
+    func blockHeader(at index: Int) -> BlockHeader? {
+        state.withLock { $0.rows.indices.contains(index) ? $0.rows[index].header : nil }
+    }
+
+    func readBlock(at index: Int) throws -> [Entry] {
+        guard let row = state.withLock({ $0.rows.indices.contains(index) ? $0.rows[index] : nil }) else {
+            throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
+        }
+        let rows: [PostgresRow]
+        do {
+            rows = try log.reads.rows(
+                """
+                SELECT codec, raw_length, checksum, body FROM streamkit_batches
+                WHERE store = \(id) AND first_position = \(Int64(row.firstPosition))
+                """)
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "reading position \(row.firstPosition)")
+        }
+        guard let stored = rows.first else {
+            throw StreamKitError(
+                code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id)
+        }
+        let (codec, rawLength, checksum, body) = try stored.decode((Int16, Int32, Int64, ByteBuffer).self)
+        return try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
+    }
+
+    private static func decode(_ row: Row, codec: Int16, rawLength: Int32, checksum: Int64, body: ByteBuffer) throws -> [Entry] {
+        guard let codecByte = UInt8(exactly: codec), let crc = UInt32(exactly: checksum) else {
+            throw LogFilesError(code: .corrupt, message: "the row at position \(row.firstPosition) has an impossible codec or checksum")
+        }
+        return try body.withUnsafeReadableBytes { bytes in
+            try BatchCodec.decode(
+                body: bytes, codec: codecByte, rawLength: Int(rawLength), checksum: crc, entryCount: row.count,
+                firstPosition: row.firstPosition, firstTimestamp: row.firstTimestamp)
+        }
+    }
+
+    func takeSealedBlocks() -> [BlockSummary] {
+        state.withLock { state in
+            defer { state.fresh.removeAll() }
+            return state.fresh
+        }
+    }
+
+    /// Every acknowledged append is committed already.
+    func flush() async throws {}
+
+    func close() async {
+        let busy = state.withLock { state -> Bool in
+            state.closed = true
+            return state.committing
+        }
+        if busy {
+            await withCheckedContinuation { continuation in
+                let done = state.withLock { state -> Bool in
+                    guard state.committing else { return true }
+                    state.drained.append(continuation)
+                    return false
+                }
+                if done { continuation.resume() }
+            }
+        }
+        log.unfollow(id, signal: wakeUps)
+        wakeUps.signal()
+    }
+
+    var follower: (any LogFollower)? { self }
+
+    // MARK: - Following
+
+    func waitForCommits(poll: Duration) async { await wakeUps.wait(timeout: poll) }
+
+    func wake() { wakeUps.signal() }
+
+    func transactions(after position: UInt64, maxEntries: Int) async throws -> [FollowedTransaction] {
+        let (known, local) = state.withLock { ($0.knownThrough, Array($0.localAhead)) }
+        let limit = Int64(max(1, min(Self.followRows, maxEntries / 64 + 1)))
+        let query: PostgresQuery = """
+            SELECT first_position, entry_count, first_timestamp, codec, raw_length, checksum, runs,
+                CASE WHEN first_position = ANY(\(local.map { Int64($0) })::int8[]) THEN NULL ELSE body END
+            FROM streamkit_batches
+            WHERE store = \(id) AND first_position > \(Int64(known))
+            ORDER BY first_position
+            LIMIT \(limit)
+            """
+        var out: [FollowedTransaction] = []
+        do {
+            let rows = try await log.client.query(query, logger: log.logger)
+            for try await (first, count, timestamp, codec, rawLength, checksum, runs, body) in rows.decode(
+                (Int64, Int32, Int64, Int16, Int32, Int64, ByteBuffer, ByteBuffer?).self)
+            {
+                let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
+                let summary = try BlockSummary(
+                    header: row.header, fileFirstPosition: 0, offset: 0,
+                    runs: BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp))
+                if let body {
+                    let entries = try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
+                    Self.split(entries, after: position, into: &out)
+                }
+                register(row, summary, local: body == nil)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "following")
+        }
+        return out
+    }
+
+    /// Splits a row's entries into transactions (an entry that ends its transaction closes one), keeping those
+    /// after `position`.
+    private static func split(_ entries: [Entry], after position: UInt64, into out: inout [FollowedTransaction]) {
+        var start = 0
+        for (i, entry) in entries.enumerated() where entry.endsTransaction {
+            let first = entries[start]
+            if first.position > position {
+                let records = entries[start...i].map {
+                    Record(sequence: $0.sequence, payload: $0.payload.bytes, metadata: $0.metadata)
+                }
+                out.append(
+                    FollowedTransaction(
+                        space: first.space, segment: first.segment, transactionID: first.transactionID,
+                        transactionNumber: first.transactionNumber, records: records,
+                        committed: CommittedTransaction(
+                            firstPosition: first.position, count: records.count, firstTimestamp: first.timestamp)))
+            }
+            start = i + 1
+        }
+    }
+}
+
+/// A segment's name within a store.
+struct SegmentName: Hashable, Sendable {
+    var space: String
+    var segment: String
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import StreamKitPostgres
+import Testing
+
+/// The PostgreSQL server of the tests: `STREAMKIT_TEST_POSTGRES_URL`, which `scripts/test.sh` sets after starting
+/// a private cluster. Without it the PostgreSQL tests fail (they never skip): run them through `scripts/test.sh`
+/// or point the variable at a database you own (the tests create tables in it).
+enum TestPostgres {
+    static let urlVariable = "STREAMKIT_TEST_POSTGRES_URL"
+
+    /// The server's location, or a failure naming the variable.
+    static func location() throws -> PostgresLocation {
+        guard let url = ProcessInfo.processInfo.environment[urlVariable], !url.isEmpty else {
+            throw MissingServer()
+        }
+        return try PostgresLocation(url: url)
+    }
+
+    /// A log shared by every test of the process (one pool and one listener), connected on first use.
+    static func log() async throws -> PostgresLog { try await shared.value }
+
+    /// A second, separate log: another node as far as the database can tell.
+    static func node(options: PostgresLog.Options = .init()) async throws -> PostgresLog {
+        try await PostgresLog.connect(try location(), options: options, logger: quietLogger)
+    }
+
+    private static let shared = Task<PostgresLog, any Error> {
+        try await PostgresLog.connect(try location(), logger: quietLogger)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "streamkit.postgres.test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    struct MissingServer: Error, CustomStringConvertible {
+        var description: String {
+            "\(TestPostgres.urlVariable) is not set: run the tests with scripts/test.sh (it starts a private PostgreSQL)"
+        }
+    }
+}
