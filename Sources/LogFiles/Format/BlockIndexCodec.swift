@@ -20,21 +20,7 @@ enum BlockIndexCodec {
         summary.header.encode(into: out.tail)
         out.count += BlockHeader.size
         out.append(UInt32(summary.runs.count))
-        for run in summary.runs {
-            var space = run.space
-            var segment = run.segment
-            out.append(UInt16(space.utf8.count))
-            out.append(UInt16(segment.utf8.count))
-            out.append(UInt32(run.count))
-            out.append(run.firstSequence)
-            out.append(run.lastSequence)
-            out.append(run.firstTimestamp)
-            out.append(run.lastTimestamp)
-            out.append(run.lastTransactionNumber)
-            out.append(UInt32(run.endsTransaction ? 1 : 0))
-            space.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-            segment.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
-        }
+        appendRuns(summary.runs, to: out)
         let bodyLength = out.count - bodyStart
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: out.base + bodyStart, count: bodyLength))
         (out.base + start).storeLE(UInt32(bodyLength), at: 0)
@@ -55,15 +41,46 @@ enum BlockIndexCodec {
         guard case .success(let header) = BlockHeader.decode(body + 8) else { return nil }
         let offset = Int64(bitPattern: body.le(0, as: UInt64.self))
         let runCount = Int(body.le(8 + BlockHeader.size, as: UInt32.self))
-        var o = 8 + BlockHeader.size + 4
+        let o = 8 + BlockHeader.size + 4
+        guard let (runs, runBytes) = decodeRuns(body + o, count: runCount, available: bodyLength - o),
+            o + runBytes == bodyLength
+        else { return nil }
+        return (BlockSummary(header: header, fileFirstPosition: fileFirstPosition, offset: offset, runs: runs), 8 + bodyLength)
+    }
+
+    /// Appends `runs` back to back in the run layout above (without a count); also the layout of the runs of
+    /// a `BatchCodec` row.
+    static func appendRuns(_ runs: [SegmentRun], to out: RawBuffer) {
+        for run in runs {
+            var space = run.space
+            var segment = run.segment
+            out.append(UInt16(space.utf8.count))
+            out.append(UInt16(segment.utf8.count))
+            out.append(UInt32(run.count))
+            out.append(run.firstSequence)
+            out.append(run.lastSequence)
+            out.append(run.firstTimestamp)
+            out.append(run.lastTimestamp)
+            out.append(run.lastTransactionNumber)
+            out.append(UInt32(run.endsTransaction ? 1 : 0))
+            space.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            segment.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    /// Decodes `count` runs written by ``appendRuns(_:to:)`` from the `available` bytes at `p`; returns them
+    /// and the bytes they take, or nil if a run does not fit in `available` (every length is checked).
+    static func decodeRuns(_ p: UnsafeRawPointer, count: Int, available: Int) -> ([SegmentRun], Int)? {
+        guard count >= 0, count <= available / runFixedSize else { return nil }
+        var o = 0
         var runs: [SegmentRun] = []
-        runs.reserveCapacity(runCount)
-        for _ in 0..<runCount {
-            guard o + runFixedSize <= bodyLength else { return nil }
-            let r = body + o
+        runs.reserveCapacity(count)
+        for _ in 0..<count {
+            guard runFixedSize <= available - o else { return nil }
+            let r = p + o
             let spaceCount = Int(r.le(0, as: UInt16.self))
             let segmentCount = Int(r.le(2, as: UInt16.self))
-            guard o + runFixedSize + spaceCount + segmentCount <= bodyLength else { return nil }
+            guard runFixedSize + spaceCount + segmentCount <= available - o else { return nil }
             let names = r + runFixedSize
             runs.append(
                 SegmentRun(
@@ -76,7 +93,6 @@ enum BlockIndexCodec {
                     endsTransaction: r.le(48, as: UInt32.self) & 1 != 0))
             o += runFixedSize + spaceCount + segmentCount
         }
-        guard o == bodyLength else { return nil }
-        return (BlockSummary(header: header, fileFirstPosition: fileFirstPosition, offset: offset, runs: runs), 8 + bodyLength)
+        return (runs, o)
     }
 }
