@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "streamkit",
             dependencies: [
-                "StreamKitLogFiles", "StreamKitEngine", "StreamKitWire", "StreamKitClient",
+                "StreamKitLogFiles", "StreamKitEngine", "StreamKitWire", "StreamKitClient", "StreamKitPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

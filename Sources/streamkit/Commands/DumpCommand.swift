@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import StreamKitPostgres
+import StreamKitEngine
 import StreamKitLogFiles
 
-/// `streamkit dump DIR --store ID [--space S] [--segment G] [--from P] [--to P] [--format ndjson|raw]`.
+/// `streamkit dump (DIR | --postgres URL) --store ID [--space S] [--segment G] [--from P] [--to P] [--format ndjson|raw]`.
 struct DumpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
@@ -12,6 +14,10 @@ struct DumpCommand: AsyncParsableCommand {
             dump after the entries before it, with one line on stderr naming the file, the offset and the \
             positions it hides, and status 2. With --skip-damaged the dump goes on past each damaged spot, \
             naming it on stderr, and ends with status 0.
+
+            With --postgres URL (or \(PostgresOptions.urlVariable) when no DIR is given) the store is read from \
+            the PostgreSQL tables that `streamkit serve --postgres` nodes share, in the same format; a damaged \
+            row ends the dump after the entries before it, with status 2 (--skip-damaged reads files only).
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
@@ -19,7 +25,9 @@ struct DumpCommand: AsyncParsableCommand {
     }
 
     @Argument(help: "A data directory, or a single store directory.")
-    var directory: String
+    var directory: String?
+
+    @OptionGroup var postgres: PostgresOptions
 
     @Option(name: .long, help: "The store id.")
     var store: String
@@ -44,10 +52,19 @@ struct DumpCommand: AsyncParsableCommand {
     func validate() throws {
         if segment != nil && space == nil { throw ValidationError("--segment needs --space") }
         if to < from { throw ValidationError("--to must not be below --from") }
+        try postgres.validate(directoryOption: "DIR", hasDirectory: directory != nil)
+        guard directory != nil || postgres.resolvedURL(hasDirectory: false) != nil else {
+            throw ValidationError("give a data directory DIR, or --postgres URL (or \(PostgresOptions.urlVariable))")
+        }
+        if directory == nil {
+            _ = try Remote.storeID(store)
+            if damageOptions.skipDamaged { throw ValidationError("--skip-damaged reads data directories only") }
+        }
     }
 
     func run() async throws {
         try await Output.run {
+            guard let directory else { return try await dumpPostgres() }
             let location = try DataDirectory(path: directory).store(store)
             let reader = try LogReader(directory: location.path)
             var damage = DamageHandling(store: location.id, skip: damageOptions.skipDamaged)
@@ -77,6 +94,51 @@ struct DumpCommand: AsyncParsableCommand {
             Output.write(buffer)
             buffer.removeAll()
             damage.finish()
+        }
+    }
+
+    /// `dump --postgres`: the store's entries through the engine, in log order (one space's, or one segment's).
+    private func dumpPostgres() async throws {
+        guard let (url, source) = postgres.resolvedURL(hasDirectory: false) else { return }
+        let location = try PostgresOptions.location(url: url, source: source)
+        let id = try Remote.storeID(store)
+        try await PostgresStores.with(location) { stores in
+            try await stores.withStore(id) { store in
+                if let space, let segment {
+                    try await write(store.consumeSegment(space: space, segment: segment), of: store)
+                } else if let space {
+                    try await write(store.consumeSpace(space: space), of: store)
+                } else {
+                    try await write(await PostgresStores.everything(store), of: store)
+                }
+            }
+        }
+    }
+
+    /// Writes the entries of `read` from `from` through `to`; a damaged row ends it after the entries before it.
+    private func write<Entries: AsyncSequence>(_ read: Entries, of store: Store) async throws where Entries.Element == Entry {
+        var buffer = Data()
+        defer { Output.write(buffer) }  // What was read before an error, too.
+        do {
+            for try await entry in read {
+                guard entry.position <= to else { break }
+                guard entry.position >= from else { continue }
+                switch format {
+                case .ndjson: buffer.append(Self.json(entry))
+                case .raw: entry.payload.withUnsafeBytes { buffer.append(contentsOf: $0) }
+                }
+                buffer.append(0x0A)
+                if buffer.count > 1 << 16 {
+                    Output.write(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+        } catch let error as StreamKitError where error.code == .corrupt {
+            throw CLIError(
+                "\(store.id.uuidString.lowercased()): damaged data: \(PostgresStores.damage(store, error)) — the entries after it are not read",
+                exitCode: DamageHandling.exitCode)
+        } catch let error as StreamKitError {
+            throw CLIError("\(store.id.uuidString.lowercased()): \(error.message)")
         }
     }
 

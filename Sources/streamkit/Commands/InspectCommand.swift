@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
+import StreamKitPostgres
 
-/// `streamkit inspect DIR [--json]`.
+/// `streamkit inspect (DIR | --postgres URL) [--store ID] [--json]`.
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -11,18 +12,37 @@ struct InspectCommand: AsyncParsableCommand {
             store would refuse — is listed with its file and offset, also on stderr, and the exit status is 2; \
             the figures then count what can be read. A torn tail a crash left (which opening cuts) is listed \
             but is not damage.
+
+            With --postgres URL (or \(PostgresOptions.urlVariable) when no DIR is given) the stores are read from \
+            the PostgreSQL tables that `streamkit serve --postgres` nodes share: each store's positions, rows and \
+            segments, from the rows' summaries (no row body is read; `verify` reads them all). Rows that do not \
+            fit together are damage (status 2).
             """)
 
     @Argument(help: "A data directory, or a single store directory.")
-    var directory: String
+    var directory: String?
+
+    @OptionGroup var postgres: PostgresOptions
+
+    @Option(name: .long, help: "Only this store.")
+    var store: String?
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    func validate() throws {
+        try postgres.validate(directoryOption: "DIR", hasDirectory: directory != nil)
+        guard directory != nil || postgres.resolvedURL(hasDirectory: false) != nil else {
+            throw ValidationError("give a data directory DIR, or --postgres URL (or \(PostgresOptions.urlVariable))")
+        }
+        if directory == nil, let store { _ = try Remote.storeID(store) }
+    }
+
     func run() async throws {
         try await Output.run {
+            guard let directory else { return try await inspectPostgres() }
             let data = try DataDirectory(path: directory)
-            let summaries = try data.stores.map { try StoreSummary(id: $0.id, path: $0.path) }
+            let summaries = try (store.map { [try data.store($0)] } ?? data.stores).map { try StoreSummary(id: $0.id, path: $0.path) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -55,6 +75,38 @@ struct InspectCommand: AsyncParsableCommand {
             }
             try Self.failIfDamaged(summaries)
         }
+    }
+
+    /// `inspect --postgres`: every store of the database (or `--store`), read through the engine.
+    private func inspectPostgres() async throws {
+        guard let (url, source) = postgres.resolvedURL(hasDirectory: false) else { return }
+        let location = try PostgresOptions.location(url: url, source: source)
+        let only = try store.map(Remote.storeID)
+        let summaries = try await PostgresStores.with(location) { stores in
+            var summaries: [PostgresStoreSummary] = []
+            for id in try await stores.ids(only: only) {
+                do {
+                    summaries.append(try await stores.withStore(id) { await PostgresStoreSummary(store: $0, database: location.redacted) })
+                } catch let error as CLIError where error.exitCode == DamageHandling.exitCode {
+                    summaries.append(PostgresStoreSummary(id: id, database: location.redacted, damage: error.message))
+                }
+            }
+            return summaries
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            Output.line(String(decoding: try encoder.encode(summaries), as: UTF8.self))
+        } else {
+            for summary in summaries {
+                for line in summary.lines { Output.line(line) }
+            }
+        }
+        for summary in summaries {
+            for problem in summary.damage { Output.error("streamkit: \(summary.id): damaged: \(problem)") }
+        }
+        try DamageHandling.fail(damagedStores: summaries.filter { !$0.damage.isEmpty }.count)
     }
 
     private static func failIfDamaged(_ summaries: [StoreSummary]) throws {

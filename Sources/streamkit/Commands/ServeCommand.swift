@@ -2,18 +2,27 @@ import ArgumentParser
 import Foundation
 import Logging
 import StreamKitEngine
+import StreamKitPostgres
 import StreamKitWire
 
-/// `streamkit serve --data DIR [--host H] [--port P] [--durability D] (--jwt-secret S | --jwt-public-key PEM | --no-auth)`.
+/// `streamkit serve (--data DIR [--durability D] | --postgres URL) [--host H] [--port P]
+/// (--jwt-secret S | --jwt-public-key PEM | --no-auth)`.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the StreamKit WebSocket server over the stores in a data directory.",
+        abstract: "Run the StreamKit WebSocket server over the stores in a data directory or a PostgreSQL database.",
         discussion: """
             Prints the server's URL (ws://HOST:PORT/streamkit) on stdout once it listens; with --port 0 the \
             port is a free one chosen by the system. SIGINT or SIGTERM stop it gracefully: no new connections, \
             open streams end, commits in flight finish, every store is closed; then the exit status is 0. A second signal exits at once (status \
-            130); acknowledged commits are in the write-ahead files and recovered on the next start.
+            130); acknowledged commits are in the write-ahead files (or committed in PostgreSQL) and recovered \
+            on the next start.
+
+            Stores live in --data DIR (files; one process per directory) or, with --postgres URL (or \
+            \(PostgresOptions.urlVariable) when --data is not given), in a PostgreSQL database that several \
+            `streamkit serve` nodes share: each commit is decided by the database and every node follows the \
+            others' commits. Keep the password out of the URL (and out of `ps`) with \
+            \(PostgresOptions.passwordVariable). A database that cannot be reached at start is an error (status 1).
 
             Exactly one of --jwt-secret, --jwt-public-key and --no-auth is required. The HS256 secret can \
             also come from the environment variable \(secretVariable) (kept out of the process list); mint \
@@ -23,7 +32,19 @@ struct ServeCommand: AsyncParsableCommand {
     static let secretVariable = "STREAMKIT_JWT_SECRET"
 
     @Option(name: .long, help: "The data directory: one directory per store (created when missing).")
-    var data: String
+    var data: String?
+
+    @OptionGroup var postgres: PostgresOptions
+
+    @Option(
+        name: .customLong("postgres-connections"),
+        help: "With --postgres: the most pooled database connections (default \(PostgresLog.Options().maxConnections)).")
+    var postgresConnections: Int?
+
+    @Option(
+        name: .customLong("postgres-statement-timeout"),
+        help: "With --postgres: seconds a database statement may take before it fails as unavailable (default \(PostgresLog.Options().statementTimeout.components.seconds)).")
+    var postgresStatementTimeout: Double?
 
     @Option(name: .long, help: "The address to listen on.")
     var host = "127.0.0.1"
@@ -31,8 +52,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The port to listen on; 0 picks a free one.")
     var port = 7420
 
-    @Option(name: .long, help: "When a commit is acknowledged: fsync, interval:MS or none.")
-    var durability = DurabilityArgument(.fsync)
+    @Option(
+        name: .long,
+        help: "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)")
+    var durability: DurabilityArgument?
 
     @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
     var jwtSecret: String?
@@ -80,6 +103,25 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        try postgres.validate(directoryOption: "--data DIR", hasDirectory: data != nil)
+        if data == nil && postgres.resolvedURL(hasDirectory: false) == nil {
+            throw ValidationError(
+                "choose where the stores live: --data DIR, or --postgres URL (or \(PostgresOptions.urlVariable))")
+        }
+        if data == nil {
+            if durability != nil {
+                throw ValidationError(
+                    "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
+            }
+        } else if postgresConnections != nil || postgresStatementTimeout != nil {
+            throw ValidationError("--postgres-connections and --postgres-statement-timeout go with --postgres")
+        }
+        if let postgresConnections, !(1...1000).contains(postgresConnections) {
+            throw ValidationError("--postgres-connections must be 1…1000, got \(postgresConnections)")
+        }
+        if let postgresStatementTimeout, !(postgresStatementTimeout >= 0.001 && postgresStatementTimeout <= 86_400) {
+            throw ValidationError("--postgres-statement-timeout must be more than 0 and at most 86400 seconds")
+        }
         let explicit = [jwtSecret != nil, jwtPublicKey != nil, noAuth].filter { $0 }.count
         if explicit > 1 { throw ValidationError("give only one of --jwt-secret, --jwt-public-key and --no-auth") }
         if explicit == 0 && environmentSecret == nil {
@@ -101,14 +143,39 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.run {
             let authentication = try self.authentication()
-            try prepare(data)
-            OpenFileLimit.raiseToHardLimit()  // Before the registry sizes its open-store bound from it.
             let level = Logger.Level(rawValue: logLevel) ?? .notice
             var store = StoreConfiguration()
-            store.log.durability = durability.value
             store.logger.logLevel = level
             store.log.logger.logLevel = level
-            let registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
+            let registry: StoreRegistry
+            let database: PostgresLog?
+            let serving: String
+            if let data {
+                try prepare(data)
+                OpenFileLimit.raiseToHardLimit()  // Before the registry sizes its open-store bound from it.
+                let durability = durability ?? DurabilityArgument(.fsync)
+                store.log.durability = durability.value
+                registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
+                database = nil
+                serving = "\(data) (durability \(durability)"
+            } else {
+                guard let (url, source) = postgres.resolvedURL(hasDirectory: false) else {
+                    throw CLIError("no data directory and no PostgreSQL URL")  // validate() rules it out
+                }
+                let location = try PostgresOptions.location(url: url, source: source)
+                var options = PostgresLog.Options()
+                if let postgresConnections { options.maxConnections = postgresConnections }
+                if let postgresStatementTimeout {
+                    options.statementTimeout = .milliseconds(Int64((postgresStatementTimeout * 1000).rounded(.up)))
+                }
+                var logger = Logger(label: "streamkit.postgres")
+                logger.logLevel = level
+                let log = try await PostgresOptions.connect(location, options: options, logger: logger)
+                OpenFileLimit.raiseToHardLimit()
+                registry = StoreRegistry(root: "", configuration: log.registryConfiguration(RegistryConfiguration(store: store)))
+                database = log
+                serving = "PostgreSQL \(location.redacted) (\(options.maxConnections) connections"
+            }
             await registry.start()
             var configuration = StreamKitServer.Configuration(
                 authentication: authentication, host: host, port: port,
@@ -125,22 +192,25 @@ struct ServeCommand: AsyncParsableCommand {
                 bound = try await server.start()
             } catch let error as StreamKitError {  // The configuration, e.g. a PEM that is no usable key.
                 await registry.shutdown()
+                await database?.close()
                 let isTLS = error.message.contains("TLS")
                 throw CLIError(isTLS ? error.message : jwtPublicKey.map { "\($0): \(error.message)" } ?? error.message)
             } catch {
                 await registry.shutdown()
+                await database?.close()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
             let shownHost = host.contains(":") ? "[\(host)]" : host
             let scheme = configuration.tls == nil ? "ws" : "wss"
             Output.line("\(scheme)://\(shownHost):\(bound)\(server.configuration.path)")
             Output.error(
-                "streamkit: serving \(data) (durability \(durability), \(describe(authentication))); SIGINT or SIGTERM stops")
+                "streamkit: serving \(serving), \(describe(authentication))); SIGINT or SIGTERM stops")
 
             let signal = await watcher.next()
             Output.error("streamkit: \(signal.map(SignalWatcher.name) ?? "stop") received, shutting down")
             await server.shutdown()
             await registry.shutdown()
+            await database?.close()  // After the stores: their last commits use its connections.
             Output.error("streamkit: stopped")
         }
     }

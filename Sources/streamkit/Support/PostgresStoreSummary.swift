@@ -1,0 +1,74 @@
+import Foundation
+import StreamKitEngine
+
+/// What `inspect --postgres` reports of one store: its head and rows, and each segment's sequences and times,
+/// from the index a node builds when it opens the store (row summaries; no row body is read — `verify` reads
+/// them all).
+struct PostgresStoreSummary: Encodable {
+    var id: String
+    var database: String
+    /// The last position (the store's head): positions are dense from 1, so it is also the number of entries.
+    var lastPosition: UInt64
+    /// Rows of `streamkit_batches` (each a group-committed database transaction).
+    var rows: Int
+    var spaces: Int
+    var segments: [StoreSummary.Segment]
+    /// Why the store could not be opened (rows that do not fit together), when it could not.
+    var damage: [String]
+
+    /// Summarises an open store.
+    init(store: Store, database: String) async {
+        id = store.id.uuidString.lowercased()
+        self.database = database
+        let statistics = await store.statistics()
+        lastPosition = statistics.visibleThrough
+        rows = statistics.blocks
+        damage = []
+        var segments: [StoreSummary.Segment] = []
+        let spaces = await store.spaces()
+        self.spaces = spaces.count
+        for space in spaces {
+            for name in await store.segments(space: space) {
+                guard let status = await store.status(space: space, segment: name) else { continue }
+                segments.append(
+                    StoreSummary.Segment(
+                        space: space, segment: name, entries: Int(status.lastSequence - status.firstSequence + 1),
+                        firstSequence: status.firstSequence, lastSequence: status.lastSequence,
+                        firstTimestamp: status.firstTimestamp, lastTimestamp: status.lastTimestamp))
+            }
+        }
+        self.segments = segments
+    }
+
+    /// A store that could not be opened.
+    init(id: UUID, database: String, damage: String) {
+        self.id = id.uuidString.lowercased()
+        self.database = database
+        lastPosition = 0
+        rows = 0
+        spaces = 0
+        segments = []
+        self.damage = [damage]
+    }
+
+    /// The text `inspect` prints.
+    var lines: [String] {
+        var lines = ["store \(id)  (\(database))"]
+        guard damage.isEmpty || lastPosition > 0 else { return lines + damage.map { "  DAMAGE: \($0)" } }
+        let positions = lastPosition > 0 ? "positions 1…\(lastPosition)" : "no entries"
+        lines.append("  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
+        for problem in damage { lines.append("  DAMAGE: \(problem)") }
+        var space = ""
+        for segment in segments {
+            if segment.space != space {
+                space = segment.space
+                let count = segments.filter { $0.space == space }.count
+                lines.append("  space \(space): \(count) segment\(count == 1 ? "" : "s")")
+            }
+            lines.append(
+                "    \(segment.segment): \(segment.entries) entries, sequences \(segment.firstSequence)…"
+                    + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
+        }
+        return lines
+    }
+}
