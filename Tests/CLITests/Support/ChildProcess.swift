@@ -103,6 +103,11 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Writes `text` to the child's stdin (left open by ``init(_:stdin:environment:launcher:)`` without `stdin`).
+    func send(_ text: String) {
+        input.fileHandleForWriting.write(Data(text.utf8))
+    }
+
     func closeInput() {
         try? input.fileHandleForWriting.close()
     }
