@@ -28,6 +28,8 @@ struct BenchArguments: Sendable, Equatable {
     var svgPath: String?
     /// Run the sqlite and limit peers (default); `--no-peers` runs StreamKit alone (profiling, quick checks).
     var peers = true
+    /// The database of the `postgres.*` scenarios; nil: the harness starts a private cluster when one is selected.
+    var postgresURL: String?
 
     /// No scenario named: run the quick suite with `quick = true`.
     var isQuickSuite: Bool { scenarioPatterns.isEmpty }
@@ -50,7 +52,11 @@ struct BenchArguments: Sendable, Equatable {
           --json FILE               write the measurements as a JSON array
           --markdown FILE           write the table as Markdown
           --svg FILE                write a bar chart of records/s as SVG
-          --no-peers                run StreamKit alone (no sqlite and limit rows)
+          --no-peers                run StreamKit alone (no sqlite, limit or postgres-raw rows)
+          --postgres URL            database of the postgres.* scenarios (postgres://USER@HOST:PORT/DB; a
+                                    throwaway one: they create tables and stores in it). Without it, a
+                                    private cluster is started with scripts/postgres.sh and removed at the
+                                    end. postgres.* scenarios run only when named (`Benchmarks postgres`).
           -h, --help                show this help
 
         Exit status: 0 ok, 1 a scenario failed, 64 usage error.
@@ -111,6 +117,12 @@ struct BenchArguments: Sendable, Equatable {
                 result.svgPath = try path(flag, try value())
             case "--no-peers":
                 result.peers = false
+            case "--postgres":
+                let url = try value()
+                guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                    throw .invalidValue(flag: flag, value: "(hidden)", expected: "a postgres:// URL")
+                }
+                result.postgresURL = url
             default:
                 throw .unknownFlag(flag)
             }
@@ -143,7 +155,8 @@ struct BenchArguments: Sendable, Equatable {
             producers: producers,
             workDirectory: workDirectory,
             quick: isQuickSuite,
-            peers: peers
+            peers: peers,
+            postgresURL: postgresURL
         )
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 
 /// Entry point: `swift run -c release Benchmarks [SCENARIO ...] [options]` (see `--help`).
 @main
@@ -15,7 +16,7 @@ struct BenchmarkCommand {
     }
 
     static func run(_ commandLine: [String]) async -> Int32 {
-        let arguments: BenchArguments
+        var arguments: BenchArguments
         let scenarios: [any Scenario]
         do throws(UsageError) {
             arguments = try BenchArguments.parse(commandLine)
@@ -44,8 +45,25 @@ struct BenchmarkCommand {
         if arguments.isQuickSuite {
             StandardError.emitLine("quick suite: \(scenarios.map(\.name).joined(separator: ", "))")
         }
+        // postgres.* scenarios: the given database, or a private cluster for this run (removed at the end, also
+        // when a scenario fails or the run is interrupted).
+        var cluster: PrivatePostgres?
+        var interruption: [any DispatchSourceSignal] = []
+        if arguments.postgresURL == nil, scenarios.contains(where: \.needsPostgres) {
+            do throws(BenchError) {
+                let started = try PrivatePostgres.start()
+                cluster = started
+                arguments.postgresURL = started.url
+                interruption = Self.stopOnInterrupt(started)
+            } catch {
+                StandardError.emitLine("Benchmarks: \(error)")
+                return 1
+            }
+        }
         let runner = ScenarioRunner(progress: ProgressReporter())
         let outcome = await runner.run(scenarios, arguments: arguments)
+        for source in interruption { source.cancel() }
+        cluster?.stop()
         let table = ReportTable(outcome.measurements)
         print(table.text())
 
@@ -62,5 +80,20 @@ struct BenchmarkCommand {
             StandardError.emitLine("FAILED \(failure)")
         }
         return status
+    }
+
+    /// On SIGINT or SIGTERM: stop and remove the private cluster, then exit 130 or 143.
+    private static func stopOnInterrupt(_ cluster: PrivatePostgres) -> [any DispatchSourceSignal] {
+        [(SIGINT, Int32(130)), (SIGTERM, Int32(143))].map { signalNumber, status in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                StandardError.emitLine("\ninterrupted: removing the private PostgreSQL cluster")
+                cluster.stop()
+                exit(status)
+            }
+            source.resume()
+            return source
+        }
     }
 }

@@ -3,6 +3,8 @@ enum BenchSystem: String, Sendable, Codable, CaseIterable {
     case streamkit
     case sqlite
     case limit
+    /// The same records as plain PostgreSQL rows (``PostgresRawPeer``), beside the `postgres.*` scenarios.
+    case postgresRaw = "postgres-raw"
 }
 
 /// Durability the scenario asks of the system under test.
@@ -27,6 +29,8 @@ struct BenchOptions: Sendable {
     var quick: Bool = false
     /// Whether to run the sqlite and limit peers (`--no-peers` turns them off).
     var peers: Bool = true
+    /// The database of the `postgres.*` scenarios (`--postgres URL`, or the private cluster the harness started).
+    var postgresURL: String?
 }
 
 /// Latency percentiles in microseconds (from an HdrHistogram).
@@ -71,5 +75,11 @@ protocol Scenario: Sendable {
     var summary: String { get }
     /// Whether the no-argument quick suite runs it.
     var inQuickSuite: Bool { get }
+    /// Whether it needs a PostgreSQL database (`--postgres URL`, or a private cluster the harness starts).
+    var needsPostgres: Bool { get }
     func run(_ options: BenchOptions, progress: any ProgressReporting) async throws -> [Measurement]
+}
+
+extension Scenario {
+    var needsPostgres: Bool { false }
 }

@@ -17,6 +17,11 @@ enum ScenarioRegistry {
         WireScenario.publish,
         ProcessingScenario(),
         ProcessingPipelineScenario(),
+        PostgresProduceScenario.oneNode,
+        PostgresProduceScenario.threeNodes,
+        PostgresConsumeScenario.segment,
+        PostgresConsumeScenario.space,
+        PostgresSubscribeScenario(),
     ]
 
     /// The quick suite when `patterns` is empty; otherwise every scenario whose name equals a pattern

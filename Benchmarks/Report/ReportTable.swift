@@ -1,7 +1,8 @@
 /// The report table: one row per measurement, ratios on the streamkit rows.
 ///
 /// Ratios are computed per (scenario, durability): `ours/peer` = streamkit records/s ÷ sqlite
-/// records/s, `ours/limit` = streamkit records/s ÷ limit records/s.
+/// records/s (postgres-raw records/s in the `postgres.*` scenarios), `ours/limit` = streamkit records/s ÷ limit
+/// records/s.
 struct ReportTable {
     static let headers = [
         "scenario", "system", "durability", "records/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "max µs",
@@ -13,8 +14,8 @@ struct ReportTable {
     static let legend = """
         records/s and MB/s count payload bytes; latency is per transaction (append) in µs; disk = bytes \
         of the files after the run; peak RSS = process VmHWM during that system's run (includes the \
-        generated payloads); ours/peer and ours/limit = streamkit records/s ÷ sqlite or limit records/s \
-        for the same scenario and durability.
+        generated payloads); ours/peer and ours/limit = streamkit records/s ÷ sqlite (postgres-raw in the \
+        postgres.* scenarios) or limit records/s for the same scenario and durability.
         """
 
     let measurements: [Measurement]
@@ -36,10 +37,15 @@ struct ReportTable {
                 NumberFormat.micros(row.latency?.max),
                 NumberFormat.bytes(row.bytesOnDisk),
                 NumberFormat.bytes(row.peakResidentBytes),
-                ours ? NumberFormat.ratio(Self.ratio(row, against: .sqlite, in: measurements)) : "",
+                ours ? NumberFormat.ratio(Self.peerRatio(row, in: measurements)) : "",
                 ours ? NumberFormat.ratio(Self.ratio(row, against: .limit, in: measurements)) : "",
             ]
         }
+    }
+
+    /// `ours` records/s ÷ the sqlite row of the same scenario and durability, or else the postgres-raw row.
+    static func peerRatio(_ ours: Measurement, in measurements: [Measurement]) -> Double? {
+        ratio(ours, against: .sqlite, in: measurements) ?? ratio(ours, against: .postgresRaw, in: measurements)
     }
 
     /// `ours` records/s ÷ the first `system` row of the same scenario and durability.

@@ -8,7 +8,7 @@ struct SVGChart {
         var bars: [(system: BenchSystem, value: Double)]
     }
 
-    static let colors: [BenchSystem: String] = [.streamkit: "#2563eb", .sqlite: "#d97706", .limit: "#6b7280"]
+    static let colors: [BenchSystem: String] = [.streamkit: "#2563eb", .sqlite: "#d97706", .limit: "#6b7280", .postgresRaw: "#059669"]
     static let font = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif"
 
     let groups: [Group]
