@@ -80,20 +80,25 @@ struct DumpCommand: AsyncParsableCommand {
                 guard entry.position <= to else { return false }
                 if let space, entry.space != space { return true }
                 if let segment, entry.segment != segment { return true }
-                switch format {
-                case .ndjson: buffer.append(Self.json(entry))
-                case .raw: entry.payload.withUnsafeBytes { buffer.append(contentsOf: $0) }
-                }
-                buffer.append(0x0A)
-                if buffer.count > 1 << 16 {
-                    Output.write(buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
+                emit(entry, into: &buffer)
                 return true
             }
             Output.write(buffer)
             buffer.removeAll()
             damage.finish()
+        }
+    }
+
+    /// Appends `entry` in the chosen format and a line break to `buffer`, writing the buffer out when it is large.
+    private func emit(_ entry: Entry, into buffer: inout Data) {
+        switch format {
+        case .ndjson: buffer.append(Self.json(entry))
+        case .raw: entry.payload.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        }
+        buffer.append(0x0A)
+        if buffer.count > 1 << 16 {
+            Output.write(buffer)
+            buffer.removeAll(keepingCapacity: true)
         }
     }
 
@@ -123,15 +128,7 @@ struct DumpCommand: AsyncParsableCommand {
             for try await entry in read {
                 guard entry.position <= to else { break }
                 guard entry.position >= from else { continue }
-                switch format {
-                case .ndjson: buffer.append(Self.json(entry))
-                case .raw: entry.payload.withUnsafeBytes { buffer.append(contentsOf: $0) }
-                }
-                buffer.append(0x0A)
-                if buffer.count > 1 << 16 {
-                    Output.write(buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
+                emit(entry, into: &buffer)
             }
         } catch let error as StreamKitError where error.code == .corrupt {
             throw CLIError(

@@ -61,17 +61,7 @@ struct InspectCommand: AsyncParsableCommand {
                         + "raw \(summary.rawBytes) B, compression \(String(format: "%.2f", summary.compressionRatio))×")
                 for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
                 for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
-                var space = ""
-                for segment in summary.segments {
-                    if segment.space != space {
-                        space = segment.space
-                        let count = summary.segments.filter { $0.space == space }.count
-                        Output.line("  space \(space): \(count) segment\(count == 1 ? "" : "s")")
-                    }
-                    Output.line(
-                        "    \(segment.segment): \(segment.entries) entries, sequences \(segment.firstSequence)…"
-                            + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
-                }
+                for line in StoreSummary.Segment.lines(summary.segments) { Output.line(line) }
             }
             try Self.failIfDamaged(summaries)
         }

@@ -58,17 +58,6 @@ struct PostgresStoreSummary: Encodable {
         let positions = lastPosition > 0 ? "positions 1…\(lastPosition)" : "no entries"
         lines.append("  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
         for problem in damage { lines.append("  DAMAGE: \(problem)") }
-        var space = ""
-        for segment in segments {
-            if segment.space != space {
-                space = segment.space
-                let count = segments.filter { $0.space == space }.count
-                lines.append("  space \(space): \(count) segment\(count == 1 ? "" : "s")")
-            }
-            lines.append(
-                "    \(segment.segment): \(segment.entries) entries, sequences \(segment.firstSequence)…"
-                    + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
-        }
-        return lines
+        return lines + StoreSummary.Segment.lines(segments)
     }
 }

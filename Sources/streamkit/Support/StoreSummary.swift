@@ -12,6 +12,23 @@ struct StoreSummary: Encodable {
         var lastSequence: UInt64
         var firstTimestamp: Int64
         var lastTimestamp: Int64
+
+        /// The lines `inspect` prints for `segments` (sorted by space): a line per space, then one per segment.
+        static func lines(_ segments: [Segment]) -> [String] {
+            var lines: [String] = []
+            var space: String?
+            for segment in segments {
+                if segment.space != space {
+                    space = segment.space
+                    let count = segments.filter { $0.space == segment.space }.count
+                    lines.append("  space \(segment.space): \(count) segment\(count == 1 ? "" : "s")")
+                }
+                lines.append(
+                    "    \(segment.segment): \(segment.entries) entries, sequences \(segment.firstSequence)…"
+                        + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
+            }
+            return lines
+        }
     }
 
     var id: String
