@@ -44,7 +44,7 @@ final class BlockingReadPool: Sendable {
             release(connection)
             return result.rows
         } catch {
-            let _: EventLoopFuture<Void> = connection.close()
+            Self.discard(connection)
             throw error
         }
     }
@@ -55,7 +55,7 @@ final class BlockingReadPool: Sendable {
             state.idle.append(connection)
             return true
         }
-        if !keep { let _: EventLoopFuture<Void> = connection.close() }
+        if !keep { Self.discard(connection) }
     }
 
     /// Closes the idle connections; later reads fail.
@@ -65,6 +65,12 @@ final class BlockingReadPool: Sendable {
             defer { state.idle.removeAll() }
             return state.idle
         }
-        for connection in idle { let _: EventLoopFuture<Void> = connection.close() }
+        for connection in idle { Self.discard(connection) }
+    }
+
+    /// Closes a connection and keeps it alive until it is closed (a `PostgresConnection` must be closed before it
+    /// is released).
+    static func discard(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 }

@@ -34,6 +34,9 @@ public final class PostgresLog: Sendable {
         /// Every statement's time limit (PostgreSQL `statement_timeout`): a statement over it fails with
         /// `storeUnavailable`. Default 30 seconds.
         public var statementTimeout: Duration = .seconds(30)
+        /// How long a call may wait for a pooled connection (the database may be down) before it fails with
+        /// `storeUnavailable`; the whole call may take this plus ``statementTimeout``. Default 10 seconds.
+        public var connectionWait: Duration = .seconds(10)
         /// The default settings.
         public init() {}
     }
@@ -45,6 +48,8 @@ public final class PostgresLog: Sendable {
     let client: PostgresClient
     let reads: BlockingReadPool
     let logger: Logger
+    /// The longest a call through ``withConnection(_:)`` may take.
+    let callTimeout: Duration
     private let running: Task<Void, Never>
     private let listening: Mutex<Task<Void, Never>?>
     private let announcing: Mutex<Task<Void, Never>?>
@@ -63,6 +68,7 @@ public final class PostgresLog: Sendable {
     private init(location: PostgresLocation, options: Options, logger: Logger) {
         self.location = location
         self.logger = logger
+        self.callTimeout = options.connectionWait + options.statementTimeout
         let client = PostgresClient(
             configuration: location.clientConfiguration(
                 statementTimeout: options.statementTimeout, maxConnections: options.maxConnections),
@@ -83,7 +89,7 @@ public final class PostgresLog: Sendable {
     ) async throws -> PostgresLog {
         let log = PostgresLog(location: location, options: options, logger: logger)
         do {
-            try await log.client.withConnection { connection in
+            try await log.withConnection { connection in
                 try await PostgresSchema.migrate(connection, logger: logger)
             }
         } catch {
@@ -125,9 +131,12 @@ public final class PostgresLog: Sendable {
     /// Whether the store `id` exists in the database.
     public func storeExists(_ id: UUID) async throws -> Bool {
         do {
-            let rows = try await client.query("SELECT 1 FROM streamkit_stores WHERE store = \(id)", logger: logger)
-            for try await _ in rows { return true }
-            return false
+            return try await withConnection { connection in
+                let rows = try await connection.query(
+                    "SELECT 1 FROM streamkit_stores WHERE store = \(id)", logger: self.logger)
+                for try await _ in rows { return true }
+                return false
+            }
         } catch {
             throw StreamKitError.postgres(error, storeID: id, doing: "looking for the store")
         }
@@ -136,12 +145,29 @@ public final class PostgresLog: Sendable {
     /// Every store in the database, by id.
     public func storeIDs() async throws -> [UUID] {
         do {
-            var ids: [UUID] = []
-            let rows = try await client.query("SELECT store FROM streamkit_stores ORDER BY store", logger: logger)
-            for try await id in rows.decode(UUID.self) { ids.append(id) }
-            return ids
+            return try await withConnection { connection in
+                var ids: [UUID] = []
+                let rows = try await connection.query(
+                    "SELECT store FROM streamkit_stores ORDER BY store", logger: self.logger)
+                for try await id in rows.decode(UUID.self) { ids.append(id) }
+                return ids
+            }
         } catch {
             throw StreamKitError.postgres(error, storeID: nil, doing: "listing stores")
+        }
+    }
+
+    /// Rows (group-committed database transactions) of a store.
+    package func rowCount(store: UUID) async throws -> Int {
+        do {
+            return try await withConnection { connection in
+                let rows = try await connection.query(
+                    "SELECT count(*) FROM streamkit_batches WHERE store = \(store)", logger: self.logger)
+                for try await count in rows.decode(Int64.self) { return Int(count) }
+                return 0
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: store, doing: "counting rows")
         }
     }
 
@@ -157,6 +183,31 @@ public final class PostgresLog: Sendable {
         }
         configuration.openerStoreExists = { [self] id, _ in (try? await storeExists(id)) ?? false }
         return configuration
+    }
+
+    // MARK: - Connections
+
+    /// Runs `body` on a pooled connection; fails with `storeUnavailable` when no connection comes within
+    /// ``Options/connectionWait`` or the whole call takes longer than ``callTimeout`` (the pool waits for a
+    /// database that is down rather than failing; a caller must not wait with it).
+    func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let client = self.client
+        let timeout = callTimeout
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await client.withConnection(body) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw StreamKitError(
+                    code: .storeUnavailable, message: "PostgreSQL did not answer within \(timeout)")
+            }
+            return result
+        }
     }
 
     // MARK: - Notifications
@@ -198,8 +249,10 @@ public final class PostgresLog: Sendable {
             guard !stores.isEmpty, !Task.isCancelled else { continue }
             let payloads = stores.map { "\($0.uuidString.lowercased()) \(writer.uuidString.lowercased())" }
             do {
-                try await client.query(
-                    "SELECT pg_notify(\(Self.channel), p) FROM unnest(\(payloads)::text[]) AS p", logger: logger)
+                _ = try await withConnection { connection in
+                    try await connection.query(
+                        "SELECT pg_notify(\(Self.channel), p) FROM unnest(\(payloads)::text[]) AS p", logger: self.logger)
+                }
             } catch {
                 // Followers poll too: a lost notification only delays other nodes by up to their poll interval.
                 logger.debug("commit notification not sent", metadata: ["error": "\(error)"])
@@ -227,7 +280,7 @@ public final class PostgresLog: Sendable {
                         }
                     }
                 } onCancel: {
-                    let _: EventLoopFuture<Void> = connection.close()
+                    BlockingReadPool.discard(connection)
                 }
                 try? await connection.close()
             } catch {

@@ -25,7 +25,7 @@ import Synchronization
 /// position it has not seen (``knownThrough``) and reads a row's body from the database when a reader asks for
 /// it (synchronously, on a reader thread, as a file read is).
 final class PostgresStorage: StoreStorage, LogFollower {
-    private struct Waiting {
+    private struct Waiting: Sendable {
         var transaction: TransactionInput
         var continuation: CheckedContinuation<CommittedTransaction, any Error>
     }
@@ -94,7 +94,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
         -> (PostgresStorage, RecoveryResult)?
     {
         let logger = log.logger
-        return try await log.client.withConnection { connection -> (PostgresStorage, RecoveryResult)? in
+        return try await log.withConnection { connection -> (PostgresStorage, RecoveryResult)? in
             if creating {
                 do {
                     try await connection.query(
@@ -259,8 +259,10 @@ final class PostgresStorage: StoreStorage, LogFollower {
         while true {
             attempt += 1
             do {
-                let outcome = try await log.client.withConnection { connection in
-                    try await self.run(group, members: members, chains: order.compactMap { chains[$0] }, on: connection)
+                let liveChains = order.compactMap { chains[$0] }
+                let members = members
+                let outcome = try await log.withConnection { connection in
+                    try await self.run(group, members: members, chains: liveChains, on: connection)
                 }
                 finish(group, outcome)
                 return deferred
@@ -593,10 +595,17 @@ final class PostgresStorage: StoreStorage, LogFollower {
             """
         var out: [FollowedTransaction] = []
         do {
-            let rows = try await log.client.query(query, logger: log.logger)
-            for try await (first, count, timestamp, codec, rawLength, checksum, runs, body) in rows.decode(
-                (Int64, Int32, Int64, Int16, Int32, Int64, ByteBuffer, ByteBuffer?).self)
-            {
+            let logger = log.logger
+            let fetched = try await log.withConnection { connection in
+                var fetched: [(Int64, Int32, Int64, Int16, Int32, Int64, ByteBuffer, ByteBuffer?)] = []
+                for try await row in try await connection.query(query, logger: logger).decode(
+                    (Int64, Int32, Int64, Int16, Int32, Int64, ByteBuffer, ByteBuffer?).self)
+                {
+                    fetched.append(row)
+                }
+                return fetched
+            }
+            for (first, count, timestamp, codec, rawLength, checksum, runs, body) in fetched {
                 let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
                 let summary = try BlockSummary(
                     header: row.header, fileFirstPosition: 0, offset: 0,

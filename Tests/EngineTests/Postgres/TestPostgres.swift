@@ -41,3 +41,11 @@ enum TestPostgres {
         }
     }
 }
+
+extension TestPostgres {
+    /// Rows (group-committed database transactions) of a store.
+    static func rowCount(store: UUID) async throws -> Int {
+        let log = try await log()
+        return try await log.rowCount(store: store)
+    }
+}

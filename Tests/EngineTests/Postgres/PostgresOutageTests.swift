@@ -1,0 +1,117 @@
+import Foundation
+import StreamKitLogFiles
+import StreamKitPostgres
+import Testing
+@testable import StreamKitEngine
+
+/// PostgreSQL stopped and started again under a producing store: a private cluster of the test's own (from
+/// `scripts/postgres.sh`), so that stopping it disturbs no other test.
+@Suite(.serialized) struct PostgresOutageTests {
+    @Test("while PostgreSQL is down produce fails with retryable storeUnavailable and acknowledges nothing; once it is back, producing goes on and reads hold exactly what was acknowledged")
+    func producingThroughAnOutage() async throws {
+        let cluster = try PrivateCluster.start()
+        defer { cluster.remove() }
+        var options = PostgresLog.Options()
+        options.statementTimeout = .seconds(5)
+        let log = try await PostgresLog.connect(try PostgresLocation(url: cluster.url), options: options, logger: TestPostgres.quietLogger)
+        let store = try #require(try await log.openStore(id: UUID(), configuration: StoreFixture.quiet()))
+        var acknowledged: [UInt64] = []
+        for sequence in UInt64(1)...10 {
+            _ = try await store.produce(space: "s", segment: "g", records: [Record(sequence: sequence, payload: [UInt8(sequence)])])
+            acknowledged.append(sequence)
+        }
+
+        try cluster.stopServer()
+        let failure = await streamKitError {
+            try await store.produce(space: "s", segment: "g", records: [Record(sequence: 11, payload: [11])])
+        }
+        #expect(failure?.code == .storeUnavailable, "\(String(describing: failure))")
+        #expect(failure?.isRetryable == true)
+
+        try cluster.startServer()
+        // The pool reconnects: retry the same record until it is acknowledged (a bounded wait on the outcome).
+        let deadline = ContinuousClock.now + .seconds(60)
+        var recovered = false
+        while ContinuousClock.now < deadline, !recovered {
+            do {
+                _ = try await store.produce(space: "s", segment: "g", records: [Record(sequence: 11, payload: [11])])
+                recovered = true
+            } catch let error as StreamKitError where error.isRetryable {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(recovered)
+        acknowledged.append(11)
+        _ = try await store.produce(space: "s", segment: "g", records: [Record(sequence: 12, payload: [12])])
+        acknowledged.append(12)
+
+        await store.close()
+        let reopened = try #require(try await log.openStore(id: store.id, configuration: StoreFixture.quiet(), creating: false))
+        let entries = try await reopened.consumeSegment(space: "s", segment: "g").collect()
+        #expect(entries.map(\.sequence) == acknowledged)
+        await reopened.close()
+        await log.close()
+    }
+}
+
+/// A PostgreSQL cluster started by `scripts/postgres.sh` for one test, removed afterwards.
+struct PrivateCluster {
+    let url: String
+    let directory: String
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/postgres.sh").path
+    }
+
+    static func start() throws -> PrivateCluster {
+        let output = try run(["start"])
+        var url: String?
+        var directory: String?
+        for line in output.split(separator: "\n") {
+            if let value = line.split(separator: "=", maxSplits: 1).last.map(String.init) {
+                if line.hasPrefix("export STREAMKIT_TEST_POSTGRES_URL=") { url = value }
+                if line.hasPrefix("export STREAMKIT_TEST_POSTGRES_DIR=") { directory = value }
+            }
+        }
+        guard let url, let directory else { throw ScriptFailure(output: output) }
+        return PrivateCluster(url: url, directory: directory)
+    }
+
+    func stopServer() throws { _ = try Self.run(["server-stop", directory, "fast"]) }
+    func startServer() throws { _ = try Self.run(["server-start", directory]) }
+    func remove() { _ = try? Self.run(["stop", directory]) }
+
+    struct ScriptFailure: Error, CustomStringConvertible {
+        var output: String
+        var description: String { "scripts/postgres.sh failed:\n\(output)" }
+    }
+
+    /// Runs the script with `arguments` (posix_spawn and waitpid: Foundation's `Process` did not reap the script
+    /// here once it had started a server) and returns its output.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        // Output through a file, not a pipe: the server the script starts inherits the script's stdout, and a pipe
+        // would not reach end-of-file while the server runs.
+        let file = NSTemporaryDirectory() + "streamkit-pg-script-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ["/bin/bash", script] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for argument in cArguments { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw ScriptFailure(output: "posix_spawn failed: \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        guard exited, (status >> 8) & 0xff == 0 else { throw ScriptFailure(output: output) }
+        return output
+    }
+}
