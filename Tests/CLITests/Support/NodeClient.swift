@@ -28,16 +28,39 @@ enum NodeClient {
         }
     }
 
+    /// One `streamkit publish` per node, all at once: node `i` publishes `payloads[i]` to `segment(i)`; started,
+    /// not awaited.
+    static func startPublishers(
+        _ payloads: [[String]], through nodes: [NodeProcess], store: UUID, space: String, segment: (Int) -> String
+    ) throws -> [ChildProcess] {
+        var publishers: [ChildProcess] = []
+        do {
+            for (index, node) in nodes.enumerated() {
+                publishers.append(
+                    try startPublishing(payloads[index], through: node, store: store, space: space, segment: segment(index)))
+            }
+        } catch {
+            for publisher in publishers { publisher.stop() }
+            throw error
+        }
+        return publishers
+    }
+
+    /// Waits for `publisher` of `payloads` to end and returns what it acknowledged: all of them, or the test fails.
+    static func acknowledgements(of publisher: ChildProcess, payloads: [String]) async throws -> [Acknowledged] {
+        let finished = try await publisher.finished(timeout: .seconds(300))
+        try #require(finished.status == 0, "publish failed: \(finished.stderr)")
+        try #require(finished.stdoutLines.count == payloads.count, "\(finished.stdout)")
+        return try acknowledged(finished.stdoutLines, payloads: payloads)
+    }
+
     /// Publishes `payloads` through `node` and returns what was acknowledged (all of them, or the test fails).
     static func publish(
         _ payloads: [String], through node: NodeProcess, store: UUID, space: String, segment: String
     ) async throws -> [Acknowledged] {
         let child = try startPublishing(payloads, through: node, store: store, space: space, segment: segment)
         defer { child.stop() }
-        let finished = try await child.finished(timeout: .seconds(300))
-        try #require(finished.status == 0, "publish through \(node.url) failed: \(finished.stderr)")
-        try #require(finished.stdoutLines.count == payloads.count, "\(finished.stdout)")
-        return try acknowledged(finished.stdoutLines, payloads: payloads)
+        return try await acknowledgements(of: child, payloads: payloads)
     }
 
     /// `streamkit tail --from-start` of a space (or one segment) through `node` until it printed `count` entries;
