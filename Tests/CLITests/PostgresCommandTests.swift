@@ -58,8 +58,10 @@ import Testing
         let noUser = try await ChildProcess.run(["serve", "--no-auth"], environment: ["STREAMKIT_POSTGRES_URL": "postgres://127.0.0.1/x"])
         #expect(noUser.status == 64)
         #expect(noUser.stderr.contains("STREAMKIT_POSTGRES_URL: the PostgreSQL URL names no user"), "\(noUser.stderr)")
-        let pool = try await ChildProcess.run(["serve", "--data", data, "--postgres-connections", "4", "--no-auth"])
-        #expect(pool.status == 64)
+        for option in ["--postgres-connections", "--postgres-statement-timeout", "--postgres-connection-wait"] {
+            let pool = try await ChildProcess.run(["serve", "--data", data, option, "4", "--no-auth"])
+            #expect(pool.status == 64, "\(option)")
+        }
         let nowhere = try await ChildProcess.run(["serve", "--no-auth"], environment: ["STREAMKIT_POSTGRES_URL": ""])
         #expect(nowhere.status == 64)
         #expect(nowhere.stderr.contains("--data DIR, or --postgres URL"))
@@ -78,7 +80,7 @@ import Testing
         let port = try closedPort()
         let failed = try await ChildProcess.run(
             ["serve", "--postgres", "postgres://streamkit:hunter2@127.0.0.1:\(port)/streamkit", "--port", "0", "--no-auth",
-             "--log-level", "critical"],
+             "--log-level", "critical", "--postgres-connection-wait", "2", "--postgres-statement-timeout", "2"],
             timeout: .seconds(180))
         #expect(failed.status == 1)
         #expect(failed.stdout.isEmpty)

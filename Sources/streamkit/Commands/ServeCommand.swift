@@ -38,13 +38,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("postgres-connections"),
-        help: "With --postgres: the most pooled database connections (default \(PostgresLog.Options().maxConnections)).")
+        help: ArgumentHelp(
+            "With --postgres: the most pooled database connections (default \(PostgresLog.Options().maxConnections)).",
+            valueName: "n"))
     var postgresConnections: Int?
 
     @Option(
         name: .customLong("postgres-statement-timeout"),
-        help: "With --postgres: seconds a database statement may take before it fails as unavailable (default \(PostgresLog.Options().statementTimeout.components.seconds)).")
+        help: ArgumentHelp(
+            "With --postgres: seconds a database statement may take before it fails as unavailable (default \(PostgresLog.Options().statementTimeout.components.seconds)).",
+            valueName: "seconds"))
     var postgresStatementTimeout: Double?
+
+    @Option(
+        name: .customLong("postgres-connection-wait"),
+        help: ArgumentHelp(
+            "With --postgres: seconds a call may wait for a database connection before it fails as unavailable (default \(PostgresLog.Options().connectionWait.components.seconds)).",
+            valueName: "seconds"))
+    var postgresConnectionWait: Double?
 
     @Option(name: .long, help: "The address to listen on.")
     var host = "127.0.0.1"
@@ -113,14 +124,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
             }
-        } else if postgresConnections != nil || postgresStatementTimeout != nil {
-            throw ValidationError("--postgres-connections and --postgres-statement-timeout go with --postgres")
+        } else if postgresConnections != nil || postgresStatementTimeout != nil || postgresConnectionWait != nil {
+            throw ValidationError(
+                "--postgres-connections, --postgres-statement-timeout and --postgres-connection-wait go with --postgres")
         }
         if let postgresConnections, !(1...1000).contains(postgresConnections) {
             throw ValidationError("--postgres-connections must be 1…1000, got \(postgresConnections)")
         }
         if let postgresStatementTimeout, !(postgresStatementTimeout >= 0.001 && postgresStatementTimeout <= 86_400) {
             throw ValidationError("--postgres-statement-timeout must be more than 0 and at most 86400 seconds")
+        }
+        if let postgresConnectionWait, !(postgresConnectionWait >= 0.001 && postgresConnectionWait <= 3600) {
+            throw ValidationError("--postgres-connection-wait must be more than 0 and at most 3600 seconds")
         }
         let explicit = [jwtSecret != nil, jwtPublicKey != nil, noAuth].filter { $0 }.count
         if explicit > 1 { throw ValidationError("give only one of --jwt-secret, --jwt-public-key and --no-auth") }
@@ -165,9 +180,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let location = try PostgresOptions.location(url: url, source: source)
                 var options = PostgresLog.Options()
                 if let postgresConnections { options.maxConnections = postgresConnections }
-                if let postgresStatementTimeout {
-                    options.statementTimeout = .milliseconds(Int64((postgresStatementTimeout * 1000).rounded(.up)))
-                }
+                if let postgresStatementTimeout { options.statementTimeout = Self.duration(seconds: postgresStatementTimeout) }
+                if let postgresConnectionWait { options.connectionWait = Self.duration(seconds: postgresConnectionWait) }
                 var logger = Logger(label: "streamkit.postgres")
                 logger.logLevel = level
                 let log = try await PostgresOptions.connect(location, options: options, logger: logger)
@@ -179,7 +193,7 @@ struct ServeCommand: AsyncParsableCommand {
             await registry.start()
             var configuration = StreamKitServer.Configuration(
                 authentication: authentication, host: host, port: port,
-                upgradeTimeout: .milliseconds(Int64((upgradeTimeout * 1000).rounded(.up))),
+                upgradeTimeout: Self.duration(seconds: upgradeTimeout),
                 maxConnections: maxConnections)
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
@@ -214,6 +228,9 @@ struct ServeCommand: AsyncParsableCommand {
             Output.error("streamkit: stopped")
         }
     }
+
+    /// `seconds` (from a command-line option) as a duration, rounded up to whole milliseconds.
+    private static func duration(seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded(.up))) }
 
     /// The authentication chosen on the command line or in the environment.
     private func authentication() throws -> ServerAuthentication {
