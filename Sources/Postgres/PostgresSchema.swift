@@ -13,9 +13,20 @@ import StreamKitEngine
 /// - `streamkit_batches`: one row per group-committed transaction: the entries' first position, count and first
 ///   timestamp, and the records LZ4-compressed in StreamKit's record encoding (`BatchCodec`), with the segment
 ///   runs they hold (for the index, without decompressing).
+///
+/// Version 2 (leases and worker presence shared by every node, ``PostgresCoordination``):
+/// - `streamkit_coordination`: one row per store that used leases or presence: the last fencing token, the last
+///   worker generation and the inventory version. Statements that change who holds a key or which workers are
+///   registered lock it first. (Not on `streamkit_stores`, whose row every append locks.)
+/// - `streamkit_leases`: one row per key: holder, fencing token, time to live and expiry (`expires_at`, by the
+///   database's clock); expired rows stay until the key is acquired again or the store reaches its key limit.
+/// - `streamkit_workers`: one row per worker id: generation, metadata (a JSON object), heartbeat interval, and
+///   when it registered and was last seen (by the database's clock).
+///
+/// Keys, holders and worker ids are `bytea` (their exact UTF-8 bytes, whatever the database's encoding).
 enum PostgresSchema {
     /// The version this build writes and reads.
-    static let version = 1
+    static let version = 2
 
     /// `pg_advisory_xact_lock` key of migrations ("SKMG").
     static let migrationLock: Int64 = 0x534B_4D47
@@ -58,7 +69,40 @@ enum PostgresSchema {
             """,
             // The body is LZ4 already: PostgreSQL's own compression would spend CPU for nothing.
             "ALTER TABLE streamkit_batches ALTER COLUMN body SET STORAGE EXTERNAL",
-        ]
+        ],
+        [
+            """
+            CREATE TABLE streamkit_coordination (
+                store uuid PRIMARY KEY REFERENCES streamkit_stores (store),
+                lease_token bigint NOT NULL DEFAULT 0,
+                worker_generation bigint NOT NULL DEFAULT 0,
+                worker_version bigint NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE streamkit_leases (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                key bytea NOT NULL,
+                holder bytea NOT NULL,
+                token bigint NOT NULL,
+                ttl_ns bigint NOT NULL,
+                expires_at timestamptz NOT NULL,
+                PRIMARY KEY (store, key)
+            )
+            """,
+            """
+            CREATE TABLE streamkit_workers (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                worker_id bytea NOT NULL,
+                generation bigint NOT NULL,
+                metadata bytea NOT NULL,
+                heartbeat_ns bigint NOT NULL,
+                registered_at timestamptz NOT NULL,
+                last_seen timestamptz NOT NULL,
+                PRIMARY KEY (store, worker_id)
+            )
+            """,
+        ],
     ]
 
     /// Creates or migrates the schema. Throws when the database holds a newer schema than this build knows.

@@ -40,6 +40,9 @@ public protocol StoreStorage: Sendable {
     func close() async
     /// How the store learns about other writers' commits; nil when this storage is its log's only writer.
     var follower: (any LogFollower)? { get }
+    /// Leases and worker presence shared with the other processes that open the store; nil keeps them in the
+    /// store's memory.
+    var coordination: (any SharedCoordination)? { get }
 }
 
 extension StoreStorage {
@@ -49,4 +52,6 @@ extension StoreStorage {
     public func verifyBlock(at index: Int) throws -> Int { 0 }
     /// A single writer: nothing to follow.
     public var follower: (any LogFollower)? { nil }
+    /// Leases and presence in the store's memory.
+    public var coordination: (any SharedCoordination)? { nil }
 }

@@ -1,4 +1,8 @@
-/// Leases and worker presence: in the store's memory, on the store's monotonic clock.
+import Logging
+
+/// Leases and worker presence: in the store's memory, on the store's monotonic clock; or, when the storage shares
+/// them with the other processes that open the store (``StoreStorage/coordination``, PostgreSQL), where it keeps
+/// them, with expiry by its clock and times converted to the store's monotonic clock.
 extension Store {
     // MARK: - Leases
 
@@ -8,28 +12,54 @@ extension Store {
     ///   - holder: Who asks (1–256 UTF-8 bytes).
     ///   - ttlSeconds: How long the lease lasts without renewal (1 s – 24 h).
     /// - Returns: The lease with its fencing token, or nil while another holder's lease is live.
-    /// - Throws: `StreamKitError.invalidArgument`, `.limitExceeded` (too many keys).
-    public func acquireLease(key: String, holder: String, ttlSeconds: Double) throws -> Lease? {
+    /// - Throws: `StreamKitError.invalidArgument`, `.limitExceeded` (too many keys), `.storeUnavailable` (shared
+    ///   leases that cannot be reached).
+    public func acquireLease(key: String, holder: String, ttlSeconds: Double) async throws -> Lease? {
         let now = configuration.clock.now()
-        return try leases.acquire(key: key, holder: holder, ttl: Self.nanoseconds(ttlSeconds), now: now, fencingFloor: fencingFloor())
+        let ttl = Self.nanoseconds(ttlSeconds)
+        guard let shared = reads.storage.coordination else {
+            return try leases.acquire(key: key, holder: holder, ttl: ttl, now: now, fencingFloor: fencingFloor())
+        }
+        try Self.checkLease(key: key, holder: holder, ttl: ttl)
+        return try await shared.acquireLease(key: key, holder: holder, ttl: ttl, fencingFloor: fencingFloor(), now: now)
     }
 
     /// Extends a lease the caller holds.
     /// - Throws: `StreamKitError.leaseNotHeld` when it expired, was released, or was taken.
-    public func renewLease(_ lease: Lease, ttlSeconds: Double? = nil) throws -> Lease {
+    public func renewLease(_ lease: Lease, ttlSeconds: Double? = nil) async throws -> Lease {
         let ttl = ttlSeconds.map(Self.nanoseconds) ?? lease.ttl
-        return try leases.renew(
-            key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken, ttl: ttl, now: configuration.clock.now())
+        let now = configuration.clock.now()
+        guard let shared = reads.storage.coordination else {
+            return try leases.renew(
+                key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken, ttl: ttl, now: now)
+        }
+        try Self.checkLease(key: lease.key, holder: lease.holder, ttl: ttl)
+        return try await shared.renewLease(
+            key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken, ttl: ttl, now: now)
     }
 
     /// Releases a lease the caller holds; the next acquisition gets a higher fencing token.
     /// - Throws: `StreamKitError.leaseNotHeld` when it is no longer held.
-    public func releaseLease(_ lease: Lease) throws {
-        try leases.release(key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken, now: configuration.clock.now())
+    public func releaseLease(_ lease: Lease) async throws {
+        guard let shared = reads.storage.coordination else {
+            return try leases.release(
+                key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken, now: configuration.clock.now())
+        }
+        try Self.checkLease(key: lease.key, holder: lease.holder, ttl: CoordinationLimits.minLeaseTTL)
+        try await shared.releaseLease(key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken)
     }
 
-    /// The live lease on `key`, if any.
-    public func lease(key: String) -> Lease? { leases.lease(key: key, now: configuration.clock.now()) }
+    /// The live lease on `key`, if any. Shared leases that cannot be reached answer nil (logged as a warning).
+    public func lease(key: String) async -> Lease? {
+        let now = configuration.clock.now()
+        guard let shared = reads.storage.coordination else { return leases.lease(key: key, now: now) }
+        do {
+            return try await shared.lease(key: key, now: now)
+        } catch {
+            warnUnreached("lease query", error)
+            return nil
+        }
+    }
 
     /// Tokens must exceed every earlier one, also after a restart: the store clock's next timestamp
     /// (wall-clock nanoseconds, never below the last commit's timestamp + 1) is a floor that only rises.
@@ -51,35 +81,86 @@ extension Store {
     ///   - heartbeatSeconds: How often the worker will call ``workerHeartbeat(workerID:generation:)``
     ///     (1–300; 0 = 30). It is evicted after 3 missed intervals.
     /// - Returns: The registration: its generation (pass it to heartbeats) and the inventory.
-    public func registerWorker(workerID: String, metadata: [String: String] = [:], heartbeatSeconds: Int = 30) throws
-        -> WorkerRegistration
+    /// - Throws: `StreamKitError.invalidArgument`, `.limitExceeded` (too many workers), `.storeUnavailable`
+    ///   (shared presence that cannot be reached).
+    public func registerWorker(workerID: String, metadata: [String: String] = [:], heartbeatSeconds: Int = 30)
+        async throws -> WorkerRegistration
     {
         let now = configuration.clock.now()
-        workers.evictExpired(now: now)
-        let interval = heartbeatSeconds < 0 ? UInt64.max : UInt64(heartbeatSeconds) * 1_000_000_000
-        let registration = try workers.register(workerID: workerID, metadata: metadata, heartbeatInterval: interval, now: now)
-        return WorkerRegistration(
-            generation: registration.generation, worker: registration.worker,
-            replacedGeneration: registration.replacedGeneration, inventory: registration.inventory)
+        let interval = Self.heartbeatInterval(seconds: heartbeatSeconds)
+        guard let shared = reads.storage.coordination else {
+            workers.evictExpired(now: now)
+            let registration = try workers.register(
+                workerID: workerID, metadata: metadata, heartbeatInterval: interval, now: now)
+            return WorkerRegistration(
+                generation: registration.generation, worker: registration.worker,
+                replacedGeneration: registration.replacedGeneration, inventory: registration.inventory)
+        }
+        // The in-memory registry's checks, on a scratch registry: the same errors, and the default interval.
+        var scratch = WorkerRegistry()
+        let checked = try scratch.register(workerID: workerID, metadata: metadata, heartbeatInterval: interval, now: 0)
+        return try await shared.registerWorker(
+            workerID: workerID, metadata: metadata, heartbeatInterval: checked.worker.heartbeatInterval, now: now)
     }
 
     /// Records a worker's heartbeat.
     /// - Throws: `StreamKitError.notFound` for an unknown, replaced or expired registration.
-    public func workerHeartbeat(workerID: String, generation: UInt64) throws {
-        try workers.heartbeat(workerID: workerID, generation: generation, now: configuration.clock.now())
+    public func workerHeartbeat(workerID: String, generation: UInt64) async throws {
+        guard let shared = reads.storage.coordination else {
+            return try workers.heartbeat(workerID: workerID, generation: generation, now: configuration.clock.now())
+        }
+        try await shared.workerHeartbeat(workerID: workerID, generation: generation)
     }
 
-    /// Removes a worker's registration (a replaced generation does nothing).
+    /// Removes a worker's registration (a replaced generation does nothing). Shared presence that cannot be
+    /// reached answers false (logged as a warning): the worker is evicted once it misses 3 intervals.
     @discardableResult
-    public func unregisterWorker(workerID: String, generation: UInt64) -> Bool {
-        workers.unregister(workerID: workerID, generation: generation)
+    public func unregisterWorker(workerID: String, generation: UInt64) async -> Bool {
+        guard let shared = reads.storage.coordination else {
+            return workers.unregister(workerID: workerID, generation: generation)
+        }
+        do {
+            return try await shared.unregisterWorker(workerID: workerID, generation: generation)
+        } catch {
+            warnUnreached("worker unregistration", error)
+            return false
+        }
     }
 
-    /// The live workers, sorted by id.
-    public func workerInventory() -> WorkerInventory {
+    /// The live workers, sorted by id. Shared presence that cannot be reached answers the empty inventory
+    /// (version 0, below every real one; logged as a warning).
+    public func workerInventory() async -> WorkerInventory {
         let now = configuration.clock.now()
-        workers.evictExpired(now: now)
-        return workers.inventory(now: now)
+        guard let shared = reads.storage.coordination else {
+            workers.evictExpired(now: now)
+            return workers.inventory(now: now)
+        }
+        do {
+            return try await shared.workerInventory(now: now)
+        } catch {
+            warnUnreached("worker inventory", error)
+            return .empty
+        }
+    }
+
+    /// Nanoseconds of a heartbeat interval in seconds; beyond `UInt64` (or negative) it is `.max`, which the
+    /// registry refuses as over the limit.
+    static func heartbeatInterval(seconds: Int) -> UInt64 {
+        guard seconds >= 0 else { return .max }
+        let (nanoseconds, overflow) = UInt64(seconds).multipliedReportingOverflow(by: CoordinationLimits.second)
+        return overflow ? .max : nanoseconds
+    }
+
+    /// The in-memory lease table's checks of a key, holder and ttl, on a scratch table (the same errors).
+    private static func checkLease(key: String, holder: String, ttl: UInt64) throws {
+        var scratch = LeaseTable()
+        _ = try scratch.acquire(key: key, holder: holder, ttl: ttl, now: 0, fencingFloor: 1)
+    }
+
+    private func warnUnreached(_ what: String, _ error: any Error) {
+        configuration.logger.warning(
+            "shared leases and presence unreachable: \(what) answered empty",
+            metadata: ["store_id": "\(id)", "error": "\(error)"])
     }
 }
 
@@ -88,10 +169,16 @@ extension Store {
 
     /// Closes the store unless it holds live leases or worker registrations, which live only in its memory, so
     /// that closing it would free keys that their holders still believe theirs. Expired ones are removed first.
+    /// Leases and presence that the storage shares (``StoreStorage/coordination``) are not in memory and outlive
+    /// the close: such a store always closes.
     ///
     /// The check and the start of the close run in one step on the store, so nothing is acquired in between.
     /// - Returns: Whether the store is closed.
     func closeUnlessCoordinating() async -> Bool {
+        guard reads.storage.coordination == nil else {
+            await close()
+            return true
+        }
         let now = configuration.clock.now()
         leases.sweep(now: now)
         workers.evictExpired(now: now)
@@ -111,4 +198,18 @@ public struct WorkerRegistration: Sendable, Hashable {
     public var replacedGeneration: UInt64?
     /// Live workers after the registration.
     public var inventory: WorkerInventory
+
+    /// Creates a registration (stores create them; this is for shared coordinations, decoding and tests).
+    ///
+    /// - Parameters:
+    ///   - generation: The registration's generation.
+    ///   - worker: The registered worker.
+    ///   - replacedGeneration: The generation of the registration this one replaced, if any.
+    ///   - inventory: Live workers after the registration.
+    public init(generation: UInt64, worker: WorkerInfo, replacedGeneration: UInt64?, inventory: WorkerInventory) {
+        self.generation = generation
+        self.worker = worker
+        self.replacedGeneration = replacedGeneration
+        self.inventory = inventory
+    }
 }
