@@ -575,6 +575,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     var follower: (any LogFollower)? { self }
+    var coordination: (any SharedCoordination)? { PostgresCoordination(store: id, log: log) }
 
     // MARK: - Following
 
