@@ -13,7 +13,7 @@ import Synchronization
 /// A PostgreSQL database holding StreamKit stores, shared by every process (node) that connects to it: each
 /// node opens the same stores, appends to them with compare-and-append decided by the database, and follows the
 /// others' commits. One `PostgresLog` per process and database: it owns the connection pool, the connection that
-/// listens for other nodes' commit notifications, and the connections of synchronous block reads.
+/// listens for other nodes' commit notifications.
 ///
 /// ```swift
 /// let log = try await PostgresLog.connect(PostgresLocation(url: "postgres://streamkit@db/streamkit"), logger: logger)
@@ -46,7 +46,6 @@ public final class PostgresLog: Sendable {
     /// This process's identity as a writer (rows it appends carry it; its own notifications are ignored).
     let writer = UUID()
     let client: PostgresClient
-    let reads: BlockingReadPool
     let logger: Logger
     /// The longest a call through ``withConnection(_:)`` may take.
     let callTimeout: Duration
@@ -74,8 +73,6 @@ public final class PostgresLog: Sendable {
                 statementTimeout: options.statementTimeout, maxConnections: options.maxConnections),
             backgroundLogger: logger)
         self.client = client
-        self.reads = BlockingReadPool(
-            configuration: location.connectionConfiguration(statementTimeout: options.statementTimeout), logger: logger)
         self.running = Task { await client.run() }
         self.listening = Mutex(nil)
         self.announcing = Mutex(nil)
@@ -108,7 +105,6 @@ public final class PostgresLog: Sendable {
         let tasks = [listening.withLock { $0 }, announcing.withLock { $0 }].compactMap { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
-        reads.close()
         running.cancel()
         await running.value
     }
@@ -181,7 +177,9 @@ public final class PostgresLog: Sendable {
             }
             return store
         }
-        configuration.openerStoreExists = { [self] id, _ in (try? await storeExists(id)) ?? false }
+        // While the database cannot be answered, say the store exists: the open then fails with storeUnavailable
+        // instead of reads answering as for an empty store.
+        configuration.openerStoreExists = { [self] id, _ in (try? await storeExists(id)) ?? true }
         return configuration
     }
 
@@ -271,16 +269,22 @@ public final class PostgresLog: Sendable {
                 let connection = try await PostgresConnection.connect(
                     configuration: location.connectionConfiguration(statementTimeout: .seconds(30)), id: id,
                     logger: logger)
-                try await withTaskCancellationHandler {
-                    try await connection.listen(on: Self.channel) { notifications in
-                        wake(nil)
-                        pause = .milliseconds(100)
-                        for try await notification in notifications {
-                            dispatch(notification.payload)
+                do {
+                    try await withTaskCancellationHandler {
+                        try await connection.listen(on: Self.channel) { notifications in
+                            wake(nil)
+                            pause = .milliseconds(100)
+                            for try await notification in notifications {
+                                dispatch(notification.payload)
+                            }
                         }
+                    } onCancel: {
+                        Self.discard(connection)
                     }
-                } onCancel: {
-                    BlockingReadPool.discard(connection)
+                } catch {
+                    // A PostgresConnection must be closed before it is released, also when listening failed.
+                    try? await connection.close()
+                    throw error
                 }
                 try? await connection.close()
             } catch {
@@ -290,6 +294,12 @@ public final class PostgresLog: Sendable {
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(2))
         }
+    }
+
+    /// Closes a connection and keeps it alive until it is closed (a `PostgresConnection` must be closed before it
+    /// is released).
+    static func discard(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     private func dispatch(_ payload: String) {

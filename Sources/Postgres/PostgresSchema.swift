@@ -107,6 +107,23 @@ enum PostgresSchema {
 
     /// Creates or migrates the schema. Throws when the database holds a newer schema than this build knows.
     static func migrate(_ connection: PostgresConnection, logger: Logger) async throws {
+        // Up to date: nothing to lock or create (a user without CREATE can still use the tables).
+        var found = 0
+        var exists = false
+        for try await (present) in try await connection.query(
+            "SELECT to_regclass('streamkit_schema') IS NOT NULL", logger: logger
+        ).decode(Bool.self) {
+            exists = present
+        }
+        if exists {
+            for try await (version) in try await connection.query(
+                "SELECT COALESCE(max(version), 0) FROM streamkit_schema", logger: logger
+            ).decode(Int.self) {
+                found = version
+            }
+        }
+        if found > version { throw StreamKitError.newerSchema(found: found, known: version) }
+        if found == version { return }
         try await connection.withTransaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: logger)
             try await connection.query(

@@ -70,6 +70,13 @@ final class PostgresStorage: StoreStorage, LogFollower {
     let id: UUID
     private let log: PostgresLog
     private let clock: @Sendable () -> Int64
+    /// `Durability.none` and `.interval`: commits do not wait for PostgreSQL's WAL flush (`synchronous_commit =
+    /// off` for the append transactions; an acknowledged commit can be lost if the database server crashes, never
+    /// half of it). `.fsync` (the default): the server's `synchronous_commit` decides.
+    private let asynchronousCommit: Bool
+    /// Rows fetched ahead of a sequential reader, by index, and their total cost.
+    private let readAhead = Mutex(ReadAhead())
+
     private let logger: Logger
     private let state = Mutex(State())
     private let wakeUps = WakeSignal()
@@ -79,6 +86,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
         self.log = log
         self.clock = configuration.log.clock
         self.logger = configuration.logger
+        if case .fsync = configuration.log.durability { asynchronousCommit = false } else { asynchronousCommit = true }
         state.withLock { state in
             state.rows = rows
             state.knownThrough = rows.last?.lastPosition ?? 0
@@ -336,6 +344,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
         try await connection.query("BEGIN", logger: log.logger)
         do {
+            if asynchronousCommit { try await connection.query("SET LOCAL synchronous_commit = off", logger: log.logger) }
             let won = try await compareAndAdvance(live, on: connection)
             let losers = live.filter { !won.contains(SegmentName(space: $0.space, segment: $0.segment)) }
             if !losers.isEmpty {
@@ -512,26 +521,92 @@ final class PostgresStorage: StoreStorage, LogFollower {
         state.withLock { $0.rows.indices.contains(index) ? $0.rows[index].header : nil }
     }
 
+    /// Rows a block load fetches at once: the one asked for and those after it, up to this many entries in all
+    /// (sequential readers then make one round trip per many rows).
+    static let readAheadEntries = 16_384
+    /// Most rows one block load fetches.
+    static let readAheadRows = 64
+
+    /// Rows loaded for readers, by block index: decoded entries, or the damage a row's decoding found (reported
+    /// for that row only, so that the rows before it are still delivered).
+    struct ReadAhead {
+        var rows: [Int: Result<[Entry], any Error>] = [:]
+        var order: [Int] = []
+        static let maxRows = 256
+    }
+
+    /// The loaded row `index`; a row not loaded yet throws `BlockNotLoaded` (the reader awaits ``loadBlocks(from:)``
+    /// and asks again: no reader thread ever waits for the database).
     func readBlock(at index: Int) throws -> [Entry] {
-        guard let row = state.withLock({ $0.rows.indices.contains(index) ? $0.rows[index] : nil }) else {
-            throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
+        guard let loaded = readAhead.withLock({ $0.rows.removeValue(forKey: index) }) else {
+            guard state.withLock({ $0.rows.indices.contains(index) }) else {
+                throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
+            }
+            throw BlockNotLoaded(index: index)
         }
-        let rows: [PostgresRow]
+        return try loaded.get()
+    }
+
+    /// Fetches rows `index`… (up to ``readAheadRows`` rows and about ``readAheadEntries`` entries) in one query
+    /// and decodes them for ``readBlock(at:)``.
+    func loadBlocks(from index: Int) async throws {
+        let wanted = state.withLock { state -> [Row] in
+            guard state.rows.indices.contains(index) else { return [] }
+            var out: [Row] = []
+            var entries = 0
+            var i = index
+            while i < state.rows.count, out.count < Self.readAheadRows,
+                out.isEmpty || entries + state.rows[i].count <= Self.readAheadEntries
+            {
+                out.append(state.rows[i])
+                entries += state.rows[i].count
+                i += 1
+            }
+            return out
+        }
+        guard let first = wanted.first, let last = wanted.last else { return }
+        let (id, logger) = (self.id, log.logger)
+        let fetched: [(Int64, Int16, Int32, Int64, ByteBuffer)]
         do {
-            rows = try log.reads.rows(
-                """
-                SELECT codec, raw_length, checksum, body FROM streamkit_batches
-                WHERE store = \(id) AND first_position = \(Int64(row.firstPosition))
-                """)
+            fetched = try await log.withConnection { connection in
+                var fetched: [(Int64, Int16, Int32, Int64, ByteBuffer)] = []
+                let query: PostgresQuery = """
+                    SELECT first_position, codec, raw_length, checksum, body FROM streamkit_batches
+                    WHERE store = \(id) AND first_position >= \(Int64(first.firstPosition))
+                        AND first_position <= \(Int64(last.firstPosition))
+                    ORDER BY first_position
+                    """
+                for try await row in try await connection.query(query, logger: logger).decode(
+                    (Int64, Int16, Int32, Int64, ByteBuffer).self)
+                {
+                    fetched.append(row)
+                }
+                return fetched
+            }
         } catch {
-            throw StreamKitError.postgres(error, storeID: id, doing: "reading position \(row.firstPosition)")
+            throw StreamKitError.postgres(error, storeID: id, doing: "reading position \(first.firstPosition)")
         }
-        guard let stored = rows.first else {
-            throw StreamKitError(
-                code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id)
+        var byPosition: [UInt64: (Int16, Int32, Int64, ByteBuffer)] = [:]
+        for (position, codec, rawLength, checksum, body) in fetched {
+            byPosition[UInt64(position)] = (codec, rawLength, checksum, body)
         }
-        let (codec, rawLength, checksum, body) = try stored.decode((Int16, Int32, Int64, ByteBuffer).self)
-        return try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
+        var loaded: [(Int, Result<[Entry], any Error>)] = []
+        for (offset, row) in wanted.enumerated() {
+            guard let (codec, rawLength, checksum, body) = byPosition[row.firstPosition] else {
+                loaded.append((index + offset, .failure(StreamKitError(
+                    code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id))))
+                continue
+            }
+            loaded.append((index + offset, Result { try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body) }))
+        }
+        readAhead.withLock { cache in
+            for (i, result) in loaded {
+                if cache.rows.updateValue(result, forKey: i) == nil { cache.order.append(i) }
+            }
+            while cache.order.count > ReadAhead.maxRows {
+                cache.rows[cache.order.removeFirst()] = nil
+            }
+        }
     }
 
     private static func decode(_ row: Row, codec: Int16, rawLength: Int32, checksum: Int64, body: ByteBuffer) throws -> [Entry] {

@@ -60,11 +60,19 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 guard nextSequence <= maxSequence, remaining > 0, let segment else { done = true; return nil }
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
+                let (key, from, reads) = (read.key, nextSequence, read.store.reads)
+                var gathered = buffer
                 do {
-                    try SegmentEntries.collect(
-                        runs: runs, key: read.key, from: nextSequence, through: maxSequence, reads: read.store.reads,
-                        maxCount: batch, into: &buffer)
+                    try await reads.loading(canRetry: { gathered.isEmpty }) {
+                        try SegmentEntries.collect(
+                            runs: runs, key: key, from: from, through: maxSequence, reads: reads, maxCount: batch,
+                            into: &gathered)
+                    }
+                    buffer = gathered
+                } catch is BlockNotLoaded {
+                    buffer = gathered  // delivered now; the next batch loads the block
                 } catch {
+                    buffer = gathered
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard !buffer.isEmpty else { throw StreamKitError.storage(error) }

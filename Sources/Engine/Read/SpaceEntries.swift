@@ -46,13 +46,13 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 defer { index += 1 }
                 return buffer[index]
             }
-            return try refill()
+            return try await refill()
         }
 
-        private mutating func refill() throws -> Entry? {
+        private mutating func refill() async throws -> Entry? {
             let reads = read.store.reads
             if !validated {
-                try validateOffsets(reads)
+                try await validateOffsets(reads)
                 validated = true
             }
             while !done && remaining > 0 {
@@ -66,20 +66,30 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let maxTimestamp = read.maxTimestamp
                 var past = false
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
-                var next: UInt64
+                var next: UInt64 = cursor + 1
+                let from = cursor + 1
+                var collected = buffer
                 do {
-                    next = try reads.scan(
-                        from: cursor + 1, through: visible, maxCount: batch, into: &buffer,
-                        skip: { !reads.directory.block($0, mayHold: ids) }
-                    ) { entry in
-                        guard let offset = offsets[entry.space], entry.position > offset.position else { return false }
-                        if maxTimestamp > 0 && entry.timestamp > maxTimestamp {
-                            past = true
-                            return false
+                    try await reads.loading(canRetry: { collected.isEmpty }) {
+                        next = try reads.scan(
+                            from: from, through: visible, maxCount: batch, into: &collected,
+                            skip: { !reads.directory.block($0, mayHold: ids) }
+                        ) { entry in
+                            guard let offset = offsets[entry.space], entry.position > offset.position else { return false }
+                            if maxTimestamp > 0 && entry.timestamp > maxTimestamp {
+                                past = true
+                                return false
+                            }
+                            return minTimestamp <= 0 || entry.timestamp > minTimestamp
                         }
-                        return minTimestamp <= 0 || entry.timestamp > minTimestamp
                     }
+                    buffer = collected
+                } catch is BlockNotLoaded {
+                    // Deliver what was collected; the next batch loads the block.
+                    buffer = collected
+                    next = (buffer.last?.position ?? cursor) + 1
                 } catch {
+                    buffer = collected
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard let last = buffer.last else { throw StreamKitError.storage(error) }
@@ -107,11 +117,11 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             return nil
         }
 
-        private func validateOffsets(_ reads: StoreReadContext) throws {
+        private func validateOffsets(_ reads: StoreReadContext) async throws {
             for (space, offset) in read.offsets where offset.position > 0 {
                 let entry: Entry?
                 do {
-                    entry = try reads.entry(at: offset.position)
+                    entry = try await reads.entry(at: offset.position)
                 } catch {
                     throw StreamKitError.storage(error)
                 }

@@ -69,7 +69,9 @@ final class StoreReadContext: Sendable {
                     else { break }
                     if let skip, skip(next) { continue }
                     cache.prefetch(next) {
-                        do { return try storage.readBlock(at: next) } catch {
+                        do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
+                            throw BlockNotLoaded(index: next)
+                        } catch {
                             damage.report(error, block: next, header: nextHeader, foundBy: .read)
                             throw error
                         }
@@ -89,16 +91,42 @@ final class StoreReadContext: Sendable {
 
     /// Reads block `index` from the storage, reporting damage it finds.
     private func readBlock(_ index: Int, header: BlockHeader) throws -> [Entry] {
-        do { return try storage.readBlock(at: index) } catch {
+        do { return try storage.readBlock(at: index) } catch let notLoaded as BlockNotLoaded {
+            throw notLoaded
+        } catch {
             damage.report(error, block: index, header: header, foundBy: .read)
             throw error
         }
     }
 
     /// The entry at `position`, if visible.
-    func entry(at position: UInt64) throws -> Entry? {
+    nonisolated(nonsending) func entry(at position: UInt64) async throws -> Entry? {
         var out: [Entry] = []
-        _ = try scan(from: position, through: position, maxCount: 1, into: &out) { _ in true }
+        try await loading { _ = try scan(from: position, through: position, maxCount: 1, into: &out) { _ in true } }
         return out.first
+    }
+
+    /// Most times a read loads a block it was told to load and still finds it missing (other readers' loads
+    /// pushed it out) before it gives up with `storeUnavailable`.
+    static let maxLoads = 16
+
+    /// Runs `body` (a scan), and when it finds a block the storage must load first (``BlockNotLoaded``) and
+    /// `canRetry` says nothing was collected yet, awaits the load and runs it again. With entries collected,
+    /// the signal is rethrown for the caller to deliver them first.
+    nonisolated(nonsending) func loading(canRetry: () -> Bool = { true }, _ body: () throws -> Void) async throws {
+        var loads = 0
+        while true {
+            do {
+                try body()
+                return
+            } catch let notLoaded as BlockNotLoaded {
+                guard canRetry() else { throw notLoaded }
+                loads += 1
+                guard loads <= Self.maxLoads else {
+                    throw StreamKitError(code: .storeUnavailable, message: "block \(notLoaded.index) could not be kept loaded")
+                }
+                try await storage.loadBlocks(from: notLoaded.index)
+            }
+        }
     }
 }

@@ -25,8 +25,12 @@ public protocol StoreStorage: Sendable {
     func blockIndex(containing position: UInt64) -> Int?
     /// The header of sealed block `index`.
     func blockHeader(at index: Int) -> BlockHeader?
-    /// The entries of sealed block `index`, in position order.
+    /// The entries of sealed block `index`, in position order. A storage that must wait for the network to read
+    /// a block throws ``BlockNotLoaded`` instead of blocking; the reader then awaits ``loadBlocks(from:)``.
     func readBlock(at index: Int) throws -> [Entry]
+    /// Fetches block `index` (and, as the storage sees fit, blocks after it) so that ``readBlock(at:)`` can
+    /// return them; only storages that throw ``BlockNotLoaded`` need it.
+    func loadBlocks(from index: Int) async throws
     /// Whether ``verifyBlock(at:)`` checks bytes that can rot (files); the background scrub runs only then.
     var verifiesBlocks: Bool { get }
     /// Re-reads sealed block `index` from where it is kept and checks it as a reader would, without building
@@ -52,6 +56,8 @@ extension StoreStorage {
     public func verifyBlock(at index: Int) throws -> Int { 0 }
     /// A single writer: nothing to follow.
     public var follower: (any LogFollower)? { nil }
+    /// Blocks are read where they are: nothing to load.
+    public func loadBlocks(from index: Int) async throws {}
     /// Leases and presence in the store's memory.
     public var coordination: (any SharedCoordination)? { nil }
 }

@@ -312,9 +312,12 @@ public actor Store {
         let handle = slot.actor
         let runs = await handle.runs(from: status.lastSequence, maxEntries: 1)
         var found: [Entry] = []
-        try SegmentEntries.collect(
-            runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1,
-            into: &found)
+        try await reads.loading {
+            found.removeAll()
+            try SegmentEntries.collect(
+                runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1,
+                into: &found)
+        }
         return found.first
     }
 
