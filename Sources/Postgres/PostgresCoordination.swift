@@ -154,7 +154,8 @@ struct PostgresCoordination: SharedCoordination {
             }
             for try await remaining in try await connection.query(statement, logger: logger).decode(Int64.self) {
                 return Self.lease(
-                    key: key, holder: String(buffer: holderBytes), token: token, remaining: remaining, ttl: ttl, now: now)
+                    key: key, holder: String(buffer: holderBytes), token: token, remaining: remaining, ttl: ttl,
+                    now: now)
             }
             throw Self.missingRow(store)
         }
@@ -182,7 +183,8 @@ struct PostgresCoordination: SharedCoordination {
             {
                 return lease
             }
-            throw try await notHeld(key: key, holder: holder, fencingToken: fencingToken, on: connection, logger: logger)
+            throw try await notHeld(
+                key: key, holder: holder, fencingToken: fencingToken, on: connection, logger: logger)
         }
     }
 
@@ -193,15 +195,17 @@ struct PostgresCoordination: SharedCoordination {
                 for try await _ in try await connection.query(
                     """
                     DELETE FROM streamkit_leases
-                    WHERE store = \(store) AND key = \(ByteBuffer(string: key)) AND holder = \(ByteBuffer(string: holder))
-                        AND token = \(token) AND expires_at > clock_timestamp()
+                    WHERE store = \(store) AND key = \(ByteBuffer(string: key))
+                        AND holder = \(ByteBuffer(string: holder)) AND token = \(token)
+                        AND expires_at > clock_timestamp()
                     RETURNING 1
                     """, logger: logger
                 ) {
                     return
                 }
             }
-            throw try await notHeld(key: key, holder: holder, fencingToken: fencingToken, on: connection, logger: logger)
+            throw try await notHeld(
+                key: key, holder: holder, fencingToken: fencingToken, on: connection, logger: logger)
         }
     }
 
@@ -280,7 +284,8 @@ struct PostgresCoordination: SharedCoordination {
                     """
                     INSERT INTO streamkit_workers
                         (store, worker_id, generation, metadata, heartbeat_ns, registered_at, last_seen)
-                    VALUES (\(store), \(id), \(generation), \(encoded), \(interval), clock_timestamp(), clock_timestamp())
+                    VALUES (
+                        \(store), \(id), \(generation), \(encoded), \(interval), clock_timestamp(), clock_timestamp())
                     ON CONFLICT (store, worker_id) DO UPDATE SET generation = EXCLUDED.generation,
                         metadata = EXCLUDED.metadata, heartbeat_ns = EXCLUDED.heartbeat_ns,
                         registered_at = EXCLUDED.registered_at, last_seen = EXCLUDED.last_seen
@@ -288,8 +293,10 @@ struct PostgresCoordination: SharedCoordination {
                 // As in memory: one version for the evictions, one for the registration.
                 let changes: Int64 = evicted > 0 ? 2 : 1
                 try await connection.query(
-                    "UPDATE streamkit_coordination SET worker_version = worker_version + \(changes) WHERE store = \(store)",
-                    logger: logger)
+                    """
+                    UPDATE streamkit_coordination SET worker_version = worker_version + \(changes)
+                    WHERE store = \(store)
+                    """, logger: logger)
                 let inventory = try await readInventory(now: now, on: connection, logger: logger).inventory
                 let worker =
                     inventory.workers.first { $0.workerID == workerID }
@@ -325,7 +332,9 @@ struct PostgresCoordination: SharedCoordination {
                 """, logger: logger
             ).decode((Int64, Bool).self) {
                 let current = UInt64(clamping: current)
-                if generation < current { throw Self.workerReplaced(workerID, generation: generation, current: current) }
+                if generation < current {
+                    throw Self.workerReplaced(workerID, generation: generation, current: current)
+                }
                 if generation > current { throw Self.workerNotRegistered(workerID) }
                 if !live { throw Self.workerExpired(workerID) }
                 // Live again under the same generation: impossible (only a registration makes a row live, with a
@@ -528,12 +537,14 @@ struct PostgresCoordination: SharedCoordination {
             return try JSONDecoder().decode([String: String].self, from: Data(metadata.readableBytesView))
         } catch {
             throw StreamKitError(
-                code: .corrupt, message: "store \(store): a worker's metadata in PostgreSQL is not a JSON object of strings",
+                code: .corrupt,
+                message: "store \(store): a worker's metadata in PostgreSQL is not a JSON object of strings",
                 storeID: store)
         }
     }
 
     static func missingRow(_ store: UUID) -> StreamKitError {
-        StreamKitError(code: .storage, message: "store \(store): a coordination row is missing in PostgreSQL", storeID: store)
+        StreamKitError(
+            code: .storage, message: "store \(store): a coordination row is missing in PostgreSQL", storeID: store)
     }
 }
