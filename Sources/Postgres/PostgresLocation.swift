@@ -24,6 +24,9 @@ public struct PostgresLocation: Sendable, Hashable {
     public var password: String?
     public var database: String
     public var tls: TLSMode
+    /// A directory holding the server's unix-domain socket (`?host=/path` in the URL, as libpq spells it): the
+    /// connection then goes through `<directory>/.s.PGSQL.<port>` instead of TCP (no TLS).
+    public var socketDirectory: String?
 
     /// Creates a location.
     public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String, tls: TLSMode = .prefer) {
@@ -54,6 +57,14 @@ public struct PostgresLocation: Sendable, Hashable {
             throw StreamKitError(code: .invalidArgument, message: "the PostgreSQL URL names no database")
         }
         var tls: TLSMode = Self.isLoopback(host) ? .disable : .prefer
+        var socketDirectory: String?
+        for item in components.queryItems ?? [] where item.name == "host" {
+            guard let value = item.value, value.hasPrefix("/") else {
+                throw StreamKitError(
+                    code: .invalidArgument, message: "host= in the PostgreSQL URL must name a socket directory (/…)")
+            }
+            socketDirectory = value
+        }
         for item in components.queryItems ?? [] where item.name == "sslmode" {
             switch item.value ?? "" {
             case "disable", "allow": tls = .disable
@@ -67,10 +78,16 @@ public struct PostgresLocation: Sendable, Hashable {
         self.init(
             host: host, port: components.port ?? 5432, username: user.removingPercentEncoding ?? user,
             password: components.password.map { $0.removingPercentEncoding ?? $0 }, database: database, tls: tls)
+        self.socketDirectory = socketDirectory
     }
 
+    /// The socket file when ``socketDirectory`` is set.
+    private var socketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
+
     /// The URL without the password (for logs).
-    public var redacted: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+    public var redacted: String {
+        "postgres://\(username)@\(host):\(port)/\(database)" + (socketDirectory.map { "?host=\($0)" } ?? "")
+    }
 
     private static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]"
@@ -78,9 +95,12 @@ public struct PostgresLocation: Sendable, Hashable {
 
     /// A pooled client's configuration; `statementTimeout` is set on every connection.
     func clientConfiguration(statementTimeout: Duration, maxConnections: Int) -> PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database,
-            tls: clientTLS)
+        var configuration =
+            socketPath.map {
+                PostgresClient.Configuration(unixSocketPath: $0, username: username, password: password, database: database)
+            }
+            ?? PostgresClient.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: clientTLS)
         configuration.options.maximumConnections = max(1, maxConnections)
         configuration.options.minimumConnections = 0
         configuration.options.connectTimeout = .seconds(10)
@@ -90,8 +110,12 @@ public struct PostgresLocation: Sendable, Hashable {
 
     /// A single connection's configuration.
     func connectionConfiguration(statementTimeout: Duration) -> PostgresConnection.Configuration {
-        var configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
+        var configuration =
+            socketPath.map {
+                PostgresConnection.Configuration(unixSocketPath: $0, username: username, password: password, database: database)
+            }
+            ?? PostgresConnection.Configuration(
+                host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = Self.startupParameters(statementTimeout: statementTimeout)
         return configuration

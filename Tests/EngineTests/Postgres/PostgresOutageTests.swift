@@ -12,8 +12,13 @@ import Testing
         let cluster = try PrivateCluster.start()
         defer { cluster.remove() }
         var options = PostgresLog.Options()
-        options.statementTimeout = .seconds(5)
-        let log = try await PostgresLog.connect(try PostgresLocation(url: cluster.url), options: options, logger: TestPostgres.quietLogger)
+        // 30 s for a call in all: while the database is down the produce fails after this; a loaded machine (CI) must
+        // not make calls to the running server time out.
+        options.connectionWait = .seconds(2)
+        options.statementTimeout = .seconds(28)
+        var location = try PostgresLocation(url: cluster.url)
+        location.socketDirectory = cluster.directory + "/sock"
+        let log = try await PostgresLog.connect(location, options: options, logger: TestPostgres.quietLogger)
         let store = try #require(try await log.openStore(id: UUID(), configuration: StoreFixture.quiet()))
         var acknowledged: [UInt64] = []
         for sequence in UInt64(1)...10 {

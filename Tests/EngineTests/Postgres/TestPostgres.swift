@@ -11,10 +11,19 @@ enum TestPostgres {
 
     /// The server's location, or a failure naming the variable.
     static func location() throws -> PostgresLocation {
-        guard let url = ProcessInfo.processInfo.environment[urlVariable], !url.isEmpty else {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment[urlVariable], !url.isEmpty else {
             throw MissingServer()
         }
-        return try PostgresLocation(url: url)
+        var location = try PostgresLocation(url: url)
+        // A cluster of scripts/postgres.sh: through its unix socket, so that the tests' many connections take no
+        // TCP ports (a test server restarting on its port could otherwise find it taken by one).
+        if location.socketDirectory == nil, let directory = environment["STREAMKIT_TEST_POSTGRES_DIR"],
+            FileManager.default.fileExists(atPath: directory + "/sock")
+        {
+            location.socketDirectory = directory + "/sock"
+        }
+        return location
     }
 
     /// A log shared by every test of the process (one pool and one listener), connected on first use.
