@@ -75,16 +75,28 @@ final class BenchPostgresClient: Sendable {
         Int(try await integer("SELECT count(*)::int8 FROM streamkit_batches WHERE store = \(store)") ?? 0)
     }
 
-    /// Deletes a benchmark store's rows from StreamKit's tables (schema version 1), so that a run over a database
-    /// given with `--postgres` leaves no data behind and later scenarios start from the same tables. Failures are
-    /// reported, not thrown.
+    /// Deletes a benchmark store's rows from StreamKit's tables (every `streamkit_*` table with a `store` column,
+    /// found in the catalog, then `streamkit_stores`), so that a run over a database given with `--postgres` leaves
+    /// no data behind and later scenarios start from the same tables. Failures are reported, not thrown.
     func deleteStreamKitStore(_ store: UUID) async {
         do {
             try await client.withConnection { connection in
+                var tables: [String] = []
+                let query: PostgresQuery = """
+                    SELECT table_name::text FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND column_name = 'store' AND table_name LIKE 'streamkit\\_%'
+                        AND table_name NOT IN ('streamkit_stores', \(PostgresRawPeer.table))
+                    """
+                for try await (name) in try await connection.query(query, logger: logger).decode(String.self) {
+                    tables.append(name)
+                }
                 try await connection.query("BEGIN", logger: logger)
-                try await connection.query("DELETE FROM streamkit_batches WHERE store = \(store)", logger: logger)
-                try await connection.query("DELETE FROM streamkit_segments WHERE store = \(store)", logger: logger)
-                try await connection.query("DELETE FROM streamkit_stores WHERE store = \(store)", logger: logger)
+                for table in tables + ["streamkit_stores"] {
+                    let quoted = "\"" + table.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                    var delete = PostgresQuery(unsafeSQL: "DELETE FROM \(quoted) WHERE store = $1")
+                    delete.binds.append(store)
+                    try await connection.query(delete, logger: logger)
+                }
                 try await connection.query("COMMIT", logger: logger)
             }
         } catch {

@@ -129,7 +129,31 @@ struct PostgresRawPeer: Sendable {
                 """
         }
         await database.settle()
-        let (rows, bytes, seconds, extras) = try await database.client.withConnection { connection in
+        let (rows, bytes, seconds, sampled) = try await read(query, label: label, expected: expected, progress: progress)
+        var extras = sampled
+        let peak = ResidentMemory.peak()
+        guard rows == expected, bytes == expected * workload.payloadBytes else {
+            throw PeerError.verification(
+                system: .postgresRaw,
+                detail: "read \(rows) rows / \(bytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)")
+        }
+        if segment == nil {
+            // For comparison: the same rows in the table's physical order (no ORDER BY: a sequential scan).
+            await database.settle()
+            let heap: PostgresQuery = "SELECT sequence, timestamp, payload FROM streamkit_bench_raw WHERE store = \(store)"
+            let (heapRows, _, heapSeconds, _) = try await read(heap, label: label + " (heap order)", expected: expected, progress: progress)
+            if heapSeconds > 0 {
+                extras["heap_order_records_per_second"] = NumberFormat.fixed(Double(heapRows) / heapSeconds, digits: 0)
+            }
+        }
+        return workload.measurement(system: .postgresRaw, records: rows, seconds: seconds, peakResidentBytes: peak, extras: extras)
+    }
+
+    /// Streams `query`'s rows over one connection (timed): rows, payload bytes, seconds, phase extras.
+    private func read(_ query: PostgresQuery, label: String, expected: Int, progress: any ProgressReporting)
+        async throws -> (Int, Int, Double, [String: String])
+    {
+        try await database.client.withConnection { connection in
             let before = await PostgresPhaseSample.begin(database, postmaster: postmaster)
             var rows = 0
             var bytes = 0
@@ -147,13 +171,6 @@ struct PostgresRawPeer: Sendable {
             let after = await PostgresPhaseSample.end(database, postmaster: postmaster)
             return (rows, bytes, seconds, before.extras(until: after, seconds: seconds))
         }
-        let peak = ResidentMemory.peak()
-        guard rows == expected, bytes == expected * workload.payloadBytes else {
-            throw PeerError.verification(
-                system: .postgresRaw,
-                detail: "read \(rows) rows / \(bytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)")
-        }
-        return workload.measurement(system: .postgresRaw, records: rows, seconds: seconds, peakResidentBytes: peak, extras: extras)
     }
 
     /// Latency from the start of a one-row insert (with `pg_notify` in its transaction) until a listener on another
