@@ -29,12 +29,34 @@ final class LoopbackServer: Sendable {
         // Tests that set their own upgrade timeout keep it.
         var configuration = configuration
         if configuration.upgradeTimeout == .seconds(10) { configuration.upgradeTimeout = .seconds(60) }
-        let server = StreamKitServer(registry: registry, configuration: configuration)
-        let port = try await server.start()
-        var fixed = configuration
-        fixed.port = port
-        return LoopbackServer(registry: registry, port: port, configuration: fixed, server: server)
+        guard configuration.port == 0 else {
+            let server = StreamKitServer(registry: registry, configuration: configuration)
+            let port = try await server.start()
+            return LoopbackServer(registry: registry, port: port, configuration: configuration, server: server)
+        }
+        // A port below the kernel's range of ephemeral ports (32768–60999 on Linux): a test restarts its server on
+        // the same port, and a port the kernel handed out could meanwhile be the source port of any outgoing
+        // connection of the machine (the PostgreSQL tests open many), so that the restart failed with "address in
+        // use". A port taken by another server is tried again elsewhere.
+        var lastError: (any Error)?
+        for _ in 0..<64 {
+            var fixed = configuration
+            fixed.port = Int.random(in: Self.ports)
+            let server = StreamKitServer(registry: registry, configuration: fixed)
+            do {
+                let port = try await server.start()
+                fixed.port = port
+                return LoopbackServer(registry: registry, port: port, configuration: fixed, server: server)
+            } catch {
+                lastError = error
+                await server.shutdown()
+            }
+        }
+        throw lastError ?? CancellationError()
     }
+
+    /// Ports test servers listen on: below the ephemeral range and below the ports of `scripts/postgres.sh`.
+    static let ports = 10_000...19_999
 
     /// Shuts the server down: its connections end, in-flight streams fail. Does nothing when stopped.
     func stop() async {
