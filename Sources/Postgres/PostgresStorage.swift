@@ -475,7 +475,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
         for (i, error) in outcome.invalid { group[i].continuation.resume(throwing: error) }
         for (i, conflict) in outcome.conflicts { group[i].continuation.resume(throwing: conflict) }
         if let row = outcome.row {
-            for (i, offset) in outcome.offsets {
+            // In position order: a store that learns of a later transaction first sees a gap and asks the database
+            // for other nodes' commits that are not there.
+            for (i, offset) in outcome.offsets.sorted(by: { $0.value < $1.value }) {
                 group[i].continuation.resume(
                     returning: CommittedTransaction(
                         firstPosition: row.firstPosition + UInt64(offset), count: group[i].transaction.records.count,
