@@ -41,6 +41,13 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 entryCount: count, firstPosition: firstPosition, minTimestamp: firstTimestamp,
                 maxTimestamp: firstTimestamp + Int64(count) - 1)
         }
+
+        /// The row as a block of the engine's index, its runs decoded from the row's `runs` column.
+        func summary(storedRuns: ByteBuffer) throws -> BlockSummary {
+            try BlockSummary(
+                header: header, fileFirstPosition: 0, offset: 0,
+                runs: BatchCodec.decodeRuns(Array(buffer: storedRuns), firstTimestamp: firstTimestamp))
+        }
     }
 
     private struct State {
@@ -144,9 +151,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                             message: "store \(id): the row at position \(row.firstPosition) does not follow position \(expected - 1)",
                             storeID: id)
                     }
-                    let summary = try BlockSummary(
-                        header: row.header, fileFirstPosition: 0, offset: 0,
-                        runs: BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp))
+                    let summary = try row.summary(storedRuns: runs)
                     rows.append(row)
                     blocks.append(summary)
                 }
@@ -685,9 +690,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
             }
             for (first, count, timestamp, codec, rawLength, checksum, runs, body) in fetched {
                 let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
-                let summary = try BlockSummary(
-                    header: row.header, fileFirstPosition: 0, offset: 0,
-                    runs: BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp))
+                let summary = try row.summary(storedRuns: runs)
                 if let body {
                     let entries = try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
                     Self.split(entries, after: position, into: &out)

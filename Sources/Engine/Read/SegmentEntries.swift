@@ -61,18 +61,20 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
                 let (key, from, reads) = (read.key, nextSequence, read.store.reads)
-                var gathered = buffer
+                // The batch buffer moves into the closure's variable and back, keeping its capacity.
+                var gathered: [Entry] = []
+                swap(&gathered, &buffer)
                 do {
                     try await reads.loading(canRetry: { gathered.isEmpty }) {
                         try SegmentEntries.collect(
                             runs: runs, key: key, from: from, through: maxSequence, reads: reads, maxCount: batch,
                             into: &gathered)
                     }
-                    buffer = gathered
+                    swap(&buffer, &gathered)
                 } catch is BlockNotLoaded {
-                    buffer = gathered  // delivered now; the next batch loads the block
+                    swap(&buffer, &gathered)  // delivered now; the next batch loads the block
                 } catch {
-                    buffer = gathered
+                    swap(&buffer, &gathered)
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard !buffer.isEmpty else { throw StreamKitError.storage(error) }

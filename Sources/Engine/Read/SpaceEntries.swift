@@ -68,7 +68,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 var next: UInt64 = cursor + 1
                 let from = cursor + 1
-                var collected = buffer
+                // The batch buffer moves into the closure's variable and back, keeping its capacity (a copy of it would
+                // allocate on every batch).
+                var collected: [Entry] = []
+                swap(&collected, &buffer)
                 do {
                     try await reads.loading(canRetry: { collected.isEmpty }) {
                         next = try reads.scan(
@@ -83,13 +86,13 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                             return minTimestamp <= 0 || entry.timestamp > minTimestamp
                         }
                     }
-                    buffer = collected
+                    swap(&buffer, &collected)
                 } catch is BlockNotLoaded {
                     // Deliver what was collected; the next batch loads the block.
-                    buffer = collected
+                    swap(&buffer, &collected)
                     next = (buffer.last?.position ?? cursor) + 1
                 } catch {
-                    buffer = collected
+                    swap(&buffer, &collected)
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard let last = buffer.last else { throw StreamKitError.storage(error) }
