@@ -180,6 +180,7 @@ let package = Package(
             name: "StreamKitTestSupport",
             dependencies: [
                 "StreamKitEngine",
+                "StreamKitPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
@@ -197,7 +198,8 @@ let package = Package(
             name: "StreamKitEngineTests",
             dependencies: [
                 "StreamKitEngine", "StreamKitLogFiles", "streamkit-crash-child", "StreamKitTestSupport",
-                "StreamKitPostgres",
+                "StreamKitPostgres", "CStreamKitSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -232,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "StreamKitClientTests",
             dependencies: [
-                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport",
+                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport", "StreamKitPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

@@ -4,7 +4,8 @@
 #
 # Callers need a JWT (HS256): a random secret is generated into ./data/.jwt-secret on the first run (mode 600)
 # and handed to the server through STREAMKIT_JWT_SECRET (not the command line, so `ps` does not show it).
-# Arguments go to `streamkit serve`, e.g. `bash scripts/run.sh --durability interval:10` or `--no-auth`.
+# Arguments go to `streamkit serve`, e.g. `bash scripts/run.sh --durability interval:10`, `--no-auth`, or
+# `--postgres URL` to serve the stores of a PostgreSQL database instead of ./data.
 # STREAMKIT_DATA overrides the data directory. Ctrl-C (SIGINT) or SIGTERM stops the server cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +24,9 @@ To call the server, mint a token in a second terminal (see "Try it" in README.md
   export STREAMKIT_JWT_SECRET="\$(cat $SECRET_FILE)"
   export STREAMKIT_TOKEN="\$($BIN token --all)"
 HINT
-STREAMKIT_JWT_SECRET="$(cat "$SECRET_FILE")" exec "$BIN" serve --data "$DATA" --host 127.0.0.1 --port 7420 "$@"
+# With --postgres URL the stores live in PostgreSQL and ./data keeps only the secret.
+WHERE=(--data "$DATA")
+for arg in "$@"; do
+    case "$arg" in --postgres | --postgres=*) WHERE=() ;; esac
+done
+STREAMKIT_JWT_SECRET="$(cat "$SECRET_FILE")" exec "$BIN" serve "${WHERE[@]}" --host 127.0.0.1 --port 7420 "$@"

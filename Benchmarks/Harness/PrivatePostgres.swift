@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CStreamKitSupport
 import Foundation
 
 /// A throwaway PostgreSQL cluster for the `postgres.*` scenarios when no `--postgres URL` is given: started with
@@ -96,6 +97,8 @@ struct PrivatePostgres: Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, captureOutput ? fds[1] : STDERR_FILENO, STDOUT_FILENO)
+        // Nothing else of this process: the server the script starts keeps every descriptor it inherits open.
+        _ = sk_spawn_close_from(&actions, 3)
         let argv = (["/bin/bash", script] + arguments).map { strdup($0) }
         defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CStreamKitSupport.h"
+#include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,3 +98,12 @@ int sk_random_bytes(void *buffer, size_t length) {
     return 0;
 }
 #endif
+
+int sk_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+#else
+    (void)actions; (void)lowest;
+    return ENOSYS;
+#endif
+}

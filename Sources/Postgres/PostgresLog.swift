@@ -115,10 +115,11 @@ public final class PostgresLog: Sendable {
     /// exist). Several processes may have the same store open: they share it.
     public func openStore(id: UUID, configuration: StoreConfiguration, creating: Bool = true) async throws -> Store? {
         do {
-            guard let (storage, recovery) = try await PostgresStorage.open(id: id, log: self, configuration: configuration, creating: creating) else {
-                return nil
-            }
-            return Store(id: id, storage: storage, recovery: recovery, configuration: configuration)
+            guard
+                let (storage, contents) = try await PostgresStorage.open(
+                    id: id, log: self, configuration: configuration, creating: creating)
+            else { return nil }
+            return Store(id: id, storage: storage, contents: contents, configuration: configuration)
         } catch {
             throw StreamKitError.postgres(error, storeID: id, doing: "opening the store")
         }
@@ -193,19 +194,15 @@ public final class PostgresLog: Sendable {
     ) async throws -> Result {
         let client = self.client
         let timeout = callTimeout
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await client.withConnection(body) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw StreamKitError(
-                    code: .storeUnavailable, message: "PostgreSQL did not answer within \(timeout)")
-            }
-            return result
+        // Not a task group: a group waits for its children, and a call on a connection to a server that went
+        // away does not always end when cancelled (an outage test hung there for good).
+        let outcome = await withDeadline(timeout) { () -> Swift.Result<Result, any Error> in
+            do { return .success(try await client.withConnection(body)) } catch { return .failure(error) }
         }
+        guard let outcome else {
+            throw StreamKitError(code: .storeUnavailable, message: "PostgreSQL did not answer within \(timeout)")
+        }
+        return try outcome.get()
     }
 
     // MARK: - Notifications

@@ -21,9 +21,14 @@ import Synchronization
 /// record encoding), and, as its last statement, takes the positions from the store's head row, which it locks
 /// until commit: positions are dense and in commit order on every node.
 ///
-/// **Blocks.** Each row is a block of the engine's read path; the storage knows the rows up to the first
-/// position it has not seen (``knownThrough``) and reads a row's body from the database when a reader asks for
-/// it (synchronously, on a reader thread, as a file read is).
+/// **Blocks.** Each row is a block (`LogBlock`) of the engine's read path; the storage knows the rows up to the
+/// first position it has not seen (`knownThrough`). A reader asking for a row not loaded gets `BlockNotLoaded`
+/// and awaits ``loadBlocks(from:)``, which fetches it and the rows after it in one query: no thread ever blocks
+/// on the database.
+///
+/// **Divergence.** If the database assigns this node's commit positions it already read with other contents
+/// (its log went back, as after a failover to a replica that had not received every commit), the append fails
+/// with `corrupt` and every later one too: two entries never share a position on a node.
 final class PostgresStorage: StoreStorage, LogFollower {
     private struct Waiting: Sendable {
         var transaction: TransactionInput
@@ -31,22 +36,17 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     /// A row the storage knows: enough to find and decode it.
-    struct Row: Sendable {
+    struct Row: Sendable, Hashable {
         var firstPosition: UInt64
         var count: Int
         var firstTimestamp: Int64
         var lastPosition: UInt64 { firstPosition + UInt64(count) - 1 }
-        var header: BlockHeader {
-            BlockHeader.inMemory(
-                entryCount: count, firstPosition: firstPosition, minTimestamp: firstTimestamp,
-                maxTimestamp: firstTimestamp + Int64(count) - 1)
-        }
+        var block: LogBlock { LogBlock(firstPosition: firstPosition, lastPosition: lastPosition) }
 
         /// The row as a block of the engine's index, its runs decoded from the row's `runs` column.
-        func summary(storedRuns: ByteBuffer) throws -> BlockSummary {
-            try BlockSummary(
-                header: header, fileFirstPosition: 0, offset: 0,
-                runs: BatchCodec.decodeRuns(Array(buffer: storedRuns), firstTimestamp: firstTimestamp))
+        func summary(storedRuns: ByteBuffer) throws -> SealedBlock {
+            try SealedBlock(
+                block: block, runs: BatchCodec.decodeRuns(Array(buffer: storedRuns), firstTimestamp: firstTimestamp))
         }
     }
 
@@ -59,10 +59,14 @@ final class PostgresStorage: StoreStorage, LogFollower {
         var rows: [Row] = []
         var knownThrough: UInt64 = 0
         /// Rows known beyond a gap (committed here after another node's commit not seen yet), by first position.
-        var ahead: [UInt64: (Row, BlockSummary, local: Bool)] = [:]
+        var ahead: [UInt64: (Row, SealedBlock, local: Bool)] = [:]
         /// Rows this process committed beyond `knownThrough` (the follower does not fetch their bodies).
         var localAhead: Set<UInt64> = []
-        var fresh: [BlockSummary] = []
+        var fresh: [SealedBlock] = []
+        /// Set once the database assigned this node's commit positions it already knew with other contents: the
+        /// log in the database went back (a failover to a replica that had not received every commit). Every
+        /// later append fails with it.
+        var diverged: StreamKitError?
     }
 
     /// Most entries of one group (one database transaction).
@@ -106,10 +110,10 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// Opens store `id` (creating its head row when `creating`), reading every row's summary for the index.
     /// Returns nil when the store does not exist and `creating` is false.
     static func open(id: UUID, log: PostgresLog, configuration: StoreConfiguration, creating: Bool) async throws
-        -> (PostgresStorage, RecoveryResult)?
+        -> (PostgresStorage, StoredLog)?
     {
         let logger = log.logger
-        return try await log.withConnection { connection -> (PostgresStorage, RecoveryResult)? in
+        return try await log.withConnection { connection -> (PostgresStorage, StoredLog)? in
             if creating {
                 do {
                     try await connection.query(
@@ -135,7 +139,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     return nil
                 }
                 var rows: [Row] = []
-                var blocks: [BlockSummary] = []
+                var blocks: [SealedBlock] = []
                 let query: PostgresQuery = """
                     SELECT first_position, entry_count, first_timestamp, runs FROM streamkit_batches
                     WHERE store = \(id) ORDER BY first_position
@@ -163,10 +167,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
                         storeID: id)
                 }
                 let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows)
-                let recovery = RecoveryResult(
-                    blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
-                    report: RecoveryReport())
-                return (storage, recovery)
+                let contents = StoredLog(
+                    blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp)
+                return (storage, contents)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error
@@ -180,18 +183,20 @@ final class PostgresStorage: StoreStorage, LogFollower {
         guard !transaction.records.isEmpty else {
             throw LogFilesError(code: .invalidArgument, message: "a transaction needs at least one record")
         }
+        enum Queued { case refused(any Error), lead, behind }
         return try await withCheckedThrowingContinuation { continuation in
-            let lead = state.withLock { state -> Bool? in
-                guard !state.closed else { return nil }
+            let queued = state.withLock { state -> Queued in
+                if let diverged = state.diverged { return .refused(diverged) }
+                guard !state.closed else { return .refused(LogFilesError(code: .closed, message: "the log is closed")) }
                 state.queue.append(Waiting(transaction: transaction, continuation: continuation))
-                guard !state.committing else { return false }
+                guard !state.committing else { return .behind }
                 state.committing = true
-                return true
+                return .lead
             }
-            switch lead {
-            case nil: continuation.resume(throwing: LogFilesError(code: .closed, message: "the log is closed"))
-            case true?: Task { await self.commitQueued() }
-            case false?: break
+            switch queued {
+            case .refused(let error): continuation.resume(throwing: error)
+            case .lead: Task { await self.commitQueued() }
+            case .behind: break
             }
         }
     }
@@ -296,7 +301,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     private struct Outcome {
         /// Committed: the row's first position and timestamp, and each member's offset in it.
         var row: Row?
-        var summary: BlockSummary?
+        var summary: SealedBlock?
         var offsets: [Int: Int] = [:]
         /// Members whose segment moved: the segment's head.
         var conflicts: [Int: SegmentHeadConflict] = [:]
@@ -347,6 +352,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
             return chain
         }
 
+        if let placed = try await appendInOneStatement(live, batch: batch, on: connection) {
+            return Self.placed(outcome, group, winners: encodable, batch: batch, at: placed)
+        }
         try await connection.query("BEGIN", logger: log.logger)
         do {
             if asynchronousCommit { try await connection.query("SET LOCAL synchronous_commit = off", logger: log.logger) }
@@ -390,26 +398,106 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 throw StreamKitError(code: .storage, message: "store \(id) has no head row in PostgreSQL", storeID: id)
             }
             try await connection.query("COMMIT", logger: log.logger)
-            let row = Row(firstPosition: UInt64(first), count: batch.entryCount, firstTimestamp: timestamp)
-            var offset = 0
-            for i in winners {
-                outcome.offsets[i] = offset
-                offset += group[i].transaction.records.count
-            }
-            outcome.row = row
-            outcome.summary = BlockSummary(
-                header: row.header, fileFirstPosition: 0, offset: 0,
-                runs: batch.runs.map { run in
-                    var run = run
-                    run.firstTimestamp += timestamp
-                    run.lastTimestamp += timestamp
-                    return run
-                })
-            return outcome
+            return Self.placed(outcome, group, winners: winners, batch: batch, at: (first, timestamp))
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: log.logger)
             throw error
         }
+    }
+
+    /// `outcome` with the committed row: `batch` (the `winners`' records) placed at `first` with `timestamp`.
+    private static func placed(
+        _ outcome: Outcome, _ group: [Waiting], winners: [Int], batch: BatchCodec.EncodedBatch, at placed: (Int64, Int64)
+    ) -> Outcome {
+        var outcome = outcome
+        let (first, timestamp) = placed
+        let row = Row(firstPosition: UInt64(first), count: batch.entryCount, firstTimestamp: timestamp)
+        var offset = 0
+        for i in winners {
+            outcome.offsets[i] = offset
+            offset += group[i].transaction.records.count
+        }
+        outcome.row = row
+        outcome.summary = SealedBlock(
+            block: row.block,
+            runs: batch.runs.map { run in
+                var run = run
+                run.firstTimestamp += timestamp
+                run.lastTimestamp += timestamp
+                return run
+            })
+        return outcome
+    }
+
+    /// SQLSTATE `division_by_zero`: how ``appendInOneStatement(_:batch:on:)`` stops when a segment moved.
+    static let notEverySegmentFollows = "22012"
+
+    /// The whole group in one statement, its own transaction: one round trip instead of four (BEGIN, the
+    /// compare-and-advance, the insert, COMMIT) when every chain's segment is where the group expects it, which
+    /// is the rule (this node checked the sequences; only another node's commit can move a segment). The head
+    /// row is locked after the segments (its `WHERE` reads the compare-and-advance's counts, so those run
+    /// first) and held until the statement's commit, so positions stay dense and in commit order. When some
+    /// segment moved, the statement divides by zero, which rolls all of it back; returns nil then, and the caller
+    /// runs the group in steps to learn which segments moved. For ``asynchronousCommit`` the statement sets
+    /// `synchronous_commit = off` for its own transaction (`set_config(…, true)`, as `SET LOCAL` in a block).
+    /// - Returns: The row's first position and timestamp, or nil when not every segment followed.
+    private func appendInOneStatement(_ chains: [Chain], batch: BatchCodec.EncodedBatch, on connection: PostgresConnection)
+        async throws -> (Int64, Int64)?
+    {
+        let existing = chains.filter { $0.expected > 0 }
+        let created = chains.filter { $0.expected == 0 }
+        let count = Int64(batch.entryCount)
+        let now = clock()
+        let query: PostgresQuery = """
+            WITH durability AS (
+                SELECT set_config('synchronous_commit',
+                    CASE WHEN \(asynchronousCommit) THEN 'off' ELSE current_setting('synchronous_commit') END, true)),
+            advanced AS (
+                UPDATE streamkit_segments AS s
+                SET last_sequence = i.last, last_transaction = i.txn
+                FROM unnest(\(existing.map(\.space))::text[], \(existing.map(\.segment))::text[],
+                    \(existing.map { Int64($0.expected) })::int8[], \(existing.map { Int64($0.last) })::int8[],
+                    \(existing.map { Int64($0.lastTransaction) })::int8[]) AS i(space, segment, expected, last, txn)
+                WHERE s.store = \(id) AND s.space = i.space AND s.segment = i.segment AND s.last_sequence = i.expected
+                RETURNING 1),
+            created AS (
+                INSERT INTO streamkit_segments (store, space, segment, last_sequence, last_transaction)
+                SELECT \(id), i.space, i.segment, i.last, i.txn
+                FROM unnest(\(created.map(\.space))::text[], \(created.map(\.segment))::text[],
+                    \(created.map { Int64($0.last) })::int8[], \(created.map { Int64($0.lastTransaction) })::int8[])
+                    AS i(space, segment, last, txn)
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM streamkit_segments x
+                    WHERE x.store = \(id) AND x.space = i.space AND x.segment = i.segment)
+                RETURNING 1),
+            h AS (
+                UPDATE streamkit_stores
+                SET head = head + \(count), last_timestamp = GREATEST(last_timestamp + \(count), \(now) + \(count) - 1)
+                WHERE store = \(id) AND 1 / (CASE
+                    WHEN (SELECT count(*) FROM advanced) + (SELECT count(*) FROM created) = \(Int64(chains.count)) THEN 1
+                    ELSE 0 END) = 1
+                RETURNING head, last_timestamp)
+            INSERT INTO streamkit_batches
+                (store, first_position, entry_count, first_timestamp, writer, codec, raw_length, checksum, runs, body)
+            SELECT \(id), h.head - \(count) + 1, \(Int32(count)), h.last_timestamp - \(count) + 1, \(log.writer),
+                \(Int16(batch.codec)), \(Int32(batch.rawLength)), \(Int64(batch.checksum)),
+                \(ByteBuffer(bytes: batch.runsBytes)), \(ByteBuffer(bytes: batch.body))
+            FROM h, durability
+            RETURNING first_position, first_timestamp
+            """
+        var placed: (Int64, Int64)?
+        do {
+            for try await row in try await connection.query(query, logger: log.logger).decode((Int64, Int64).self) {
+                placed = row
+            }
+        } catch where PostgresFailure.sqlState(of: error) == Self.notEverySegmentFollows {
+            return nil
+        }
+        guard let placed else {
+            // Only a store without its head row inserts nothing, and its segment rows cannot exist either.
+            throw StreamKitError(code: .storage, message: "store \(id) has no head row in PostgreSQL", storeID: id)
+        }
+        return placed
     }
 
     /// Advances every chain's segment row whose last sequence is the chain's expected one (creating the rows of
@@ -474,7 +562,13 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// Answers the group's members and records the committed row.
     private func finish(_ group: [Waiting], _ outcome: Outcome) {
         if let row = outcome.row, let summary = outcome.summary {
-            register(row, summary, local: true)
+            guard register(row, summary, local: true) else {
+                let error = divergence(at: row)
+                for i in outcome.offsets.keys { group[i].continuation.resume(throwing: error) }
+                for (i, failure) in outcome.invalid { group[i].continuation.resume(throwing: failure) }
+                for (i, conflict) in outcome.conflicts { group[i].continuation.resume(throwing: conflict) }
+                return
+            }
             log.announce(id)
         }
         for (i, error) in outcome.invalid { group[i].continuation.resume(throwing: error) }
@@ -493,13 +587,20 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     /// Adds a row to the known rows: in order when it continues them (then any rows waiting behind it), else
     /// ahead of the gap. A row already known changes nothing.
-    private func register(_ row: Row, _ summary: BlockSummary, local: Bool) {
-        let gap = state.withLock { state -> Bool in
-            if row.firstPosition <= state.knownThrough || state.ahead[row.firstPosition] != nil { return false }
+    /// - Returns: false when the row's positions are known already with other contents (the database's log went
+    ///   back); nothing is registered then.
+    @discardableResult
+    private func register(_ row: Row, _ summary: SealedBlock, local: Bool) -> Bool {
+        let (gap, consistent) = state.withLock { state -> (Bool, Bool) in
+            if let known = state.ahead[row.firstPosition] { return (false, known.0 == row) }
+            if row.firstPosition <= state.knownThrough {
+                let index = state.rows.partitioningIndex { $0.firstPosition >= row.firstPosition }
+                return (false, index < state.rows.count && state.rows[index] == row)
+            }
             if row.firstPosition > state.knownThrough + 1 {
                 state.ahead[row.firstPosition] = (row, summary, local)
                 if local { state.localAhead.insert(row.firstPosition) }
-                return true
+                return (true, true)
             }
             state.rows.append(row)
             state.fresh.append(summary)
@@ -510,9 +611,36 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 state.fresh.append(next.1)
                 state.knownThrough = next.0.lastPosition
             }
-            return false
+            return (false, true)
         }
         if gap { wakeUps.signal() }
+        return consistent
+    }
+
+    /// Records that the database assigned `row` positions this node knows with other contents: its log went back
+    /// (a failover to a replica that had not received every commit this node saw). Appends stop here: going on
+    /// would give two entries one position. Logged at Error once.
+    private func divergence(at row: Row) -> StreamKitError {
+        let (error, first) = state.withLock { state -> (StreamKitError, Bool) in
+            if let known = state.diverged { return (known, false) }
+            let error = StreamKitError(
+                code: .corrupt,
+                message: "store \(id): PostgreSQL assigned positions \(row.firstPosition)...\(row.lastPosition), which this node "
+                    + "already read with other contents (the database's log went back, as after a failover to a replica "
+                    + "that had not received every commit); appends through this node stop: restart it once the database "
+                    + "is the one it was, or to follow the new log",
+                storeID: id)
+            state.diverged = error
+            return (error, true)
+        }
+        if first {
+            logger.error(
+                "PostgreSQL log went back under this node",
+                metadata: [
+                    "store_id": "\(id)", "first_position": "\(row.firstPosition)", "last_position": "\(row.lastPosition)",
+                ])
+        }
+        return error
     }
 
     // MARK: - Blocks
@@ -524,8 +652,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
         }
     }
 
-    func blockHeader(at index: Int) -> BlockHeader? {
-        state.withLock { $0.rows.indices.contains(index) ? $0.rows[index].header : nil }
+    func block(at index: Int) -> LogBlock? {
+        state.withLock { $0.rows.indices.contains(index) ? $0.rows[index].block : nil }
     }
 
     /// Rows a block load fetches at once: the one asked for and those after it, up to this many entries in all
@@ -627,7 +755,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
         }
     }
 
-    func takeSealedBlocks() -> [BlockSummary] {
+    func takeSealedBlocks() -> [SealedBlock] {
         state.withLock { state in
             defer { state.fresh.removeAll() }
             return state.fresh

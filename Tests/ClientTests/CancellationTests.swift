@@ -55,8 +55,8 @@ struct CancellationTests {
         // Nothing happened in the store: no record, no lease, no worker.
         let store = try await h.registry.store(id)
         #expect(try await store.peek(space: "s", segment: "g") == nil)
-        #expect(await store.lease(key: "k") == nil)
-        #expect(await store.workerInventory().workers.isEmpty)
+        #expect(try await store.lease(key: "k") == nil)
+        #expect(try await store.workerInventory().workers.isEmpty)
         await h.tearDown()
     }
 }

@@ -34,8 +34,8 @@ struct ClientLifecycleTests {
         #expect(bodyCancelled.get)
         #expect(await errorCode { try await lease.value } == .storeClosing)
         let store = try await h.registry.store(h.storeID)
-        #expect(await store.lease(key: "job") == nil)  // released on the way out
-        #expect(await store.workerInventory().workers.isEmpty)  // unregistered on the way out
+        #expect(try await store.lease(key: "job") == nil)  // released on the way out
+        #expect(try await store.workerInventory().workers.isEmpty)  // unregistered on the way out
         await worker.stop()
         await h.tearDown()
     }

@@ -27,7 +27,7 @@ import Testing
             #expect(reopened.recovery.report.blocksFromIndex == reopened.recovery.blocks.count)
             #expect(reopened.recovery.tail.isEmpty)
             var fromWriter: [Entry] = []
-            for i in 0..<reopened.writer.blockCount { fromWriter += try reopened.writer.readBlock(at: i) }
+            for i in 0..<reopened.writer.sealedBlocks.count { fromWriter += try reopened.writer.sealedBlocks.read(at: i) }
             #expect(fromWriter == entries)
             await reopened.writer.close()
         }

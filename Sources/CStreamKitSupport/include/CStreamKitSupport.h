@@ -1,4 +1,5 @@
 #pragma once
+#include <spawn.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,11 @@ int sk_fallocate(int fd, int64_t offset, int64_t length);
 /// Fills `length` bytes at `buffer` from the kernel's random source (`getrandom(2)` on Linux,
 /// `arc4random_buf` elsewhere); returns 0, or -1 with errno set.
 int sk_random_bytes(void *buffer, size_t length);
+
+/// Adds to `actions` the closing of every descriptor from `lowest` up in the spawned process (glibc's
+/// `posix_spawn_file_actions_addclosefrom_np`, 2.34+, which Swift's Glibc module does not declare), so that a
+/// long-lived child (a database server) holds none of this process's sockets or files; returns 0 or an errno.
+int sk_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 
 /// Resident set size of this process in bytes, from /proc/self/statm; 0 when unknown.
 uint64_t sk_resident_bytes(void);

@@ -249,13 +249,13 @@ struct InProcessTransport: ClientTransport {
 
     func unregisterWorker(store id: UUID, workerID: String, generation: UInt64) async throws {
         _ = try await withExistingStore("unregisterWorker", id, orIfAbsent: { false }) { store in
-            await store.unregisterWorker(workerID: workerID, generation: generation)
+            try await store.unregisterWorker(workerID: workerID, generation: generation)
         }
     }
 
     func workerInventory(store id: UUID) async throws -> WorkerInventory {
         try await withExistingStore("workerInventory", id, orIfAbsent: { .empty }) { store in
-            await store.workerInventory()
+            try await store.workerInventory()
         }
     }
 

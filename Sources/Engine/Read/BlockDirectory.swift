@@ -14,10 +14,10 @@ final class BlockDirectory: Sendable {
     private let state = Mutex(State())
 
     /// Adds the next sealed block (blocks come in log order, the same order the storage indexes them).
-    func add(_ summary: BlockSummary) {
+    func add(_ sealed: SealedBlock) {
         state.withLock { state in
             var ids: [UInt32] = []
-            for run in summary.runs {
+            for run in sealed.runs {
                 let id: UInt32
                 if let known = state.spaceIDs[run.space] {
                     id = known
@@ -28,7 +28,7 @@ final class BlockDirectory: Sendable {
                 if !ids.contains(id) { ids.append(id) }
             }
             ids.sort()
-            state.lastPositions.append(summary.header.lastPosition)
+            state.lastPositions.append(sealed.block.lastPosition)
             state.spaces.append(ids)
         }
     }

@@ -23,16 +23,16 @@ final class DamageLog: Sendable {
         self.metrics = metrics ?? MetricsSystem.factory
     }
 
-    /// Records that block `index` (with `header`) failed with `error`, when `error` says the bytes are
-    /// damaged; other failures (I/O, a closed log) are not damage and are ignored here.
-    func report(_ error: any Error, block index: Int, header: BlockHeader?, foundBy: DamagedBlock.Detection) {
+    /// Records that block `index` (`block`) failed with `error`, when `error` says the bytes are damaged; other
+    /// failures (I/O, a closed log) are not damage and are ignored here.
+    func report(_ error: any Error, index: Int, block: LogBlock?, foundBy: DamagedBlock.Detection) {
         guard let failure = error as? LogFilesError, failure.code == .corrupt else { return }
-        let block = DamagedBlock(
-            path: failure.path, offset: failure.offset, firstPosition: header?.firstPosition ?? 0,
-            lastPosition: header?.lastPosition ?? 0, reason: failure.message, foundBy: foundBy)
+        let damaged = DamagedBlock(
+            path: failure.path, offset: failure.offset, firstPosition: block?.firstPosition ?? 0,
+            lastPosition: block?.lastPosition ?? 0, reason: failure.message, foundBy: foundBy)
         let isNew = blocks.withLock { known in
             guard known[index] == nil else { return false }
-            known[index] = block
+            known[index] = damaged
             return true
         }
         guard isNew else { return }
@@ -43,9 +43,9 @@ final class DamageLog: Sendable {
         logger.error(
             "damaged block in the log: reads reaching it fail with corrupt",
             metadata: [
-                "store_id": "\(storeID)", "file": "\(block.path ?? "-")", "offset": "\(block.offset.map(String.init) ?? "-")",
-                "first_position": "\(block.firstPosition)", "last_position": "\(block.lastPosition)",
-                "reason": "\(block.reason)", "found_by": "\(foundBy.rawValue)",
+                "store_id": "\(storeID)", "file": "\(damaged.path ?? "-")",
+                "offset": "\(damaged.offset.map(String.init) ?? "-")", "first_position": "\(damaged.firstPosition)",
+                "last_position": "\(damaged.lastPosition)", "reason": "\(damaged.reason)", "found_by": "\(foundBy.rawValue)",
             ])
     }
 

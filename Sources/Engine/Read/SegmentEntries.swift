@@ -137,10 +137,10 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             } else {
                 // The run's entries interleave with other segments' inside one block.
                 guard let blockIndex = reads.storage.blockIndex(containing: run.startPosition),
-                    let header = reads.storage.blockHeader(at: blockIndex)
+                    let block = reads.storage.block(at: blockIndex)
                 else { break }
                 start = run.startPosition
-                end = header.lastPosition
+                end = block.lastPosition
             }
             _ = try reads.scan(from: start, through: end, maxCount: maxCount, into: &out) { entry in
                 guard entry.sequence == expected, expected <= wantLast, entry.segment == key.segment,

@@ -47,38 +47,38 @@ final class StoreReadContext: Sendable {
             if position >= tailStart {
                 return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept)
             }
-            guard let index = storage.blockIndex(containing: position), let header = storage.blockHeader(at: index),
-                header.firstPosition <= position || header.firstPosition < tailStart
+            guard let index = storage.blockIndex(containing: position), let block = storage.block(at: index),
+                block.firstPosition <= position || block.firstPosition < tailStart
             else {
                 position = tailStart  // not in a block: it is in the tail
                 continue
             }
-            if header.firstPosition > position { position = header.firstPosition }
+            if block.firstPosition > position { position = block.firstPosition }
             if let skip, skip(index) {
-                position = header.lastPosition + 1
+                position = block.lastPosition + 1
                 continue
             }
-            let entries = try cache.entries(ofBlock: index) { try readBlock(index, header: header) }
-            if header.lastPosition < limit, header.lastPosition + 1 < tailStart {
+            let entries = try cache.entries(ofBlock: index) { try readBlock(index, block) }
+            if block.lastPosition < limit, block.lastPosition + 1 < tailStart {
                 // Decode the next blocks of the range on the other core while this reader works.
                 let storage = self.storage
                 let damage = self.damage
                 for next in (index + 1)...(index + Self.readAheadBlocks) {
-                    guard let nextHeader = storage.blockHeader(at: next), nextHeader.firstPosition <= limit,
-                        nextHeader.firstPosition < tailStart
+                    guard let nextBlock = storage.block(at: next), nextBlock.firstPosition <= limit,
+                        nextBlock.firstPosition < tailStart
                     else { break }
                     if let skip, skip(next) { continue }
                     cache.prefetch(next) {
                         do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
                             throw BlockNotLoaded(index: next)
                         } catch {
-                            damage.report(error, block: next, header: nextHeader, foundBy: .read)
+                            damage.report(error, index: next, block: nextBlock, foundBy: .read)
                             throw error
                         }
                     }
                 }
             }
-            var i = Int(position - header.firstPosition)
+            var i = Int(position - block.firstPosition)
             while i < entries.count, position <= limit, out.count < maxCount {
                 let entry = entries[i]
                 if accept(entry) { out.append(entry) }
@@ -90,11 +90,11 @@ final class StoreReadContext: Sendable {
     }
 
     /// Reads block `index` from the storage, reporting damage it finds.
-    private func readBlock(_ index: Int, header: BlockHeader) throws -> [Entry] {
+    private func readBlock(_ index: Int, _ block: LogBlock) throws -> [Entry] {
         do { return try storage.readBlock(at: index) } catch let notLoaded as BlockNotLoaded {
             throw notLoaded
         } catch {
-            damage.report(error, block: index, header: header, foundBy: .read)
+            damage.report(error, index: index, block: block, foundBy: .read)
             throw error
         }
     }

@@ -11,7 +11,7 @@ enum StoreScrubber {
         var debt = Duration.zero
         let (blocksCounter, bytesCounter) = reads.damage.scrubCounters()
         while !Task.isCancelled {
-            guard let header = reads.storage.blockHeader(at: index) else {
+            guard let block = reads.storage.block(at: index) else {
                 if index > 0, clock.now - passStart >= configuration.passInterval {
                     logger.debug("scrub pass finished", metadata: ["blocks": "\(index)"])
                     index = 0
@@ -23,11 +23,11 @@ enum StoreScrubber {
                 }
                 continue
             }
-            var bytes = 64 + header.storedLength  // header and body, for pacing when the check fails early
+            var bytes = block.storedBytes  // for pacing when the check fails early
             do {
                 bytes = try reads.storage.verifyBlock(at: index)
             } catch {
-                reads.damage.report(error, block: index, header: header, foundBy: .scrub)
+                reads.damage.report(error, index: index, block: block, foundBy: .scrub)
             }
             index += 1
             blocksCounter.increment()

@@ -1,29 +1,52 @@
 public import StreamKitLogFiles
 
-/// A store's log in files: LogFiles' LZ4 block log with a write-ahead file and group commit.
+/// A store's log in files: LogFiles' LZ4 block log with a write-ahead file and group commit. Appends go to the
+/// log's writer; reads go to its sealed blocks directly, never through the writer.
 public final class FileStorage: StoreStorage {
     private let writer: LogWriter
+    private let blocks: SealedBlocks
 
     /// Opens (creating if needed) the log in `directory`, recovering it first.
-    /// - Returns: The storage and what recovery found (the engine builds its index from it).
+    /// - Returns: The storage and what it holds (the engine builds its index from it).
     /// - Throws: `LogFilesError` (`storeLocked`, `corrupt`, `io` …).
-    public static func open(directory: String, configuration: LogConfiguration) throws -> (FileStorage, RecoveryResult) {
+    public static func open(directory: String, configuration: LogConfiguration) throws -> (FileStorage, StoredLog) {
         let opened = try LogWriter.open(directory: directory, configuration: configuration)
-        return (FileStorage(writer: opened.writer), opened.recovery)
+        let recovery = opened.recovery
+        let contents = StoredLog(
+            blocks: recovery.blocks.map(SealedBlock.init), tail: recovery.tail, nextPosition: recovery.nextPosition,
+            lastTimestamp: recovery.lastTimestamp)
+        return (FileStorage(writer: opened.writer), contents)
     }
 
-    private init(writer: LogWriter) { self.writer = writer }
+    private init(writer: LogWriter) {
+        self.writer = writer
+        self.blocks = writer.sealedBlocks
+    }
 
     public nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
         try await writer.append(transaction)
     }
 
-    public func blockIndex(containing position: UInt64) -> Int? { writer.blockIndex(containing: position) }
-    public func blockHeader(at index: Int) -> BlockHeader? { writer.blockHeader(at: index) }
-    public func readBlock(at index: Int) throws -> [Entry] { try writer.readBlock(at: index) }
+    public func blockIndex(containing position: UInt64) -> Int? { blocks.index(containing: position) }
+    public func block(at index: Int) -> LogBlock? { blocks.header(at: index).map(LogBlock.init) }
+    public func readBlock(at index: Int) throws -> [Entry] { try blocks.read(at: index) }
     public var verifiesBlocks: Bool { true }
-    public func verifyBlock(at index: Int) throws -> Int { try writer.verifyBlock(at: index) }
-    public func takeSealedBlocks() -> [BlockSummary] { writer.takeSealedBlocks() }
+    public func verifyBlock(at index: Int) throws -> Int { try blocks.verify(at: index) }
+    public func takeSealedBlocks() -> [SealedBlock] { blocks.takeFresh().map(SealedBlock.init) }
     public func flush() async throws { try await writer.checkpoint() }
     public func close() async { await writer.close() }
+}
+
+extension LogBlock {
+    /// The block a file block header describes.
+    init(_ header: BlockHeader) {
+        self.init(
+            firstPosition: header.firstPosition, lastPosition: header.lastPosition,
+            storedBytes: BlockHeader.size + header.storedLength)
+    }
+}
+
+extension SealedBlock {
+    /// The summary of a sealed file block.
+    init(_ summary: BlockSummary) { self.init(block: LogBlock(summary.header), runs: summary.runs) }
 }

@@ -6,14 +6,14 @@ import Foundation
 import Synchronization
 public import StreamKitLogFiles
 
-/// A store's log in memory, for tests and ephemeral stores: the same positions, timestamps and block
-/// structure as the file log, nothing on disk.
+/// A store's log in memory, for tests and ephemeral stores: the same positions and timestamps as the file log,
+/// entries kept as they are in blocks of a fixed count, nothing on disk.
 public final class MemoryStorage: StoreStorage {
     private struct State {
-        var blocks: [[Entry]] = []
-        var headers: [BlockHeader] = []
+        var entries: [[Entry]] = []
+        var blocks: [LogBlock] = []
         var open: [Entry] = []
-        var fresh: [BlockSummary] = []
+        var fresh: [SealedBlock] = []
         var nextPosition: UInt64 = 1
         var lastTimestamp: Int64 = 0
         var closed = false
@@ -58,56 +58,35 @@ public final class MemoryStorage: StoreStorage {
     }
 
     private static func seal(_ state: inout State) {
-        guard let first = state.open.first, let last = state.open.last else { return }
-        let header = BlockHeader.inMemory(
-            entryCount: state.open.count, firstPosition: first.position, minTimestamp: first.timestamp,
-            maxTimestamp: last.timestamp)
-        var runs: [SegmentRun] = []
-        var index: [String: Int] = [:]
-        for entry in state.open {
-            let key = entry.space + "\u{0}" + entry.segment
-            if let i = index[key] {
-                runs[i].count += 1
-                runs[i].lastSequence = entry.sequence
-                runs[i].lastTimestamp = entry.timestamp
-                runs[i].lastTransactionNumber = entry.transactionNumber
-                runs[i].endsTransaction = entry.endsTransaction
-            } else {
-                index[key] = runs.count
-                runs.append(
-                    SegmentRun(
-                        space: entry.space, segment: entry.segment, count: 1, firstSequence: entry.sequence,
-                        lastSequence: entry.sequence, firstTimestamp: entry.timestamp, lastTimestamp: entry.timestamp,
-                        lastTransactionNumber: entry.transactionNumber, endsTransaction: entry.endsTransaction))
-            }
-        }
-        state.blocks.append(state.open)
-        state.headers.append(header)
-        state.fresh.append(BlockSummary(header: header, fileFirstPosition: 0, offset: 0, runs: runs))
+        guard !state.open.isEmpty else { return }
+        let sealed = SealedBlock(entries: state.open)
+        state.entries.append(state.open)
+        state.blocks.append(sealed.block)
+        state.fresh.append(sealed)
         state.open.removeAll(keepingCapacity: true)
     }
 
     public func blockIndex(containing position: UInt64) -> Int? {
         state.withLock { state in
-            let index = state.headers.partitioningIndex { $0.lastPosition >= position }
-            return index < state.headers.count ? index : nil
+            let index = state.blocks.partitioningIndex { $0.lastPosition >= position }
+            return index < state.blocks.count ? index : nil
         }
     }
 
-    public func blockHeader(at index: Int) -> BlockHeader? {
-        state.withLock { $0.headers.indices.contains(index) ? $0.headers[index] : nil }
+    public func block(at index: Int) -> LogBlock? {
+        state.withLock { $0.blocks.indices.contains(index) ? $0.blocks[index] : nil }
     }
 
     public func readBlock(at index: Int) throws -> [Entry] {
         try state.withLock { state in
-            guard state.blocks.indices.contains(index) else {
+            guard state.entries.indices.contains(index) else {
                 throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
             }
-            return state.blocks[index]
+            return state.entries[index]
         }
     }
 
-    public func takeSealedBlocks() -> [BlockSummary] {
+    public func takeSealedBlocks() -> [SealedBlock] {
         state.withLock { state in
             defer { state.fresh.removeAll() }
             return state.fresh

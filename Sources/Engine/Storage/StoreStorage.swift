@@ -1,8 +1,12 @@
 public import StreamKitLogFiles
 
-/// The log behind a store: appends transactions and serves sealed blocks. StreamKit ships a file log
-/// (``FileStorage``, LogFiles), an in-memory log (``MemoryStorage``) and a log in PostgreSQL shared by several
-/// processes (`PostgresStorage`, module StreamKitPostgres); all pass the same behavioural test suites.
+/// The log behind a store, in the engine's terms: append a transaction (if the segment's last sequence is still
+/// the one before it), read the entries of a stretch of positions (a ``LogBlock``), learn about commits other
+/// writers made (``follower``), and tell the index which segments each sealed block holds (``SealedBlock``, and
+/// ``StoredLog`` when the store opens). StreamKit ships a file log (``FileStorage``, LogFiles' LZ4 block log), an
+/// in-memory log (``MemoryStorage``) and a log in PostgreSQL shared by several processes (`PostgresStorage`,
+/// module StreamKitPostgres); all pass the same behavioural test suites. How a storage keeps its blocks
+/// (compression, checksums, files, rows) stays behind this protocol.
 ///
 /// Contract:
 /// - `append` assigns consecutive positions and strictly increasing timestamps and returns once the
@@ -16,15 +20,18 @@ public import StreamKitLogFiles
 ///   never leave a gap under a later one. A shared storage's compare-and-append gives the same guarantee.)
 /// - Positions are dense: every position up to the last one returned is committed, by this process or (shared
 ///   logs) by another, which the ``follower`` reports.
-/// - Block reads and lookups are thread-safe and may be called from any task.
+/// - Committed entries are sealed into blocks in position order; each sealed block is reported once by
+///   ``takeSealedBlocks()`` and is then found by ``blockIndex(containing:)`` and read by ``readBlock(at:)``. Until
+///   then the store serves the entries from its own decoded tail.
+/// - Block lookups and reads are thread-safe, may be called from any task and never block on the network.
 public protocol StoreStorage: Sendable {
     /// Appends one transaction. Runs on the caller's executor until it suspends (`nonisolated(nonsending)`), so a
     /// storage that queues appends sees them in the order the segment actor reserved their sequences.
     nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction
     /// Index of the sealed block holding `position`, or of the first one after it; nil when none does.
     func blockIndex(containing position: UInt64) -> Int?
-    /// The header of sealed block `index`.
-    func blockHeader(at index: Int) -> BlockHeader?
+    /// Sealed block `index` (0-based, log order); nil past the last one.
+    func block(at index: Int) -> LogBlock?
     /// The entries of sealed block `index`, in position order. A storage that must wait for the network to read
     /// a block throws ``BlockNotLoaded`` instead of blocking; the reader then awaits ``loadBlocks(from:)``.
     func readBlock(at index: Int) throws -> [Entry]
@@ -36,8 +43,8 @@ public protocol StoreStorage: Sendable {
     /// Re-reads sealed block `index` from where it is kept and checks it as a reader would, without building
     /// entries; returns the bytes read. Throws `LogFilesError.corrupt` (with the file and offset) on damage.
     func verifyBlock(at index: Int) throws -> Int
-    /// Summaries of blocks sealed since the last call, in order.
-    func takeSealedBlocks() -> [BlockSummary]
+    /// Blocks sealed since the last call (or since the storage was opened), in log order.
+    func takeSealedBlocks() -> [SealedBlock]
     /// Seals what is pending and makes everything durable (a checkpoint).
     func flush() async throws
     /// Commits what is pending and releases the storage; later appends fail.

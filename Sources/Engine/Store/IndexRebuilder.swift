@@ -1,7 +1,7 @@
 import StreamKitLogFiles
 
-/// Rebuilds segment heads and sparse indexes from what a log's recovery returned: block runs (no
-/// decompression) and the unsealed tail.
+/// Rebuilds segment heads and sparse indexes from what a storage holds (``StoredLog``): sealed blocks' segment
+/// runs (nothing is read) and the unsealed tail.
 struct IndexRebuilder {
     struct SegmentState {
         var head = Segment.Head()
@@ -21,15 +21,15 @@ struct IndexRebuilder {
     private(set) var segments: [SegmentKey: SegmentState] = [:]
 
     /// A sealed block: each run becomes a block-granular index entry.
-    mutating func add(_ block: BlockSummary) {
-        for run in block.runs {
+    mutating func add(_ sealed: SealedBlock) {
+        for run in sealed.runs {
             let key = SegmentKey(space: run.space, segment: run.segment)
             segments[key, default: SegmentState()].note(
                 first: run.firstSequence, firstTimestamp: run.firstTimestamp, last: run.lastSequence,
                 lastTimestamp: run.lastTimestamp, transaction: run.lastTransactionNumber)
             segments[key]?.index.append(
                 Segment.IndexRun(
-                    firstSequence: run.firstSequence, count: UInt32(run.count), startPosition: block.header.firstPosition,
+                    firstSequence: run.firstSequence, count: UInt32(run.count), startPosition: sealed.block.firstPosition,
                     exact: false))
         }
     }

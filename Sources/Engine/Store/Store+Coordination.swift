@@ -49,16 +49,13 @@ extension Store {
         try await shared.releaseLease(key: lease.key, holder: lease.holder, fencingToken: lease.fencingToken)
     }
 
-    /// The live lease on `key`, if any. Shared leases that cannot be reached answer nil (logged as a warning).
-    public func lease(key: String) async -> Lease? {
+    /// The live lease on `key`, if any.
+    /// - Throws: `storeUnavailable` when the leases are shared (``StoreStorage/coordination``) and cannot be
+    ///   reached: "no lease" would be a guess.
+    public func lease(key: String) async throws -> Lease? {
         let now = configuration.clock.now()
         guard let shared = reads.storage.coordination else { return leases.lease(key: key, now: now) }
-        do {
-            return try await shared.lease(key: key, now: now)
-        } catch {
-            warnUnreached("lease query", error)
-            return nil
-        }
+        return try await shared.lease(key: key, now: now)
     }
 
     /// Tokens must exceed every earlier one, also after a restart: the store clock's next timestamp
@@ -112,35 +109,28 @@ extension Store {
         try await shared.workerHeartbeat(workerID: workerID, generation: generation)
     }
 
-    /// Removes a worker's registration (a replaced generation does nothing). Shared presence that cannot be
-    /// reached answers false (logged as a warning): the worker is evicted once it misses 3 intervals.
+    /// Removes a worker's registration (a replaced generation does nothing).
+    /// - Returns: Whether a registration was removed.
+    /// - Throws: `storeUnavailable` when presence is shared and cannot be reached (the worker is then evicted
+    ///   once it misses 3 intervals).
     @discardableResult
-    public func unregisterWorker(workerID: String, generation: UInt64) async -> Bool {
+    public func unregisterWorker(workerID: String, generation: UInt64) async throws -> Bool {
         guard let shared = reads.storage.coordination else {
             return workers.unregister(workerID: workerID, generation: generation)
         }
-        do {
-            return try await shared.unregisterWorker(workerID: workerID, generation: generation)
-        } catch {
-            warnUnreached("worker unregistration", error)
-            return false
-        }
+        return try await shared.unregisterWorker(workerID: workerID, generation: generation)
     }
 
-    /// The live workers, sorted by id. Shared presence that cannot be reached answers the empty inventory
-    /// (version 0, below every real one; logged as a warning).
-    public func workerInventory() async -> WorkerInventory {
+    /// The live workers, sorted by id.
+    /// - Throws: `storeUnavailable` when presence is shared and cannot be reached: an empty inventory would tell
+    ///   the caller that every worker is gone.
+    public func workerInventory() async throws -> WorkerInventory {
         let now = configuration.clock.now()
         guard let shared = reads.storage.coordination else {
             workers.evictExpired(now: now)
             return workers.inventory(now: now)
         }
-        do {
-            return try await shared.workerInventory(now: now)
-        } catch {
-            warnUnreached("worker inventory", error)
-            return .empty
-        }
+        return try await shared.workerInventory(now: now)
     }
 
     /// Nanoseconds of a heartbeat interval in seconds; beyond `UInt64` (or negative) it is `.max`, which the
@@ -155,12 +145,6 @@ extension Store {
     private static func checkLease(key: String, holder: String, ttl: UInt64) throws {
         var scratch = LeaseTable()
         _ = try scratch.acquire(key: key, holder: holder, ttl: ttl, now: 0, fencingFloor: 1)
-    }
-
-    private func warnUnreached(_ what: String, _ error: any Error) {
-        configuration.logger.warning(
-            "shared leases and presence unreachable: \(what) answered empty",
-            metadata: ["store_id": "\(id)", "error": "\(error)"])
     }
 }
 

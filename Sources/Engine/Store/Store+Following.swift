@@ -62,3 +62,58 @@ extension Store {
 struct WeakStore: Sendable {
     weak var store: Store?
 }
+
+/// A caller of ``Store/catchUp(_:through:)``.
+struct VisibleWaiter {
+    var id: UInt64
+    var sequence: UInt64
+    var continuation: CheckedContinuation<Void, Never>
+}
+
+extension Store {
+    /// Longest a conflict answer waits for the follower to bring in the commit that caused it.
+    static let catchUpLimit = Duration.seconds(10)
+
+    /// Waits until `key`'s visible head reaches `sequence`: the follower is woken to fetch other writers' commits.
+    /// Returns at once for a log without other writers, and after ``catchUpLimit`` or on close at the latest.
+    func catchUp(_ key: SegmentKey, through sequence: UInt64) async {
+        guard let follower = reads.storage.follower, !isClosing,
+            (segmentVisibleLastSequence(key) ?? 0) < sequence
+        else { return }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        let limit = Self.catchUpLimit
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.expireWaiter(key, id: id)
+        }
+        await withCheckedContinuation { continuation in
+            visibleWaiters[key, default: []].append(VisibleWaiter(id: id, sequence: sequence, continuation: continuation))
+            follower.wake()
+        }
+        timer.cancel()
+    }
+
+    /// Resumes the waiters of `key` whose sequence is visible now.
+    func resumeWaiters(_ key: SegmentKey, through lastSequence: UInt64) {
+        guard var waiting = visibleWaiters[key] else { return }
+        waiting.removeAll { waiter in
+            guard waiter.sequence <= lastSequence else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+        visibleWaiters[key] = waiting.isEmpty ? nil : waiting
+    }
+
+    /// Resumes every waiter (the store is closing).
+    func resumeAllWaiters() {
+        for waiter in visibleWaiters.values.joined() { waiter.continuation.resume() }
+        visibleWaiters.removeAll()
+    }
+
+    private func expireWaiter(_ key: SegmentKey, id: UInt64) {
+        guard var waiting = visibleWaiters[key], let index = waiting.firstIndex(where: { $0.id == id }) else { return }
+        waiting.remove(at: index).continuation.resume()
+        visibleWaiters[key] = waiting.isEmpty ? nil : waiting
+    }
+}

@@ -40,6 +40,9 @@ public actor Store {
     private var following: Task<Void, Never>?
     var leases = LeaseTable()
     var workers = WorkerRegistry()
+    /// Callers waiting for a segment's visible head to reach a sequence (``catchUp(_:through:)``), by segment.
+    var visibleWaiters: [SegmentKey: [VisibleWaiter]] = [:]
+    var nextWaiterID: UInt64 = 0
 
     struct PendingCommit {
         var key: SegmentKey
@@ -58,26 +61,30 @@ public actor Store {
     ///   - configuration: Store settings.
     /// - Throws: `StreamKitError` — `.storage` (e.g. another process holds the store), `.corrupt`.
     public static func open(id: UUID, directory: String, configuration: StoreConfiguration = .init()) async throws -> Store {
-        let (storage, recovery): (FileStorage, RecoveryResult)
+        let (storage, contents): (FileStorage, StoredLog)
         do {
-            (storage, recovery) = try FileStorage.open(directory: directory, configuration: configuration.log)
+            (storage, contents) = try FileStorage.open(directory: directory, configuration: configuration.log)
         } catch {
             var mapped = StreamKitError.storage(error)
             mapped.storeID = id
             throw mapped
         }
-        return Store(id: id, storage: storage, recovery: recovery, configuration: configuration)
+        return Store(id: id, storage: storage, contents: contents, configuration: configuration)
     }
 
     /// Creates an empty store kept in memory only (tests, ephemeral data).
     public static func inMemory(id: UUID = UUID(), configuration: StoreConfiguration = .init()) -> Store {
-        let recovery = RecoveryResult.empty
         let storage = MemoryStorage(clock: configuration.log.clock)
-        return Store(id: id, storage: storage, recovery: recovery, configuration: configuration)
+        return Store(id: id, storage: storage, contents: .empty, configuration: configuration)
     }
 
-    /// Creates a store over any storage, rebuilding the index from what the storage recovered.
-    public init(id: UUID, storage: any StoreStorage, recovery: RecoveryResult, configuration: StoreConfiguration) {
+    /// Creates a store over any storage, building the index from what the storage holds.
+    /// - Parameters:
+    ///   - id: The store's identity.
+    ///   - storage: The log.
+    ///   - contents: What `storage` held when it was opened (its sealed blocks' segment runs and unsealed tail).
+    ///   - configuration: Store settings.
+    public init(id: UUID, storage: any StoreStorage, contents recovery: StoredLog, configuration: StoreConfiguration) {
         self.id = id
         self.configuration = configuration
         let tailStart = recovery.tail.first?.position ?? recovery.nextPosition
@@ -127,7 +134,17 @@ public actor Store {
         let segment = segment(for: key)
         inFlight += 1
         defer { finishedCall() }
-        let (committed, id, number) = try await segment.commit(records, storage: reads.storage)
+        let committed: CommittedTransaction
+        let id: UUID
+        let number: UInt64
+        do {
+            (committed, id, number) = try await segment.commit(records, storage: reads.storage)
+        } catch let conflict as StreamKitError where conflict.code == .sequenceConflict {
+            // Another writer's commit moved the segment: let this node see it before answering, so that a caller
+            // who reads the segment again to decide what to produce finds the sequence the conflict names.
+            if let expected = conflict.expectedSequence, expected > 1 { await catchUp(key, through: expected - 1) }
+            throw conflict
+        }
         return accept(PendingCommit(key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))
     }
 
@@ -232,6 +249,7 @@ public actor Store {
             spaceSegments[key.space, default: []].insert(key.segment)
         }
         segments[key]?.visible = head
+        if visibleWaiters[key] != nil { resumeWaiters(key, through: head.lastSequence) }
         let status = head.status(key)
         if let subscribers = subscriptions[key.space] {
             var live = false
@@ -299,6 +317,9 @@ public actor Store {
     /// Every segment of `space` with at least one visible entry, sorted.
     public func segments(space: String) -> [String] { spaceSegments[space].map { $0.sorted() } ?? [] }
 
+    /// The last visible sequence of `key`; nil before its first entry is visible.
+    func segmentVisibleLastSequence(_ key: SegmentKey) -> UInt64? { segments[key]?.visible?.lastSequence }
+
     /// The visible status of a segment, or nil when it has no visible entry.
     public func status(space: String, segment: String) -> SegmentStatus? {
         let key = SegmentKey(space: space, segment: segment)
@@ -357,6 +378,7 @@ public actor Store {
             return
         }
         closing = true
+        resumeAllWaiters()
         if inFlight > 0 { await withCheckedContinuation { idleWaiters.append($0) } }
         if let scrubber {
             scrubber.cancel()

@@ -25,7 +25,7 @@ public struct BlockHeader: Hashable, Sendable {
         case lz4 = 1
     }
 
-    static let size = 64
+    package static let size = 64
     static let magic: UInt32 = 0x4B42_4B53  // "SKBK" little-endian
 
     /// How the records are stored.
@@ -47,13 +47,6 @@ public struct BlockHeader: Hashable, Sendable {
 
     /// Position of the last entry.
     public var lastPosition: UInt64 { firstPosition + UInt64(entryCount) - 1 }
-
-    /// The header of a block that lives in memory (no stored bytes), for in-memory logs.
-    public static func inMemory(entryCount: Int, firstPosition: UInt64, minTimestamp: Int64, maxTimestamp: Int64) -> BlockHeader {
-        BlockHeader(
-            codec: .raw, rawLength: 0, storedLength: 0, checksum: 0, entryCount: entryCount, firstPosition: firstPosition,
-            minTimestamp: minTimestamp, maxTimestamp: maxTimestamp)
-    }
 
     func encode(into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)

@@ -12,7 +12,7 @@ public struct BlockSummary: Sendable, Hashable {
     /// Bytes the block occupies in its file (header + stored bytes).
     public var byteCount: Int { BlockHeader.size + header.storedLength }
 
-    /// Creates a summary (for logs kept elsewhere than in files, such as in memory).
+    /// Creates a summary.
     public init(header: BlockHeader, fileFirstPosition: UInt64, offset: Int64, runs: [SegmentRun]) {
         self.header = header
         self.fileFirstPosition = fileFirstPosition

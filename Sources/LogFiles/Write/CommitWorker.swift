@@ -26,7 +26,7 @@ final class CommitWorker: @unchecked Sendable {
     let wal: WALOutput
     let log: LogOutput
     let blocks: BlockBuilder
-    let readIndex: ReadIndex
+    let readIndex: SealedBlocks
     private var lastSync = monotonicNanoseconds()
     private let batchCapacity: Int
     /// Compressed output of the block being written (sealer only).
@@ -42,7 +42,7 @@ final class CommitWorker: @unchecked Sendable {
 
     init(
         lock: ConditionLock, state: CommitState, configuration: LogConfiguration, wal: WALOutput, log: LogOutput,
-        blocks: BlockBuilder, readIndex: ReadIndex, batchCapacity: Int
+        blocks: BlockBuilder, readIndex: SealedBlocks, batchCapacity: Int
     ) {
         self.lock = lock
         self.state = state

@@ -22,7 +22,7 @@ public final class LogWriter: Sendable {
 
     private let lock: ConditionLock
     private nonisolated(unsafe) let state: CommitState  // guarded by `lock`
-    private let readIndex: ReadIndex
+    private let readIndex: SealedBlocks
     private let storeLock: StoreLock
     private let worker: CommitWorker
     /// Whether appends may write the WAL themselves when it is idle (not with `.fsync`: a sync would block a
@@ -39,7 +39,7 @@ public final class LogWriter: Sendable {
 
     private init(
         layout: StoreLayout, configuration: LogConfiguration, lock: ConditionLock, state: CommitState,
-        readIndex: ReadIndex, storeLock: StoreLock, worker: CommitWorker
+        readIndex: SealedBlocks, storeLock: StoreLock, worker: CommitWorker
     ) {
         self.worker = worker
         self.inlineCommits = configuration.durability != .fsync
@@ -75,7 +75,7 @@ public final class LogWriter: Sendable {
         if let last = outcome.lastLogFile {
             try log.resume(fileFirstPosition: last.firstPosition, size: last.size, indexSize: last.indexSize)
         }
-        let readIndex = ReadIndex(fileSystem: fs, layout: layout, blocks: outcome.blocks)
+        let readIndex = SealedBlocks(fileSystem: fs, layout: layout, blocks: outcome.blocks)
         let blocks = BlockBuilder(blockBytes: configuration.blockBytes, startPosition: outcome.tailFirstPosition)
         // The replayed tail's full blocks are sealed here, before the pipeline starts.
         let sealed = RawBuffer(capacity: CommitWorker.outputCapacity)
@@ -275,45 +275,9 @@ public final class LogWriter: Sendable {
     /// The position the next appended entry gets.
     public var nextPosition: UInt64 { lock.withLock { state.nextPosition } }
 
-    /// The last position sealed into a block (0 when none): entries up to here can be read with ``readBlock(at:)``.
-    public var sealedThrough: UInt64 { readIndex.lastPosition }
-
-    /// Number of sealed blocks.
-    public var blockCount: Int { readIndex.count }
+    /// The sealed blocks, for reading while the writer appends (reads never go through the writer's lock).
+    public var sealedBlocks: SealedBlocks { readIndex }
 
     /// Blocks the appending side compressed for the sealer while waiting for it (see `CommitWorker`).
     var builderCompressions: Int { lock.withLock { state.builderCompressions } }
-
-    /// The header of the block at `index` (0-based, log order).
-    public func blockHeader(at index: Int) -> BlockHeader? { readIndex.location(at: index)?.header }
-
-    /// Index of the block holding `position`, or of the first block after it; nil when no sealed block does.
-    public func blockIndex(containing position: UInt64) -> Int? { readIndex.index(containing: position) }
-
-    /// Summaries of blocks sealed since the last call (for an index kept up to date by the caller).
-    public func takeSealedBlocks() -> [BlockSummary] { readIndex.takeFresh() }
-
-    /// Reads, checks and decodes the block at `index`.
-    /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure,
-    ///   `.invalidArgument` for an index out of range.
-    public func readBlock(at index: Int) throws -> [Entry] {
-        guard let location = readIndex.location(at: index) else {
-            throw LogFilesError.invalidArgument("no block \(index)")
-        }
-        let file = try readIndex.file(location.fileFirstPosition)
-        return try BlockReading.read(location.header, file: file, offset: location.offset)
-    }
-
-    /// Re-reads the block at `index` from its file and checks it (header as indexed at open, CRC, decompression,
-    /// record framing) without building entries: the unit of work of a background scrub.
-    /// - Returns: The bytes read.
-    /// - Throws: `LogFilesError` — `.corrupt` with the file and the block's offset, `.io` on read failure,
-    ///   `.invalidArgument` for an index out of range.
-    public func verifyBlock(at index: Int) throws -> Int {
-        guard let location = readIndex.location(at: index) else {
-            throw LogFilesError.invalidArgument("no block \(index)")
-        }
-        let file = try readIndex.file(location.fileFirstPosition)
-        return try BlockReading.verify(location.header, file: file, offset: location.offset, buffers: BlockReading.Buffers())
-    }
 }

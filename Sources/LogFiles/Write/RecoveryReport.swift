@@ -50,7 +50,7 @@ public struct RecoveryResult: Sendable {
     /// What was found and repaired.
     public var report: RecoveryReport
 
-    /// Creates a result (for logs kept elsewhere than in files, such as in memory).
+    /// Creates a result.
     public init(blocks: [BlockSummary], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64, report: RecoveryReport) {
         self.blocks = blocks
         self.tail = tail
@@ -58,7 +58,4 @@ public struct RecoveryResult: Sendable {
         self.lastTimestamp = lastTimestamp
         self.report = report
     }
-
-    /// The state of an empty log.
-    public static let empty = RecoveryResult(blocks: [], tail: [], nextPosition: 1, lastTimestamp: 0, report: RecoveryReport())
 }

@@ -124,7 +124,7 @@ struct StreamDispatcher: Sendable {
             try await store.releaseLease(lease)
             try await connection.send(.ack(true), on: id)
         case .leaseQuery(let key):
-            try await connection.send(.leaseResult(await store.lease(key: key)), on: id)
+            try await connection.send(.leaseResult(try await store.lease(key: key)), on: id)
         case .workerRegister(let workerID, let metadata, let heartbeatSeconds):
             let registration = try await store.registerWorker(
                 workerID: workerID, metadata: metadata, heartbeatSeconds: heartbeatSeconds)
@@ -137,10 +137,10 @@ struct StreamDispatcher: Sendable {
             try await store.workerHeartbeat(workerID: workerID, generation: generation)
             try await connection.send(.ack(true), on: id)
         case .workerUnregister(let workerID, let generation):
-            let removed = await store.unregisterWorker(workerID: workerID, generation: generation)
+            let removed = try await store.unregisterWorker(workerID: workerID, generation: generation)
             try await connection.send(.ack(removed), on: id)
         case .workerInventoryRequest:
-            try await connection.send(.workerInventory(await store.workerInventory()), on: id)
+            try await connection.send(.workerInventory(try await store.workerInventory()), on: id)
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
             try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)

@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitPostgres
+import StreamKitTestSupport
 import Testing
 @testable import StreamKitEngine
 
@@ -18,7 +19,7 @@ import Testing
 
         let held = try #require(try await a.acquireLease(key: "job", holder: "one", ttlSeconds: 60))
         let refused = try await b.acquireLease(key: "job", holder: "two", ttlSeconds: 60)
-        let seenOnB = await b.lease(key: "job")
+        let seenOnB = try await b.lease(key: "job")
         let refreshed = try #require(try await a.acquireLease(key: "job", holder: "one", ttlSeconds: 60))
         try await a.releaseLease(refreshed)
         let taken = try #require(try await b.acquireLease(key: "job", holder: "two", ttlSeconds: 60))
@@ -31,7 +32,7 @@ import Testing
         #expect(taken.holder == "two")
         #expect(taken.fencingToken > held.fencingToken)
         #expect(refusedOnA == nil)
-        #expect(await a.lease(key: "job")?.holder == "two")
+        #expect(try await a.lease(key: "job")?.holder == "two")
         await nodes.close()
     }
 
@@ -101,7 +102,7 @@ import Testing
             }
             #expect(winners.count == 1, "\(key): \(winners.map(\.holder))")
             for store in nodes.stores {
-                #expect(await store.lease(key: key)?.holder == winners.first?.holder)
+                #expect(try await store.lease(key: key)?.holder == winners.first?.holder)
             }
         }
         await nodes.close()
@@ -123,7 +124,7 @@ import Testing
         let renewedAfterRelease = await streamKitError { _ = try await a.renewLease(lease) }
 
         let short = try #require(try await a.acquireLease(key: "brief", holder: "one", ttlSeconds: 1))
-        try await eventually { await b.lease(key: "brief") == nil }
+        try await eventually { try await b.lease(key: "brief") == nil }
         let renewedAfterExpiry = await streamKitError { _ = try await b.renewLease(short) }
         let releasedAfterExpiry = await streamKitError { try await a.releaseLease(short) }
 
@@ -156,9 +157,9 @@ import Testing
         let other = try await TestPostgres.node()
         let reopened = try #require(
             try await other.openStore(id: store.id, configuration: StoreFixture.quiet(), creating: false))
-        let seen = await reopened.lease(key: "job")
+        let seen = try await reopened.lease(key: "job")
         let refused = try await reopened.acquireLease(key: "job", holder: "two", ttlSeconds: 60)
-        let workers = await reopened.workerInventory().workers.map(\.workerID)
+        let workers = try await reopened.workerInventory().workers.map(\.workerID)
         await reopened.close()
         await other.close()
 
@@ -179,9 +180,9 @@ import Testing
         let registration = try await nodes.stores[0].registerWorker(
             workerID: "wörker\u{0}", metadata: ["zone": "ä\u{0}\"1\"", "🔑": ""], heartbeatSeconds: 30)
 
-        let seen = await nodes.stores[1].lease(key: key)
+        let seen = try await nodes.stores[1].lease(key: key)
         let other = try await nodes.stores[1].acquireLease(key: "clé", holder: holder, ttlSeconds: 60)
-        let workers = await nodes.stores[1].workerInventory().workers
+        let workers = try await nodes.stores[1].workerInventory().workers
 
         #expect(seen == Lease(key: key, holder: holder, fencingToken: lease.fencingToken, expiresAt: seen?.expiresAt ?? 0, ttl: lease.ttl))
         #expect(other != nil, "a key that is a prefix up to the NUL is another key")
@@ -198,11 +199,11 @@ import Testing
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
         let first = try await a.registerWorker(workerID: "w2", metadata: ["zone": "1"], heartbeatSeconds: 30)
-        let onB = await b.workerInventory()
+        let onB = try await b.workerInventory()
         let second = try await b.registerWorker(workerID: "w1", heartbeatSeconds: 10)
-        let onA = await a.workerInventory()
+        let onA = try await a.workerInventory()
         try await a.workerHeartbeat(workerID: "w1", generation: second.generation)
-        let afterHeartbeat = await b.workerInventory()
+        let afterHeartbeat = try await b.workerInventory()
 
         #expect(first.inventory.workers.map(\.workerID) == ["w2"])
         #expect(first.replacedGeneration == nil)
@@ -230,10 +231,10 @@ import Testing
         }
         let unknownWorker = await streamKitError { try await a.workerHeartbeat(workerID: "nobody", generation: 1) }
         try await a.workerHeartbeat(workerID: "w", generation: newer.generation)
-        let olderUnregistered = await a.unregisterWorker(workerID: "w", generation: older.generation)
-        let stillThere = await a.workerInventory()
-        let newerUnregistered = await a.unregisterWorker(workerID: "w", generation: newer.generation)
-        let empty = await b.workerInventory()
+        let olderUnregistered = try await a.unregisterWorker(workerID: "w", generation: older.generation)
+        let stillThere = try await a.workerInventory()
+        let newerUnregistered = try await a.unregisterWorker(workerID: "w", generation: newer.generation)
+        let empty = try await b.workerInventory()
 
         #expect(newer.replacedGeneration == older.generation)
         #expect(newer.inventory.workers.count == 1)
@@ -260,7 +261,7 @@ import Testing
 
         var after = WorkerInventory.empty
         try await eventually {
-            after = await b.workerInventory()
+            after = try await b.workerInventory()
             return after.workers.map(\.workerID) == ["steady"]
         }
         let goneFor = a.configuration.clock.now() - start
@@ -271,7 +272,7 @@ import Testing
         // machine possibly by that very registration, so compare with the version "brief" registered at).
         #expect(after.version >= brief.inventory.version + 2, "the eviction is a membership change")
         #expect(heartbeat?.code == .notFound)
-        #expect(await a.workerInventory().workers.map(\.workerID) == ["steady"])
+        #expect(try await a.workerInventory().workers.map(\.workerID) == ["steady"])
         await nodes.close()
     }
 
@@ -302,8 +303,10 @@ import Testing
             #expect(renewal?.message.contains("released") == true)
             let heartbeat = await streamKitError { try await store.workerHeartbeat(workerID: "w", generation: 1) }
             #expect(heartbeat?.code == .notFound)
-            #expect(await store.workerInventory() == .empty)
-            #expect(await store.lease(key: "k") == nil)
+            let inventory = try await store.workerInventory()
+            let held = try await store.lease(key: "k")
+            #expect(inventory == .empty)
+            #expect(held == nil)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import StreamKitLogFiles
 import StreamKitPostgres
+import StreamKitTestSupport
 import Testing
 @testable import StreamKitEngine
 

@@ -1,13 +1,15 @@
+import CStreamKitSupport
 import Foundation
 import StreamKitLogFiles
 import StreamKitPostgres
+import StreamKitTestSupport
 import Testing
 @testable import StreamKitEngine
 
 /// PostgreSQL stopped and started again under a producing store: a private cluster of the test's own (from
 /// `scripts/postgres.sh`), so that stopping it disturbs no other test.
 @Suite(.serialized) struct PostgresOutageTests {
-    @Test("while PostgreSQL is down produce fails with retryable storeUnavailable and acknowledges nothing; once it is back, producing goes on and reads hold exactly what was acknowledged")
+    @Test("while PostgreSQL is down produce fails with retryable storeUnavailable and acknowledges nothing; lease and presence queries fail the same way instead of answering empty; once it is back, producing goes on and reads hold exactly what was acknowledged")
     func producingThroughAnOutage() async throws {
         let cluster = try PrivateCluster.start()
         defer { cluster.remove() }
@@ -32,6 +34,13 @@ import Testing
         }
         #expect(failure?.code == .storeUnavailable, "\(String(describing: failure))")
         #expect(failure?.isRetryable == true)
+        // Queries of shared leases and presence fail too: "no lease" or "no workers" would be a guess.
+        let queries = [
+            await streamKitError { _ = try await store.lease(key: "job") },
+            await streamKitError { _ = try await store.workerInventory() },
+            await streamKitError { _ = try await store.unregisterWorker(workerID: "w", generation: 1) },
+        ]
+        for query in queries { #expect(query?.code == .storeUnavailable, "\(String(describing: query))") }
 
         try cluster.startServer()
         // The pool reconnects: retry the same record until it is acknowledged (a bounded wait on the outcome).
@@ -106,6 +115,10 @@ struct PrivateCluster {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of this process: the server the script starts would keep every inherited descriptor open
+        // for its life, the listening sockets of other tests' servers included, whose restarts on the same port
+        // then failed with "address in use" (posix_spawn, unlike Foundation's Process, passes them all on).
+        guard sk_spawn_close_from(&actions, 3) == 0 else { throw ScriptFailure(output: "cannot close inherited descriptors") }
         let argv = ["/bin/bash", script] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for argument in cArguments { free(argument) } }

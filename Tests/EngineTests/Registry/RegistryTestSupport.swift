@@ -170,9 +170,9 @@ final class CloseGatedStorage: StoreStorage {
         try await base.append(transaction)
     }
     func blockIndex(containing position: UInt64) -> Int? { base.blockIndex(containing: position) }
-    func blockHeader(at index: Int) -> BlockHeader? { base.blockHeader(at: index) }
+    func block(at index: Int) -> LogBlock? { base.block(at: index) }
     func readBlock(at index: Int) throws -> [Entry] { try base.readBlock(at: index) }
-    func takeSealedBlocks() -> [BlockSummary] { base.takeSealedBlocks() }
+    func takeSealedBlocks() -> [SealedBlock] { base.takeSealedBlocks() }
     func flush() async throws { try await base.flush() }
     func close() async {
         await latch.wait()

@@ -139,7 +139,7 @@ struct StoreRegistryBoundTests {
         clock.advance(by: 2 * RegistryFixture.idleTimeout)
         await registry.evictIdle()
         let openAfterIdle = await registry.openStoreIDs
-        let leaseAfterIdle = await leasedStore.lease(key: "job")
+        let leaseAfterIdle = try await leasedStore.lease(key: "job")
         clock.advance(by: 3_600 * RegistryFixture.second)
         await registry.evictIdle()
 

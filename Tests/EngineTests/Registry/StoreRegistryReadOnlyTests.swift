@@ -22,7 +22,7 @@ struct StoreRegistryReadOnlyTests {
             switch call % 4 {
             case 0: found = try await registry.withExistingStore(id) { try await $0.peek(space: "s", segment: "g") } != nil
             case 1: found = try await registry.withExistingStore(id) { await $0.spaces() } != nil
-            case 2: found = try await registry.withExistingStore(id) { await $0.workerInventory() } != nil
+            case 2: found = try await registry.withExistingStore(id) { try await $0.workerInventory() } != nil
             default: found = try await registry.existingStore(id) != nil
             }
             if !found { missing += 1 }
@@ -183,7 +183,7 @@ struct StoreRegistryReadOnlyTests {
         #expect(storeHeartbeat?.code == .notFound)
         #expect(absentHeartbeat == storeHeartbeat)
         #expect(badTTL?.code == .invalidArgument)
-        #expect(await store.workerInventory() == .empty)
+        #expect(try await store.workerInventory() == .empty)
         await store.close()
     }
 }

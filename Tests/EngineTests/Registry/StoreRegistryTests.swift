@@ -222,7 +222,7 @@ struct StoreRegistryTests {
         let clock = ManualClock()
         let closeLatch = Latch()
         let probe = OpenerProbe { id, configuration in
-            Store(id: id, storage: CloseGatedStorage(latch: closeLatch), recovery: .empty, configuration: configuration)
+            Store(id: id, storage: CloseGatedStorage(latch: closeLatch), contents: .empty, configuration: configuration)
         }
         let registry = StoreRegistry(
             root: "/unused", configuration: RegistryFixture.configuration(clock: clock, probe: probe))

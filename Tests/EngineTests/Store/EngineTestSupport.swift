@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StreamKitLogFiles
 import StreamKitPostgres
+import StreamKitTestSupport
 import Testing
 @testable import StreamKitEngine
 

@@ -44,15 +44,15 @@ final class ManualTime: Sendable {
             let store = fixture.store
             let a = try await store.registerWorker(workerID: "a", metadata: ["zone": "1"], heartbeatSeconds: 1)
             _ = try await store.registerWorker(workerID: "b", heartbeatSeconds: 10)
-            #expect(await store.workerInventory().workers.map(\.workerID) == ["a", "b"])
+            #expect(try await store.workerInventory().workers.map(\.workerID) == ["a", "b"])
             time.advance(seconds: 3.5)
-            #expect(await store.workerInventory().workers.map(\.workerID) == ["b"])
+            #expect(try await store.workerInventory().workers.map(\.workerID) == ["b"])
             let heartbeat = await streamKitError { try await store.workerHeartbeat(workerID: "a", generation: a.generation) }
             #expect(heartbeat?.code == .notFound)
 
             let b2 = try await store.registerWorker(workerID: "b", heartbeatSeconds: 10)
             #expect(b2.replacedGeneration != nil)
-            #expect(await store.workerInventory().workers.count == 1)
+            #expect(try await store.workerInventory().workers.count == 1)
         }
     }
 }

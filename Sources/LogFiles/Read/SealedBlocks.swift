@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Where each sealed block is, for reads while the writer runs. The commit thread appends; readers look up.
-final class ReadIndex: Sendable {
+/// The sealed blocks of a log: where each is, and reading, checking and decoding them while the writer runs. The
+/// commit thread adds blocks as it seals them; readers look up and read without touching the writer's state.
+public final class SealedBlocks: Sendable {
     struct Location: Sendable {
         var header: BlockHeader
         var fileFirstPosition: UInt64
@@ -34,15 +35,21 @@ final class ReadIndex: Sendable {
         }
     }
 
-    var count: Int { state.withLock { $0.blocks.count } }
+    /// Number of sealed blocks.
+    public var count: Int { state.withLock { $0.blocks.count } }
 
-    var lastPosition: UInt64 { state.withLock { $0.blocks.last?.header.lastPosition ?? 0 } }
+    /// The last position sealed into a block (0 when none).
+    public var lastPosition: UInt64 { state.withLock { $0.blocks.last?.header.lastPosition ?? 0 } }
 
     func location(at index: Int) -> Location? {
         state.withLock { $0.blocks.indices.contains(index) ? $0.blocks[index] : nil }
     }
 
-    func takeFresh() -> [BlockSummary] {
+    /// The header of block `index` (0-based, log order).
+    public func header(at index: Int) -> BlockHeader? { location(at: index)?.header }
+
+    /// Summaries of blocks sealed since the last call, in order (for an index kept up to date by the caller).
+    public func takeFresh() -> [BlockSummary] {
         state.withLock { state in
             defer { state.fresh.removeAll() }
             return state.fresh
@@ -50,11 +57,31 @@ final class ReadIndex: Sendable {
     }
 
     /// Index of the block holding `position`, or of the first block after it; nil past the last block.
-    func index(containing position: UInt64) -> Int? {
+    public func index(containing position: UInt64) -> Int? {
         state.withLock { state in
             let index = state.blocks.partitioningIndex { $0.header.lastPosition >= position }
             return index < state.blocks.count ? index : nil
         }
+    }
+
+    /// Reads, checks and decodes block `index`.
+    /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure,
+    ///   `.invalidArgument` for an index out of range.
+    public func read(at index: Int) throws -> [Entry] {
+        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
+        return try BlockReading.read(location.header, file: try file(location.fileFirstPosition), offset: location.offset)
+    }
+
+    /// Re-reads block `index` from its file and checks it (header as indexed at open, CRC, decompression, record
+    /// framing) without building entries: the unit of work of a background scrub.
+    /// - Returns: The bytes read.
+    /// - Throws: `LogFilesError` — `.corrupt` with the file and the block's offset, `.io` on read failure,
+    ///   `.invalidArgument` for an index out of range.
+    public func verify(at index: Int) throws -> Int {
+        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
+        return try BlockReading.verify(
+            location.header, file: try file(location.fileFirstPosition), offset: location.offset,
+            buffers: BlockReading.Buffers())
     }
 
     func file(_ fileFirstPosition: UInt64) throws -> any StorageFile {

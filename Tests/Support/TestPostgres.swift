@@ -1,16 +1,15 @@
-import Foundation
-import Logging
-import StreamKitPostgres
-import Testing
+public import Foundation
+public import Logging
+public import StreamKitPostgres
 
-/// The PostgreSQL server of the tests: `STREAMKIT_TEST_POSTGRES_URL`, which `scripts/test.sh` sets after starting
-/// a private cluster. Without it the PostgreSQL tests fail (they never skip): run them through `scripts/test.sh`
-/// or point the variable at a database you own (the tests create tables in it).
-enum TestPostgres {
-    static let urlVariable = "STREAMKIT_TEST_POSTGRES_URL"
+/// The PostgreSQL server of the engine and client tests: `STREAMKIT_TEST_POSTGRES_URL`, which `scripts/test.sh`
+/// sets after starting a private cluster. Without it the PostgreSQL tests fail (they never skip): run them through
+/// `scripts/test.sh` or point the variable at a database you own (the tests create tables in it).
+public enum TestPostgres {
+    public static let urlVariable = "STREAMKIT_TEST_POSTGRES_URL"
 
     /// The server's location, or a failure naming the variable.
-    static func location() throws -> PostgresLocation {
+    public static func location() throws -> PostgresLocation {
         let environment = ProcessInfo.processInfo.environment
         guard let url = environment[urlVariable], !url.isEmpty else {
             throw MissingServer()
@@ -27,10 +26,10 @@ enum TestPostgres {
     }
 
     /// A log shared by every test of the process (one pool and one listener), connected on first use.
-    static func log() async throws -> PostgresLog { try await shared.value }
+    public static func log() async throws -> PostgresLog { try await shared.value }
 
     /// A second, separate log: another node as far as the database can tell.
-    static func node(options: PostgresLog.Options = .init()) async throws -> PostgresLog {
+    public static func node(options: PostgresLog.Options = .init()) async throws -> PostgresLog {
         try await PostgresLog.connect(try location(), options: options, logger: quietLogger)
     }
 
@@ -38,14 +37,14 @@ enum TestPostgres {
         try await PostgresLog.connect(try location(), logger: quietLogger)
     }
 
-    static var quietLogger: Logger {
+    public static var quietLogger: Logger {
         var logger = Logger(label: "streamkit.postgres.test")
         logger.logLevel = .warning
         return logger
     }
 
-    struct MissingServer: Error, CustomStringConvertible {
-        var description: String {
+    public struct MissingServer: Error, CustomStringConvertible {
+        public var description: String {
             "\(TestPostgres.urlVariable) is not set: run the tests with scripts/test.sh (it starts a private PostgreSQL)"
         }
     }
@@ -53,7 +52,7 @@ enum TestPostgres {
 
 extension TestPostgres {
     /// Rows (group-committed database transactions) of a store.
-    static func rowCount(store: UUID) async throws -> Int {
+    public static func rowCount(store: UUID) async throws -> Int {
         let log = try await log()
         return try await log.rowCount(store: store)
     }
