@@ -249,7 +249,7 @@ public actor Store {
             spaceSegments[key.space, default: []].insert(key.segment)
         }
         segments[key]?.visible = head
-        if visibleWaiters[key] != nil { resumeWaiters(key, through: head.lastSequence) }
+        if !visibleWaiters.isEmpty { resumeWaiters(key, through: head.lastSequence) }
         let status = head.status(key)
         if let subscribers = subscriptions[key.space] {
             var live = false
