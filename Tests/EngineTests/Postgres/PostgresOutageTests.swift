@@ -68,6 +68,33 @@ import Testing
     }
 }
 
+/// What a cluster a test starts inherits from the test process.
+@Suite struct PrivateClusterTests {
+    @Test("a cluster a test starts holds none of the test process's descriptors (it held other tests' listening sockets)")
+    func theServerInheritsNoDescriptor() throws {
+        // A descriptor without close-on-exec, as NIO's listening sockets are.
+        let path = NSTemporaryDirectory() + "streamkit-inherited-" + UUID().uuidString
+        let descriptor = open(path, O_RDWR | O_CREAT, 0o600)
+        try #require(descriptor >= 0)
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+
+        let cluster = try PrivateCluster.start()
+        defer { cluster.remove() }
+
+        let pidLine = try String(contentsOfFile: cluster.directory + "/data/postmaster.pid", encoding: .utf8)
+            .split(separator: "\n").first.map(String.init)
+        let serverPID = try #require(pidLine.flatMap { Int32($0) })
+        let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(serverPID)/fd").compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(serverPID)/fd/\($0)")
+        }
+        #expect(!held.isEmpty, "the server's descriptors are readable")
+        #expect(!held.contains(path), "the server holds the test's file")
+    }
+}
+
 /// A PostgreSQL cluster started by `scripts/postgres.sh` for one test, removed afterwards.
 struct PrivateCluster {
     let url: String
