@@ -15,5 +15,18 @@ enum TimedPhase {
         sync()
         usleep(100_000)
         ResidentMemory.resetPeak()
+        profilerControl("enable")
+    }
+
+    /// With `STREAMKIT_PERF_CONTROL` set to the control FIFO of `perf record -D -1 --control fifo:PATH`, the
+    /// profiler samples from the start of the timed phase on (untimed set-up, such as writing what a consume
+    /// scenario reads, stays out of the profile).
+    static func profilerControl(_ command: String) {
+        guard let path = getenv("STREAMKIT_PERF_CONTROL") else { return }
+        let fd = open(path, O_WRONLY)
+        guard fd >= 0 else { return }
+        let line = command + "\n"
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
     }
 }

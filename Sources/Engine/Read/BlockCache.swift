@@ -2,11 +2,30 @@ import Synchronization
 import StreamKitLogFiles
 
 /// Decoded blocks kept in memory within a byte budget; the least recently used go first.
+///
+/// Blocks that sequential readers decode (ahead of them, or as they reach them) go to a short ring of recent
+/// blocks instead, the oldest dropped first: a reader streaming a store much larger than the budget does not
+/// push out what other readers use, and the memory of the blocks it is done with is soon reused for the next
+/// ones (still in the processor's cache) instead of new pages for every block.
+///
+/// Blocks also come in ahead of readers: ``prefetch(_:load:)`` decodes a block on another thread, and a reader
+/// that reaches a block still being decoded awaits it (``awaitPrefetch(_:)``) rather than decoding it a second
+/// time.
 final class BlockCache: Sendable {
     private struct Slot {
         var entries: [Entry]
         var bytes: Int
         var lastUse: UInt64
+    }
+
+    /// What the cache knows of a block.
+    enum Lookup {
+        /// Decoded and cached.
+        case hit([Entry])
+        /// Being decoded ahead of its reader.
+        case prefetching
+        /// Neither.
+        case miss
     }
 
     private struct State {
@@ -15,28 +34,74 @@ final class BlockCache: Sendable {
         var tick: UInt64 = 0
         var hits = 0
         var misses = 0
-        var prefetching: Set<Int> = []
+        /// Blocks decoded for sequential readers, oldest first (at most ``BlockCache/recentBlocks``).
+        var recent: [(index: Int, entries: [Entry])] = []
+        /// Blocks being prefetched, each with the readers waiting for it.
+        var prefetching: [Int: [CheckedContinuation<Void, Never>]] = [:]
+
+        /// The cached entries of block `index`, marked as just used.
+        mutating func hit(_ index: Int) -> [Entry]? {
+            tick += 1
+            guard var slot = slots[index] else {
+                guard let found = recent.first(where: { $0.index == index }) else { return nil }
+                hits += 1
+                return found.entries
+            }
+            slot.lastUse = tick
+            slots[index] = slot
+            hits += 1
+            return slot.entries
+        }
     }
 
     private let state = Mutex(State())
     let budget: Int
 
+    /// Blocks the ring of sequential reads holds: the blocks decoded ahead and as many again.
+    static let recentBlocks = 2 * StoreReadContext.readAheadBlocks
+
     init(budget: Int) { self.budget = budget }
 
-    /// The decoded block `index`, from the cache or through `load`.
-    func entries(ofBlock index: Int, load: () throws -> [Entry]) throws -> [Entry] {
-        if let hit = state.withLock({ state -> [Entry]? in
-            state.tick += 1
-            guard var slot = state.slots[index] else { return nil }
-            slot.lastUse = state.tick
-            state.slots[index] = slot
-            state.hits += 1
-            return slot.entries
-        }) {
-            return hit
+    /// Whether block `index` is cached (counted as a hit), on its way, or neither.
+    func lookup(_ index: Int) -> Lookup {
+        state.withLock { state in
+            if let entries = state.hit(index) { return .hit(entries) }
+            return state.prefetching[index] == nil ? .miss : .prefetching
         }
+    }
+
+    /// Returns once block `index` is no longer being prefetched (at once if it is not).
+    func awaitPrefetch(_ index: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = state.withLock { state -> Bool in
+                guard state.prefetching[index] != nil else { return false }
+                state.prefetching[index]!.append(continuation)
+                return true
+            }
+            if !waiting { continuation.resume() }
+        }
+    }
+
+    /// The decoded block `index`, from the cache or through `load` (kept as a block of a sequential read when
+    /// `sequential`).
+    func entries(ofBlock index: Int, sequential: Bool = false, load: () throws -> [Entry]) throws -> [Entry] {
+        if let hit = state.withLock({ $0.hit(index) }) { return hit }
         let entries = try load()
-        guard budget > 0 else { return entries }
+        insert(entries, index: index, sequential: sequential)
+        return entries
+    }
+
+    private func insert(_ entries: [Entry], index: Int, sequential: Bool) {
+        guard budget > 0 else { return }
+        if sequential {
+            state.withLock { state in
+                state.misses += 1
+                guard state.slots[index] == nil, !state.recent.contains(where: { $0.index == index }) else { return }
+                if state.recent.count >= Self.recentBlocks { state.recent.removeFirst() }
+                state.recent.append((index, entries))
+            }
+            return
+        }
         let bytes = entries.reduce(0) { $0 + TailBuffer.cost($1) }
         state.withLock { state in
             state.misses += 1
@@ -49,7 +114,6 @@ final class BlockCache: Sendable {
             state.slots[index] = Slot(entries: entries, bytes: bytes, lastUse: state.tick)
             state.bytes += bytes
         }
-        return entries
     }
 
     /// Decodes block `index` into the cache on another thread, unless it is cached or already on its way.
@@ -58,18 +122,20 @@ final class BlockCache: Sendable {
     func prefetch(_ index: Int, load: @escaping @Sendable () throws -> [Entry]) {
         guard budget > 0 else { return }
         let start = state.withLock { state -> Bool in
-            guard state.slots[index] == nil, !state.prefetching.contains(index),
+            guard state.slots[index] == nil, state.prefetching[index] == nil,
+                !state.recent.contains(where: { $0.index == index }),
                 state.prefetching.count < StoreReadContext.readAheadBlocks
             else {
                 return false
             }
-            state.prefetching.insert(index)
+            state.prefetching[index] = []
             return true
         }
         guard start else { return }
         Task.detached(priority: .medium) { [self] in
-            _ = try? entries(ofBlock: index, load: load)
-            state.withLock { _ = $0.prefetching.remove(index) }
+            if let entries = try? load() { insert(entries, index: index, sequential: true) }
+            let waiters = state.withLock { $0.prefetching.removeValue(forKey: index) ?? [] }
+            for waiter in waiters { waiter.resume() }
         }
     }
 

@@ -21,11 +21,22 @@ public struct SegmentEntries: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> Iterator { Iterator(self) }
 
     /// Iterates a segment read.
+    ///
+    /// Entries go out of a window: a stretch of a decoded block shared with the block cache (the common case:
+    /// a segment's transactions lie in the log as exact runs), or a batch collected from the tail or from
+    /// blocks where the segment interleaves with others. Handing out an entry of the window is inlined into
+    /// the caller's loop: no copy into a batch, no suspension.
     public struct Iterator: AsyncIteratorProtocol {
+        public typealias Failure = any Error
+
         private let read: SegmentEntries
         private var segment: Segment?
-        private var buffer: [Entry] = []
-        private var index = 0
+        /// The entries being handed out: `window[index..<end]`.
+        @usableFromInline var window: [Entry] = []
+        @usableFromInline var index = 0
+        @usableFromInline var end = 0
+        /// Index runs of the segment from ``nextSequence`` on, as last fetched from the segment.
+        private var runs: [Segment.IndexRun] = []
         private var nextSequence: UInt64
         private var remaining: Int
         private var done = false
@@ -40,18 +51,90 @@ public struct SegmentEntries: AsyncSequence, Sendable {
 
         /// The next entry, or nil when the read is complete.
         /// - Throws: `StreamKitError` (`.corrupt`, `.storage`) when a block cannot be read.
+        @inlinable
         public mutating func next() async throws -> Entry? {
-            if index < buffer.count {
-                defer { index += 1 }
-                return buffer[index]
+            if index < end {
+                defer { index &+= 1 }
+                return window[index]
             }
             return try await refill()
         }
 
-        private mutating func refill() async throws -> Entry? {
+        /// The next entry, or nil when the read is complete (run on the caller's executor).
+        /// - Throws: `StreamKitError` (`.corrupt`, `.storage`) when a block cannot be read.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Entry? {
+            if index < end {
+                defer { index &+= 1 }
+                return window[index]
+            }
+            return try await refill()
+        }
+
+        @usableFromInline
+        nonisolated(nonsending) mutating func refill() async throws -> Entry? {
+            if !done, failure == nil, read.minTimestamp == 0, read.maxTimestamp == 0,
+                let first = try await windowOfBlock()
+            {
+                return first
+            }
+            return try await refillBatch()
+        }
+
+        /// Points the window at the next entries as they lie in a decoded block, when the segment's next
+        /// sequences form an exact run of positions in a sealed block; nil when they do not (the batch path
+        /// then reads them).
+        private nonisolated(nonsending) mutating func windowOfBlock() async throws -> Entry? {
+            let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
+            guard nextSequence <= maxSequence, remaining > 0 else { return nil }
+            if segment == nil {
+                segment = await read.store.existingSegment(read.key)
+                guard segment != nil else { return nil }
+            }
+            guard let segment else { return nil }
+            if !runs.contains(where: { $0.firstSequence <= nextSequence && nextSequence <= $0.lastSequence }) {
+                runs = await segment.runs(from: nextSequence, maxEntries: read.store.configuration.readBatchSize)
+            }
+            guard let run = runs.first(where: { $0.firstSequence <= nextSequence && nextSequence <= $0.lastSequence }),
+                run.exact
+            else { return nil }
+            let from = run.startPosition + (nextSequence - run.firstSequence)
+            let through = run.startPosition + (Swift.min(run.lastSequence, maxSequence) - run.firstSequence)
+            let reads = read.store.reads
+            let found: StoreReadContext.BlockWindow?
+            do {
+                found = try await reads.window(from: from, through: through)
+            } catch {
+                done = true
+                throw StreamKitError.storage(error)
+            }
+            guard let found else { return nil }
+            var range = found.range
+            if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+            // The index says where the run lies; the entries at both ends of the window confirm it.
+            let first = found.entries[range.lowerBound]
+            let last = found.entries[range.upperBound - 1]
+            guard first.sequence == nextSequence, last.sequence == nextSequence + UInt64(range.count - 1),
+                first.segment == read.key.segment, first.space == read.key.space, last.segment == read.key.segment,
+                last.space == read.key.space
+            else { return nil }
+            window = found.entries
+            index = range.lowerBound + 1
+            end = range.upperBound
+            nextSequence += UInt64(range.count)
+            remaining -= range.count
+            return first
+        }
+
+        /// Collects the next batch of entries (from the tail, from blocks shared with other segments, or with
+        /// timestamp bounds) into the window.
+        private nonisolated(nonsending) mutating func refillBatch() async throws -> Entry? {
             while !done {
-                buffer.removeAll(keepingCapacity: true)
+                // The window's array may be a cached block: start a batch of our own.
+                var buffer: [Entry] = []
+                window = []
                 index = 0
+                end = 0
                 if segment == nil {
                     segment = await read.store.existingSegment(read.key)
                     if segment == nil { done = true; return nil }
@@ -61,20 +144,15 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
                 let (key, from, reads) = (read.key, nextSequence, read.store.reads)
-                // The batch buffer moves into the closure's variable and back, keeping its capacity.
-                var gathered: [Entry] = []
-                swap(&gathered, &buffer)
                 do {
-                    try await reads.loading(canRetry: { gathered.isEmpty }) {
+                    try await reads.loading(canRetry: { buffer.isEmpty }) {
                         try SegmentEntries.collect(
                             runs: runs, key: key, from: from, through: maxSequence, reads: reads, maxCount: batch,
-                            into: &gathered)
+                            into: &buffer)
                     }
-                    swap(&buffer, &gathered)
                 } catch is BlockNotLoaded {
-                    swap(&buffer, &gathered)  // delivered now; the next batch loads the block
+                    // Delivered now; the next batch loads the block.
                 } catch {
-                    swap(&buffer, &gathered)
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard !buffer.isEmpty else { throw StreamKitError.storage(error) }
@@ -100,7 +178,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     if !done { done = !(await hasMore(after: last.sequence)) }
                 }
                 if !buffer.isEmpty {
+                    window = buffer
                     index = 1
+                    end = buffer.count
                     return buffer[0]
                 }
             }
@@ -111,7 +191,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             return nil
         }
 
-        private func hasMore(after sequence: UInt64) async -> Bool {
+        private nonisolated(nonsending) func hasMore(after sequence: UInt64) async -> Bool {
             guard let status = await read.store.status(space: read.key.space, segment: read.key.segment) else { return false }
             return status.lastSequence > sequence
         }

@@ -59,25 +59,7 @@ final class StoreReadContext: Sendable {
                 continue
             }
             let entries = try cache.entries(ofBlock: index) { try readBlock(index, block) }
-            if block.lastPosition < limit, block.lastPosition + 1 < tailStart {
-                // Decode the next blocks of the range on the other core while this reader works.
-                let storage = self.storage
-                let damage = self.damage
-                for next in (index + 1)...(index + Self.readAheadBlocks) {
-                    guard let nextBlock = storage.block(at: next), nextBlock.firstPosition <= limit,
-                        nextBlock.firstPosition < tailStart
-                    else { break }
-                    if let skip, skip(next) { continue }
-                    cache.prefetch(next) {
-                        do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
-                            throw BlockNotLoaded(index: next)
-                        } catch {
-                            damage.report(error, index: next, block: nextBlock, foundBy: .read)
-                            throw error
-                        }
-                    }
-                }
-            }
+            readAhead(after: index, block, limit: limit, tailStart: tailStart, skip: skip)
             var i = Int(position - block.firstPosition)
             while i < entries.count, position <= limit, out.count < maxCount {
                 let entry = entries[i]
@@ -87,6 +69,92 @@ final class StoreReadContext: Sendable {
             }
         }
         return position
+    }
+
+    /// A stretch of one decoded sealed block that a reader hands out as it is (no copy per entry).
+    struct BlockWindow {
+        /// The whole block (shared with the block cache).
+        var entries: [Entry]
+        /// The indices of `entries` in the window.
+        var range: Range<Int>
+    }
+
+    /// What ``window(from:through:waitForPrefetch:accept:)`` found.
+    enum WindowLookup {
+        /// The entries, in a decoded block.
+        case window(BlockWindow)
+        /// The block is being decoded ahead (``BlockCache/awaitPrefetch(_:)`` then look again).
+        case prefetching(block: Int)
+    }
+
+    /// The entries at positions `from...through` (clamped to the visible watermark) that the sealed block
+    /// holding `from` has, when `accept` takes that block (by index); nil when `from` is not visible, lies in
+    /// the tail or in no block, or the block is not taken (the caller then scans). A block being decoded ahead
+    /// is reported as such when `waitForPrefetch` (so the caller awaits it instead of decoding it twice), else
+    /// read. Starts decoding the next blocks ahead, as ``scan(from:through:maxCount:into:skip:_:)`` does.
+    func window(
+        from: UInt64, through: UInt64, waitForPrefetch: Bool = true, accept: (Int) -> Bool = { _ in true }
+    ) throws -> WindowLookup? {
+        let limit = min(through, visibleThrough)
+        let tailStart = tail.startPosition
+        guard from >= 1, from <= limit, from < tailStart, let index = storage.blockIndex(containing: from),
+            let block = storage.block(at: index), block.firstPosition <= from, accept(index)
+        else { return nil }
+        let entries: [Entry]
+        switch cache.lookup(index) {
+        case .hit(let cached):
+            entries = cached
+        case .prefetching where waitForPrefetch:
+            return .prefetching(block: index)
+        case .prefetching, .miss:
+            entries = try cache.entries(ofBlock: index, sequential: true) { try readBlock(index, block) }
+        }
+        readAhead(after: index, block, limit: limit, tailStart: tailStart, skip: nil)
+        let lower = Int(from - block.firstPosition)
+        let upper = Swift.min(entries.count, Int(Swift.min(limit, block.lastPosition) - block.firstPosition) + 1)
+        guard lower < upper else { return nil }
+        return .window(BlockWindow(entries: entries, range: lower..<upper))
+    }
+
+    /// ``window(from:through:waitForPrefetch:accept:)`` through ``loading(canRetry:_:)``, awaiting a block
+    /// being decoded ahead (once; then it reads the block itself).
+    nonisolated(nonsending) func window(
+        from: UInt64, through: UInt64, accept: (Int) -> Bool = { _ in true }
+    ) async throws -> BlockWindow? {
+        var wait = true
+        while true {
+            var found: WindowLookup?
+            try await loading { found = try window(from: from, through: through, waitForPrefetch: wait, accept: accept) }
+            switch found {
+            case .none: return nil
+            case .window(let window)?: return window
+            case .prefetching(let index)?:
+                await cache.awaitPrefetch(index)
+                wait = false
+            }
+        }
+    }
+
+    /// Decodes the blocks after `index` that a read up to `limit` will need, on the other core, while the
+    /// reader works on this one.
+    private func readAhead(after index: Int, _ block: LogBlock, limit: UInt64, tailStart: UInt64, skip: ((Int) -> Bool)?) {
+        guard block.lastPosition < limit, block.lastPosition + 1 < tailStart else { return }
+        let storage = self.storage
+        let damage = self.damage
+        for next in (index + 1)...(index + Self.readAheadBlocks) {
+            guard let nextBlock = storage.block(at: next), nextBlock.firstPosition <= limit,
+                nextBlock.firstPosition < tailStart
+            else { break }
+            if let skip, skip(next) { continue }
+            cache.prefetch(next) {
+                do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
+                    throw BlockNotLoaded(index: next)
+                } catch {
+                    damage.report(error, index: next, block: nextBlock, foundBy: .read)
+                    throw error
+                }
+            }
+        }
     }
 
     /// Reads block `index` from the storage, reporting damage it finds.

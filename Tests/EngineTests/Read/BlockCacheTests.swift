@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import StreamKitEngine
+import StreamKitLogFiles
+
+@Suite(.timeLimit(.minutes(1))) struct BlockCacheTests {
+    private static func block(_ index: Int) -> [Entry] {
+        [
+            Entry(
+                position: UInt64(index + 1), space: "s", segment: "g", sequence: UInt64(index + 1), timestamp: Int64(index),
+                transactionID: UUID(), transactionNumber: UInt64(index + 1), endsTransaction: true, payload: [1, 2, 3])
+        ]
+    }
+
+    private static func isHit(_ lookup: BlockCache.Lookup) -> Bool {
+        if case .hit = lookup { return true }
+        return false
+    }
+
+    @Test("blocks decoded for sequential reads stay in a short ring and never push cached blocks out")
+    func sequentialBlocksStayInTheRing() throws {
+        let cache = BlockCache(budget: 1 << 20)
+        _ = try cache.entries(ofBlock: 0) { Self.block(0) }
+
+        let streamed = BlockCache.recentBlocks + 10
+        for index in 1...streamed {
+            _ = try cache.entries(ofBlock: index, sequential: true) { Self.block(index) }
+        }
+
+        #expect(Self.isHit(cache.lookup(0)))
+        #expect(Self.isHit(cache.lookup(streamed)))
+        #expect(Self.isHit(cache.lookup(streamed - BlockCache.recentBlocks + 1)))
+        #expect(!Self.isHit(cache.lookup(streamed - BlockCache.recentBlocks)))
+        #expect(!Self.isHit(cache.lookup(1)))
+    }
+
+    @Test("a reader that reaches a block being decoded ahead awaits it and finds it cached, decoded once")
+    func readerAwaitsPrefetch() async throws {
+        let cache = BlockCache(budget: 1 << 20)
+        let release = DispatchSemaphore(value: 0)
+        let loads = Atomic<Int>(0)
+        cache.prefetch(7) {
+            loads.add(1, ordering: .relaxed)
+            release.wait()
+            return Self.block(7)
+        }
+        guard case .prefetching = cache.lookup(7) else {
+            Issue.record("block 7 is not reported as being prefetched")
+            return
+        }
+
+        async let awaited: Void = cache.awaitPrefetch(7)
+        release.signal()
+        await awaited
+
+        #expect(Self.isHit(cache.lookup(7)))
+        let entries = try cache.entries(ofBlock: 7) {
+            loads.add(1, ordering: .relaxed)
+            return Self.block(7)
+        }
+        #expect(entries.map(\.sequence) == [8])
+        #expect(loads.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("awaiting a block nobody is decoding returns at once")
+    func awaitWithoutPrefetchReturns() async {
+        let cache = BlockCache(budget: 1 << 20)
+        await cache.awaitPrefetch(3)
+        guard case .miss = cache.lookup(3) else {
+            Issue.record("block 3 should be unknown")
+            return
+        }
+    }
+}
