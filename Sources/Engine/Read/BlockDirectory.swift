@@ -52,6 +52,14 @@ final class BlockDirectory: Sendable {
         }
     }
 
+    /// Whether block `index` holds only spaces among `ids` (false for blocks not registered yet).
+    func block(_ index: Int, holdsOnly ids: Set<UInt32>) -> Bool {
+        state.withLock { state in
+            guard state.spaces.indices.contains(index) else { return false }
+            return state.spaces[index].allSatisfy { ids.contains($0) }
+        }
+    }
+
     /// Bytes the directory uses, roughly.
     var approximateBytes: Int {
         state.withLock { state in

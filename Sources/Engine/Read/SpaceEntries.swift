@@ -19,12 +19,22 @@ public struct SpaceEntries: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> Iterator { Iterator(self) }
 
     /// Iterates a space read.
+    ///
+    /// As ``SegmentEntries/Iterator``, entries go out of a window: a stretch of a decoded block shared with the
+    /// block cache when the block holds only the spaces read, or a batch collected from the tail or from blocks
+    /// shared with other spaces.
     public struct Iterator: AsyncIteratorProtocol {
+        public typealias Failure = any Error
+
         private let read: SpaceEntries
-        private var buffer: [Entry] = []
-        private var index = 0
+        /// The entries being handed out: `window[index..<end]`.
+        @usableFromInline var window: [Entry] = []
+        @usableFromInline var index = 0
+        @usableFromInline var end = 0
         /// Last position examined.
         private var cursor: UInt64
+        /// Entries at or before this position may be before their space's offset; after it, none are.
+        private let lastOffset: UInt64
         private var remaining: Int
         private var validated = false
         private var done = false
@@ -34,6 +44,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         init(_ read: SpaceEntries) {
             self.read = read
             cursor = read.offsets.values.map(\.position).min() ?? 0
+            lastOffset = read.offsets.values.map(\.position).max() ?? 0
             remaining = read.limit > 0 ? read.limit : .max
             done = read.offsets.isEmpty
         }
@@ -41,23 +52,78 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         /// The next entry, or nil when the read has caught up.
         /// - Throws: `StreamKitError` — `.invalidOffset` for an offset this store did not issue; `.corrupt` or
         ///   `.storage` when a block cannot be read. An error in any of several spaces ends the whole read.
+        @inlinable
         public mutating func next() async throws -> Entry? {
-            if index < buffer.count {
-                defer { index += 1 }
-                return buffer[index]
+            if index < end {
+                defer { index &+= 1 }
+                return window[index]
             }
             return try await refill()
         }
 
-        private mutating func refill() async throws -> Entry? {
+        /// The next entry, or nil when the read has caught up (run on the caller's executor).
+        /// - Throws: As ``next()``.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Entry? {
+            if index < end {
+                defer { index &+= 1 }
+                return window[index]
+            }
+            return try await refill()
+        }
+
+        @usableFromInline
+        nonisolated(nonsending) mutating func refill() async throws -> Entry? {
             let reads = read.store.reads
             if !validated {
                 try await validateOffsets(reads)
                 validated = true
             }
+            if !done, failure == nil, remaining > 0, read.minTimestamp == 0, read.maxTimestamp == 0,
+                let first = try await windowOfBlock(reads)
+            {
+                return first
+            }
+            return try await refillBatch(reads)
+        }
+
+        /// Points the window at the next entries as they lie in a decoded block, when that block holds only the
+        /// spaces read and every offset is behind; nil otherwise (the batch path then reads them).
+        private nonisolated(nonsending) mutating func windowOfBlock(_ reads: StoreReadContext) async throws -> Entry? {
+            let from = cursor + 1
+            guard from > lastOffset else { return nil }
+            let ids = reads.directory.ids(of: read.offsets.keys)
+            let found: StoreReadContext.BlockWindow?
+            do {
+                found = try await reads.window(from: from, through: reads.visibleThrough) {
+                    reads.directory.block($0, holdsOnly: ids)
+                }
+            } catch {
+                done = true
+                throw StreamKitError.storage(error)
+            }
+            guard let found else { return nil }
+            var range = found.range
+            if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+            let first = found.entries[range.lowerBound]
+            guard first.position == from else { return nil }
+            window = found.entries
+            index = range.lowerBound + 1
+            end = range.upperBound
+            cursor += UInt64(range.count)
+            remaining -= range.count
+            return first
+        }
+
+        /// Collects the next batch of entries (from the tail, from blocks shared with other spaces, or with
+        /// timestamp bounds) into the window.
+        private nonisolated(nonsending) mutating func refillBatch(_ reads: StoreReadContext) async throws -> Entry? {
             while !done && remaining > 0 {
-                buffer.removeAll(keepingCapacity: true)
+                // The window's array may be a cached block: start a batch of our own.
+                var buffer: [Entry] = []
+                window = []
                 index = 0
+                end = 0
                 let visible = reads.visibleThrough
                 guard cursor < visible else { done = true; break }
                 let ids = reads.directory.ids(of: read.offsets.keys)
@@ -68,14 +134,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 var next: UInt64 = cursor + 1
                 let from = cursor + 1
-                // The batch buffer moves into the closure's variable and back, keeping its capacity (a copy of it would
-                // allocate on every batch).
-                var collected: [Entry] = []
-                swap(&collected, &buffer)
                 do {
-                    try await reads.loading(canRetry: { collected.isEmpty }) {
+                    try await reads.loading(canRetry: { buffer.isEmpty }) {
                         next = try reads.scan(
-                            from: from, through: visible, maxCount: batch, into: &collected,
+                            from: from, through: visible, maxCount: batch, into: &buffer,
                             skip: { !reads.directory.block($0, mayHold: ids) }
                         ) { entry in
                             guard let offset = offsets[entry.space], entry.position > offset.position else { return false }
@@ -86,13 +148,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                             return minTimestamp <= 0 || entry.timestamp > minTimestamp
                         }
                     }
-                    swap(&buffer, &collected)
                 } catch is BlockNotLoaded {
                     // Deliver what was collected; the next batch loads the block.
-                    swap(&buffer, &collected)
                     next = (buffer.last?.position ?? cursor) + 1
                 } catch {
-                    swap(&buffer, &collected)
                     done = true
                     // The entries read before a damaged block go out first; the failure follows them.
                     guard let last = buffer.last else { throw StreamKitError.storage(error) }
@@ -109,7 +168,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
                 remaining -= buffer.count
                 if !buffer.isEmpty {
+                    window = buffer
                     index = 1
+                    end = buffer.count
                     return buffer[0]
                 }
             }
@@ -120,7 +181,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             return nil
         }
 
-        private func validateOffsets(_ reads: StoreReadContext) async throws {
+        private nonisolated(nonsending) func validateOffsets(_ reads: StoreReadContext) async throws {
             for (space, offset) in read.offsets where offset.position > 0 {
                 let entry: Entry?
                 do {
