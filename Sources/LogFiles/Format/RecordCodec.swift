@@ -151,7 +151,7 @@ struct RecordView {
     @inline(__always)
     func metadata() -> [String: String] {
         let pairs = metadataCount
-        guard pairs > 0 else { return [:] }
+        guard pairs > 0 else { return [String: String]() }
         return decodeMetadata(pairs)
     }
 
@@ -173,12 +173,29 @@ struct RecordView {
 }
 
 /// Turns record views into `Entry` values, reusing the `String`s of repeated space and segment names so a
-/// block of one segment costs no name allocations.
+/// block of one segment costs no name allocations, and the `UUID` of the transaction the previous record
+/// belonged to.
 struct EntryMaterializer {
     private var lastSpaceBytes: [UInt8] = []
     private var lastSpace = ""
     private var lastSegmentBytes: [UInt8] = []
     private var lastSegment = ""
+    private var lastIDLow: UInt64 = 0
+    private var lastIDHigh: UInt64 = 0
+    private var lastID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    /// The record's transaction id (the previous record's `UUID` when the bytes are the same).
+    @inline(__always)
+    private mutating func transactionID(_ view: RecordView) -> UUID {
+        let low = view.base.loadUnaligned(fromByteOffset: 40, as: UInt64.self)
+        let high = view.base.loadUnaligned(fromByteOffset: 48, as: UInt64.self)
+        if low != lastIDLow || high != lastIDHigh {
+            lastIDLow = low
+            lastIDHigh = high
+            lastID = view.transactionID
+        }
+        return lastID
+    }
 
     @inline(__always)
     private static func intern(_ bytes: UnsafeRawBufferPointer, _ cacheBytes: inout [UInt8], _ cache: inout String) -> String {
@@ -210,7 +227,7 @@ struct EntryMaterializer {
             segment: Self.intern(view.segment, &lastSegmentBytes, &lastSegment),
             sequence: view.sequence,
             timestamp: view.timestamp,
-            transactionID: view.transactionID,
+            transactionID: transactionID(view),
             transactionNumber: view.transactionNumber,
             endsTransaction: view.endsTransaction,
             payload: payload,

@@ -23,6 +23,9 @@ enum BlockReading {
         case .success(let array): raw = array
         case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: file.path, offset: offset)
         }
+        // A local copy: no exclusivity check on the class's property per entry.
+        var materializer = buffers.materializer
+        defer { buffers.materializer = materializer }
         return try raw.withUnsafeBytes { bytes in
             let base = bytes.baseAddress!
             var o = 0
@@ -30,7 +33,7 @@ enum BlockReading {
             while o < bytes.count {
                 let view = RecordView(base: base + o)
                 if current >= position {
-                    guard try body(buffers.materializer.entry(view, position: current, in: raw, base: base)) else { return false }
+                    guard try body(materializer.entry(view, position: current, in: raw, base: base)) else { return false }
                 }
                 o += view.size
                 current += 1
