@@ -1,5 +1,6 @@
 import StreamKitTestSupport
 import StreamKitEngine
+import StreamKitLogFiles
 import StreamKitWire
 
 #if canImport(FoundationEssentials)
@@ -14,6 +15,19 @@ enum WireFixtures {
     static let transactionA = UUID(uuid: (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
     static let transactionB = UUID(uuid: (255, 254, 253, 252, 251, 250, 249, 248, 0, 0, 0, 0, 0, 0, 0, 1))
     static let unicode = "épicerie-🚀-中文-ü"
+
+    /// Entries 2 and 3 (of 4) of a block, as a server sends a stretch of a sealed block.
+    static let storedEntries: StoredEntries = {
+        let records = (1...4).map { Record(sequence: $0, payload: compressible(300), metadata: $0 == 2 ? ["k": "v"] : [:]) }
+        let transaction = TransactionInput(
+            space: "orders", segment: unicode, transactionID: transactionA, transactionNumber: 9, records: records)
+        let batch = try! BatchCodec.encode([transaction])
+        let header = BlockHeader(
+            codec: BlockHeader.Codec(rawValue: batch.codec)!, rawLength: batch.rawLength, storedLength: batch.body.count,
+            checksum: batch.checksum, entryCount: batch.entryCount, firstPosition: 41, minTimestamp: 0,
+            maxTimestamp: Int64(batch.entryCount - 1))
+        return StoredEntries(block: StoredBlock(header: header, body: batch.body), range: 1..<3)
+    }()
 
     /// Every code `StreamKitError` has.
     static let allErrorCodes: [StreamKitError.Code] = [
@@ -100,6 +114,7 @@ enum WireFixtures {
                 spaces: ["orders": Offset(position: 10, timestamp: 20)], bounds: ReadBounds(minTimestamp: 5), limit: 0),
             .entries(mixedEntries),
             .entries([]),
+            .storedEntries(storedEntries),
             .spaces,
             .segments(space: "orders"),
             .names(["a", "", unicode]),

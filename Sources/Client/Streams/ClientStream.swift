@@ -27,6 +27,9 @@ public struct ClientStream<Element: Sendable>: AsyncSequence, Sendable {
         private let open: @Sendable () async throws -> Cursor<Element>
         private var cursor: Cursor<Element>?
         private var finished = false
+        /// Elements received and not handed out yet: `buffer[index...]`.
+        @usableFromInline var buffer: [Element] = []
+        @usableFromInline var index = 0
 
         init(open: @escaping @Sendable () async throws -> Cursor<Element>) {
             self.open = open
@@ -36,7 +39,31 @@ public struct ClientStream<Element: Sendable>: AsyncSequence, Sendable {
         ///
         /// - Throws: A ``StreamKitError`` (for instance `storeClosing` after the client closed, the store's
         ///   validation errors, `sequenceConflict` for a produce); the stream ends at the first error.
+        @inlinable
         public mutating func next() async throws -> Element? {
+            if index < buffer.count {
+                defer { index &+= 1 }
+                return buffer[index]
+            }
+            return try await refill()
+        }
+
+        /// The next element, or nil at the end (run on the caller's executor).
+        ///
+        /// - Throws: As ``next()``.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            if index < buffer.count {
+                defer { index &+= 1 }
+                return buffer[index]
+            }
+            return try await refill()
+        }
+
+        @usableFromInline
+        nonisolated(nonsending) mutating func refill() async throws -> Element? {
+            buffer = []
+            index = 0
             guard !finished else { return nil }
             do {
                 let current: Cursor<Element>
@@ -46,11 +73,16 @@ public struct ClientStream<Element: Sendable>: AsyncSequence, Sendable {
                     current = try await open()
                     cursor = current
                 }
-                guard let element = try await current.next() else {
-                    finish()
-                    return nil
+                while true {
+                    guard let batch = try await current.nextBatch() else {
+                        finish()
+                        return nil
+                    }
+                    guard let first = batch.first else { continue }
+                    buffer = batch
+                    index = 1
+                    return first
                 }
-                return element
             } catch {
                 finish()
                 throw error

@@ -92,21 +92,21 @@ struct OperationObserver: Sendable {
                 observation.end(error)
                 throw error
             }
-            return Cursor {
-                let element: Element?
+            return Cursor(batches: {
+                let batch: [Element]?
                 do {
-                    element = try await cursor.next()
+                    batch = try await cursor.nextBatch()
                 } catch {
                     observation.end(error)
                     throw error
                 }
-                guard let element else {
+                guard let batch else {
                     observation.end(nil)
                     return nil
                 }
-                observation.count(element)
-                return element
-            }
+                observation.count(batch)
+                return batch
+            })
         }
     }
 
@@ -200,16 +200,18 @@ final class StreamObservation {
 
     deinit { end(nil) }
 
-    /// Tallies one element.
-    func count<Element>(_ element: Element) {
+    /// Tallies a batch of elements.
+    func count<Element>(_ elements: [Element]) {
         switch tally {
         case .entries:
-            pending += 1
+            pending += elements.count
         case .records(let probe):
-            guard let status = element as? SegmentStatus else { return }
-            let previous = lastSequence ?? probe.first &- 1
-            if status.lastSequence > previous { pending += Int(clamping: status.lastSequence - previous) }
-            lastSequence = status.lastSequence
+            for element in elements {
+                guard let status = element as? SegmentStatus else { return }
+                let previous = lastSequence ?? probe.first &- 1
+                if status.lastSequence > previous { pending += Int(clamping: status.lastSequence - previous) }
+                lastSequence = status.lastSequence
+            }
         case .none:
             return
         }

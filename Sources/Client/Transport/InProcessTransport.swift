@@ -180,10 +180,10 @@ struct InProcessTransport: ClientTransport {
 
     /// The read of a store that does not exist: no entries (or `CancellationError` once the task is cancelled).
     private static func noEntries() -> Cursor<Entry> {
-        Cursor {
+        Cursor(next: {
             try Task.checkCancellation()
             return nil
-        }
+        })
     }
 
     func spaces(store id: UUID) async throws -> [String] {

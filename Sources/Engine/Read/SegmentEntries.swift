@@ -81,10 +81,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             return try await refillBatch()
         }
 
-        /// Points the window at the next entries as they lie in a decoded block, when the segment's next
-        /// sequences form an exact run of positions in a sealed block; nil when they do not (the batch path
-        /// then reads them).
-        private nonisolated(nonsending) mutating func windowOfBlock() async throws -> Entry? {
+        /// The positions of the segment's next sequences when they form an exact run in the log (up to the
+        /// run's end or the read's last sequence); nil when they do not, or the read is complete.
+        private nonisolated(nonsending) mutating func nextExactRun() async -> (from: UInt64, through: UInt64)? {
             let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
             guard nextSequence <= maxSequence, remaining > 0 else { return nil }
             if segment == nil {
@@ -99,7 +98,42 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 run.exact
             else { return nil }
             let from = run.startPosition + (nextSequence - run.firstSequence)
-            let through = run.startPosition + (Swift.min(run.lastSequence, maxSequence) - run.firstSequence)
+            return (from, run.startPosition + (Swift.min(run.lastSequence, maxSequence) - run.firstSequence))
+        }
+
+        /// The next stretch of the read as the stored block it lies in, when the segment's next sequences form
+        /// an exact run in a sealed block of the file log no larger than `maxBytes` stored; else the next entry
+        /// (nil at the end). For a sender that ships blocks as they are stored (the WebSocket server).
+        /// - Throws: As ``next()``.
+        package nonisolated(nonsending) mutating func nextChunk(maxBlockBytes: Int) async throws -> ReadChunk? {
+            if index < end {
+                defer { index &+= 1 }
+                return .entry(window[index])
+            }
+            if !done, failure == nil, read.minTimestamp == 0, read.maxTimestamp == 0, let run = await nextExactRun() {
+                let found: (block: StoredBlock, range: Range<Int>)?
+                do {
+                    found = try read.store.reads.storedWindow(from: run.from, through: run.through, maxBytes: maxBlockBytes)
+                } catch {
+                    done = true
+                    throw StreamKitError.storage(error)
+                }
+                if let found {
+                    var range = found.range
+                    if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+                    nextSequence += UInt64(range.count)
+                    remaining -= range.count
+                    return .block(found.block, range)
+                }
+            }
+            return try await refill().map(ReadChunk.entry)
+        }
+
+        /// Points the window at the next entries as they lie in a decoded block, when the segment's next
+        /// sequences form an exact run of positions in a sealed block; nil when they do not (the batch path
+        /// then reads them).
+        private nonisolated(nonsending) mutating func windowOfBlock() async throws -> Entry? {
+            guard let (from, through) = await nextExactRun() else { return nil }
             let reads = read.store.reads
             let found: StoreReadContext.BlockWindow?
             do {

@@ -87,6 +87,40 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             return try await refillBatch(reads)
         }
 
+        /// The next stretch of the read as the stored block it lies in, when that block (of the file log, at most
+        /// `maxBlockBytes` stored) holds only the spaces read and every offset is behind; else the next entry (nil
+        /// at the end). For a sender that ships blocks as they are stored (the WebSocket server).
+        /// - Throws: As ``next()``.
+        package nonisolated(nonsending) mutating func nextChunk(maxBlockBytes: Int) async throws -> ReadChunk? {
+            if index < end {
+                defer { index &+= 1 }
+                return .entry(window[index])
+            }
+            let reads = read.store.reads
+            if validated, !done, failure == nil, remaining > 0, read.minTimestamp == 0, read.maxTimestamp == 0,
+                cursor + 1 > lastOffset
+            {
+                let ids = reads.directory.ids(of: read.offsets.keys)
+                let found: (block: StoredBlock, range: Range<Int>)?
+                do {
+                    found = try reads.storedWindow(from: cursor + 1, through: reads.visibleThrough, maxBytes: maxBlockBytes) {
+                        reads.directory.block($0, holdsOnly: ids)
+                    }
+                } catch {
+                    done = true
+                    throw StreamKitError.storage(error)
+                }
+                if let found {
+                    var range = found.range
+                    if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+                    cursor += UInt64(range.count)
+                    remaining -= range.count
+                    return .block(found.block, range)
+                }
+            }
+            return try await refill().map(ReadChunk.entry)
+        }
+
         /// Points the window at the next entries as they lie in a decoded block, when that block holds only the
         /// spaces read and every offset is behind; nil otherwise (the batch path then reads them).
         private nonisolated(nonsending) mutating func windowOfBlock(_ reads: StoreReadContext) async throws -> Entry? {

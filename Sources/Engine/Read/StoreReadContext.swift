@@ -135,6 +135,31 @@ final class StoreReadContext: Sendable {
         }
     }
 
+    /// The entries at positions `from...through` (clamped to the visible watermark) as the sealed block holding
+    /// `from` stores them, with the indices of those entries in the block: when the storage keeps blocks in
+    /// files, the block holds `from`, `accept` takes it and it stores at most `maxBytes`; nil otherwise. The
+    /// block is read, not checked or decoded (its reader does both).
+    func storedWindow(
+        from: UInt64, through: UInt64, maxBytes: Int, accept: (Int) -> Bool = { _ in true }
+    ) throws -> (block: StoredBlock, range: Range<Int>)? {
+        guard let files = storage as? FileStorage else { return nil }
+        let limit = min(through, visibleThrough)
+        // Sealed entries still in the tail go as their block too: sent as stored, they cost the sender nothing.
+        guard from >= 1, from <= limit, let index = storage.blockIndex(containing: from),
+            let block = storage.block(at: index), block.firstPosition <= from, block.storedBytes <= maxBytes,
+            accept(index)
+        else { return nil }
+        let stored: StoredBlock
+        do { stored = try files.storedBlock(at: index) } catch {
+            damage.report(error, index: index, block: block, foundBy: .read)
+            throw error
+        }
+        let lower = Int(from - block.firstPosition)
+        let upper = Int(Swift.min(limit, block.lastPosition) - block.firstPosition) + 1
+        guard lower < upper, upper <= stored.header.entryCount else { return nil }
+        return (stored, lower..<upper)
+    }
+
     /// Decodes the blocks after `index` that a read up to `limit` will need, on the other core, while the
     /// reader works on this one.
     private func readAhead(after index: Int, _ block: LogBlock, limit: UInt64, tailStart: UInt64, skip: ((Int) -> Bool)?) {

@@ -48,6 +48,21 @@ public struct BlockHeader: Hashable, Sendable {
     /// Position of the last entry.
     public var lastPosition: UInt64 { firstPosition + UInt64(entryCount) - 1 }
 
+    /// A header from its fields (checked where it is used: ``BlockCodec`` checks the block against it).
+    package init(
+        codec: Codec, rawLength: Int, storedLength: Int, checksum: UInt32, entryCount: Int, firstPosition: UInt64,
+        minTimestamp: Int64, maxTimestamp: Int64
+    ) {
+        self.codec = codec
+        self.rawLength = rawLength
+        self.storedLength = storedLength
+        self.checksum = checksum
+        self.entryCount = entryCount
+        self.firstPosition = firstPosition
+        self.minTimestamp = minTimestamp
+        self.maxTimestamp = maxTimestamp
+    }
+
     func encode(into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: Self.size)
         p.storeLE(Self.magic, at: 0)

@@ -72,6 +72,25 @@ public final class SealedBlocks: Sendable {
         return try BlockReading.read(location.header, file: try file(location.fileFirstPosition), offset: location.offset)
     }
 
+    /// Block `index` as stored (header and stored bytes, read with one `pread`), not checked: the reader that
+    /// decodes it checks it (``StoredBlock/entries(_:)``).
+    /// - Throws: `LogFilesError` — `.io` on read failure, `.corrupt` for a short read, `.invalidArgument` for
+    ///   an index out of range.
+    package func stored(at index: Int) throws -> StoredBlock {
+        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
+        let header = location.header
+        let file = try file(location.fileFirstPosition)
+        let offset = location.offset + Int64(BlockHeader.size)
+        var short = false
+        let body = try [UInt8](unsafeUninitializedCapacity: header.storedLength) { buffer, initialized in
+            let count = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+            short = count != header.storedLength
+            initialized = short ? 0 : count
+        }
+        guard !short else { throw LogFilesError.corrupt("block truncated", path: file.path, offset: location.offset) }
+        return StoredBlock(header: header, body: body)
+    }
+
     /// Re-reads block `index` from its file and checks it (header as indexed at open, CRC, decompression, record
     /// framing) without building entries: the unit of work of a background scrub.
     /// - Returns: The bytes read.

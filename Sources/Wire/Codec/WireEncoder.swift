@@ -57,7 +57,8 @@ public struct WireEncoder: ~Copyable, @unchecked Sendable {
         guard bodyLength <= limits.maxMessageBytes else {
             throw .tooLarge(at: 0, "a message", value: UInt64(bodyLength), limit: limits.maxMessageBytes)
         }
-        if bodyLength >= compressionThreshold, bodyLength > 0 {
+        // A stored block is compressed already: LZ4 over it again would cost time and win nothing.
+        if bodyLength >= compressionThreshold, bodyLength > 0, message.kind != .storedEntries {
             let bound = LZ4Block.bound(bodyLength)
             packed.count = WireBuffer.headroom
             packed.reserve(bound)

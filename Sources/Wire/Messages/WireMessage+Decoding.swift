@@ -59,6 +59,8 @@ extension WireMessage {
             message = .consume(spaces: spaces, bounds: bounds, limit: try reader.int())
         case .entries:
             message = .entries(try EntryBatchCodec.decode(from: &reader))
+        case .storedEntries:
+            message = .storedEntries(try StoredEntries.decode(from: &reader))
         case .spaces:
             message = .spaces
         case .segments:

@@ -54,6 +54,8 @@ extension WireMessage {
             buffer.writeZigZag(limit)
         case .entries(let entries):
             try EntryBatchCodec.encode(entries, into: &buffer, limits: limits)
+        case .storedEntries(let stored):
+            stored.encode(into: &buffer)
         case .segments(let space), .leaseQuery(let space):
             try buffer.writeString(space, limit: limits.maxStringBytes)
         case .names(let names):

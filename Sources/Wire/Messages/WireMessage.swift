@@ -48,6 +48,8 @@ public enum WireMessage: Hashable, Sendable {
     case consume(spaces: [String: Offset], bounds: ReadBounds, limit: Int)
     /// A batch of entries.
     case entries([Entry])
+    /// A stretch of a read as the stored block it lies in (to clients that listed ``StoredEntries/feature``).
+    case storedEntries(StoredEntries)
     /// Lists the store's spaces; ``names(_:)`` answers.
     case spaces
     /// Lists a space's segments; ``names(_:)`` answers.
@@ -109,6 +111,7 @@ extension WireMessage {
         case .consumeSpace: .consumeSpace
         case .consume: .consume
         case .entries: .entries
+        case .storedEntries: .storedEntries
         case .spaces: .spaces
         case .segments: .segments
         case .names: .names

@@ -36,6 +36,8 @@ public enum WireMessageKind: UInt8, Sendable, Hashable, CaseIterable {
     case consume = 0x24
     /// The `entries` message.
     case entries = 0x25
+    /// The `storedEntries` message.
+    case storedEntries = 0x2A
     /// The `spaces` message.
     case spaces = 0x26
     /// The `segments` message.

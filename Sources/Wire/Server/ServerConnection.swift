@@ -30,6 +30,8 @@ actor ServerConnection {
     private let access: StoreAccess
     private var streams: [UInt64: StreamState] = [:]
     private var closed: StreamKitError?
+    /// The optional features agreed with the client in its hello (none until then).
+    private(set) var features: Set<String> = []
 
     init(
         access: StoreAccess, limits: MuxLimits, dispatcher: StreamDispatcher, output: AsyncStream<[UInt8]>.Continuation,
@@ -43,6 +45,11 @@ actor ServerConnection {
     }
 
     // MARK: - Transport side
+
+    /// Records the optional features agreed with the client's hello.
+    func agree(on features: [String]) {
+        self.features = Set(features)
+    }
 
     /// Handles one received WebSocket binary message.
     func receive(_ buffer: ByteBuffer) {

@@ -104,16 +104,21 @@ struct StreamDispatcher: Sendable {
             let entries = store.consumeSegment(
                 space: space, segment: segment, minSequence: bounds.minSequence, maxSequence: bounds.maxSequence,
                 minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
-            try await stream(entries, id: id, connection: connection)
+            if await connection.features.contains(StoredEntries.feature) {
+                var iterator = entries.makeAsyncIterator()
+                try await streamChunks(id: id, connection: connection) { try await iterator.nextChunk(maxBlockBytes: $0) }
+            } else {
+                try await stream(entries, id: id, connection: connection)
+            }
         case .consumeSpace(let space, let offset, let bounds, let limit):
             let entries = store.consumeSpace(
                 space: space, offset: offset, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp,
                 limit: limit)
-            try await stream(entries, id: id, connection: connection)
+            try await streamSpaces(entries, id: id, connection: connection)
         case .consume(let spaces, let bounds, let limit):
             let entries = store.consume(
                 spaces: spaces, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
-            try await stream(entries, id: id, connection: connection)
+            try await streamSpaces(entries, id: id, connection: connection)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
             try await connection.send(.leaseResult(lease), on: id)
@@ -146,7 +151,7 @@ struct StreamDispatcher: Sendable {
             try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
         case .subscribe:
             throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
-        case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+        case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
@@ -184,7 +189,7 @@ struct StreamDispatcher: Sendable {
             true
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
-            .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+            .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory:
             false
         }
@@ -215,7 +220,7 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.workerInventory(.empty), on: id)
         case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello:
             throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
-        case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .names, .leaseResult,
+        case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
@@ -224,16 +229,18 @@ struct StreamDispatcher: Sendable {
     /// Answers a client's hello with the server's and checks that the two share a protocol version.
     private func hello(_ remote: WireHello, id: UInt64, connection: ServerConnection) async throws {
         let local = WireHello(features: StreamDispatcher.features)
+        let agreed: WireNegotiation
         do {
-            _ = try WireHello.negotiate(local: local, remote: remote)
+            agreed = try WireHello.negotiate(local: local, remote: remote)
         } catch {
             throw StreamKitError(code: .invalidArgument, message: error.message)
         }
+        await connection.agree(on: agreed.features)
         try await connection.send(.hello(local), on: id)
     }
 
     /// The optional features this server supports.
-    static let features = ["trace-context"]
+    static let features = ["trace-context", StoredEntries.feature]
 
     /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's
     /// limits) and answers with its statuses, so a client's batching decides the transactions and a slow
@@ -259,6 +266,59 @@ struct StreamDispatcher: Sendable {
                     code: .invalidArgument, message: "a produce takes records and produceEnd, got \(message.kind)")
             }
         }
+    }
+
+    /// Sends a space read as ``streamChunks(id:connection:next:)`` does to a client that takes stored blocks,
+    /// else as ``stream(_:id:connection:)``.
+    private func streamSpaces(_ entries: SpaceEntries, id: UInt64, connection: ServerConnection) async throws {
+        if await connection.features.contains(StoredEntries.feature) {
+            var iterator = entries.makeAsyncIterator()
+            try await streamChunks(id: id, connection: connection) { try await iterator.nextChunk(maxBlockBytes: $0) }
+        } else {
+            try await stream(entries, id: id, connection: connection)
+        }
+    }
+
+    /// Sends a read to a client that takes stored blocks: stretches of sealed blocks go as ``StoredEntries``, as
+    /// stored; other entries in batches as ``stream(_:id:connection:)`` cuts them. `next` gets the most bytes a
+    /// stored block may have to go in one message.
+    private func streamChunks(
+        id: UInt64, connection: ServerConnection, next: (Int) async throws -> ReadChunk?
+    ) async throws {
+        let maxBlockBytes = batchLimits.messageBytes - StoredEntries.maxHeaderBytes
+        var batcher = EntryBatcher(batchLimits)
+        while true {
+            let chunk: ReadChunk
+            do {
+                guard let next = try await next(maxBlockBytes) else { break }
+                chunk = next
+            } catch {
+                // A read that fails (a damaged block) still delivers the entries it read before.
+                if !batcher.entries.isEmpty { try? await connection.send(.entries(batcher.entries), on: id) }
+                throw error
+            }
+            switch chunk {
+            case .block(let block, let range):
+                if !batcher.entries.isEmpty {
+                    try await connection.send(.entries(batcher.entries), on: id)
+                    batcher.clear()
+                }
+                try await connection.send(.storedEntries(StoredEntries(block: block, range: range)), on: id)
+            case .entry(let entry):
+                let size = EntryBatchCodec.maxEncodedBytes(entry)
+                if batcher.mustCut(before: size) {
+                    try await connection.send(.entries(batcher.entries), on: id)
+                    batcher.clear()
+                }
+                if size > batchLimits.maxEntryBytes { try batchLimits.checkSendable(entry) }
+                batcher.append(entry, size: size)
+                if batcher.isFull {
+                    try await connection.send(.entries(batcher.entries), on: id)
+                    batcher.clear()
+                }
+            }
+        }
+        if !batcher.entries.isEmpty { try await connection.send(.entries(batcher.entries), on: id) }
     }
 
     /// Sends a read's entries in batches cut by count and by bytes (``EntryBatcher``); each send waits for the

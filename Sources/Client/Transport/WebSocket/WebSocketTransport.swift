@@ -350,7 +350,7 @@ struct WebSocketTransport: ClientTransport {
         return ClientStream {
             let read = ResumableRead(transport: transport, store: id, request: request)
             try await read.start()
-            return Cursor { try await read.next() }
+            return Cursor(batches: { try await read.nextBatch() })
         }
     }
 
