@@ -49,6 +49,8 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "CStreamKitSupport", path: "Sources/CStreamKitSupport"),
+        // Allocation counting for the Benchmarks executable only (it replaces malloc for the process).
+        .target(name: "CMallocCounter", path: "Sources/CMallocCounter"),
 
         // MARK: - Modules
         .target(
@@ -165,6 +167,7 @@ let package = Package(
                 "StreamKitProcessing",
                 "StreamKitPostgres",
                 "CStreamKitSupport",
+                "CMallocCounter",
                 "CLZ4",
                 "CSQLite",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -30,6 +30,8 @@ struct BenchArguments: Sendable, Equatable {
     var peers = true
     /// The database of the `postgres.*` scenarios; nil: the harness starts a private cluster when one is selected.
     var postgresURL: String?
+    /// Keep one core busy with another process for the whole run (`--background-load`).
+    var backgroundLoad = false
 
     /// No scenario named: run the quick suite with `quick = true`.
     var isQuickSuite: Bool { scenarioPatterns.isEmpty }
@@ -53,6 +55,8 @@ struct BenchArguments: Sendable, Equatable {
           --markdown FILE           write the table as Markdown
           --svg FILE                write a bar chart of records/s as SVG
           --no-peers                run StreamKit alone (no sqlite, limit or postgres-raw rows)
+          --background-load         keep one core busy with another process during the whole run (every
+                                    system is measured under the same load)
           --postgres URL            database of the postgres.* scenarios (postgres://USER@HOST:PORT/DB; a
                                     throwaway one: they create tables and stores in it). Without it, a
                                     private cluster is started with scripts/postgres.sh and removed at the
@@ -117,6 +121,8 @@ struct BenchArguments: Sendable, Equatable {
                 result.svgPath = try path(flag, try value())
             case "--no-peers":
                 result.peers = false
+            case "--background-load":
+                result.backgroundLoad = true
             case "--postgres":
                 let url = try value()
                 guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
@@ -126,7 +132,7 @@ struct BenchArguments: Sendable, Equatable {
             default:
                 throw .unknownFlag(flag)
             }
-            if inlineValue != nil, ["-h", "--help", "--list", "--no-peers"].contains(flag) {
+            if inlineValue != nil, ["-h", "--help", "--list", "--no-peers", "--background-load"].contains(flag) {
                 throw .invalidValue(flag: flag, value: inlineValue ?? "", expected: "no value")
             }
         }

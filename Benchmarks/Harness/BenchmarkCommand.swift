@@ -60,8 +60,20 @@ struct BenchmarkCommand {
                 return 1
             }
         }
+        var load: BackgroundLoad?
+        if arguments.backgroundLoad {
+            do throws(BenchError) {
+                load = try BackgroundLoad.start()
+                StandardError.emitLine("background load: one busy process (pid \(load?.pid ?? 0)) for the whole run")
+            } catch {
+                cluster?.stop()
+                StandardError.emitLine("Benchmarks: \(error)")
+                return 1
+            }
+        }
         let runner = ScenarioRunner(progress: ProgressReporter())
         let outcome = await runner.run(scenarios, arguments: arguments)
+        load.take()?.stop()
         for source in interruption { source.cancel() }
         cluster?.stop()
         let table = ReportTable(outcome.measurements)

@@ -1,3 +1,4 @@
+import CMallocCounter
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,7 +17,12 @@ enum TimedPhase {
         usleep(100_000)
         ResidentMemory.resetPeak()
         profilerControl("enable")
+        sk_allocations_start()
     }
+
+    /// Heap allocations of the whole process since ``prepare()`` (malloc, calloc, realloc and the aligned
+    /// forms, counted by the `CMallocCounter` target); stops counting.
+    static func allocations() -> UInt64 { UInt64(sk_allocations_stop()) }
 
     /// With `STREAMKIT_PERF_CONTROL` set to the control FIFO of `perf record -D -1 --control fifo:PATH`, the
     /// profiler samples from the start of the timed phase on (untimed set-up, such as writing what a consume

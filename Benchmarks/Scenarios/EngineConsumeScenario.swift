@@ -1,3 +1,4 @@
+import Foundation
 import StreamKitEngine
 
 /// `engine.consume.segment` (one segment) and `engine.consume.space` (a space of 100 interleaved segments):
@@ -44,6 +45,7 @@ struct EngineConsumeScenario: Scenario {
             }
         }
         let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
+        let allocations = TimedPhase.allocations()
         let peak = ResidentMemory.peak()
         await store.close()
         guard count == records, bytes == records * workload.payloadBytes else {
@@ -51,7 +53,10 @@ struct EngineConsumeScenario: Scenario {
         }
         let ours = workload.measurement(
             system: .streamkit, seconds: seconds, bytesOnDisk: DiskUsage.bytes(under: directory), peakResidentBytes: peak,
-            extras: ["segments": "\(workload.segments)"])
+            extras: [
+                "segments": "\(workload.segments)",
+                "allocations_per_entry": String(format: "%.3f", Double(allocations) / Double(max(count, 1))),
+            ])
         guard options.peers else { return [ours] }
         let sqlite = SQLitePeer(directory: try work.subdirectory("sqlite"))
         _ = try sqlite.produce(workload, progress: progress)

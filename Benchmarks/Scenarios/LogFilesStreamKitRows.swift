@@ -117,6 +117,7 @@ enum LogFilesStreamKitRows {
             return true
         }
         let end = MonotonicClock.nanoseconds()
+        let allocations = TimedPhase.allocations()
         guard count == workload.records, bytes == workload.records * workload.payloadBytes else {
             throw ReadBackMismatch(read: count, bytes: bytes, written: workload.records)
         }
@@ -131,6 +132,7 @@ enum LogFilesStreamKitRows {
                     "reopen_ms": String(format: "%.1f", reopenSeconds * 1000),
                     "blocks": "\(reader.blocks.count)",
                     "crc32c_mb_per_second": String(format: "%.0f", crc32cThroughput()),
+                    "allocations_per_entry": String(format: "%.3f", Double(allocations) / Double(max(count, 1))),
                 ])
         ]
     }
