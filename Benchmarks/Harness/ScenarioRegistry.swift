@@ -8,6 +8,7 @@ enum ScenarioRegistry {
         EngineGroupCommitScenario(),
         EngineConsumeScenario.segment,
         EngineConsumeScenario.space,
+        EngineConsumeScenario.coldSegment,
         EnginePublishScenario(),
         EngineRecoveryScenario(),
         EngineMemoryScenario(),
