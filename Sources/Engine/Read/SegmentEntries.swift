@@ -31,10 +31,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
 
         private let read: SegmentEntries
         private var segment: Segment?
-        /// The entries being handed out: `window[index..<end]`.
-        @usableFromInline var window: [Entry] = []
-        @usableFromInline var index = 0
-        @usableFromInline var end = 0
+        /// The entries being handed out.
+        @usableFromInline var window = EntryWindow()
         /// Index runs of the segment from ``nextSequence`` on, as last fetched from the segment.
         private var runs: [Segment.IndexRun] = []
         private var nextSequence: UInt64
@@ -53,10 +51,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         /// - Throws: `StreamKitError` (`.corrupt`, `.storage`) when a block cannot be read.
         @inlinable
         public mutating func next() async throws -> Entry? {
-            if index < end {
-                defer { index &+= 1 }
-                return window[index]
-            }
+            if let entry = window.next() { return entry }
             return try await refill()
         }
 
@@ -64,10 +59,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         /// - Throws: `StreamKitError` (`.corrupt`, `.storage`) when a block cannot be read.
         @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Entry? {
-            if index < end {
-                defer { index &+= 1 }
-                return window[index]
-            }
+            if let entry = window.next() { return entry }
             return try await refill()
         }
 
@@ -106,10 +98,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         /// (nil at the end). For a sender that ships blocks as they are stored (the WebSocket server).
         /// - Throws: As ``next()``.
         package nonisolated(nonsending) mutating func nextChunk(maxBlockBytes: Int) async throws -> ReadChunk? {
-            if index < end {
-                defer { index &+= 1 }
-                return .entry(window[index])
-            }
+            if let entry = window.next() { return .entry(entry) }
             if !done, failure == nil, read.minTimestamp == 0, read.maxTimestamp == 0, let run = await nextExactRun() {
                 let found: (block: StoredBlock, range: Range<Int>)?
                 do {
@@ -152,12 +141,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 first.segment == read.key.segment, first.space == read.key.space, last.segment == read.key.segment,
                 last.space == read.key.space
             else { return nil }
-            window = found.entries
-            index = range.lowerBound + 1
-            end = range.upperBound
             nextSequence += UInt64(range.count)
             remaining -= range.count
-            return first
+            return window.start(found.entries, range)
         }
 
         /// Collects the next batch of entries (from the tail, from blocks shared with other segments, or with
@@ -166,9 +152,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             while !done {
                 // The window's array may be a cached block: start a batch of our own.
                 var buffer: [Entry] = []
-                window = []
-                index = 0
-                end = 0
+                window.clear()
                 if segment == nil {
                     segment = await read.store.existingSegment(read.key)
                     if segment == nil { done = true; return nil }
@@ -211,12 +195,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     done = last.sequence >= maxSequence
                     if !done { done = !(await hasMore(after: last.sequence)) }
                 }
-                if !buffer.isEmpty {
-                    window = buffer
-                    index = 1
-                    end = buffer.count
-                    return buffer[0]
-                }
+                if !buffer.isEmpty { return window.start(buffer, buffer.indices) }
             }
             if let failure {
                 self.failure = nil

@@ -27,10 +27,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         public typealias Failure = any Error
 
         private let read: SpaceEntries
-        /// The entries being handed out: `window[index..<end]`.
-        @usableFromInline var window: [Entry] = []
-        @usableFromInline var index = 0
-        @usableFromInline var end = 0
+        /// The entries being handed out.
+        @usableFromInline var window = EntryWindow()
         /// Last position examined.
         private var cursor: UInt64
         /// Entries at or before this position may be before their space's offset; after it, none are.
@@ -54,10 +52,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         ///   `.storage` when a block cannot be read. An error in any of several spaces ends the whole read.
         @inlinable
         public mutating func next() async throws -> Entry? {
-            if index < end {
-                defer { index &+= 1 }
-                return window[index]
-            }
+            if let entry = window.next() { return entry }
             return try await refill()
         }
 
@@ -65,10 +60,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         /// - Throws: As ``next()``.
         @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Entry? {
-            if index < end {
-                defer { index &+= 1 }
-                return window[index]
-            }
+            if let entry = window.next() { return entry }
             return try await refill()
         }
 
@@ -92,10 +84,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
         /// at the end). For a sender that ships blocks as they are stored (the WebSocket server).
         /// - Throws: As ``next()``.
         package nonisolated(nonsending) mutating func nextChunk(maxBlockBytes: Int) async throws -> ReadChunk? {
-            if index < end {
-                defer { index &+= 1 }
-                return .entry(window[index])
-            }
+            if let entry = window.next() { return .entry(entry) }
             let reads = read.store.reads
             if validated, !done, failure == nil, remaining > 0, read.minTimestamp == 0, read.maxTimestamp == 0,
                 cursor + 1 > lastOffset
@@ -141,12 +130,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
             let first = found.entries[range.lowerBound]
             guard first.position == from else { return nil }
-            window = found.entries
-            index = range.lowerBound + 1
-            end = range.upperBound
             cursor += UInt64(range.count)
             remaining -= range.count
-            return first
+            return window.start(found.entries, range)
         }
 
         /// Collects the next batch of entries (from the tail, from blocks shared with other spaces, or with
@@ -155,9 +141,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             while !done && remaining > 0 {
                 // The window's array may be a cached block: start a batch of our own.
                 var buffer: [Entry] = []
-                window = []
-                index = 0
-                end = 0
+                window.clear()
                 let visible = reads.visibleThrough
                 guard cursor < visible else { done = true; break }
                 let ids = reads.directory.ids(of: read.offsets.keys)
@@ -201,12 +185,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 }
                 if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
                 remaining -= buffer.count
-                if !buffer.isEmpty {
-                    window = buffer
-                    index = 1
-                    end = buffer.count
-                    return buffer[0]
-                }
+                if !buffer.isEmpty { return window.start(buffer, buffer.indices) }
             }
             if let failure {
                 self.failure = nil

@@ -31,19 +31,6 @@ final class StoreReadContext: Sendable {
     /// four took `engine.consume.segment` from 4.0–4.6M to 4.7–5.6M entries/s on 2 cores.
     static let readAheadBlocks = 4
 
-    /// Sequential readers ask the kernel to read ahead this many blocks from the disk, every
-    /// ``diskReadAheadStride`` blocks: read cold, `engine.consume.cold` went from 2.8M to 2.7–4.5M entries/s
-    /// (0.4× to 0.4–0.75× the limit peer reading its file in 4 MiB `read`s; disk times vary a lot on the VM).
-    static let diskReadAheadBlocks = 128
-    static let diskReadAheadStride = 32
-
-    /// Tells the kernel which blocks a sequential reader at block `index` will read next (at every
-    /// ``diskReadAheadStride``-th block).
-    private func adviseDisk(at index: Int) {
-        guard let files, index % Self.diskReadAheadStride == 0 else { return }
-        files.willNeed(index..<(index + Self.diskReadAheadBlocks))
-    }
-
     /// The last visible position.
     var visibleThrough: UInt64 { visible.load(ordering: .acquiring) }
 
@@ -165,7 +152,6 @@ final class StoreReadContext: Sendable {
             let block = storage.block(at: index), block.firstPosition <= from, block.storedBytes <= maxBytes,
             accept(index)
         else { return nil }
-        adviseDisk(at: index)
         let stored: StoredBlock
         do { stored = try files.storedBlock(at: index) } catch {
             damage.report(error, index: index, block: block, foundBy: .read)
@@ -188,7 +174,6 @@ final class StoreReadContext: Sendable {
                 nextBlock.firstPosition < tailStart
             else { break }
             if let skip, skip(next) { continue }
-            adviseDisk(at: next)
             cache.prefetch(next) {
                 do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
                     throw BlockNotLoaded(index: next)

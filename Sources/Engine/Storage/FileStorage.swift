@@ -30,8 +30,6 @@ public final class FileStorage: StoreStorage {
     public func blockIndex(containing position: UInt64) -> Int? { blocks.index(containing: position) }
     public func block(at index: Int) -> LogBlock? { blocks.header(at: index).map(LogBlock.init) }
     public func readBlock(at index: Int) throws -> [Entry] { try blocks.read(at: index) }
-    /// Asks the kernel to start reading blocks `range` from the disk (a hint for sequential readers).
-    package func willNeed(_ range: Range<Int>) { blocks.willNeed(range) }
     /// Block `index` as stored in its file, unchecked (see ``StoredBlock``).
     package func storedBlock(at index: Int) throws -> StoredBlock { try blocks.stored(at: index) }
     public var verifiesBlocks: Bool { true }

@@ -87,10 +87,6 @@ final class PosixFile: StorageFile, @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
-    func willNeed(offset: Int64, length: Int64) {
-        _ = posix_fadvise(fd, off_t(offset), off_t(length), POSIX_FADV_WILLNEED)
-    }
-
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         guard var p = bytes.baseAddress else { return }
         var remaining = bytes.count

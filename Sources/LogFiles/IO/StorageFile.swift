@@ -21,13 +21,6 @@ package protocol StorageFile: AnyObject, Sendable {
     func truncate(to size: Int64) throws 
     func size() throws -> Int64
     func close()
-    /// Tells the kernel that `length` bytes at `offset` will be read soon (`POSIX_FADV_WILLNEED`: it starts
-    /// reading them from the disk in the background). Only a hint: nothing happens where it is not supported.
-    func willNeed(offset: Int64, length: Int64)
-}
-
-extension StorageFile {
-    package func willNeed(offset: Int64, length: Int64) {}
 }
 
 /// Directory-level operations behind the same seam.

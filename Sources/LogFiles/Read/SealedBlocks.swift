@@ -91,20 +91,6 @@ public final class SealedBlocks: Sendable {
         return StoredBlock(header: header, body: body)
     }
 
-    /// Asks the kernel to start reading blocks `range` from the disk (those in the file of the range's first block):
-    /// sequential readers call it ahead of the blocks they will read, so that a store read cold streams from the
-    /// disk in large requests instead of one block-sized read at a time.
-    package func willNeed(_ range: Range<Int>) {
-        guard let first = location(at: range.lowerBound) else { return }
-        var end = first.offset
-        for index in range {
-            guard let location = location(at: index), location.fileFirstPosition == first.fileFirstPosition else { break }
-            end = location.offset + Int64(BlockHeader.size + location.header.storedLength)
-        }
-        guard end > first.offset, let file = try? file(first.fileFirstPosition) else { return }
-        file.willNeed(offset: first.offset, length: end - first.offset)
-    }
-
     /// Re-reads block `index` from its file and checks it (header as indexed at open, CRC, decompression, record
     /// framing) without building entries: the unit of work of a background scrub.
     /// - Returns: The bytes read.
