@@ -231,7 +231,13 @@ actor ConnectionManager {
                 break
             }
             do {
-                _ = try await dial()
+                // A dial can hand back a connection that is already lost (another caller's dial, finished but not
+                // yet cleared from `dialing` because that caller waits for this actor): going round again at once
+                // would get it again without ever suspending, and spin on the actor forever (seen in tests as a
+                // process stuck at 100% CPU). Such a connection counts as a failed attempt, with its back-off.
+                guard try await dial().isUsable else {
+                    throw StreamKitError(code: .storeUnavailable, message: "the new connection was lost at once")
+                }
                 continue  // Resumes the waiters above.
             } catch let error as StreamKitError where !error.isRetryable {
                 logger.error(
