@@ -74,7 +74,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         }
 
         /// The positions of the segment's next sequences when they form an exact run in the log (up to the
-        /// run's end or the read's last sequence); nil when they do not, or the read is complete.
+        /// run's end, the read's last sequence or what is left of its limit); nil when they do not, or the read
+        /// is complete.
         private nonisolated(nonsending) mutating func nextExactRun() async -> (from: UInt64, through: UInt64)? {
             let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
             guard nextSequence <= maxSequence, remaining > 0 else { return nil }
@@ -90,7 +91,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 run.exact
             else { return nil }
             let from = run.startPosition + (nextSequence - run.firstSequence)
-            return (from, run.startPosition + (Swift.min(run.lastSequence, maxSequence) - run.firstSequence))
+            let last = run.startPosition + (Swift.min(run.lastSequence, maxSequence) - run.firstSequence)
+            return (from, StoreReadContext.lastPosition(last, from: from, count: remaining))
         }
 
         /// The next stretch of the read as the stored block it lies in, when the segment's next sequences form
@@ -108,8 +110,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     throw StreamKitError.storage(error)
                 }
                 if let found {
-                    var range = found.range
-                    if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+                    let range = found.range
                     nextSequence += UInt64(range.count)
                     remaining -= range.count
                     return .block(found.block, range)
@@ -132,8 +133,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 throw StreamKitError.storage(error)
             }
             guard let found else { return nil }
-            var range = found.range
-            if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+            let range = found.range
             // The index says where the run lies; the entries at both ends of the window confirm it.
             let first = found.entries[range.lowerBound]
             let last = found.entries[range.upperBound - 1]

@@ -92,7 +92,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let ids = reads.directory.ids(of: read.offsets.keys)
                 let found: (block: StoredBlock, range: Range<Int>)?
                 do {
-                    found = try reads.storedWindow(from: cursor + 1, through: reads.visibleThrough, maxBytes: maxBlockBytes) {
+                    let through = StoreReadContext.lastPosition(reads.visibleThrough, from: cursor + 1, count: remaining)
+                    found = try reads.storedWindow(from: cursor + 1, through: through, maxBytes: maxBlockBytes) {
                         reads.directory.block($0, holdsOnly: ids)
                     }
                 } catch {
@@ -100,8 +101,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                     throw StreamKitError.storage(error)
                 }
                 if let found {
-                    var range = found.range
-                    if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+                    let range = found.range
                     cursor += UInt64(range.count)
                     remaining -= range.count
                     return .block(found.block, range)
@@ -118,7 +118,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             let ids = reads.directory.ids(of: read.offsets.keys)
             let found: StoreReadContext.BlockWindow?
             do {
-                found = try await reads.window(from: from, through: reads.visibleThrough) {
+                let through = StoreReadContext.lastPosition(reads.visibleThrough, from: from, count: remaining)
+                found = try await reads.window(from: from, through: through) {
                     reads.directory.block($0, holdsOnly: ids)
                 }
             } catch {
@@ -126,8 +127,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 throw StreamKitError.storage(error)
             }
             guard let found else { return nil }
-            var range = found.range
-            if range.count > remaining { range = range.lowerBound..<(range.lowerBound + remaining) }
+            let range = found.range
             let first = found.entries[range.lowerBound]
             guard first.position == from else { return nil }
             cursor += UInt64(range.count)

@@ -82,6 +82,13 @@ final class StoreReadContext: Sendable {
         var range: Range<Int>
     }
 
+    /// `last`, or the last of `count` positions from `from` when that comes first: the `through` of a window
+    /// for a read with `count` entries left to hand out.
+    static func lastPosition(_ last: UInt64, from: UInt64, count: Int) -> UInt64 {
+        let (end, overflow) = from.addingReportingOverflow(UInt64(Swift.max(count, 1)) - 1)
+        return overflow ? last : Swift.min(last, end)
+    }
+
     /// What ``window(from:through:waitForPrefetch:accept:)`` found.
     enum WindowLookup {
         /// The entries, in a decoded block.
