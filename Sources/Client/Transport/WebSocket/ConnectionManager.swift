@@ -45,13 +45,21 @@ actor ConnectionManager {
     private(set) var dialCount = 0
     /// Connections established so far: every one after the first is a reconnect.
     private var established = 0
+    /// Background reconnect attempts that failed so far (tests).
+    private(set) var failedReconnects = 0
     /// Called for every connection established after the first (the client counts reconnects).
     private let onReconnect: @Sendable () -> Void
+    /// Makes a negotiated connection; `nil` dials the WebSocket server of `options` (tests hand in their own).
+    private let connect: (@Sendable () async throws -> ClientConnection)?
 
-    init(options: WebSocketOptions, logger: Logger, onReconnect: @escaping @Sendable () -> Void = {}) {
+    init(
+        options: WebSocketOptions, logger: Logger, onReconnect: @escaping @Sendable () -> Void = {},
+        connect: (@Sendable () async throws -> ClientConnection)? = nil
+    ) {
         self.options = options
         self.logger = logger
         self.onReconnect = onReconnect
+        self.connect = connect
         dialer = WebSocketDialer(
             url: options.url, tls: options.tls, limits: options.limits, connectTimeout: options.connectTimeout,
             retryAuthFailures: options.retryAuthFailures)
@@ -128,6 +136,30 @@ actor ConnectionManager {
 
     private func dialOnce() async throws -> ClientConnection {
         dialCount += 1
+        let connection: ClientConnection
+        if let connect {
+            connection = try await connect()
+        } else {
+            connection = try await connectWebSocket()
+        }
+        current = connection
+        established += 1
+        if established > 1 {
+            onReconnect()
+            logger.info("reconnected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+        } else {
+            logger.info("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+        }
+        if connection.isUsable {  // Else the reconnect loop goes on, and its waiters wait for the next one.
+            let ready = waiters
+            waiters = [:]
+            for waiter in ready.values { waiter.resume(returning: connection) }
+        }
+        return connection
+    }
+
+    /// Dials the server, starts the connection's session and negotiates the protocol version.
+    private func connectWebSocket() async throws -> ClientConnection {
         let token: String?
         do {
             token = try await options.token()
@@ -159,17 +191,6 @@ actor ConnectionManager {
                 connectionLost: false)
             throw error
         }
-        current = connection
-        established += 1
-        if established > 1 {
-            onReconnect()
-            logger.info("reconnected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
-        } else {
-            logger.info("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
-        }
-        let ready = waiters
-        waiters = [:]
-        for waiter in ready.values { waiter.resume(returning: connection) }
         return connection
     }
 
@@ -248,6 +269,7 @@ actor ConnectionManager {
                 break
             } catch {
                 failures += 1
+                failedReconnects += 1
                 let delay = backoff.delay(beforeRetry: failures)
                 logger.warning(
                     "reconnect failed",
