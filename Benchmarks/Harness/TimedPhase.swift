@@ -20,6 +20,11 @@ enum TimedPhase {
         sk_allocations_start()
     }
 
+    /// Ends the profiled stretch begun by ``prepare()`` (what the scenario tears down stays out of the profile).
+    static func finish() {
+        profilerControl("disable")
+    }
+
     /// Heap allocations of the whole process since ``prepare()`` (malloc, calloc, realloc and the aligned
     /// forms, counted by the `CMallocCounter` target); stops counting.
     static func allocations() -> UInt64 { UInt64(sk_allocations_stop()) }

@@ -371,9 +371,9 @@ public final class StreamKitServer: Sendable {
                             for try await frame in inbound {
                                 switch frame.opcode {
                                 case .binary:
-                                    await connection.receive(frame.unmaskedData)
+                                    await connection.receive(frame.unmaskedPayload)
                                 case .ping:
-                                    let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
+                                    let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedPayload)
                                     try await outbound.write(pong)
                                 case .connectionClose:
                                     return
