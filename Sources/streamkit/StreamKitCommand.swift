@@ -18,7 +18,7 @@ struct StreamKitCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, PublishCommand.self, TailCommand.self, TokenCommand.self,
-            InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self,
+            InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self, CompactCommand.self,
         ]
     )
 }

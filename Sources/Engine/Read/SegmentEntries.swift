@@ -73,17 +73,23 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             return try await refillBatch()
         }
 
+        /// The segment read, looked up on first use (nil while it does not exist). A read that starts before the
+        /// segment's first entry left in the log (the ones before were dropped) starts at that entry.
+        private nonisolated(nonsending) mutating func resolvedSegment() async -> Segment? {
+            if let segment { return segment }
+            guard let found = await read.store.existingSegment(read.key) else { return nil }
+            segment = found
+            if let first = await found.firstIndexedSequence, first > nextSequence { nextSequence = first }
+            return found
+        }
+
         /// The positions of the segment's next sequences when they form an exact run in the log (up to the
         /// run's end, the read's last sequence or what is left of its limit); nil when they do not, or the read
         /// is complete.
         private nonisolated(nonsending) mutating func nextExactRun() async -> (from: UInt64, through: UInt64)? {
             let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
             guard nextSequence <= maxSequence, remaining > 0 else { return nil }
-            if segment == nil {
-                segment = await read.store.existingSegment(read.key)
-                guard segment != nil else { return nil }
-            }
-            guard let segment else { return nil }
+            guard let segment = await resolvedSegment() else { return nil }
             if !runs.contains(where: { $0.firstSequence <= nextSequence && nextSequence <= $0.lastSequence }) {
                 runs = await segment.runs(from: nextSequence, maxEntries: read.store.configuration.readBatchSize)
             }
@@ -153,12 +159,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 // The window's array may be a cached block: start a batch of our own.
                 var buffer: [Entry] = []
                 window.clear()
-                if segment == nil {
-                    segment = await read.store.existingSegment(read.key)
-                    if segment == nil { done = true; return nil }
-                }
+                guard let segment = await resolvedSegment() else { done = true; return nil }
                 let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
-                guard nextSequence <= maxSequence, remaining > 0, let segment else { done = true; return nil }
+                guard nextSequence <= maxSequence, remaining > 0 else { done = true; return nil }
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
                 let (key, from, reads) = (read.key, nextSequence, read.store.reads)

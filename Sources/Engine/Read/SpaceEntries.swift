@@ -198,6 +198,12 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             for (space, offset) in read.offsets where offset.position > 0 {
                 let entry: Entry?
                 do {
+                    // An offset before the log's start was issued for an entry retention dropped since: the read
+                    // resumes at the first entry left. (Timestamps rise with positions: it must be older than that.)
+                    if offset.position < read.store.logStart {
+                        let first = try await reads.entry(at: read.store.logStart)
+                        if first.map({ offset.timestamp < $0.timestamp }) ?? true { continue }
+                    }
                     entry = try await reads.entry(at: offset.position)
                 } catch {
                     throw StreamKitError.storage(error)

@@ -183,6 +183,9 @@ actor Segment {
         return out
     }
 
+    /// The first sequence the index locates: the segment's first entry left in the log (nil when none is).
+    var firstIndexedSequence: UInt64? { index.first?.firstSequence }
+
     /// The next sequence a producer must use.
     var nextSequence: UInt64 { reservedSequence + 1 }
 

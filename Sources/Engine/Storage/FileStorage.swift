@@ -14,7 +14,8 @@ public final class FileStorage: StoreStorage {
         let recovery = opened.recovery
         let contents = StoredLog(
             blocks: recovery.blocks.map(SealedBlock.init), tail: recovery.tail, nextPosition: recovery.nextPosition,
-            lastTimestamp: recovery.lastTimestamp)
+            lastTimestamp: recovery.lastTimestamp, retired: recovery.manifest.retired,
+            logStart: recovery.manifest.logStart)
         return (FileStorage(writer: opened.writer), contents)
     }
 

@@ -11,13 +11,23 @@ public struct StoredLog: Sendable {
     public var nextPosition: UInt64
     /// Timestamp of the last committed entry (0 for an empty log).
     public var lastTimestamp: Int64
+    /// Segments none of whose entries is left (all dropped by retention), with their last sequence: producing
+    /// to one continues after it, as if its entries were there.
+    public var retired: [StoreManifest.RetiredSegment]
+    /// The position of the log's first entry: 1, or later once retention dropped the entries before it.
+    public var logStart: UInt64
 
     /// Creates the contents of a log.
-    public init(blocks: [SealedBlock], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64) {
+    public init(
+        blocks: [SealedBlock], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64,
+        retired: [StoreManifest.RetiredSegment] = [], logStart: UInt64 = 1
+    ) {
         self.blocks = blocks
         self.tail = tail
         self.nextPosition = nextPosition
         self.lastTimestamp = lastTimestamp
+        self.retired = retired
+        self.logStart = logStart
     }
 
     /// An empty log.

@@ -17,6 +17,9 @@ public actor Store {
     public nonisolated let id: UUID
     /// The store's settings.
     public nonisolated let configuration: StoreConfiguration
+    /// The position of the log's first entry when the store opened (later than 1 once retention dropped the
+    /// oldest entries): offsets before it resume at the first entry left.
+    nonisolated let logStart: UInt64
     nonisolated let reads: StoreReadContext
 
     /// Every known segment: its actor and, once it has a visible entry, its visible head (one dictionary
@@ -87,6 +90,7 @@ public actor Store {
     public init(id: UUID, storage: any StoreStorage, contents recovery: StoredLog, configuration: StoreConfiguration) {
         self.id = id
         self.configuration = configuration
+        self.logStart = recovery.logStart
         let tailStart = recovery.tail.first?.position ?? recovery.nextPosition
         reads = StoreReadContext(
             storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
@@ -104,6 +108,16 @@ public actor Store {
             segments[key] = SegmentSlot(
                 actor: Segment(key: key, head: state.head, index: state.index), visible: VisibleHead(state.head))
             spaceSegments[key.space, default: []].insert(key.segment)
+        }
+        // A segment whose entries were all dropped keeps its write side (the next sequence follows its last one)
+        // and is invisible to readers until it has entries again.
+        for retired in recovery.retired {
+            let key = SegmentKey(space: retired.space, segment: retired.segment)
+            guard segments[key] == nil else { continue }
+            let head = Segment.Head(
+                lastSequence: retired.lastSequence, lastTimestamp: retired.lastTimestamp,
+                lastTransactionNumber: retired.lastTransactionNumber)
+            segments[key] = SegmentSlot(actor: Segment(key: key, head: head), visible: nil)
         }
         let segmentCount = rebuilt.segments.count
         if configuration.scrub.isEnabled && storage.verifiesBlocks {

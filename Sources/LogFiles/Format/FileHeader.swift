@@ -1,8 +1,8 @@
-/// The 64-byte header that starts every log, WAL and block-index file.
+/// The 64-byte header that starts every log, WAL, block-index and manifest file.
 ///
 /// ```
 /// off size field
-///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0" or "SKIDX\0\0\0")
+///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0", "SKIDX\0\0\0" or "SKMAN\0\0\0")
 ///   8   2  format version (1)
 ///  10   2  header length (64)
 ///  12   4  flags (WAL: bit 0 = recycled file, bytes after the valid frames are stale; else 0)
@@ -14,13 +14,14 @@
 /// ```
 struct FileHeader: Hashable, Sendable {
     enum Kind: Sendable {
-        case log, wal, index
+        case log, wal, index, manifest
 
         var magic: UInt64 {
             switch self {
             case .log: Self.magic("SKLOG")
             case .wal: Self.magic("SKWAL")
             case .index: Self.magic("SKIDX")
+            case .manifest: Self.magic("SKMAN")
             }
         }
 

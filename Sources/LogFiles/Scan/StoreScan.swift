@@ -79,10 +79,18 @@ struct StoreScan {
             vanished = false
         }
 
-        // 2. The log.
+        // 2. The log, from where the manifest says it starts: files before that are a drop a crash interrupted
+        //    (the writer removes them on open), not part of the log.
+        var logStart: UInt64?
+        do {
+            logStart = try StoreManifest.load(fileSystem: fileSystem, layout: layout).logStart
+        } catch let error as LogFilesError where error.code == .corrupt || error.code == .unsupportedVersion {
+            note(ScanProblem(path: layout.manifestPath, offset: error.offset ?? 0, reason: error.message, isTail: false))
+        }
         let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
         let numbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
-        var end: UInt64?
+            .filter { $0 >= logStart ?? 1 }
+        var end: UInt64? = (logStart ?? 1) > 1 ? logStart : nil
         for (i, first) in numbers.enumerated() {
             let isLast = i == numbers.count - 1
             let file: LogFileScanner.Result

@@ -20,6 +20,10 @@ public struct StoreLayout: Sendable, Hashable {
     public var walDirectory: String { root + "/wal" }
     /// The lock file a writer holds.
     public var lockPath: String { root + "/LOCK" }
+    /// Where the log starts and the heads of segments whose entries were all dropped (``StoreManifest``).
+    public var manifestPath: String { root + "/manifest" }
+    /// A manifest being written; renamed over ``manifestPath`` once synced.
+    var manifestTemporaryPath: String { root + "/manifest.tmp" }
 
     func logPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".log" }
     func indexPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".idx" }

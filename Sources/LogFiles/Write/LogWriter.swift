@@ -120,7 +120,7 @@ public final class LogWriter: Sendable {
             ])
         let recovery = RecoveryResult(
             blocks: outcome.blocks + sealedDuringOpen, tail: tail, nextPosition: outcome.nextPosition,
-            lastTimestamp: outcome.lastTimestamp, report: report)
+            lastTimestamp: outcome.lastTimestamp, report: report, manifest: outcome.manifest)
         return Opened(writer: writer, recovery: recovery)
     }
 

@@ -13,6 +13,7 @@ struct Recovery {
         var lastLogFile: (firstPosition: UInt64, size: Int64, indexSize: Int64)?
         var olderWAL: [WALOutput.OldFile]
         var nextWALFileID: UInt64
+        var manifest: StoreManifest
         var report: RecoveryReport
     }
 
@@ -26,8 +27,9 @@ struct Recovery {
         let started = monotonicNanoseconds()
         var report = RecoveryReport()
         var cutThrough: UInt64 = 0  // The last position in log blocks cut, as far as their headers say.
-        var files = try recoverLog(&report, cutThrough: &cutThrough)
-        var logEnd = files.last?.endPosition ?? 1
+        let manifest = try StoreManifest.load(fileSystem: fileSystem, layout: layout)
+        var files = try recoverLog(&report, manifest: manifest, cutThrough: &cutThrough)
+        var logEnd = files.last?.endPosition ?? manifest.logStart
         let (walFiles, nextWALFileID) = try recoverWAL(&report)
 
         // Replay WAL frames past the log's end.
@@ -78,7 +80,7 @@ struct Recovery {
         // A log that ends inside a transaction the WAL cannot complete: cut back to the last whole one.
         if tailCount == 0, !files.isEmpty {
             try cutIncompleteTransaction(&files, &report)
-            logEnd = files.last?.endPosition ?? 1
+            logEnd = files.last?.endPosition ?? manifest.logStart
             cursor = logEnd
             lastTimestamp = files.last?.blocks.last?.header.maxTimestamp ?? 0
         }
@@ -104,14 +106,33 @@ struct Recovery {
         return Outcome(
             blocks: blocks, tailRecords: tail, tailFirstPosition: logEnd, tailCount: tailCount,
             nextPosition: cursor, lastTimestamp: lastTimestamp, lastLogFile: lastLogFile, olderWAL: older,
-            nextWALFileID: nextWALFileID, report: report)
+            nextWALFileID: nextWALFileID, manifest: manifest, report: report)
     }
 
     // MARK: - Log
 
-    private func recoverLog(_ report: inout RecoveryReport, cutThrough: inout UInt64) throws -> [LogFileScanner.Result] {
+    private func recoverLog(
+        _ report: inout RecoveryReport, manifest: StoreManifest, cutThrough: inout UInt64
+    ) throws -> [LogFileScanner.Result] {
         let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
-        let numbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
+        var numbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
+        // Files before the log's start were dropped (retention): the manifest that says so was written first, so
+        // a crash between it and the unlinking leaves them here; finish the drop.
+        while let first = numbers.first, first < manifest.logStart {
+            try fileSystem.remove(layout.logPath(firstPosition: first))
+            try fileSystem.remove(layout.indexPath(firstPosition: first))
+            report.droppedLogFiles += 1
+            numbers.removeFirst()
+        }
+        if let first = numbers.first, first != manifest.logStart {
+            try damage(
+                ScanProblem(
+                    path: layout.logPath(firstPosition: first), offset: 0,
+                    reason: "the first log file starts at position \(first), the manifest says the log starts at \(manifest.logStart)",
+                    isTail: false), &report)
+            try removeLogFiles(numbers[...], &report, cutThrough: &cutThrough)
+            return []
+        }
         let depth: LogFileScanner.Depth = configuration.verifyOnOpen == .full ? .full : .headers
         var files: [LogFileScanner.Result] = []
         for (i, first) in numbers.enumerated() {

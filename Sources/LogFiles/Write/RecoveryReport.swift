@@ -25,6 +25,9 @@ public struct RecoveryReport: Sendable, Hashable {
     /// the machine went down with the `none` or `interval` durability, or for damage cut by the `truncate`
     /// policy).
     public var lostEntries = 0
+    /// Log files before the manifest's log start removed on open: a drop (retention) interrupted between writing
+    /// the manifest and unlinking them, finished. Not damage.
+    public var droppedLogFiles = 0
     /// Damage in the middle of a file that was cut because the policy is `.truncate`.
     public var truncatedCorruption: [ScanProblem] = []
     /// Wall time of the recovery in nanoseconds.
@@ -49,13 +52,19 @@ public struct RecoveryResult: Sendable {
     public var lastTimestamp: Int64
     /// What was found and repaired.
     public var report: RecoveryReport
+    /// Where the log starts and the heads of segments whose entries were all dropped.
+    public var manifest: StoreManifest
 
     /// Creates a result.
-    public init(blocks: [BlockSummary], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64, report: RecoveryReport) {
+    public init(
+        blocks: [BlockSummary], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64, report: RecoveryReport,
+        manifest: StoreManifest = StoreManifest()
+    ) {
         self.blocks = blocks
         self.tail = tail
         self.nextPosition = nextPosition
         self.lastTimestamp = lastTimestamp
         self.report = report
+        self.manifest = manifest
     }
 }

@@ -1,0 +1,176 @@
+/// What a store keeps beside its log about entries that are gone: the position its log starts at once whole
+/// log files were dropped (retention), and the head of every segment whose entries all went with them, so that
+/// producing to such a segment continues after its last sequence (sequences are never reused).
+///
+/// Kept in `<store>/manifest` (docs/format.md, "Manifest"); a store without one starts at position 1 and has no
+/// retired segments. It is replaced whole: written to `manifest.tmp`, synced, renamed over `manifest`, and the
+/// directory synced, so a crash leaves the old manifest or the new one, never a mix.
+public struct StoreManifest: Sendable, Hashable {
+    /// The head of a segment none of whose entries is left in the log.
+    public struct RetiredSegment: Sendable, Hashable {
+        /// The segment's space.
+        public var space: String
+        /// The segment's name.
+        public var segment: String
+        /// The last sequence it had: producing to it again starts at the next one.
+        public var lastSequence: UInt64
+        /// Its last transaction number.
+        public var lastTransactionNumber: UInt64
+        /// The timestamp of its last entry.
+        public var lastTimestamp: Int64
+
+        /// Creates a retired segment's head.
+        public init(space: String, segment: String, lastSequence: UInt64, lastTransactionNumber: UInt64, lastTimestamp: Int64) {
+            self.space = space
+            self.segment = segment
+            self.lastSequence = lastSequence
+            self.lastTransactionNumber = lastTransactionNumber
+            self.lastTimestamp = lastTimestamp
+        }
+    }
+
+    /// The position of the log's first entry: every position before it was dropped. 1 when nothing was.
+    public var logStart: UInt64
+    /// Segments whose entries were all dropped, sorted by space and segment.
+    public var retired: [RetiredSegment]
+
+    /// Creates a manifest.
+    public init(logStart: UInt64 = 1, retired: [RetiredSegment] = []) {
+        self.logStart = max(1, logStart)
+        self.retired = retired.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
+    }
+
+    // MARK: - Files
+
+    /// Reads the manifest of the store at `layout`; the default (start at 1, nothing retired) when it has none.
+    ///
+    /// - Throws: `LogFilesError` — `.corrupt` for a manifest that fails its checks (it is written whole, so this
+    ///   is damage, never a torn write), `.unsupportedVersion`, `.io`.
+    static func load(fileSystem: any FileSystem, layout: StoreLayout) throws -> StoreManifest {
+        let path = layout.manifestPath
+        guard fileSystem.exists(path) else { return StoreManifest() }
+        let file = try fileSystem.open(path, mode: .read)
+        defer { file.close() }
+        let size = try file.size()
+        guard size <= Int64(Self.maxFileBytes) else {
+            throw LogFilesError.corrupt("manifest of \(size) bytes, over \(Self.maxFileBytes)", path: path, offset: 0)
+        }
+        let bytes = try file.readBytes(count: Int(size), at: 0)
+        return try decode(bytes, path: path)
+    }
+
+    /// Replaces the store's manifest atomically and durably.
+    ///
+    /// - Throws: `LogFilesError.io`.
+    func write(fileSystem: any FileSystem, layout: StoreLayout, createdAt: Int64) throws {
+        let bytes = encoded(createdAt: createdAt)
+        let temporary = layout.manifestTemporaryPath
+        if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
+        let file = try fileSystem.open(temporary, mode: .create)
+        do {
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.sync()
+            file.close()
+        } catch {
+            file.close()
+            throw error
+        }
+        try fileSystem.rename(temporary, to: layout.manifestPath)
+        try fileSystem.syncDirectory(layout.root)
+    }
+
+    // MARK: - Encoding
+
+    /// Most bytes of a manifest file (a bound for reading a damaged length): 64 MiB.
+    static let maxFileBytes = 64 << 20
+
+    /// The file: a file header (`SKMAN`, first position = ``logStart``), then `u32` body length, `u32` CRC32C of
+    /// the body, and the body: `u32` retired count, then per retired segment `u16` space length, `u16` segment
+    /// length, `u64` last sequence, `u64` last transaction number, `i64` last timestamp, space and segment bytes.
+    func encoded(createdAt: Int64) -> [UInt8] {
+        var body: [UInt8] = []
+        Self.append(UInt32(retired.count), to: &body)
+        for segment in retired {
+            let space = Array(segment.space.utf8)
+            let name = Array(segment.segment.utf8)
+            Self.append(UInt16(truncatingIfNeeded: space.count), to: &body)
+            Self.append(UInt16(truncatingIfNeeded: name.count), to: &body)
+            Self.append(segment.lastSequence, to: &body)
+            Self.append(segment.lastTransactionNumber, to: &body)
+            Self.append(UInt64(bitPattern: segment.lastTimestamp), to: &body)
+            body += space
+            body += name
+        }
+        var out = FileHeader(kind: .manifest, firstPosition: logStart, fileID: 0, createdAt: createdAt).bytes
+        Self.append(UInt32(body.count), to: &out)
+        Self.append(body.withUnsafeBytes { CRC32C.checksum($0) }, to: &out)
+        return out + body
+    }
+
+    static func decode(_ bytes: [UInt8], path: String) throws -> StoreManifest {
+        try bytes.withUnsafeBytes { raw in
+            let header = try FileHeader.decode(raw, kind: .manifest, path: path)
+            var reader = ManifestReader(bytes: raw, offset: FileHeader.size, path: path)
+            let length = Int(try reader.read(UInt32.self))
+            let checksum = try reader.read(UInt32.self)
+            guard length == raw.count - reader.offset else {
+                throw LogFilesError.corrupt(
+                    "manifest body of \(raw.count - reader.offset) bytes, its length says \(length)", path: path,
+                    offset: Int64(FileHeader.size))
+            }
+            guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[reader.offset...])) == checksum else {
+                throw LogFilesError.corrupt("manifest body checksum mismatch", path: path, offset: Int64(FileHeader.size + 4))
+            }
+            let count = Int(try reader.read(UInt32.self))
+            var retired: [RetiredSegment] = []
+            retired.reserveCapacity(min(count, length / 28))
+            for _ in 0..<count {
+                let spaceCount = Int(try reader.read(UInt16.self))
+                let nameCount = Int(try reader.read(UInt16.self))
+                let lastSequence = try reader.read(UInt64.self)
+                let lastTransactionNumber = try reader.read(UInt64.self)
+                let lastTimestamp = Int64(bitPattern: try reader.read(UInt64.self))
+                let space = try reader.string(spaceCount)
+                let segment = try reader.string(nameCount)
+                retired.append(
+                    RetiredSegment(
+                        space: space, segment: segment, lastSequence: lastSequence,
+                        lastTransactionNumber: lastTransactionNumber, lastTimestamp: lastTimestamp))
+            }
+            guard reader.offset == raw.count else {
+                throw LogFilesError.corrupt("manifest has bytes after its last segment", path: path, offset: Int64(reader.offset))
+            }
+            return StoreManifest(logStart: header.firstPosition, retired: retired)
+        }
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+}
+
+/// Reads a manifest's fields in order, failing with `.corrupt` past the end.
+private struct ManifestReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int
+    let path: String
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+        let size = MemoryLayout<T>.size
+        guard offset + size <= bytes.count else { throw truncated }
+        let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        offset += size
+        return value
+    }
+
+    mutating func string(_ count: Int) throws -> String {
+        guard offset + count <= bytes.count else { throw truncated }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)]), as: UTF8.self)
+        offset += count
+        return text
+    }
+
+    private var truncated: LogFilesError {
+        LogFilesError.corrupt("manifest ends inside a field", path: path, offset: Int64(offset))
+    }
+}

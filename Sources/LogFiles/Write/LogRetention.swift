@@ -1,0 +1,151 @@
+import Logging
+
+/// Drops whole log files from the start of a closed store's log: the oldest entries go, their disk space is
+/// given back, and the store remembers where its log now starts and where each segment whose entries all went
+/// had got to (``StoreManifest``), so positions and sequences are never reused.
+///
+/// Crash-safe at every step: the manifest naming the new start is written (atomically, synced) before any file is
+/// unlinked, and opening a store removes files before the start it names, finishing an interrupted drop. The last
+/// log file (the one a writer appends to) and entries not sealed yet are never dropped.
+public enum LogRetention {
+    /// Which of the oldest entries may go. A log file is dropped when it is past either bound; files go oldest
+    /// first and only as a prefix of the log.
+    public struct Policy: Sendable, Hashable {
+        /// Entries older than this (by timestamp, against `now`) may go: a file goes once its newest entry has.
+        public var maxAge: Duration?
+        /// The log may keep at most this many bytes of log files and block indexes; the oldest files go until it
+        /// fits (or only the last file is left).
+        public var maxBytes: Int64?
+
+        /// Creates a policy; nil bounds do not drop anything.
+        public init(maxAge: Duration? = nil, maxBytes: Int64? = nil) {
+            self.maxAge = maxAge
+            self.maxBytes = maxBytes
+        }
+    }
+
+    /// What a drop did.
+    public struct Outcome: Sendable, Hashable {
+        /// Log files removed.
+        public var droppedFiles = 0
+        /// Entries they held.
+        public var droppedEntries = 0
+        /// Bytes of log files and block indexes given back.
+        public var reclaimedBytes: Int64 = 0
+        /// The manifest after the drop (unchanged when nothing was dropped).
+        public var manifest = StoreManifest()
+    }
+
+    /// Drops the log files of the closed store at `directory` that `policy` lets go.
+    ///
+    /// Opens the store as a writer would (taking its lock and recovering it first), so it fails with
+    /// `.storeLocked` while the store is open elsewhere.
+    ///
+    /// - Parameters:
+    ///   - directory: The store directory.
+    ///   - policy: What may go.
+    ///   - now: The time ages are measured against, in nanoseconds since the Unix epoch (default: the
+    ///     configuration's clock).
+    ///   - configuration: File system, corruption policy and clock.
+    /// - Returns: What was dropped.
+    /// - Throws: `LogFilesError` — `.storeLocked`, `.corrupt`, `.io`; `.notAStore` when `directory` holds no
+    ///   store.
+    public static func drop(
+        directory: String, policy: Policy, now: Int64? = nil, configuration: LogConfiguration = .init()
+    ) throws -> Outcome {
+        let layout = StoreLayout(root: directory)
+        let fileSystem = configuration.fileSystem
+        guard fileSystem.isDirectory(layout.logDirectory) else {
+            throw LogFilesError.notAStore(directory, "no log directory")
+        }
+        let lock = try StoreLock(path: layout.lockPath)
+        defer { lock.release() }
+        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+        var outcome = Outcome(manifest: recovered.manifest)
+
+        // The log's files in order, each with its blocks; the last one stays whatever the policy says.
+        var files: [(first: UInt64, blocks: ArraySlice<BlockSummary>, bytes: Int64)] = []
+        var start = 0
+        let blocks = recovered.blocks
+        while start < blocks.count {
+            var end = start + 1
+            while end < blocks.count, blocks[end].fileFirstPosition == blocks[start].fileFirstPosition { end += 1 }
+            let first = blocks[start].fileFirstPosition
+            let bytes =
+                (try fileSystem.size(of: layout.logPath(firstPosition: first)))
+                + ((try? fileSystem.size(of: layout.indexPath(firstPosition: first))) ?? 0)
+            files.append((first, blocks[start..<end], bytes))
+            start = end
+        }
+        let horizon = policy.maxAge.map { (now ?? configuration.clock()) - Self.nanoseconds($0) }
+        var remainingBytes = files.reduce(0) { $0 + $1.bytes }
+        var dropped = 0
+        while dropped < files.count - 1 {
+            let file = files[dropped]
+            let newest = file.blocks.last?.header.maxTimestamp ?? .min
+            let expired = horizon.map { newest < $0 } ?? false
+            let oversized = policy.maxBytes.map { remainingBytes > $0 } ?? false
+            guard expired || oversized else { break }
+            remainingBytes -= file.bytes
+            dropped += 1
+        }
+        guard dropped > 0 else { return outcome }
+
+        // Segments with entries in what stays (kept blocks or the unsealed tail) have their head in the log.
+        var present = Set<SegmentName>()
+        for file in files[dropped...] {
+            for block in file.blocks { for run in block.runs { present.insert(SegmentName(run.space, run.segment)) } }
+        }
+        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
+            present.insert(
+                SegmentName(String(decoding: view.space, as: UTF8.self), String(decoding: view.segment, as: UTF8.self)))
+        }
+        var heads: [SegmentName: StoreManifest.RetiredSegment] = [:]
+        for retired in recovered.manifest.retired { heads[SegmentName(retired.space, retired.segment)] = retired }
+        for file in files[..<dropped] {
+            outcome.droppedFiles += 1
+            outcome.reclaimedBytes += file.bytes
+            for block in file.blocks {
+                outcome.droppedEntries += block.header.entryCount
+                for run in block.runs {  // Later runs of a segment carry later heads.
+                    heads[SegmentName(run.space, run.segment)] = StoreManifest.RetiredSegment(
+                        space: run.space, segment: run.segment, lastSequence: run.lastSequence,
+                        lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
+                }
+            }
+        }
+        let manifest = StoreManifest(
+            logStart: files[dropped].first, retired: heads.filter { !present.contains($0.key) }.map(\.value))
+        try manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
+        for file in files[..<dropped] {
+            try fileSystem.remove(layout.logPath(firstPosition: file.first))
+            try fileSystem.remove(layout.indexPath(firstPosition: file.first))
+        }
+        try fileSystem.syncDirectory(layout.logDirectory)
+        outcome.manifest = manifest
+        configuration.logger.info(
+            "log files dropped",
+            metadata: [
+                "store": "\(layout.root)", "files": "\(outcome.droppedFiles)", "entries": "\(outcome.droppedEntries)",
+                "bytes": "\(outcome.reclaimedBytes)", "log_start": "\(manifest.logStart)",
+            ])
+        return outcome
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+
+    /// A segment's names, for sets and dictionaries.
+    private struct SegmentName: Hashable {
+        var space: String
+        var segment: String
+
+        init(_ space: String, _ segment: String) {
+            self.space = space
+            self.segment = segment
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Logging
+import StreamKitLogFiles
+
+/// `streamkit compact DIR [--store ID] [--retention-max-age AGE] [--retention-max-bytes SIZE]`: drops the oldest
+/// log files of closed stores past a retention bound and gives their disk space back.
+struct CompactCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Drop the oldest log files of closed stores past a retention bound.",
+        discussion: """
+            Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). Whole \
+            log files go, oldest first: a file goes once its newest entry is older than --retention-max-age, or \
+            while the store's log files take more than --retention-max-bytes. The file being appended to, and \
+            entries not yet sealed into it, always stay. Reads then start at the oldest entry left; sequences and \
+            positions are never reused (a segment whose entries all went continues after its last sequence). \
+            Safe to interrupt at any point (docs/operations.md).
+            """)
+
+    @Argument(help: "A data directory, or a single store directory.")
+    var directory: String
+
+    @Option(name: .long, help: "Only this store.")
+    var store: String?
+
+    @Option(name: .long, help: "Drop entries older than this: 90s, 15m, 36h, 7d, 2w.")
+    var retentionMaxAge: AgeArgument?
+
+    @Option(name: .long, help: "Keep at most this many bytes of log files per store: 512M, 10GiB, 5GB.")
+    var retentionMaxBytes: ByteCountArgument?
+
+    func validate() throws {
+        guard retentionMaxAge != nil || retentionMaxBytes != nil else {
+            throw ValidationError("give --retention-max-age, --retention-max-bytes or both")
+        }
+    }
+
+    func run() async throws {
+        try await Output.run {
+            let data = try DataDirectory(path: directory)
+            let stores = try store.map { [try data.store($0)] } ?? data.stores
+            let policy = LogRetention.Policy(maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value)
+            var configuration = LogConfiguration()
+            configuration.logger.logLevel = .warning
+            for location in stores {
+                let outcome: LogRetention.Outcome
+                do {
+                    outcome = try LogRetention.drop(directory: location.path, policy: policy, configuration: configuration)
+                } catch let error as LogFilesError where error.code == .storeLocked {
+                    throw CLIError("\(location.id): the store is open (a server or another tool holds it); stop it first")
+                }
+                Output.line(
+                    "\(location.id): dropped \(outcome.droppedFiles) log files, \(outcome.droppedEntries) entries, "
+                        + "\(outcome.reclaimedBytes) bytes; the log starts at position \(outcome.manifest.logStart)")
+            }
+        }
+    }
+}

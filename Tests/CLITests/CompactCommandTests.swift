@@ -1,0 +1,42 @@
+import Foundation
+import Logging
+import StreamKitEngine
+import Testing
+
+/// `streamkit compact` on a closed store: the oldest log files go, what is left reads as the log's suffix.
+extension CommandLineToolTests {
+    @Test("compact --retention-max-bytes drops the oldest log files and dump then starts after them")
+    func compactDropsTheOldestFiles() async throws {
+        let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let id = UUID()
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.blockBytes = 1024
+        configuration.log.logFileBytes = 8 * 1024
+        configuration.log.logger.logLevel = .warning
+        configuration.logger.logLevel = .warning
+        let directory = root + "/" + id.uuidString.lowercased()
+        let store = try await Store.open(id: id, directory: directory, configuration: configuration)
+        let records = (1...1_000).map { Record(sequence: UInt64($0), payload: Array("{\"n\":\($0),\"pad\":\"\(String(repeating: "p", count: 80))\"}".utf8)) }
+        try await store.produce(space: "s", segment: "g", records: records)
+        await store.close()
+        let logFiles = { try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") } }
+        let before = try logFiles().count
+
+        let refused = try run(["compact", root])
+        let compacted = try run(["compact", root, "--retention-max-bytes", "1K"])
+        let dumped = try run(["dump", root, "--store", id.uuidString])
+
+        #expect(before >= 3)
+        #expect(refused.status == 64)  // No bound given.
+        #expect(compacted.status == 0, "\(compacted.stderr)")
+        #expect(compacted.stdout.contains("dropped \(before - 1) log files"))
+        #expect(try logFiles().count == 1)
+        let objects = try lines(dumped.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let sequences = objects.compactMap { ($0?["sequence"] as? NSNumber)?.intValue }
+        #expect(sequences.count == objects.count)
+        #expect(!sequences.isEmpty)
+        #expect(sequences == Array((1_001 - sequences.count)...1_000))  // The newest entries, in order.
+    }
+}
