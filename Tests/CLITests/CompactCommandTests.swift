@@ -25,11 +25,15 @@ extension CommandLineToolTests {
         let before = try logFiles().count
 
         let refused = try run(["compact", root])
+        let badAge = try run(["compact", root, "--retention-max-age", "7x"])
+        let badSize = try run(["compact", root, "--retention-max-bytes", "ten"])
         let compacted = try run(["compact", root, "--retention-max-bytes", "1K"])
         let dumped = try run(["dump", root, "--store", id.uuidString])
 
         #expect(before >= 3)
         #expect(refused.status == 64)  // No bound given.
+        #expect(badAge.status == 64)
+        #expect(badSize.status == 64)
         #expect(compacted.status == 0, "\(compacted.stderr)")
         #expect(compacted.stdout.contains("dropped \(before - 1) log files"))
         #expect(try logFiles().count == 1)

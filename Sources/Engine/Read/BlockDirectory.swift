@@ -6,6 +6,8 @@ import StreamKitLogFiles
 final class BlockDirectory: Sendable {
     private struct State {
         var spaceIDs: [String: UInt32] = [:]
+        /// Block `base + i` is entry `i` below: retention drops blocks from the front, indexes do not change.
+        var base = 0
         /// Per block: its last position and the ids of the spaces it holds (sorted).
         var lastPositions: [UInt64] = []
         var spaces: [[UInt32]] = []
@@ -33,8 +35,18 @@ final class BlockDirectory: Sendable {
         }
     }
 
-    /// Number of blocks known.
-    var count: Int { state.withLock { $0.lastPositions.count } }
+    /// One past the index of the last block known.
+    var count: Int { state.withLock { $0.base + $0.lastPositions.count } }
+
+    /// Forgets the blocks before `index` (retention dropped them).
+    func drop(before index: Int) {
+        state.withLock { state in
+            let count = min(max(0, index - state.base), state.lastPositions.count)
+            state.lastPositions.removeFirst(count)
+            state.spaces.removeFirst(count)
+            state.base += count
+        }
+    }
 
     /// Last position of the last known block (0 when none).
     var lastPosition: UInt64 { state.withLock { $0.lastPositions.last ?? 0 } }
@@ -47,16 +59,16 @@ final class BlockDirectory: Sendable {
     /// Whether block `index` may hold any of `ids` (true for blocks not registered yet).
     func block(_ index: Int, mayHold ids: Set<UInt32>) -> Bool {
         state.withLock { state in
-            guard state.spaces.indices.contains(index) else { return true }
-            return state.spaces[index].contains { ids.contains($0) }
+            guard state.spaces.indices.contains(index - state.base) else { return true }
+            return state.spaces[index - state.base].contains { ids.contains($0) }
         }
     }
 
     /// Whether block `index` holds only spaces among `ids` (false for blocks not registered yet).
     func block(_ index: Int, holdsOnly ids: Set<UInt32>) -> Bool {
         state.withLock { state in
-            guard state.spaces.indices.contains(index) else { return false }
-            return state.spaces[index].allSatisfy { ids.contains($0) }
+            guard state.spaces.indices.contains(index - state.base) else { return false }
+            return state.spaces[index - state.base].allSatisfy { ids.contains($0) }
         }
     }
 

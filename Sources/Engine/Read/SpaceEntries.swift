@@ -200,8 +200,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 do {
                     // An offset before the log's start was issued for an entry retention dropped since: the read
                     // resumes at the first entry left. (Timestamps rise with positions: it must be older than that.)
-                    if offset.position < read.store.logStart {
-                        let first = try await reads.entry(at: read.store.logStart)
+                    let logStart = reads.logStart
+                    if offset.position < logStart {
+                        let first = try await reads.entry(at: logStart)
                         if first.map({ offset.timestamp < $0.timestamp }) ?? true { continue }
                     }
                     entry = try await reads.entry(at: offset.position)

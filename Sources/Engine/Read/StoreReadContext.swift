@@ -15,8 +15,13 @@ final class StoreReadContext: Sendable {
     let damage: DamageLog
     /// Every position up to here is committed and visible; readers never look past it.
     private let visible: Atomic<UInt64>
+    /// The log's first position: retention dropped everything before it, and readers never look before it.
+    private let start: Atomic<UInt64>
 
-    init(storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int, damage: DamageLog) {
+    init(
+        storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int, damage: DamageLog,
+        logStart: UInt64 = 1
+    ) {
         self.storage = storage
         self.files = storage as? FileStorage
         self.damage = damage
@@ -24,6 +29,15 @@ final class StoreReadContext: Sendable {
         self.directory = BlockDirectory()
         self.cache = BlockCache(budget: cacheBytes)
         self.visible = Atomic(visibleThrough)
+        self.start = Atomic(max(1, logStart))
+    }
+
+    /// The position of the log's first entry (1 until retention drops entries).
+    var logStart: UInt64 { start.load(ordering: .acquiring) }
+
+    /// Moves the log's start forward after retention dropped the entries before `position`.
+    func advanceLogStart(to position: UInt64) {
+        _ = start.max(position, ordering: .acquiringAndReleasing)
     }
 
     /// Blocks a sequential reader has decoded ahead of it (as many as ``BlockCache`` decodes at once): with
@@ -44,7 +58,7 @@ final class StoreReadContext: Sendable {
         _ accept: (Entry) -> Bool
     ) throws -> UInt64 {
         let limit = min(through, visibleThrough)
-        var position = max(from, 1)
+        var position = max(from, logStart)
         while position <= limit && out.count < maxCount {
             let tailStart = tail.startPosition
             if position >= tailStart {
@@ -107,7 +121,7 @@ final class StoreReadContext: Sendable {
     ) throws -> WindowLookup? {
         let limit = min(through, visibleThrough)
         let tailStart = tail.startPosition
-        guard from >= 1, from <= limit, from < tailStart, let index = storage.blockIndex(containing: from),
+        guard from >= logStart, from <= limit, from < tailStart, let index = storage.blockIndex(containing: from),
             let block = storage.block(at: index), block.firstPosition <= from, accept(index)
         else { return nil }
         let entries: [Entry]
@@ -155,7 +169,7 @@ final class StoreReadContext: Sendable {
         guard let files else { return nil }
         let limit = min(through, visibleThrough)
         // Sealed entries still in the tail go as their block too: sent as stored, they cost the sender nothing.
-        guard from >= 1, from <= limit, let index = storage.blockIndex(containing: from),
+        guard from >= logStart, from <= limit, let index = storage.blockIndex(containing: from),
             let block = storage.block(at: index), block.firstPosition <= from, block.storedBytes <= maxBytes,
             accept(index)
         else { return nil }

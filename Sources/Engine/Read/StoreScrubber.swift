@@ -12,6 +12,10 @@ enum StoreScrubber {
         let (blocksCounter, bytesCounter) = reads.damage.scrubCounters()
         while !Task.isCancelled {
             guard let block = reads.storage.block(at: index) else {
+                if let first = reads.storage.blockIndex(containing: reads.logStart), first > index {
+                    index = first  // Retention dropped the blocks before it.
+                    continue
+                }
                 if index > 0, clock.now - passStart >= configuration.passInterval {
                     logger.debug("scrub pass finished", metadata: ["blocks": "\(index)"])
                     index = 0

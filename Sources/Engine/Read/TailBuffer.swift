@@ -111,6 +111,21 @@ final class TailBuffer: Sendable {
         }
     }
 
+    /// Drops the transactions that end before `position` (retention dropped the entries before it).
+    func drop(before position: UInt64) {
+        state.withLock { state in
+            while state.head < state.chunks.count, state.chunks[state.head].endPosition <= position {
+                state.bytes -= state.chunks[state.head].cost
+                state.startPosition = state.chunks[state.head].endPosition
+                state.head += 1
+            }
+            if state.head > 0 && state.head * 2 > state.chunks.count {
+                state.chunks.removeFirst(state.head)
+                state.head = 0
+            }
+        }
+    }
+
     /// Builds the entries with positions in `from...through` that `accept` takes, up to `max`; returns the
     /// position after the last one examined.
     func collect(

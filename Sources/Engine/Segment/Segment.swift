@@ -186,6 +186,40 @@ actor Segment {
     /// The first sequence the index locates: the segment's first entry left in the log (nil when none is).
     var firstIndexedSequence: UInt64? { index.first?.firstSequence }
 
+    /// The segment's head when none of its entries is at or after `position` (a block boundary) but it has had
+    /// entries; nil when some entry is left there, or it never had one.
+    func headIfRetired(before position: UInt64) -> Head? {
+        guard head.lastSequence > 0 else { return nil }
+        let left = index.contains { run in
+            run.exact ? run.startPosition + UInt64(run.count) > position : run.startPosition >= position
+        }
+        return left ? nil : head
+    }
+
+    /// Forgets where the entries before `position` (a block boundary: retention dropped what is before it)
+    /// were; returns the first sequence left, nil when none is.
+    func dropIndex(before position: UInt64) -> UInt64? {
+        var kept: [IndexRun] = []
+        kept.reserveCapacity(index.count)
+        for var run in index {
+            if run.exact {
+                let end = run.startPosition + UInt64(run.count)  // One past the run's last position.
+                guard end > position else { continue }
+                if run.startPosition < position {  // A transaction that straddles the start keeps its tail.
+                    let cut = position - run.startPosition
+                    run.firstSequence += cut
+                    run.startPosition = position
+                    run.count -= UInt32(cut)
+                }
+            } else if run.startPosition < position {
+                continue  // Its block is before the start.
+            }
+            kept.append(run)
+        }
+        index = kept
+        return index.first?.firstSequence
+    }
+
     /// The next sequence a producer must use.
     var nextSequence: UInt64 { reservedSequence + 1 }
 

@@ -54,6 +54,14 @@ public protocol StoreStorage: Sendable {
     /// Leases and worker presence shared with the other processes that open the store; nil keeps them in the
     /// store's memory.
     var coordination: (any SharedCoordination)? { get }
+    /// Retention: the position the log would start at if `policy` were applied at `now` (ns since the epoch) —
+    /// the first position of the oldest sealed block to keep; nil when nothing may go or the storage does not
+    /// drop entries.
+    func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64?
+    /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
+    /// the heads of segments with no entry left, so that they continue after them when the store reopens.
+    /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
+    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome
 }
 
 extension StoreStorage {
@@ -67,4 +75,10 @@ extension StoreStorage {
     public func loadBlocks(from index: Int) async throws {}
     /// Leases and presence in the store's memory.
     public var coordination: (any SharedCoordination)? { nil }
+    /// This storage keeps every entry.
+    public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? { nil }
+    /// This storage keeps every entry: nothing is dropped.
+    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
+        LogRetention.Outcome()
+    }
 }

@@ -17,20 +17,17 @@ public actor Store {
     public nonisolated let id: UUID
     /// The store's settings.
     public nonisolated let configuration: StoreConfiguration
-    /// The position of the log's first entry when the store opened (later than 1 once retention dropped the
-    /// oldest entries): offsets before it resume at the first entry left.
-    nonisolated let logStart: UInt64
     nonisolated let reads: StoreReadContext
 
     /// Every known segment: its actor and, once it has a visible entry, its visible head (one dictionary
     /// entry per segment keeps the per-segment index memory down).
-    private var segments: [SegmentKey: SegmentSlot] = [:]
-    private var spaceSegments: [String: Set<String>] = [:]
+    var segments: [SegmentKey: SegmentSlot] = [:]
+    var spaceSegments: [String: Set<String>] = [:]
     /// Transactions committed by the storage but waiting for an earlier position to become visible.
     private var pending: [UInt64: PendingCommit] = [:]
     private var visibleThrough: UInt64
     private var subscriptions: [String: [SubscriptionState]] = [:]
-    private var closing = false
+    var closing = false
     private var closed = false
     private var inFlight = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
@@ -38,6 +35,8 @@ public actor Store {
     private(set) var lastTimestamp: Int64
     /// The background scrub (``ScrubConfiguration``), cancelled and awaited by ``close()`` before the log closes.
     private var scrubber: Task<Void, Never>?
+    /// The background retention task (``RetentionConfiguration``), if enabled.
+    private var retaining: Task<Void, Never>?
     /// The follow loop of a store whose log other processes write too (``StoreStorage/follower``), cancelled and
     /// awaited by ``close()`` before the log closes.
     private var following: Task<Void, Never>?
@@ -90,11 +89,12 @@ public actor Store {
     public init(id: UUID, storage: any StoreStorage, contents recovery: StoredLog, configuration: StoreConfiguration) {
         self.id = id
         self.configuration = configuration
-        self.logStart = recovery.logStart
         let tailStart = recovery.tail.first?.position ?? recovery.nextPosition
         reads = StoreReadContext(
             storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
-            cacheBytes: configuration.blockCacheBytes, damage: DamageLog(storeID: id, logger: configuration.logger, metrics: configuration.metricsFactory))
+            cacheBytes: configuration.blockCacheBytes,
+            damage: DamageLog(storeID: id, logger: configuration.logger, metrics: configuration.metricsFactory),
+            logStart: recovery.logStart)
         visibleThrough = recovery.nextPosition - 1
         lastTimestamp = recovery.lastTimestamp
         var rebuilt = IndexRebuilder()
@@ -133,11 +133,20 @@ public actor Store {
                 await Self.follow(started, follower: follower, configuration: configuration)
             }
         }
+        let (retentionStarted, retentionHandOver) = AsyncStream.makeStream(of: WeakStore.self)
+        if configuration.retention.isEnabled {
+            let retention = configuration.retention
+            retaining = Task.detached(priority: .background) {
+                await Self.retain(retentionStarted, configuration: retention)
+            }
+        }
         configuration.logger.info(
             "store opened",
             metadata: ["store_id": "\(id)", "segments": "\(segmentCount)", "blocks": "\(recovery.blocks.count)"])
         handOver.yield(WeakStore(store: self))
         handOver.finish()
+        retentionHandOver.yield(WeakStore(store: self))
+        retentionHandOver.finish()
     }
 
     // MARK: - Writing
@@ -397,6 +406,10 @@ public actor Store {
         if let scrubber {
             scrubber.cancel()
             await scrubber.value
+        }
+        if let retaining {
+            retaining.cancel()
+            await retaining.value
         }
         if let following {
             following.cancel()

@@ -36,6 +36,8 @@ public struct StoreConfiguration: Sendable {
     public var followPollInterval: Duration = .seconds(1)
     /// The background scrub that finds damaged blocks in the log without waiting for a reader (file log only).
     public var scrub = ScrubConfiguration()
+    /// Retention applied in the background while the store is open (file log only; off by default).
+    public var retention = RetentionConfiguration()
     /// Monotonic time for leases, worker presence and heartbeats.
     public var clock: EngineClock = .system
     /// Lifecycle at Info, degraded operation at Warn, failures at Error.

@@ -10,6 +10,8 @@ public final class SealedBlocks: Sendable {
     }
 
     private struct State {
+        /// Block `base + i` is `blocks[i]`: indexes stay those given out when blocks are dropped from the front.
+        var base = 0
         var blocks: [Location] = []
         var fresh: [BlockSummary] = []
         var files: [UInt64: any StorageFile] = [:]
@@ -35,14 +37,46 @@ public final class SealedBlocks: Sendable {
         }
     }
 
-    /// Number of sealed blocks.
-    public var count: Int { state.withLock { $0.blocks.count } }
+    /// One past the index of the last sealed block (indexes are not reused when blocks are dropped).
+    public var count: Int { state.withLock { $0.base + $0.blocks.count } }
+
+    /// Index of the first block not dropped.
+    public var firstIndex: Int { state.withLock { $0.base } }
 
     /// The last position sealed into a block (0 when none).
     public var lastPosition: UInt64 { state.withLock { $0.blocks.last?.header.lastPosition ?? 0 } }
 
     func location(at index: Int) -> Location? {
-        state.withLock { $0.blocks.indices.contains(index) ? $0.blocks[index] : nil }
+        state.withLock { $0.blocks.indices.contains(index - $0.base) ? $0.blocks[index - $0.base] : nil }
+    }
+
+    /// The sealed log files in order: first position, last position sealed in it, newest timestamp, blocks.
+    func files() -> [(first: UInt64, last: UInt64, maxTimestamp: Int64, blocks: Int)] {
+        state.withLock { state in
+            var out: [(first: UInt64, last: UInt64, maxTimestamp: Int64, blocks: Int)] = []
+            for block in state.blocks {
+                if let last = out.last, last.first == block.fileFirstPosition {
+                    out[out.count - 1] = (
+                        last.first, block.header.lastPosition, max(last.maxTimestamp, block.header.maxTimestamp), last.blocks + 1
+                    )
+                } else {
+                    out.append((block.fileFirstPosition, block.header.lastPosition, block.header.maxTimestamp, 1))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Forgets the blocks of log files before `position` (a file's first position) and their open files (a read
+    /// in progress keeps its file open until it is done). Returns the index of the first block left.
+    func drop(before position: UInt64) -> Int {
+        state.withLock { state in
+            let count = state.blocks.partitioningIndex { $0.fileFirstPosition >= position }
+            state.blocks.removeFirst(count)
+            state.base += count
+            for first in Array(state.files.keys) where first < position { state.files[first] = nil }
+            return state.base
+        }
     }
 
     /// The header of block `index` (0-based, log order).
@@ -60,7 +94,7 @@ public final class SealedBlocks: Sendable {
     public func index(containing position: UInt64) -> Int? {
         state.withLock { state in
             let index = state.blocks.partitioningIndex { $0.header.lastPosition >= position }
-            return index < state.blocks.count ? index : nil
+            return index < state.blocks.count ? state.base + index : nil
         }
     }
 

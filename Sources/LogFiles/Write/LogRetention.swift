@@ -34,6 +34,12 @@ public enum LogRetention {
         public var reclaimedBytes: Int64 = 0
         /// The manifest after the drop (unchanged when nothing was dropped).
         public var manifest = StoreManifest()
+
+        /// Nothing dropped.
+        public init() {}
+
+        /// Nothing dropped; the manifest as it is.
+        public init(manifest: StoreManifest) { self.manifest = manifest }
     }
 
     /// Drops the log files of the closed store at `directory` that `policy` lets go.
@@ -132,7 +138,7 @@ public enum LogRetention {
         return outcome
     }
 
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
+    static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue

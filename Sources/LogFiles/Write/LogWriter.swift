@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -22,7 +23,9 @@ public final class LogWriter: Sendable {
 
     private let lock: ConditionLock
     private nonisolated(unsafe) let state: CommitState  // guarded by `lock`
-    private let readIndex: SealedBlocks
+    let readIndex: SealedBlocks
+    /// The store's manifest as last written (or read at open); held while a drop writes it.
+    let manifest: Mutex<StoreManifest>
     private let storeLock: StoreLock
     private let worker: CommitWorker
     /// Whether appends may write the WAL themselves when it is idle (not with `.fsync`: a sync would block a
@@ -39,8 +42,9 @@ public final class LogWriter: Sendable {
 
     private init(
         layout: StoreLayout, configuration: LogConfiguration, lock: ConditionLock, state: CommitState,
-        readIndex: SealedBlocks, storeLock: StoreLock, worker: CommitWorker
+        readIndex: SealedBlocks, storeLock: StoreLock, worker: CommitWorker, manifest: StoreManifest
     ) {
+        self.manifest = Mutex(manifest)
         self.worker = worker
         self.inlineCommits = configuration.durability != .fsync
         self.layout = layout
@@ -109,7 +113,7 @@ public final class LogWriter: Sendable {
         worker.start()
         let writer = LogWriter(
             layout: layout, configuration: configuration, lock: lock, state: state, readIndex: readIndex,
-            storeLock: storeLock, worker: worker)
+            storeLock: storeLock, worker: worker, manifest: outcome.manifest)
         var report = outcome.report
         report.blocks += sealedDuringOpen.count
         configuration.logger.info(

@@ -68,6 +68,15 @@ struct ServeCommand: AsyncParsableCommand {
         help: "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)")
     var durability: DurabilityArgument?
 
+    @Option(name: .long, help: "With --data: drop log entries older than this (90s, 15m, 36h, 7d, 2w), in whole log files.")
+    var retentionMaxAge: AgeArgument?
+
+    @Option(name: .long, help: "With --data: keep at most this many bytes of log files per store (512M, 10GiB, 5GB).")
+    var retentionMaxBytes: ByteCountArgument?
+
+    @Option(name: .long, help: "With --data: how often retention runs (default 60s).")
+    var compactionInterval: AgeArgument?
+
     @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
     var jwtSecret: String?
 
@@ -170,6 +179,9 @@ struct ServeCommand: AsyncParsableCommand {
                 OpenFileLimit.raiseToHardLimit()  // Before the registry sizes its open-store bound from it.
                 let durability = durability ?? DurabilityArgument(.fsync)
                 store.log.durability = durability.value
+                store.retention = RetentionConfiguration(
+                    policy: .init(maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value),
+                    interval: compactionInterval?.value ?? .seconds(60))
                 registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
                 database = nil
                 serving = "\(data) (durability \(durability)"

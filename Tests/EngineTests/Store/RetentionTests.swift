@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitLogFiles
+import Synchronization
 import Testing
 @testable import StreamKitEngine
 
@@ -85,5 +86,110 @@ struct RetentionTests {
         #expect(fromOne.map(\.sequence) == [status.firstSequence])  // A read from before the start begins at it.
         #expect(space.map(\.segment) == Array(repeating: "late", count: read.count))
         #expect(space.map(\.sequence) == read.map(\.sequence))
+    }
+
+    // MARK: - While the store runs
+
+    private static func smallFiles(clock: (@Sendable () -> Int64)? = nil) -> StoreConfiguration {
+        var configuration = StoreFixture.quiet()
+        configuration.log.blockBytes = 1024
+        configuration.log.logFileBytes = 8 * 1024
+        if let clock { configuration.log.clock = clock }
+        return configuration
+    }
+
+    private static func logFileCount(_ directory: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") }.count
+    }
+
+    @Test func retentionWhileOpenDropsTheOldestFilesAndEveryReadStartsAfterThemAlsoAfterARestart() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        try await store.produce(space: "s", segment: "early", records: records(1...300, tag: String(repeating: "e", count: 60)))
+        try await store.produce(space: "s", segment: "late", records: records(1...1_000, tag: String(repeating: "l", count: 60)))
+
+        let outcome = try #require(try await store.applyRetention(.init(maxBytes: 0)))
+
+        let listed = await store.segments(space: "s")
+        let early = try await store.consumeSegment(space: "s", segment: "early").collect()
+        let status = try #require(await store.status(space: "s", segment: "late"))
+        let late = try await store.consumeSegment(space: "s", segment: "late").collect()
+        let space = try await store.consumeSpace(space: "s").collect()
+        let reused = await streamKitError { try await store.produce(space: "s", segment: "early", records: records(1...1)) }
+        let filesOnDisk = try Self.logFileCount(directory)
+        await store.close()
+        let reopened = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        let lateAfterRestart = try await reopened.consumeSegment(space: "s", segment: "late").collect()
+        let reusedAfterRestart = await streamKitError {
+            try await reopened.produce(space: "s", segment: "early", records: records(1...1))
+        }
+        await reopened.close()
+
+        #expect(outcome.droppedFiles > 0)
+        #expect(filesOnDisk <= 2)  // The newest sealed file, and the one being appended to.
+        #expect(listed == ["late"])
+        #expect(early.isEmpty)
+        #expect(status.firstSequence > 1)
+        #expect(status.firstSequence == late.first?.sequence)
+        #expect(status.firstTimestamp == late.first?.timestamp)
+        #expect(late.map(\.sequence) == Array(status.firstSequence...1_000))
+        #expect(space.map(\.sequence) == late.map(\.sequence))
+        #expect(reused?.expectedSequence == 301)
+        #expect(lateAfterRestart.map(\.sequence) == late.map(\.sequence))
+        #expect(reusedAfterRestart?.expectedSequence == 301)
+    }
+
+    @Test func retentionByAgeDropsFilesWhoseEntriesAreAllOlderThanTheBound() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let now = Atomic<Int64>(1_000_000_000_000)
+        let store = try await Store.open(
+            id: UUID(), directory: directory, configuration: Self.smallFiles { now.load(ordering: .relaxed) })
+        try await store.produce(space: "s", segment: "g", records: records(1...300, tag: String(repeating: "o", count: 60)))
+        now.add(3_600_000_000_000, ordering: .relaxed)  // An hour later.
+        try await store.produce(space: "s", segment: "g", records: records(301...600, tag: String(repeating: "n", count: 60)))
+        let young = try await store.applyRetention(.init(maxAge: .seconds(7_200)))
+
+        let outcome = try #require(try await store.applyRetention(.init(maxAge: .seconds(1_800))))
+
+        let left = try await store.consumeSegment(space: "s", segment: "g").collect()
+        await store.close()
+        #expect(young == nil)  // Nothing is two hours old.
+        #expect(outcome.droppedEntries > 0)
+        #expect(outcome.droppedEntries <= 300)  // Only old entries went.
+        #expect(left.map(\.sequence) == Array(UInt64(outcome.droppedEntries + 1)...600))
+    }
+
+    @Test func retentionOnAStoreKeptInMemoryDropsNothing() async throws {
+        let store = Store.inMemory()
+        try await store.produce(space: "s", segment: "g", records: records(1...10))
+
+        let outcome = try await store.applyRetention(.init(maxAge: .zero, maxBytes: 0))
+
+        #expect(outcome == nil)
+        #expect(try await store.consumeSegment(space: "s", segment: "g").collect().count == 10)
+        await store.close()
+    }
+
+    @Test func aStoreConfiguredWithRetentionDropsTheOldestFilesInTheBackground() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = Self.smallFiles()
+        configuration.retention = RetentionConfiguration(policy: .init(maxBytes: 0), interval: .milliseconds(20))
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
+
+        try await store.produce(space: "s", segment: "g", records: records(1...1_000, tag: String(repeating: "b", count: 60)))
+
+        var first: UInt64 = 1
+        for _ in 0..<1_000 where first == 1 {  // A bound on the outcome (20 s), not a timing assumption.
+            first = await store.status(space: "s", segment: "g")?.firstSequence ?? 1
+            if first == 1 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let read = try await store.consumeSegment(space: "s", segment: "g").collect()
+        await store.close()
+        #expect(first > 1)
+        #expect(read.first?.sequence ?? 0 >= first)
+        #expect(read.last?.sequence == 1_000)
     }
 }

@@ -1,0 +1,92 @@
+import Logging
+public import StreamKitLogFiles
+
+extension Store {
+    /// The background retention loop: applies the policy every interval until cancelled or the store is gone.
+    static func retain(_ started: AsyncStream<WeakStore>, configuration: RetentionConfiguration) async {
+        var handedOver: WeakStore?
+        for await reference in started {
+            handedOver = reference
+            break
+        }
+        guard let handedOver else { return }
+        while (try? await Task.sleep(for: configuration.interval)) != nil {
+            guard let store = handedOver.store else { return }
+            do {
+                try await store.applyRetention(configuration.policy)
+            } catch let error as StreamKitError where error.code == .storeClosing {
+                return
+            } catch {
+                store.configuration.logger.error(
+                    "retention failed; retrying at the next interval", metadata: ["store": "\(store.id)", "error": "\(error)"])
+            }
+        }
+    }
+    /// Drops the oldest entries that `policy` lets go, while the store runs (a file store drops whole log files,
+    /// oldest first, never the newest; other storages keep everything and this does nothing).
+    ///
+    /// After it returns, reads that start find only what is left: a segment read from before a segment's first
+    /// entry left starts at it, a space read from an offset into the dropped range resumes at the first entry
+    /// left, `status` reports the first sequence left, and a segment with no entry left is no longer listed
+    /// (producing to it continues after its last sequence, also after a restart). Reads already running may
+    /// still deliver entries of the blocks they were reading. Positions and sequences are never reused.
+    ///
+    /// - Parameter policy: What may go (age against the store's clock, size of the log files).
+    /// - Returns: What was dropped; nil when nothing was.
+    /// - Throws: `StreamKitError` — `.storeClosing`, `.storage` when the storage fails to write its manifest (then
+    ///   nothing was dropped).
+    @discardableResult
+    public func applyRetention(_ policy: LogRetention.Policy) async throws -> LogRetention.Outcome? {
+        guard !closing else { throw StreamKitError.storeClosing }
+        let storage = reads.storage
+        guard let start = storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
+
+        // Which segments have no entry left at or after `start`. (Commits that land meanwhile are after it.)
+        let snapshot = segments
+        var retired: [StoreManifest.RetiredSegment] = []
+        for (key, slot) in snapshot {
+            guard let head = await slot.actor.headIfRetired(before: start) else { continue }
+            retired.append(
+                StoreManifest.RetiredSegment(
+                    space: key.space, segment: key.segment, lastSequence: head.lastSequence,
+                    lastTransactionNumber: head.lastTransactionNumber, lastTimestamp: head.lastTimestamp))
+        }
+        guard !closing else { throw StreamKitError.storeClosing }
+        let outcome: LogRetention.Outcome
+        do {
+            outcome = try storage.dropEntries(before: start, retired: retired)
+        } catch {
+            var mapped = StreamKitError.storage(error)
+            mapped.storeID = id
+            throw mapped
+        }
+        guard outcome.droppedFiles > 0 else { return nil }
+
+        // Readers look from the new start on; then the index forgets what was before it.
+        reads.advanceLogStart(to: start)
+        if let firstBlock = storage.blockIndex(containing: start) { reads.directory.drop(before: firstBlock) }
+        reads.tail.drop(before: start)
+        for (key, slot) in snapshot {
+            guard let first = await slot.actor.dropIndex(before: start) else {
+                if segments[key]?.visible != nil, await slot.actor.firstIndexedSequence == nil {
+                    segments[key]?.visible = nil  // Nothing left: invisible until it has entries again.
+                    spaceSegments[key.space]?.remove(key.segment)
+                    if spaceSegments[key.space]?.isEmpty == true { spaceSegments[key.space] = nil }
+                }
+                continue
+            }
+            guard let visible = segments[key]?.visible, visible.firstSequence < first else { continue }
+            let firstEntry = try? await consumeSegment(space: key.space, segment: key.segment, limit: 1)
+                .first(where: { _ in true })
+            segments[key]?.visible?.firstSequence = firstEntry?.sequence ?? first
+            if let firstEntry { segments[key]?.visible?.firstTimestamp = firstEntry.timestamp }
+        }
+        configuration.logger.info(
+            "retention dropped entries",
+            metadata: [
+                "store": "\(id)", "files": "\(outcome.droppedFiles)", "entries": "\(outcome.droppedEntries)",
+                "bytes": "\(outcome.reclaimedBytes)", "log_start": "\(start)",
+            ])
+        return outcome
+    }
+}
