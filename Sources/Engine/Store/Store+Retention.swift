@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 public import StreamKitLogFiles
 
 extension Store {
@@ -40,6 +41,7 @@ extension Store {
         guard !closing else { throw StreamKitError.storeClosing }
         let storage = reads.storage
         guard let start = storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
+        let started = ContinuousClock.now
 
         // Which segments have no entry left at or after `start`. (Commits that land meanwhile are after it.)
         let snapshot = segments
@@ -81,6 +83,14 @@ extension Store {
             segments[key]?.visible?.firstSequence = firstEntry?.sequence ?? first
             if let firstEntry { segments[key]?.visible?.firstTimestamp = firstEntry.timestamp }
         }
+        let metrics = configuration.metricsFactory ?? MetricsSystem.factory
+        Counter(label: "streamkit_storage_retention_dropped_files_total", factory: metrics).increment(by: outcome.droppedFiles)
+        Counter(label: "streamkit_storage_retention_dropped_entries_total", factory: metrics)
+            .increment(by: outcome.droppedEntries)
+        Counter(label: "streamkit_storage_retention_reclaimed_bytes_total", factory: metrics)
+            .increment(by: Int(outcome.reclaimedBytes))
+        Metrics.Timer(label: "streamkit_storage_retention_duration_seconds", factory: metrics)
+            .recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
         configuration.logger.info(
             "retention dropped entries",
             metadata: [
@@ -88,5 +98,10 @@ extension Store {
                 "bytes": "\(outcome.reclaimedBytes)", "log_start": "\(start)",
             ])
         return outcome
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import StreamKitLogFiles
 import Synchronization
 import Testing
@@ -105,7 +106,10 @@ struct RetentionTests {
     @Test func retentionWhileOpenDropsTheOldestFilesAndEveryReadStartsAfterThemAlsoAfterARestart() async throws {
         let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        let metrics = TestMetrics()
+        var configuration = Self.smallFiles()
+        configuration.metricsFactory = metrics
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
         try await store.produce(space: "s", segment: "early", records: records(1...300, tag: String(repeating: "e", count: 60)))
         try await store.produce(space: "s", segment: "late", records: records(1...1_000, tag: String(repeating: "l", count: 60)))
 
@@ -127,6 +131,10 @@ struct RetentionTests {
         await reopened.close()
 
         #expect(outcome.droppedFiles > 0)
+        #expect(metrics.counterTotal(label: "streamkit_storage_retention_dropped_files_total") == outcome.droppedFiles)
+        #expect(metrics.counterTotal(label: "streamkit_storage_retention_dropped_entries_total") == outcome.droppedEntries)
+        #expect(
+            metrics.counterTotal(label: "streamkit_storage_retention_reclaimed_bytes_total") == Int(outcome.reclaimedBytes))
         #expect(filesOnDisk <= 2)  // The newest sealed file, and the one being appended to.
         #expect(listed == ["late"])
         #expect(early.isEmpty)
