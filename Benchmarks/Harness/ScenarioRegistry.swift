@@ -11,6 +11,7 @@ enum ScenarioRegistry {
         EngineConsumeScenario.coldSegment,
         EnginePublishScenario(),
         EngineRecoveryScenario(),
+        EngineRetentionScenario(),
         EngineMemoryScenario(),
         WireCodecScenario(),
         WireScenario.produce,

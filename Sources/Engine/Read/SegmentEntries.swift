@@ -179,7 +179,16 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     guard !buffer.isEmpty else { throw StreamKitError.storage(error) }
                     failure = StreamKitError.storage(error)
                 }
-                guard let last = buffer.last else { done = true; return nil }
+                guard let last = buffer.last else {
+                    // Nothing where the read is: retention may have dropped it meanwhile; go on from the first entry
+                    // left instead of ending as if at the segment's end.
+                    if failure == nil, let first = await segment.firstIndexedSequence, first > nextSequence {
+                        nextSequence = first
+                        continue
+                    }
+                    done = true
+                    return nil
+                }
                 let collected = buffer.count
                 nextSequence = last.sequence + 1
                 if read.maxTimestamp > 0, let cut = buffer.firstIndex(where: { $0.timestamp > read.maxTimestamp }) {

@@ -97,16 +97,8 @@ final class TailBuffer: Sendable {
     /// in a sealed block yet stay).
     func trim(toBudget budget: Int, sealedThrough: UInt64) {
         state.withLock { state in
-            while state.bytes > budget, state.head < state.chunks.count,
-                state.chunks[state.head].endPosition - 1 <= sealedThrough
-            {
-                state.bytes -= state.chunks[state.head].cost
-                state.startPosition = state.chunks[state.head].endPosition
-                state.head += 1
-            }
-            if state.head > 256 && state.head * 2 > state.chunks.count {
-                state.chunks.removeFirst(state.head)
-                state.head = 0
+            Self.dropOldest(&state, compactAfter: 256) { bytes, chunk in
+                bytes > budget && chunk.endPosition - 1 <= sealedThrough
             }
         }
     }
@@ -114,15 +106,21 @@ final class TailBuffer: Sendable {
     /// Drops the transactions that end before `position` (retention dropped the entries before it).
     func drop(before position: UInt64) {
         state.withLock { state in
-            while state.head < state.chunks.count, state.chunks[state.head].endPosition <= position {
-                state.bytes -= state.chunks[state.head].cost
-                state.startPosition = state.chunks[state.head].endPosition
-                state.head += 1
-            }
-            if state.head > 0 && state.head * 2 > state.chunks.count {
-                state.chunks.removeFirst(state.head)
-                state.head = 0
-            }
+            Self.dropOldest(&state, compactAfter: 0) { _, chunk in chunk.endPosition <= position }
+        }
+    }
+
+    /// Drops the oldest transactions while `condition` (the bytes held, the oldest transaction) holds, then gives
+    /// back the array's front once more than `compactAfter` dropped ones make up over half of it.
+    private static func dropOldest(_ state: inout State, compactAfter: Int, while condition: (Int, Chunk) -> Bool) {
+        while state.head < state.chunks.count, condition(state.bytes, state.chunks[state.head]) {
+            state.bytes -= state.chunks[state.head].cost
+            state.startPosition = state.chunks[state.head].endPosition
+            state.head += 1
+        }
+        if state.head > compactAfter && state.head * 2 > state.chunks.count {
+            state.chunks.removeFirst(state.head)
+            state.head = 0
         }
     }
 

@@ -90,18 +90,9 @@ extension Store {
         Counter(label: "streamkit_storage_retention_reclaimed_bytes_total", factory: metrics)
             .increment(by: Int(outcome.reclaimedBytes))
         Metrics.Timer(label: "streamkit_storage_retention_duration_seconds", factory: metrics)
-            .recordNanoseconds(Self.nanoseconds(ContinuousClock.now - started))
+            .recordNanoseconds(LogRetention.nanoseconds(ContinuousClock.now - started))
         configuration.logger.info(
-            "retention dropped entries",
-            metadata: [
-                "store": "\(id)", "files": "\(outcome.droppedFiles)", "entries": "\(outcome.droppedEntries)",
-                "bytes": "\(outcome.reclaimedBytes)", "log_start": "\(start)",
-            ])
+            "retention dropped entries", metadata: outcome.logMetadata.merging(["store": "\(id)"]) { $1 })
         return outcome
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Drops whole log files from the start of a closed store's log: the oldest entries go, their disk space is
 /// given back, and the store remembers where its log now starts and where each segment whose entries all went
@@ -22,6 +22,22 @@ public enum LogRetention {
             self.maxAge = maxAge
             self.maxBytes = maxBytes
         }
+
+        /// How many of the oldest log files go: each file's newest timestamp and bytes, in log order. The last
+        /// file always stays.
+        func filesToDrop(newest: [Int64], bytes: [Int64], now: Int64) -> Int {
+            let horizon = maxAge.map { now - LogRetention.nanoseconds($0) }
+            var remaining = bytes.reduce(0, +)
+            var dropped = 0
+            while dropped < newest.count - 1 {
+                let expired = horizon.map { newest[dropped] < $0 } ?? false
+                let oversized = maxBytes.map { remaining > $0 } ?? false
+                guard expired || oversized else { break }
+                remaining -= bytes[dropped]
+                dropped += 1
+            }
+            return dropped
+        }
     }
 
     /// What a drop did.
@@ -37,6 +53,14 @@ public enum LogRetention {
 
         /// Nothing dropped.
         public init() {}
+
+        /// What a drop did, as log metadata.
+        package var logMetadata: Logger.Metadata {
+            [
+                "files": "\(droppedFiles)", "entries": "\(droppedEntries)", "bytes": "\(reclaimedBytes)",
+                "log_start": "\(manifest.logStart)",
+            ]
+        }
 
         /// Nothing dropped; the manifest as it is.
         public init(manifest: StoreManifest) { self.manifest = manifest }
@@ -83,18 +107,9 @@ public enum LogRetention {
             files.append((first, blocks[start..<end], bytes))
             start = end
         }
-        let horizon = policy.maxAge.map { (now ?? configuration.clock()) - Self.nanoseconds($0) }
-        var remainingBytes = files.reduce(0) { $0 + $1.bytes }
-        var dropped = 0
-        while dropped < files.count - 1 {
-            let file = files[dropped]
-            let newest = file.blocks.last?.header.maxTimestamp ?? .min
-            let expired = horizon.map { newest < $0 } ?? false
-            let oversized = policy.maxBytes.map { remainingBytes > $0 } ?? false
-            guard expired || oversized else { break }
-            remainingBytes -= file.bytes
-            dropped += 1
-        }
+        let dropped = policy.filesToDrop(
+            newest: files.map { $0.blocks.last?.header.maxTimestamp ?? .min }, bytes: files.map(\.bytes),
+            now: now ?? configuration.clock())
         guard dropped > 0 else { return outcome }
 
         // Segments with entries in what stays (kept blocks or the unsealed tail) have their head in the log.
@@ -123,22 +138,25 @@ public enum LogRetention {
         let manifest = StoreManifest(
             logStart: files[dropped].first, retired: heads.filter { !present.contains($0.key) }.map(\.value))
         try manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
-        for file in files[..<dropped] {
-            try fileSystem.remove(layout.logPath(firstPosition: file.first))
-            try fileSystem.remove(layout.indexPath(firstPosition: file.first))
-        }
-        try fileSystem.syncDirectory(layout.logDirectory)
+        try removeLogFiles(files[..<dropped].map(\.first), fileSystem: fileSystem, layout: layout)
         outcome.manifest = manifest
         configuration.logger.info(
-            "log files dropped",
-            metadata: [
-                "store": "\(layout.root)", "files": "\(outcome.droppedFiles)", "entries": "\(outcome.droppedEntries)",
-                "bytes": "\(outcome.reclaimedBytes)", "log_start": "\(manifest.logStart)",
-            ])
+            "log files dropped", metadata: outcome.logMetadata.merging(["store": "\(layout.root)"]) { $1 })
         return outcome
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
+    /// Unlinks the log files (and block indexes) starting at `firsts` — after the manifest that drops them is
+    /// durable — and syncs the log directory.
+    static func removeLogFiles(_ firsts: [UInt64], fileSystem: any FileSystem, layout: StoreLayout) throws {
+        for first in firsts {
+            try fileSystem.remove(layout.logPath(firstPosition: first))
+            try fileSystem.remove(layout.indexPath(firstPosition: first))
+        }
+        try fileSystem.syncDirectory(layout.logDirectory)
+    }
+
+    /// `duration` in whole nanoseconds, saturating at `Int64.max`.
+    package static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue

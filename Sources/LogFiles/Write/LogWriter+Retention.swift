@@ -15,16 +15,7 @@ extension LogWriter {
             ((try? fileSystem.size(of: layout.logPath(firstPosition: file.first))) ?? 0)
                 + ((try? fileSystem.size(of: layout.indexPath(firstPosition: file.first))) ?? 0)
         }
-        let horizon = policy.maxAge.map { now - LogRetention.nanoseconds($0) }
-        var remaining = sizes.reduce(0, +)
-        var dropped = 0
-        while dropped < files.count - 1 {
-            let expired = horizon.map { files[dropped].maxTimestamp < $0 } ?? false
-            let oversized = policy.maxBytes.map { remaining > $0 } ?? false
-            guard expired || oversized else { break }
-            remaining -= sizes[dropped]
-            dropped += 1
-        }
+        let dropped = policy.filesToDrop(newest: files.map(\.maxTimestamp), bytes: sizes, now: now)
         return dropped > 0 ? files[dropped].first : nil
     }
 
@@ -64,11 +55,7 @@ extension LogWriter {
             try next.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
             current = next
             _ = readIndex.drop(before: logStart)
-            for file in files[..<keep] {
-                try fileSystem.remove(layout.logPath(firstPosition: file.first))
-                try fileSystem.remove(layout.indexPath(firstPosition: file.first))
-            }
-            try fileSystem.syncDirectory(layout.logDirectory)
+            try LogRetention.removeLogFiles(files[..<keep].map(\.first), fileSystem: fileSystem, layout: layout)
             outcome.manifest = next
             return outcome
         }

@@ -200,4 +200,22 @@ struct RetentionTests {
         #expect(read.first?.sequence ?? 0 >= first)
         #expect(read.last?.sequence == 1_000)
     }
+
+    @Test func aSegmentReadRunningWhenRetentionDropsItsRangeGoesOnInOrderToTheEnd() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        try await store.produce(space: "s", segment: "g", records: records(1...2_000, tag: String(repeating: "r", count: 60)))
+        var iterator = store.consumeSegment(space: "s", segment: "g").makeAsyncIterator()
+        var seen: [UInt64] = []
+        while seen.count < 10, let entry = try await iterator.next() { seen.append(entry.sequence) }
+
+        let outcome = try #require(try await store.applyRetention(.init(maxBytes: 0)))
+        while let entry = try await iterator.next() { seen.append(entry.sequence) }
+        await store.close()
+
+        #expect(outcome.droppedEntries > 1_100)  // Past the first block the read had in hand.
+        #expect(seen.last == 2_000)  // It did not end early.
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 })  // In order, nothing twice.
+    }
 }

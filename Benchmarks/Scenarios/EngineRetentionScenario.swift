@@ -1,0 +1,71 @@
+import Foundation
+import StreamKitEngine
+import StreamKitLogFiles
+
+/// `engine.retention`: one producer writes as fast as it can, once with size retention running in the
+/// background (`--retention` bound 16 MiB, log files of 4 MiB, applied every 100 ms) and once without
+/// (`engine.retention.off`), in the same run. Reports the throughput of both, and the disk the store takes
+/// over time: sampled ten times while producing, the largest sample of the second half and the last one are in
+/// the notes (flat with retention, growing without).
+struct EngineRetentionScenario: Scenario {
+    let name = "engine.retention"
+    let summary = "produce at full speed with size retention running vs without; disk size over time"
+    let inQuickSuite = false
+
+    static let maxBytes: Int64 = 16 << 20
+    static let logFileBytes = 4 << 20
+
+    func run(_ options: BenchOptions, progress: any ProgressReporting) async throws -> [Measurement] {
+        let records = options.records ?? (options.quick ? 300_000 : 1_000_000)
+        var generator = PayloadGenerator(payloadBytes: options.payloadBytes)
+        let payloads = generator.makeBuffer(count: records)
+        let work = WorkDirectory(path: options.workDirectory)
+        var rows: [Measurement] = []
+        var throughputWithout: Double?
+        for retained in [false, true] {
+            let scenario = retained ? name : name + ".off"
+            let workload = Workload(scenario: scenario, payloads: payloads, batch: options.batch, durability: .none)
+            let batches = EngineBench.batches(workload)
+            let directory = try work.subdirectory("streamkit-retention-\(retained ? "on" : "off")")
+            var configuration = EngineBench.configuration(.none)
+            configuration.log.logFileBytes = Self.logFileBytes
+            if retained {
+                configuration.retention = RetentionConfiguration(
+                    policy: .init(maxBytes: Self.maxBytes), interval: .milliseconds(100))
+            }
+            let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
+            TimedPhase.prepare()
+            var samples: [Int] = []
+            let every = max(1, batches.count / 10)
+            let start = MonotonicClock.nanoseconds()
+            for (i, batch) in batches.enumerated() {
+                try await store.produce(space: "orders", segment: batch.segment, records: batch.records)
+                if (i + 1) % every == 0 {
+                    samples.append(DiskUsage.bytes(under: directory))
+                    progress.update("\(scenario) streamkit", done: (i + 1) * workload.batch, total: records)
+                }
+            }
+            let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
+            TimedPhase.finish()
+            let peak = ResidentMemory.peak()
+            await store.close()
+            let secondHalf = samples.suffix(samples.count / 2).max() ?? 0
+            var extras = [
+                "disk_samples_mib": samples.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: "/"),
+                "disk_max_second_half_mib": String(format: "%.1f", Double(secondHalf) / 1_048_576),
+            ]
+            let throughput = Double(records) / seconds
+            if retained {
+                extras["retention_max_bytes_mib"] = "\(Self.maxBytes >> 20)"
+                if let throughputWithout { extras["throughput_vs_off"] = String(format: "%.2f", throughput / throughputWithout) }
+            } else {
+                throughputWithout = throughput
+            }
+            rows.append(
+                workload.measurement(
+                    system: .streamkit, seconds: seconds, bytesOnDisk: DiskUsage.bytes(under: directory),
+                    peakResidentBytes: peak, extras: extras))
+        }
+        return rows
+    }
+}
