@@ -4,9 +4,11 @@ import StreamKitEngine
 
 /// A producer for the crash tests: opens the store in the given directory with `fsync` durability and
 /// produces transactions of 10 records round-robin to 4 segments, printing `segment sequence` for the last
-/// record of every acknowledged transaction, until it is killed (or has produced `--transactions`).
+/// record of every acknowledged transaction, until it is killed (or has produced `--transactions`). With
+/// `--retain`, retention runs in the background every 10 ms and keeps about 64 KiB of 16 KiB log files, so
+/// kills land in the middle of drops too.
 ///
-/// Usage: `streamkit-crash-child <directory> <store-uuid> [transactions]`
+/// Usage: `streamkit-crash-child <directory> <store-uuid> [transactions] [--retain]`
 @main
 struct CrashChild {
     /// Writes a line straight to the standard output (unbuffered, so a kill loses nothing printed).
@@ -15,7 +17,9 @@ struct CrashChild {
     }
 
     static func main() async {
-        let arguments = CommandLine.arguments
+        var arguments = CommandLine.arguments
+        let retain = arguments.contains("--retain")
+        arguments.removeAll { $0 == "--retain" }
         guard arguments.count >= 3, let id = UUID(uuidString: arguments[2]) else {
             FileHandle.standardError.write(Data("usage: streamkit-crash-child <directory> <store-uuid> [transactions]\n".utf8))
             exit(64)
@@ -27,6 +31,10 @@ struct CrashChild {
         configuration.log.walFileBytes = 64 << 10
         configuration.log.logger.logLevel = .error
         configuration.logger.logLevel = .error
+        if retain {
+            configuration.log.logFileBytes = 16 << 10
+            configuration.retention = RetentionConfiguration(policy: .init(maxBytes: 64 << 10), interval: .milliseconds(10))
+        }
         do {
             let store = try await Store.open(id: id, directory: arguments[1], configuration: configuration)
             var next: [UInt64] = []

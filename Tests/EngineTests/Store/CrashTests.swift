@@ -15,17 +15,27 @@ import Testing
 
     @Test("SIGKILL at random moments never loses an acknowledged entry nor leaves a half-written transaction")
     func killAndRecover() async throws {
+        try await killAndRecover(retaining: false)
+    }
+
+    @Test("SIGKILL at random moments while retention drops files loses nothing acknowledged and resurrects nothing dropped")
+    func killDuringRetentionAndRecover() async throws {
+        try await killAndRecover(retaining: true)
+    }
+
+    private func killAndRecover(retaining: Bool) async throws {
         let directory = NSTemporaryDirectory() + "streamkit-crash-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let id = UUID()
         var acknowledged: [String: UInt64] = [:]
+        var firstSeen: [String: UInt64] = [:]  // With retention: the first sequence left only ever moves forward.
         var generator = SystemRandomNumberGenerator()
         try #require(FileManager.default.isExecutableFile(atPath: Self.childPath), "child not built at \(Self.childPath)")
 
         for cycle in 0..<Self.cycles {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: Self.childPath)
-            child.arguments = [directory, id.uuidString]
+            child.arguments = [directory, id.uuidString] + (retaining ? ["--retain"] : [])
             let output = Pipe()
             child.standardOutput = output
             try child.run()
@@ -62,14 +72,23 @@ import Testing
             for s in 0..<4 {
                 let name = "g\(s)"
                 let entries = try await store.consumeSegment(space: "crash", segment: name).collect()
-                #expect(entries.map(\.sequence) == Array(1...UInt64(max(entries.count, 1))).prefix(entries.count).map { $0 },
+                let first = entries.first?.sequence ?? 1
+                let last = entries.last?.sequence ?? 0
+                #expect(entries.map(\.sequence) == Array(first..<(first + UInt64(entries.count))),
                         "cycle \(cycle): \(name) is not contiguous")
-                #expect(UInt64(entries.count) >= acknowledged[name] ?? 0, "cycle \(cycle): \(name) lost acknowledged entries")
-                #expect(entries.count % 10 == 0, "cycle \(cycle): \(name) holds a partial transaction")
+                #expect(last >= acknowledged[name] ?? 0, "cycle \(cycle): \(name) lost acknowledged entries")
+                #expect(last % 10 == 0, "cycle \(cycle): \(name) ends in a partial transaction")
+                if retaining {
+                    #expect(first >= firstSeen[name] ?? 1, "cycle \(cycle): \(name) got dropped entries back")
+                    firstSeen[name] = max(firstSeen[name] ?? 1, first)
+                } else {
+                    #expect(first == 1, "cycle \(cycle): \(name) lost its first entries")
+                }
                 #expect(entries.allSatisfy { $0.payload.bytes == Array("\(name)-\($0.sequence)".utf8) }, "cycle \(cycle): garbage in \(name)")
             }
             await store.close()
         }
         #expect(acknowledged.values.reduce(0, +) > 0, "the child never acknowledged anything")
+        if retaining { #expect(firstSeen.values.contains { $0 > 1 }, "retention never dropped anything") }
     }
 }
