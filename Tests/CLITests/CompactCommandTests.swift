@@ -29,6 +29,7 @@ extension CommandLineToolTests {
         let badSize = try run(["compact", root, "--retention-max-bytes", "ten"])
         let compacted = try run(["compact", root, "--retention-max-bytes", "1K"])
         let dumped = try run(["dump", root, "--store", id.uuidString])
+        let inspected = try run(["inspect", root])
 
         #expect(before >= 3)
         #expect(refused.status == 64)  // No bound given.
@@ -37,6 +38,7 @@ extension CommandLineToolTests {
         #expect(compacted.status == 0, "\(compacted.stderr)")
         #expect(compacted.stdout.contains("dropped \(before - 1) log files"))
         #expect(try logFiles().count == 1)
+        #expect(inspected.stdout.contains("retention: the log starts at position"), "\(inspected.stdout)")
         let objects = try lines(dumped.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let sequences = objects.compactMap { ($0?["sequence"] as? NSNumber)?.intValue }
         #expect(sequences.count == objects.count)

@@ -7,7 +7,7 @@
 /// directory synced, so a crash leaves the old manifest or the new one, never a mix.
 public struct StoreManifest: Sendable, Hashable {
     /// The head of a segment none of whose entries is left in the log.
-    public struct RetiredSegment: Sendable, Hashable {
+    public struct RetiredSegment: Sendable, Hashable, Codable {
         /// The segment's space.
         public var space: String
         /// The segment's name.
@@ -41,6 +41,13 @@ public struct StoreManifest: Sendable, Hashable {
     }
 
     // MARK: - Files
+
+    /// Reads the manifest of the store directory at `directory` (read-only; the default when it has none).
+    ///
+    /// - Throws: `LogFilesError` — `.corrupt`, `.unsupportedVersion`, `.io`.
+    public static func read(directory: String) throws -> StoreManifest {
+        try load(fileSystem: PosixFileSystem(), layout: StoreLayout(root: directory))
+    }
 
     /// Reads the manifest of the store at `layout`; the default (start at 1, nothing retired) when it has none.
     ///

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StreamKitLogFiles
 import StreamKitPostgres
 
 /// `streamkit inspect (DIR | --postgres URL) [--store ID] [--json]`.
@@ -62,6 +63,14 @@ struct InspectCommand: AsyncParsableCommand {
                 for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
                 for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
                 for line in StoreSummary.Segment.lines(summary.segments) { Output.line(line) }
+                if summary.logStart > 1 || !summary.retiredSegments.isEmpty {
+                    Output.line(
+                        "  retention: the log starts at position \(summary.logStart); \(summary.retiredSegments.count) "
+                            + "segment\(summary.retiredSegments.count == 1 ? "" : "s") with no entry left")
+                    for retired in summary.retiredSegments {
+                        Output.line("    \(retired.space)/\(retired.segment): continues after sequence \(retired.lastSequence)")
+                    }
+                }
             }
             try Self.failIfDamaged(summaries)
         }

@@ -44,6 +44,10 @@ struct StoreSummary: Encodable {
     var firstPosition: UInt64
     var lastPosition: UInt64
     var segments: [Segment]
+    /// Where the log starts (1 unless retention dropped its oldest files).
+    var logStart: UInt64
+    /// Segments none of whose entries is left (dropped by retention), with the sequence they continue after.
+    var retiredSegments: [StoreManifest.RetiredSegment]
     /// Damage: what opening the store would refuse, each with its file and offset.
     var damage: [String]
     /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
@@ -53,7 +57,7 @@ struct StoreSummary: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
-            firstPosition, lastPosition, segments, damage, tornTails
+            firstPosition, lastPosition, segments, logStart, retiredSegments, damage, tornTails
     }
 
     init(id: String, path: String) throws {
@@ -72,6 +76,9 @@ struct StoreSummary: Encodable {
         firstPosition = reader.blocks.first?.header.firstPosition ?? reader.walEntries.first?.position ?? 0
         damageFound = reader.damage
         damage = reader.damage.map { "\($0.path) @\($0.offset): \($0.reason)" }
+        let manifest = (try? StoreManifest.read(directory: path)) ?? StoreManifest()  // Damage: verify reports it.
+        logStart = manifest.logStart
+        retiredSegments = manifest.retired
         tornTails = reader.problems.filter(\.isTail).map { "\($0.path) @\($0.offset): \($0.reason)" }
 
         var bySegment: [String: Segment] = [:]
