@@ -61,6 +61,4 @@ extension LogWriter {
         }
     }
 
-    /// The manifest as last written (or read when the store opened).
-    public var currentManifest: StoreManifest { manifest.withLock { $0 } }
 }

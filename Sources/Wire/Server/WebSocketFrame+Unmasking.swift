@@ -9,20 +9,30 @@ extension WebSocketFrame {
     package var unmaskedPayload: ByteBuffer {
         guard let maskKey else { return data }
         var payload = data
-        let key = UInt32(maskKey[0]) | UInt32(maskKey[1]) << 8 | UInt32(maskKey[2]) << 16 | UInt32(maskKey[3]) << 24
-        let wide = UInt64(key) | UInt64(key) << 32  // Byte i of the payload is XORed with key byte i % 4.
-        payload.withUnsafeMutableReadableBytes { bytes in
-            var offset = 0
-            while offset + 8 <= bytes.count {
-                let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                bytes.storeBytes(of: UInt64(littleEndian: word.littleEndian ^ wide), toByteOffset: offset, as: UInt64.self)
-                offset += 8
+        payload.applyWebSocketMask(maskKey)
+        return payload
+    }
+}
+
+extension ByteBuffer {
+    /// XORs the readable bytes from `offset` on with `key` (byte `i` of that stretch with key byte `i % 4`),
+    /// eight bytes at a time: masking and unmasking are the same operation.
+    package mutating func applyWebSocketMask(_ key: WebSocketMaskingKey, from offset: Int = 0) {
+        let word = UInt32(key[0]) | UInt32(key[1]) << 8 | UInt32(key[2]) << 16 | UInt32(key[3]) << 24
+        let wide = UInt64(word) | UInt64(word) << 32
+        withUnsafeMutableReadableBytes { all in
+            guard offset < all.count else { return }
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: all[offset...])
+            var i = 0
+            while i + 8 <= bytes.count {
+                let value = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                bytes.storeBytes(of: UInt64(littleEndian: value.littleEndian ^ wide), toByteOffset: i, as: UInt64.self)
+                i += 8
             }
-            while offset < bytes.count {
-                bytes[offset] ^= maskKey[offset % 4]
-                offset += 1
+            while i < bytes.count {
+                bytes[i] ^= key[i % 4]
+                i += 1
             }
         }
-        return payload
     }
 }
