@@ -23,14 +23,10 @@ struct CompactCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only this store.")
     var store: String?
 
-    @Option(name: .long, help: "Drop entries older than this: 90s, 15m, 36h, 7d, 2w.")
-    var retentionMaxAge: AgeArgument?
-
-    @Option(name: .long, help: "Keep at most this many bytes of log files per store: 512M, 10GiB, 5GB.")
-    var retentionMaxBytes: ByteCountArgument?
+    @OptionGroup var retention: RetentionOptions
 
     func validate() throws {
-        guard retentionMaxAge != nil || retentionMaxBytes != nil else {
+        guard retention.isSet else {
             throw ValidationError("give --retention-max-age, --retention-max-bytes or both")
         }
     }
@@ -39,7 +35,7 @@ struct CompactCommand: AsyncParsableCommand {
         try await Output.run {
             let data = try DataDirectory(path: directory)
             let stores = try store.map { [try data.store($0)] } ?? data.stores
-            let policy = LogRetention.Policy(maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value)
+            let policy = retention.policy
             var configuration = LogConfiguration()
             configuration.logger.logLevel = .warning
             for location in stores {

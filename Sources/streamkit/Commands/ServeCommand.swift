@@ -68,11 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         help: "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)")
     var durability: DurabilityArgument?
 
-    @Option(name: .long, help: "With --data: drop log entries older than this (90s, 15m, 36h, 7d, 2w), in whole log files.")
-    var retentionMaxAge: AgeArgument?
-
-    @Option(name: .long, help: "With --data: keep at most this many bytes of log files per store (512M, 10GiB, 5GB).")
-    var retentionMaxBytes: ByteCountArgument?
+    @OptionGroup(title: "Retention (with --data)") var retention: RetentionOptions
 
     @Option(name: .long, help: "With --data: how often retention runs (default 60s).")
     var compactionInterval: AgeArgument?
@@ -133,6 +129,9 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
             }
+            if retention.isSet || compactionInterval != nil {
+                throw ValidationError("retention goes with --data; stores in PostgreSQL keep every entry for now")
+            }
         } else if postgresConnections != nil || postgresStatementTimeout != nil || postgresConnectionWait != nil {
             throw ValidationError(
                 "--postgres-connections, --postgres-statement-timeout and --postgres-connection-wait go with --postgres")
@@ -180,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let durability = durability ?? DurabilityArgument(.fsync)
                 store.log.durability = durability.value
                 store.retention = RetentionConfiguration(
-                    policy: .init(maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value),
+                    policy: retention.policy,
                     interval: compactionInterval?.value ?? .seconds(60))
                 registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
                 database = nil
