@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 extension LogWriter {
@@ -23,7 +24,8 @@ extension LogWriter {
     /// and `retired`, the heads of segments none of whose entries is left), forgets the files' blocks (reads of
     /// them in progress finish; new ones start after them) and unlinks them.
     ///
-    /// Crash-safe: the manifest is durable before any file goes, and opening the store finishes the drop.
+    /// Crash-safe: the manifest is durable before any file goes, and opening the store finishes the drop (also
+    /// when unlinking fails here: that is logged at Error, not thrown, since the entries are gone for readers).
     ///
     /// - Parameters:
     ///   - logStart: The first position of a sealed log file other than the oldest (see ``retentionStart(_:now:)``):
@@ -32,7 +34,8 @@ extension LogWriter {
     ///     retired, with its head (the caller knows which segments have entries left; segments it misses are
     ///     recovered from the log only if they have entries there).
     /// - Returns: What was dropped.
-    /// - Throws: `LogFilesError` — `.invalidArgument` when `logStart` is not such a file's first position, `.io`.
+    /// - Throws: `LogFilesError` — `.invalidArgument` when `logStart` is not such a file's first position, `.io`
+    ///   when the manifest cannot be written (then nothing was dropped).
     public func dropLogFiles(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
         try manifest.withLock { current in
             let files = readIndex.files()
@@ -55,8 +58,15 @@ extension LogWriter {
             try next.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
             current = next
             _ = readIndex.drop(before: logStart)
-            try LogRetention.removeLogFiles(files[..<keep].map(\.first), fileSystem: fileSystem, layout: layout)
             outcome.manifest = next
+            do {
+                try LogRetention.removeLogFiles(files[..<keep].map(\.first), fileSystem: fileSystem, layout: layout)
+            } catch {
+                // The drop is done once the manifest is durable: files it left are removed by the next open.
+                configuration.logger.error(
+                    "dropped log files could not all be removed; the next open of the store removes them",
+                    metadata: ["store": "\(layout.root)", "error": "\(error)"])
+            }
             return outcome
         }
     }
