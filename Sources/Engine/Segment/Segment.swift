@@ -27,6 +27,12 @@ actor Segment {
         var exact: Bool
 
         var lastSequence: UInt64 { firstSequence + UInt64(count) - 1 }
+
+        /// Whether every entry of the run is before `position`, a block boundary (a block run's entries all lie
+        /// in the block that starts at `startPosition`).
+        func lies(before position: UInt64) -> Bool {
+            exact ? startPosition + UInt64(count) <= position : startPosition < position
+        }
     }
 
     struct Head: Sendable {
@@ -189,11 +195,8 @@ actor Segment {
     /// The segment's head when none of its entries is at or after `position` (a block boundary) but it has had
     /// entries; nil when some entry is left there, or it never had one.
     func headIfRetired(before position: UInt64) -> Head? {
-        guard head.lastSequence > 0 else { return nil }
-        let left = index.contains { run in
-            run.exact ? run.startPosition + UInt64(run.count) > position : run.startPosition >= position
-        }
-        return left ? nil : head
+        guard head.lastSequence > 0, index.allSatisfy({ $0.lies(before: position) }) else { return nil }
+        return head
     }
 
     /// Forgets where the entries before `position` (a block boundary: retention dropped what is before it)
@@ -201,18 +204,12 @@ actor Segment {
     func dropIndex(before position: UInt64) -> UInt64? {
         var kept: [IndexRun] = []
         kept.reserveCapacity(index.count)
-        for var run in index {
-            if run.exact {
-                let end = run.startPosition + UInt64(run.count)  // One past the run's last position.
-                guard end > position else { continue }
-                if run.startPosition < position {  // A transaction that straddles the start keeps its tail.
-                    let cut = position - run.startPosition
-                    run.firstSequence += cut
-                    run.startPosition = position
-                    run.count -= UInt32(cut)
-                }
-            } else if run.startPosition < position {
-                continue  // Its block is before the start.
+        for var run in index where !run.lies(before: position) {
+            if run.exact, run.startPosition < position {  // A transaction that straddles the start keeps its tail.
+                let cut = position - run.startPosition
+                run.firstSequence += cut
+                run.startPosition = position
+                run.count -= UInt32(cut)
             }
             kept.append(run)
         }

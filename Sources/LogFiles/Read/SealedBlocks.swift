@@ -40,8 +40,6 @@ public final class SealedBlocks: Sendable {
     /// One past the index of the last sealed block (indexes are not reused when blocks are dropped).
     public var count: Int { state.withLock { $0.base + $0.blocks.count } }
 
-    /// Index of the first block not dropped.
-    public var firstIndex: Int { state.withLock { $0.base } }
 
     /// The last position sealed into a block (0 when none).
     public var lastPosition: UInt64 { state.withLock { $0.blocks.last?.header.lastPosition ?? 0 } }
@@ -68,14 +66,13 @@ public final class SealedBlocks: Sendable {
     }
 
     /// Forgets the blocks of log files before `position` (a file's first position) and their open files (a read
-    /// in progress keeps its file open until it is done). Returns the index of the first block left.
-    func drop(before position: UInt64) -> Int {
+    /// in progress keeps its file open until it is done).
+    func drop(before position: UInt64) {
         state.withLock { state in
             let count = state.blocks.partitioningIndex { $0.fileFirstPosition >= position }
             state.blocks.removeFirst(count)
             state.base += count
             for first in Array(state.files.keys) where first < position { state.files[first] = nil }
-            return state.base
         }
     }
 

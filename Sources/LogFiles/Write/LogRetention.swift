@@ -91,31 +91,17 @@ public enum LogRetention {
         let lock = try StoreLock(path: layout.lockPath)
         defer { lock.release() }
         let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
-        var outcome = Outcome(manifest: recovered.manifest)
-
-        // The log's files in order, each with its blocks; the last one stays whatever the policy says.
-        var files: [(first: UInt64, blocks: ArraySlice<BlockSummary>, bytes: Int64)] = []
-        var start = 0
-        let blocks = recovered.blocks
-        while start < blocks.count {
-            var end = start + 1
-            while end < blocks.count, blocks[end].fileFirstPosition == blocks[start].fileFirstPosition { end += 1 }
-            let first = blocks[start].fileFirstPosition
-            let bytes =
-                (try fileSystem.size(of: layout.logPath(firstPosition: first)))
-                + ((try? fileSystem.size(of: layout.indexPath(firstPosition: first))) ?? 0)
-            files.append((first, blocks[start..<end], bytes))
-            start = end
-        }
-        let dropped = policy.filesToDrop(
-            newest: files.map { $0.blocks.last?.header.maxTimestamp ?? .min }, bytes: files.map(\.bytes),
-            now: now ?? configuration.clock())
-        guard dropped > 0 else { return outcome }
+        let index = SealedBlocks(fileSystem: fileSystem, layout: layout, blocks: recovered.blocks)
+        guard
+            let logStart = start(
+                of: index, policy: policy, now: now ?? configuration.clock(), fileSystem: fileSystem, layout: layout)
+        else { return Outcome(manifest: recovered.manifest) }
 
         // Segments with entries in what stays (kept blocks or the unsealed tail) have their head in the log.
+        let dropped = recovered.blocks.prefix { $0.fileFirstPosition < logStart }
         var present = Set<SegmentName>()
-        for file in files[dropped...] {
-            for block in file.blocks { for run in block.runs { present.insert(SegmentName(run.space, run.segment)) } }
+        for block in recovered.blocks[dropped.endIndex...] {
+            for run in block.runs { present.insert(SegmentName(run.space, run.segment)) }
         }
         BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
             present.insert(
@@ -123,31 +109,79 @@ public enum LogRetention {
         }
         var heads: [SegmentName: StoreManifest.RetiredSegment] = [:]
         for retired in recovered.manifest.retired { heads[SegmentName(retired.space, retired.segment)] = retired }
-        for file in files[..<dropped] {
-            outcome.droppedFiles += 1
-            outcome.reclaimedBytes += file.bytes
-            for block in file.blocks {
-                outcome.droppedEntries += block.header.entryCount
-                for run in block.runs {  // Later runs of a segment carry later heads.
-                    heads[SegmentName(run.space, run.segment)] = StoreManifest.RetiredSegment(
-                        space: run.space, segment: run.segment, lastSequence: run.lastSequence,
-                        lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
-                }
+        for block in dropped {
+            for run in block.runs {  // Later runs of a segment carry later heads.
+                heads[SegmentName(run.space, run.segment)] = StoreManifest.RetiredSegment(
+                    space: run.space, segment: run.segment, lastSequence: run.lastSequence,
+                    lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
             }
         }
-        let manifest = StoreManifest(
-            logStart: files[dropped].first, retired: heads.filter { !present.contains($0.key) }.map(\.value))
-        try manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
-        try removeLogFiles(files[..<dropped].map(\.first), fileSystem: fileSystem, layout: layout)
-        outcome.manifest = manifest
+        let outcome = try drop(
+            from: index, before: logStart, retired: heads.filter { !present.contains($0.key) }.map(\.value),
+            current: recovered.manifest, configuration: configuration, layout: layout)
         configuration.logger.info(
             "log files dropped", metadata: outcome.logMetadata.merging(["store": "\(layout.root)"]) { $1 })
         return outcome
     }
 
+    // MARK: - Shared by the offline drop and the writer's
+
+    /// Where the log of `index` would start under `policy` at `now`: the first position of the oldest sealed log
+    /// file to keep (never past the newest), or nil when no file may go.
+    static func start(
+        of index: SealedBlocks, policy: Policy, now: Int64, fileSystem: any FileSystem, layout: StoreLayout
+    ) -> UInt64? {
+        let files = index.files()
+        guard files.count > 1 else { return nil }
+        let dropped = policy.filesToDrop(
+            newest: files.map(\.maxTimestamp), bytes: files.map { bytes(of: $0.first, fileSystem: fileSystem, layout: layout) },
+            now: now)
+        return dropped > 0 ? files[dropped].first : nil
+    }
+
+    /// Drops the sealed log files of `index` before `logStart`: writes the manifest (the new start, `retired`),
+    /// forgets the files' blocks and unlinks them. Once the manifest is durable the drop is done: files that
+    /// cannot be unlinked are logged at Error and left for the next open, which removes them.
+    ///
+    /// - Throws: `LogFilesError` — `.invalidArgument` when `logStart` does not start a sealed log file after the
+    ///   first, `.io` when the manifest cannot be written (then nothing was dropped).
+    static func drop(
+        from index: SealedBlocks, before logStart: UInt64, retired: [StoreManifest.RetiredSegment],
+        current: StoreManifest, configuration: LogConfiguration, layout: StoreLayout
+    ) throws -> Outcome {
+        let files = index.files()
+        guard let keep = files.firstIndex(where: { $0.first == logStart }), keep > 0 else {
+            guard logStart > current.logStart, files.first?.first != logStart else {
+                return Outcome(manifest: current)  // Nothing before it is left.
+            }
+            throw LogFilesError.invalidArgument("position \(logStart) does not start a sealed log file that may go")
+        }
+        let fileSystem = configuration.fileSystem
+        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired))
+        outcome.droppedFiles = keep
+        outcome.droppedEntries = Int(logStart - files[0].first)
+        outcome.reclaimedBytes = files[..<keep].reduce(0) { $0 + bytes(of: $1.first, fileSystem: fileSystem, layout: layout) }
+        try outcome.manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
+        index.drop(before: logStart)
+        do {
+            try removeLogFiles(files[..<keep].map(\.first), fileSystem: fileSystem, layout: layout)
+        } catch {
+            configuration.logger.error(
+                "dropped log files could not all be removed; the next open of the store removes them",
+                metadata: ["store": "\(layout.root)", "error": "\(error)"])
+        }
+        return outcome
+    }
+
+    /// Bytes of the log file starting at `first` and its block index.
+    private static func bytes(of first: UInt64, fileSystem: any FileSystem, layout: StoreLayout) -> Int64 {
+        ((try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0)
+            + ((try? fileSystem.size(of: layout.indexPath(firstPosition: first))) ?? 0)
+    }
+
     /// Unlinks the log files (and block indexes) starting at `firsts` — after the manifest that drops them is
     /// durable — and syncs the log directory.
-    static func removeLogFiles(_ firsts: [UInt64], fileSystem: any FileSystem, layout: StoreLayout) throws {
+    private static func removeLogFiles(_ firsts: [UInt64], fileSystem: any FileSystem, layout: StoreLayout) throws {
         for first in firsts {
             try fileSystem.remove(layout.logPath(firstPosition: first))
             try fileSystem.remove(layout.indexPath(firstPosition: first))

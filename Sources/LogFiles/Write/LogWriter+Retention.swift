@@ -1,4 +1,3 @@
-import Logging
 import Synchronization
 
 extension LogWriter {
@@ -9,15 +8,7 @@ extension LogWriter {
     ///
     /// - Parameter now: The time ages are measured against (ns since the Unix epoch).
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? {
-        let files = readIndex.files()
-        guard files.count > 1 else { return nil }
-        let fileSystem = configuration.fileSystem
-        let sizes = files.map { file in
-            ((try? fileSystem.size(of: layout.logPath(firstPosition: file.first))) ?? 0)
-                + ((try? fileSystem.size(of: layout.indexPath(firstPosition: file.first))) ?? 0)
-        }
-        let dropped = policy.filesToDrop(newest: files.map(\.maxTimestamp), bytes: sizes, now: now)
-        return dropped > 0 ? files[dropped].first : nil
+        LogRetention.start(of: readIndex, policy: policy, now: now, fileSystem: configuration.fileSystem, layout: layout)
     }
 
     /// Drops the sealed log files before `logStart` while the writer runs: writes the manifest (the new start
@@ -38,35 +29,10 @@ extension LogWriter {
     ///   when the manifest cannot be written (then nothing was dropped).
     public func dropLogFiles(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
         try manifest.withLock { current in
-            let files = readIndex.files()
-            guard let keep = files.firstIndex(where: { $0.first == logStart }), keep > 0 else {
-                guard logStart > current.logStart, files.first?.first != logStart else {
-                    return LogRetention.Outcome(manifest: current)  // Nothing before it is left.
-                }
-                throw LogFilesError.invalidArgument("position \(logStart) does not start a sealed log file that may go")
-            }
-            let fileSystem = configuration.fileSystem
-            var outcome = LogRetention.Outcome()
-            for file in files[..<keep] {
-                outcome.droppedFiles += 1
-                outcome.reclaimedBytes +=
-                    ((try? fileSystem.size(of: layout.logPath(firstPosition: file.first))) ?? 0)
-                    + ((try? fileSystem.size(of: layout.indexPath(firstPosition: file.first))) ?? 0)
-            }
-            outcome.droppedEntries = Int(logStart - files[0].first)
-            let next = StoreManifest(logStart: logStart, retired: retired)
-            try next.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
-            current = next
-            _ = readIndex.drop(before: logStart)
-            outcome.manifest = next
-            do {
-                try LogRetention.removeLogFiles(files[..<keep].map(\.first), fileSystem: fileSystem, layout: layout)
-            } catch {
-                // The drop is done once the manifest is durable: files it left are removed by the next open.
-                configuration.logger.error(
-                    "dropped log files could not all be removed; the next open of the store removes them",
-                    metadata: ["store": "\(layout.root)", "error": "\(error)"])
-            }
+            let outcome = try LogRetention.drop(
+                from: readIndex, before: logStart, retired: retired, current: current, configuration: configuration,
+                layout: layout)
+            current = outcome.manifest
             return outcome
         }
     }
