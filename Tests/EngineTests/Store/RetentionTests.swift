@@ -218,4 +218,28 @@ struct RetentionTests {
         #expect(seen.last == 2_000)  // It did not end early.
         #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 < $1 })  // In order, nothing twice.
     }
+
+    @Test func theBackgroundScrubGoesOnCheckingTheBlocksLeftAfterRetentionDroppedTheFirstOnes() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-retention-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let metrics = TestMetrics()
+        var configuration = Self.smallFiles()
+        configuration.metricsFactory = metrics
+        configuration.scrub.bytesPerSecond = 0
+        configuration.scrub.passInterval = .milliseconds(1)  // Passes back to back: each starts from the first block.
+        configuration.scrub.pollInterval = .milliseconds(5)
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
+        try await store.produce(space: "s", segment: "g", records: records(1...2_000, tag: String(repeating: "s", count: 60)))
+        _ = try #require(try await store.applyRetention(.init(maxBytes: 0)))
+        let scrubbed = { metrics.counterTotal(label: "streamkit_storage_scrubbed_blocks_total") }
+        let afterDrop = scrubbed()
+
+        // Several passes' worth of blocks after the drop: passes that start at index 0 must skip the dropped ones.
+        let target = afterDrop + 200
+        for _ in 0..<2_000 where scrubbed() < target { try await Task.sleep(for: .milliseconds(10)) }  // ≤ 20 s.
+        let checked = scrubbed() - afterDrop
+        await store.close()
+
+        #expect(checked >= 200)
+    }
 }
