@@ -26,14 +26,36 @@ struct LogRetentionTests {
                 retired: [
                     .init(space: "s", segment: "é-b", lastSequence: 9, lastTransactionNumber: 3, lastTimestamp: -5),
                     .init(space: "s", segment: "a", lastSequence: 1, lastTransactionNumber: 1, lastTimestamp: 7),
+                ],
+                deletions: [
+                    .init(space: "t", segment: "z", before: 5, through: 2_000),
+                    .init(space: "t", segment: "y", before: 10, through: 1_500),
                 ])
 
             try manifest.write(fileSystem: fileSystem, layout: layout, createdAt: 42)
 
             #expect(try StoreManifest.load(fileSystem: fileSystem, layout: layout) == manifest)
             #expect(manifest.retired.map(\.segment) == ["a", "é-b"])  // Sorted.
+            #expect(manifest.deletions.map(\.segment) == ["y", "z"])
             #expect(!fileSystem.exists(layout.manifestTemporaryPath))
         }
+    }
+
+    @Test func deletionsOfOneSegmentMergeToTheLaterBoundAndGoOnceTheLogStartsAfterThem() {
+        let manifest = StoreManifest(
+            logStart: 100,
+            deletions: [
+                .init(space: "s", segment: "g", before: 5, through: 120),
+                .init(space: "s", segment: "g", before: 9, through: 110),
+                .init(space: "s", segment: "old", before: 9, through: 99),
+            ])
+
+        let added = manifest.adding(.init(space: "s", segment: "g", before: 7, through: 130))
+        let moved = StoreManifest(logStart: 131, deletions: added.deletions)
+
+        #expect(manifest.deletions == [.init(space: "s", segment: "g", before: 9, through: 120)])
+        #expect(added.deletions == [.init(space: "s", segment: "g", before: 9, through: 130)])
+        #expect(moved.deletions.isEmpty)
     }
 
     @Test(arguments: [10, 64, 70, 80, 100])

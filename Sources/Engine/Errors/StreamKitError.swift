@@ -16,7 +16,8 @@ public struct StreamKitError: Error, Hashable, Sendable, CustomStringConvertible
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case sequenceConflict, invalidArgument, invalidOffset, notFound, storeClosing, storeUnavailable,
-                limitExceeded, leaseNotHeld, storage, corrupt, unauthorized, forbidden, overloaded, internalError
+                limitExceeded, leaseNotHeld, storage, corrupt, unauthorized, forbidden, overloaded, internalError,
+                unsupported
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -50,6 +51,9 @@ public struct StreamKitError: Error, Hashable, Sendable, CustomStringConvertible
         public static let overloaded = Code(.overloaded)
         /// A bug: an invariant did not hold.
         public static let internalError = Code(.internalError)
+        /// The store's storage (or the server) cannot do this: e.g. deleting entries of a store kept in
+        /// PostgreSQL.
+        public static let unsupported = Code(.unsupported)
 
         public var description: String { base.rawValue }
 

@@ -13,6 +13,8 @@ final class StoreReadContext: Sendable {
     let cache: BlockCache
     /// Blocks found damaged by readers and the scrub.
     let damage: DamageLog
+    /// Deletions whose entries may still be in the log: no read hands them out.
+    let deleted: DeletedEntries
     /// Every position up to here is committed and visible; readers never look past it.
     private let visible: Atomic<UInt64>
     /// The log's first position: retention dropped everything before it, and readers never look before it.
@@ -20,9 +22,10 @@ final class StoreReadContext: Sendable {
 
     init(
         storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int, damage: DamageLog,
-        logStart: UInt64 = 1
+        logStart: UInt64 = 1, deletions: [StoreManifest.Deletion] = []
     ) {
         self.storage = storage
+        self.deleted = DeletedEntries(deletions)
         self.files = storage as? FileStorage
         self.damage = damage
         self.tail = TailBuffer(startPosition: tailStart)
@@ -51,18 +54,21 @@ final class StoreReadContext: Sendable {
     func publishVisible(_ position: UInt64) { visible.store(position, ordering: .releasing) }
 
     /// Collects entries with positions in `from...through` (clamped to the visible watermark) that `accept`
-    /// takes, up to `max`. Blocks that `skip` rules out are not read. Returns the position after the last one
-    /// examined (so a caller can continue from there).
+    /// takes, up to `max`, leaving out deleted entries (unless `includeDeleted`: checking an offset). Blocks that
+    /// `skip` rules out are not read. Returns the position after the last one examined (so a caller can continue
+    /// from there).
     func scan(
         from: UInt64, through: UInt64, maxCount: Int, into out: inout [Entry], skip: ((Int) -> Bool)? = nil,
-        _ accept: (Entry) -> Bool
+        includeDeleted: Bool = false, _ accept: (Entry) -> Bool
     ) throws -> UInt64 {
         let limit = min(through, visibleThrough)
         var position = max(from, logStart)
+        let hidden = includeDeleted ? nil : deleted.snapshot(from: position)
         while position <= limit && out.count < maxCount {
             let tailStart = tail.startPosition
             if position >= tailStart {
-                return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept)
+                guard let hidden else { return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept) }
+                return tail.collect(from: position, through: limit, max: maxCount, into: &out) { !hidden.hides($0) && accept($0) }
             }
             guard let index = storage.blockIndex(containing: position), let block = storage.block(at: index),
                 block.firstPosition <= position || block.firstPosition < tailStart
@@ -80,7 +86,7 @@ final class StoreReadContext: Sendable {
             var i = Int(position - block.firstPosition)
             while i < entries.count, position <= limit, out.count < maxCount {
                 let entry = entries[i]
-                if accept(entry) { out.append(entry) }
+                if hidden?.hides(entry) != true, accept(entry) { out.append(entry) }
                 i += 1
                 position += 1
             }
@@ -122,7 +128,8 @@ final class StoreReadContext: Sendable {
         let limit = min(through, visibleThrough)
         let tailStart = tail.startPosition
         guard from >= logStart, from <= limit, from < tailStart, let index = storage.blockIndex(containing: from),
-            let block = storage.block(at: index), block.firstPosition <= from, accept(index)
+            let block = storage.block(at: index), block.firstPosition <= from, accept(index),
+            !mayHideEntries(inBlock: index, firstPosition: block.firstPosition)
         else { return nil }
         let entries: [Entry]
         switch cache.lookup(index) {
@@ -171,7 +178,7 @@ final class StoreReadContext: Sendable {
         // Sealed entries still in the tail go as their block too: sent as stored, they cost the sender nothing.
         guard from >= logStart, from <= limit, let index = storage.blockIndex(containing: from),
             let block = storage.block(at: index), block.firstPosition <= from, block.storedBytes <= maxBytes,
-            accept(index)
+            accept(index), !mayHideEntries(inBlock: index, firstPosition: block.firstPosition)
         else { return nil }
         let stored: StoredBlock
         do { stored = try files.storedBlock(at: index) } catch {
@@ -182,6 +189,13 @@ final class StoreReadContext: Sendable {
         let upper = Int(Swift.min(limit, block.lastPosition) - block.firstPosition) + 1
         guard lower < upper, upper <= stored.header.entryCount else { return nil }
         return (stored, lower..<upper)
+    }
+
+    /// Whether sealed block `index` (starting at `firstPosition`) may hold an entry a deletion covers: then it is
+    /// not handed out whole (the scan leaves those entries out).
+    private func mayHideEntries(inBlock index: Int, firstPosition: UInt64) -> Bool {
+        guard let snapshot = deleted.snapshot(from: firstPosition) else { return false }
+        return directory.block(index, mayHold: directory.ids(of: snapshot.spaces(coveringFrom: firstPosition)))
     }
 
     /// Decodes the blocks after `index` that a read up to `limit` will need, on the other core, while the
@@ -216,10 +230,12 @@ final class StoreReadContext: Sendable {
         }
     }
 
-    /// The entry at `position`, if visible.
+    /// The entry at `position`, if visible (also when deleted: an offset issued for it stays valid).
     nonisolated(nonsending) func entry(at position: UInt64) async throws -> Entry? {
         var out: [Entry] = []
-        try await loading { _ = try scan(from: position, through: position, maxCount: 1, into: &out) { _ in true } }
+        try await loading {
+            _ = try scan(from: position, through: position, maxCount: 1, into: &out, includeDeleted: true) { _ in true }
+        }
         return out.first
     }
 

@@ -217,6 +217,45 @@ actor Segment {
         return index.first?.firstSequence
     }
 
+    /// What deleting the segment's entries below `before` covers: the bound clamped to one past the last
+    /// committed sequence (entries not committed yet are never deleted, and producing goes on after the
+    /// deleted ones), how many indexed entries lie below it, and the last index run holding one of them (where
+    /// the deletion ends in the log); nil when no indexed entry lies below it.
+    func deletion(before: UInt64) -> (before: UInt64, count: Int, lastRun: IndexRun)? {
+        let bound = min(before, head.lastSequence + 1)
+        var count = 0
+        var lastRun: IndexRun?
+        for run in index {
+            guard run.firstSequence < bound else { break }
+            count += Int(min(run.lastSequence, bound - 1) - run.firstSequence + 1)
+            lastRun = run
+        }
+        return lastRun.map { (bound, count, $0) }
+    }
+
+    /// Forgets where the entries with sequences below `before` are (they were deleted); returns the first
+    /// sequence left, nil when none is.
+    func dropIndex(beforeSequence before: UInt64) -> UInt64? {
+        index = Self.index(index, droppingBefore: before)
+        return index.first?.firstSequence
+    }
+
+    /// `index` without the sequences below `before` (a run that straddles it keeps its tail).
+    static func index(_ index: [IndexRun], droppingBefore before: UInt64) -> [IndexRun] {
+        var kept: [IndexRun] = []
+        kept.reserveCapacity(index.count)
+        for var run in index where run.lastSequence >= before {
+            if run.firstSequence < before {
+                let cut = before - run.firstSequence
+                run.firstSequence = before
+                run.count -= UInt32(cut)
+                if run.exact { run.startPosition += cut }
+            }
+            kept.append(run)
+        }
+        return kept
+    }
+
     /// The next sequence a producer must use.
     var nextSequence: UInt64 { reservedSequence + 1 }
 

@@ -15,7 +15,7 @@ public final class FileStorage: StoreStorage {
         let contents = StoredLog(
             blocks: recovery.blocks.map(SealedBlock.init), tail: recovery.tail, nextPosition: recovery.nextPosition,
             lastTimestamp: recovery.lastTimestamp, retired: recovery.manifest.retired,
-            logStart: recovery.manifest.logStart)
+            logStart: recovery.manifest.logStart, deletions: recovery.manifest.deletions)
         return (FileStorage(writer: opened.writer), contents)
     }
 
@@ -43,6 +43,7 @@ public final class FileStorage: StoreStorage {
     public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
+    public func recordDeletion(_ deletion: StoreManifest.Deletion) throws { try writer.recordDeletion(deletion) }
     public func close() async { await writer.close() }
 }
 

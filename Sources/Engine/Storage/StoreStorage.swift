@@ -62,6 +62,10 @@ public protocol StoreStorage: Sendable {
     /// the heads of segments with no entry left, so that they continue after them when the store reopens.
     /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
     func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome
+    /// Records a deletion durably before returning (the store then leaves its entries out of every read, also
+    /// after it reopens: ``StoredLog/deletions``). Throws `StreamKitError` `.unsupported` when the storage
+    /// cannot delete.
+    func recordDeletion(_ deletion: StoreManifest.Deletion) throws
 }
 
 extension StoreStorage {
@@ -80,5 +84,9 @@ extension StoreStorage {
     /// This storage keeps every entry: nothing is dropped.
     public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
         LogRetention.Outcome()
+    }
+    /// This storage cannot delete entries: throws `unsupported`.
+    public func recordDeletion(_ deletion: StoreManifest.Deletion) throws {
+        throw StreamKitError(code: .unsupported, message: "this store's storage cannot delete entries")
     }
 }

@@ -16,11 +16,13 @@ public struct StoredLog: Sendable {
     public var retired: [StoreManifest.RetiredSegment]
     /// The position of the log's first entry: 1, or later once retention dropped the entries before it.
     public var logStart: UInt64
+    /// Deletions whose entries may still be in the log: the store leaves them out of every read.
+    public var deletions: [StoreManifest.Deletion]
 
     /// Creates the contents of a log.
     public init(
         blocks: [SealedBlock], tail: [Entry], nextPosition: UInt64, lastTimestamp: Int64,
-        retired: [StoreManifest.RetiredSegment] = [], logStart: UInt64 = 1
+        retired: [StoreManifest.RetiredSegment] = [], logStart: UInt64 = 1, deletions: [StoreManifest.Deletion] = []
     ) {
         self.blocks = blocks
         self.tail = tail
@@ -28,6 +30,7 @@ public struct StoredLog: Sendable {
         self.lastTimestamp = lastTimestamp
         self.retired = retired
         self.logStart = logStart
+        self.deletions = deletions
     }
 
     /// An empty log.

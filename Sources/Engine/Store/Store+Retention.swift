@@ -68,20 +68,9 @@ extension Store {
         reads.advanceLogStart(to: start)
         if let firstBlock = storage.blockIndex(containing: start) { reads.directory.drop(before: firstBlock) }
         reads.tail.drop(before: start)
+        reads.deleted.forget(before: start)
         for (key, slot) in snapshot {
-            guard let first = await slot.actor.dropIndex(before: start) else {
-                if segments[key]?.visible != nil, await slot.actor.firstIndexedSequence == nil {
-                    segments[key]?.visible = nil  // Nothing left: invisible until it has entries again.
-                    spaceSegments[key.space]?.remove(key.segment)
-                    if spaceSegments[key.space]?.isEmpty == true { spaceSegments[key.space] = nil }
-                }
-                continue
-            }
-            guard let visible = segments[key]?.visible, visible.firstSequence < first else { continue }
-            let firstEntry = try? await consumeSegment(space: key.space, segment: key.segment, limit: 1)
-                .first(where: { _ in true })
-            segments[key]?.visible?.firstSequence = firstEntry?.sequence ?? first
-            if let firstEntry { segments[key]?.visible?.firstTimestamp = firstEntry.timestamp }
+            await lostEntries(key, firstLeft: await slot.actor.dropIndex(before: start))
         }
         let metrics = configuration.metricsFactory ?? MetricsSystem.factory
         Counter(label: "streamkit_storage_retention_dropped_files_total", factory: metrics).increment(by: outcome.droppedFiles)

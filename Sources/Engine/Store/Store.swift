@@ -29,7 +29,7 @@ public actor Store {
     private var subscriptions: [String: [SubscriptionState]] = [:]
     var closing = false
     private var closed = false
-    private var inFlight = 0
+    var inFlight = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Timestamp of the newest visible entry (the floor for lease fencing tokens).
     private(set) var lastTimestamp: Int64
@@ -94,9 +94,10 @@ public actor Store {
             storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
             cacheBytes: configuration.blockCacheBytes,
             damage: DamageLog(storeID: id, logger: configuration.logger, metrics: configuration.metricsFactory),
-            logStart: recovery.logStart)
+            logStart: recovery.logStart, deletions: recovery.deletions)
         visibleThrough = recovery.nextPosition - 1
         lastTimestamp = recovery.lastTimestamp
+        let readContext = reads
         var rebuilt = IndexRebuilder()
         for block in recovery.blocks {
             reads.directory.add(block)
@@ -105,9 +106,22 @@ public actor Store {
         rebuilt.add(recovery.tail)
         reads.tail.append(recovered: recovery.tail)
         for (key, state) in rebuilt.segments {
-            segments[key] = SegmentSlot(
-                actor: Segment(key: key, head: state.head, index: state.index), visible: VisibleHead(state.head))
-            spaceSegments[key.space, default: []].insert(key.segment)
+            var state = state
+            var visible: VisibleHead? = VisibleHead(state.head)
+            if let deletion = readContext.deleted.deletion(of: key) {
+                // Deleted entries still in the log: the index and the visible head start after them.
+                state.index = Segment.index(state.index, droppingBefore: deletion.before)
+                if let run = state.index.first {
+                    visible?.firstSequence = run.firstSequence
+                    if let timestamp = Self.firstTimestamp(of: key, in: run, reads: readContext) {
+                        visible?.firstTimestamp = timestamp
+                    }
+                } else {
+                    visible = nil
+                }
+            }
+            segments[key] = SegmentSlot(actor: Segment(key: key, head: state.head, index: state.index), visible: visible)
+            if visible != nil { spaceSegments[key.space, default: []].insert(key.segment) }
         }
         // A segment whose entries were all dropped keeps its write side (the next sequence follows its last one)
         // and is invisible to readers until it has entries again.
@@ -187,13 +201,13 @@ public actor Store {
         return accept(PendingCommit(key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))
     }
 
-    private var storeClosing: StreamKitError {
+    var storeClosing: StreamKitError {
         var error = StreamKitError.storeClosing
         error.storeID = id
         return error
     }
 
-    private func finishedCall() {
+    func finishedCall() {
         inFlight -= 1
         if inFlight == 0 && !idleWaiters.isEmpty {
             for waiter in idleWaiters { waiter.resume() }

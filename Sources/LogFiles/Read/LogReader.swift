@@ -42,6 +42,13 @@ public final class LogReader: Sendable {
     /// Every problem met while opening, in the order met: torn tails (`isTail`: what open cuts, not damage)
     /// and damage.
     public let problems: [ScanProblem]
+    /// The store's manifest: where the log starts, retired segments, deletions (the default when it has none
+    /// or it is damaged, which ``problems`` then says).
+    public let manifest: StoreManifest
+    /// The manifest's deletions by segment: entries they cover are never handed out.
+    private let deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]
+    /// The last position a deletion covers (0 when there is none): entries after it need no check.
+    private let deletedThrough: UInt64
     private let pieces: [Piece]
     private let fileSystem: any FileSystem
     /// Log files opened once, by first position (read-only descriptors; `pread` is thread-safe).
@@ -90,6 +97,9 @@ public final class LogReader: Sendable {
         self.walEntries = walEntries
         self.pieces = pieces
         self.problems = scan.problems
+        self.manifest = scan.manifest
+        self.deletions = scan.manifest.deletionsBySegment
+        self.deletedThrough = scan.manifest.deletions.map(\.through).max() ?? 0
         var files: [UInt64: any StorageFile] = [:]
         for first in Set(blocks.map(\.fileFirstPosition)) {
             files[first] = try fileSystem.open(layout.logPath(firstPosition: first), mode: .read)
@@ -119,10 +129,22 @@ public final class LogReader: Sendable {
 
     /// Reads, checks and decodes the block at `index`.
     /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure.
+    /// Entries that a deletion covers are left out.
+    /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure.
     public func readBlock(at index: Int) throws -> [Entry] {
         guard blocks.indices.contains(index) else { throw LogFilesError.invalidArgument("no block \(index)") }
         let block = blocks[index]
-        return try BlockReading.read(block.header, file: file(of: block), offset: block.offset)
+        let entries = try BlockReading.read(block.header, file: file(of: block), offset: block.offset)
+        guard block.header.firstPosition <= deletedThrough else { return entries }
+        return entries.filter { !isDeleted($0) }
+    }
+
+    /// Whether a deletion recorded in the manifest covers `entry` (readers never hand it out).
+    public func isDeleted(_ entry: Entry) -> Bool {
+        guard entry.position <= deletedThrough,
+            let deletion = deletions[StoreManifest.SegmentName(space: entry.space, segment: entry.segment)]
+        else { return false }
+        return deletion.hides(sequence: entry.sequence, position: entry.position)
     }
 
     /// Calls `body` with every entry from `position` on, in log order (sealed blocks, then WAL entries),
@@ -231,11 +253,13 @@ public final class LogReader: Sendable {
             var delivered = false
             var next = walk.next
             do {
+                let filters = block.header.firstPosition <= deletedThrough
                 let more = try BlockReading.forEach(
                     block.header, file: file(of: block), offset: block.offset, from: walk.next, buffers: walk.buffers
                 ) { entry in
                     delivered = true
                     next = entry.position + 1
+                    if filters && isDeleted(entry) { return true }
                     return try body(entry)
                 }
                 walk.next = next
@@ -251,6 +275,7 @@ public final class LogReader: Sendable {
         case .wal(let range):
             for entry in walEntries[range] where entry.position >= walk.next {
                 walk.next = entry.position + 1
+                if isDeleted(entry) { continue }
                 guard try body(entry) else { return .stopped }
             }
             return .more

@@ -46,6 +46,8 @@ struct StoreScan {
     private(set) var walFiles = 0
     /// Valid WAL frames.
     private(set) var walFrames = 0
+    /// The store's manifest (the default when it has none or it is damaged: the damage is a problem).
+    private(set) var manifest = StoreManifest()
     /// The highest position of damage noted since the last readable piece: a gap in positions starting at or
     /// below it is that damage, not another.
     private var damageSincePiece: UInt64?
@@ -83,7 +85,8 @@ struct StoreScan {
         //    (the writer removes them on open), not part of the log.
         var logStart: UInt64?
         do {
-            logStart = try StoreManifest.load(fileSystem: fileSystem, layout: layout).logStart
+            manifest = try StoreManifest.load(fileSystem: fileSystem, layout: layout)
+            logStart = manifest.logStart
         } catch let error as LogFilesError where error.code == .corrupt || error.code == .unsupportedVersion {
             note(ScanProblem(path: layout.manifestPath, offset: error.offset ?? 0, reason: error.message, isTail: false))
         }

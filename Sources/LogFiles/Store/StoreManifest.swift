@@ -1,6 +1,7 @@
 /// What a store keeps beside its log about entries that are gone: the position its log starts at once whole
-/// log files were dropped (retention), and the head of every segment whose entries all went with them, so that
-/// producing to such a segment continues after its last sequence (sequences are never reused).
+/// log files were dropped (retention), the head of every segment whose entries all went with them, so that
+/// producing to such a segment continues after its last sequence (sequences are never reused), and the
+/// deletions of entries still in the log (``Deletion``), which readers leave out.
 ///
 /// Kept in `<store>/manifest` (docs/format.md, "Manifest"); a store without one starts at position 1 and has no
 /// retired segments. It is replaced whole: written to `manifest.tmp`, synced, renamed over `manifest`, and the
@@ -29,15 +30,78 @@ public struct StoreManifest: Sendable, Hashable {
         }
     }
 
+    /// The record of a deletion (a tombstone): the entries of one segment with sequences below ``before`` are
+    /// deleted. They are left out by every reader while they are still in the log, and the deletion is dropped
+    /// once the log starts after ``through`` (nothing it covers is left).
+    public struct Deletion: Sendable, Hashable, Codable {
+        /// The segment's space.
+        public var space: String
+        /// The segment's name.
+        public var segment: String
+        /// Entries of the segment with sequences below this are deleted.
+        public var before: UInt64
+        /// The position of the last entry deleted: the deletion is needed while the log holds it.
+        public var through: UInt64
+
+        /// Creates a deletion.
+        public init(space: String, segment: String, before: UInt64, through: UInt64) {
+            self.space = space
+            self.segment = segment
+            self.before = before
+            self.through = through
+        }
+
+        /// Whether the entry of this segment with `sequence` at `position` is deleted.
+        @inlinable
+        public func hides(sequence: UInt64, position: UInt64) -> Bool { sequence < before && position <= through }
+    }
+
     /// The position of the log's first entry: every position before it was dropped. 1 when nothing was.
     public var logStart: UInt64
     /// Segments whose entries were all dropped, sorted by space and segment.
     public var retired: [RetiredSegment]
+    /// Deletions whose entries may still be in the log, at most one per segment, sorted by space and segment.
+    public var deletions: [Deletion]
 
     /// Creates a manifest.
-    public init(logStart: UInt64 = 1, retired: [RetiredSegment] = []) {
+    public init(logStart: UInt64 = 1, retired: [RetiredSegment] = [], deletions: [Deletion] = []) {
         self.logStart = max(1, logStart)
         self.retired = retired.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
+        var merged: [Deletion] = []
+        for deletion in deletions.sorted(by: { ($0.space, $0.segment) < ($1.space, $1.segment) }) {
+            if let last = merged.last, last.space == deletion.space, last.segment == deletion.segment {
+                merged[merged.count - 1].before = max(last.before, deletion.before)
+                merged[merged.count - 1].through = max(last.through, deletion.through)
+            } else {
+                merged.append(deletion)
+            }
+        }
+        let start = self.logStart
+        self.deletions = merged.filter { $0.through >= start }
+    }
+
+    /// This manifest with `deletion` added (merged with the segment's earlier one: the later bound of both).
+    public func adding(_ deletion: Deletion) -> StoreManifest {
+        StoreManifest(logStart: logStart, retired: retired, deletions: deletions + [deletion])
+    }
+
+    /// The deletions keyed by segment, for readers that filter entries.
+    public var deletionsBySegment: [SegmentName: Deletion] {
+        Dictionary(deletions.map { (SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+    }
+
+    /// A segment's space and name, for dictionaries and sets.
+    public struct SegmentName: Sendable, Hashable {
+        /// The space.
+        public var space: String
+        /// The segment.
+        public var segment: String
+
+        /// Creates a name.
+        public init(space: String, segment: String) {
+            self.space = space
+            self.segment = segment
+        }
     }
 
     // MARK: - Files
@@ -93,7 +157,9 @@ public struct StoreManifest: Sendable, Hashable {
 
     /// The file: a file header (`SKMAN`, first position = ``logStart``), then `u32` body length, `u32` CRC32C of
     /// the body, and the body: `u32` retired count, then per retired segment `u16` space length, `u16` segment
-    /// length, `u64` last sequence, `u64` last transaction number, `i64` last timestamp, space and segment bytes.
+    /// length, `u64` last sequence, `u64` last transaction number, `i64` last timestamp, space and segment bytes;
+    /// then `u32` deletion count, then per deletion `u16` space length, `u16` segment length, `u64` before,
+    /// `u64` through, space and segment bytes.
     func encoded(createdAt: Int64) -> [UInt8] {
         var body: [UInt8] = []
         Self.append(UInt32(retired.count), to: &body)
@@ -105,6 +171,17 @@ public struct StoreManifest: Sendable, Hashable {
             Self.append(segment.lastSequence, to: &body)
             Self.append(segment.lastTransactionNumber, to: &body)
             Self.append(UInt64(bitPattern: segment.lastTimestamp), to: &body)
+            body += space
+            body += name
+        }
+        Self.append(UInt32(deletions.count), to: &body)
+        for deletion in deletions {
+            let space = Array(deletion.space.utf8)
+            let name = Array(deletion.segment.utf8)
+            Self.append(UInt16(truncatingIfNeeded: space.count), to: &body)
+            Self.append(UInt16(truncatingIfNeeded: name.count), to: &body)
+            Self.append(deletion.before, to: &body)
+            Self.append(deletion.through, to: &body)
             body += space
             body += name
         }
@@ -144,10 +221,23 @@ public struct StoreManifest: Sendable, Hashable {
                         space: space, segment: segment, lastSequence: lastSequence,
                         lastTransactionNumber: lastTransactionNumber, lastTimestamp: lastTimestamp))
             }
-            guard reader.offset == raw.count else {
-                throw LogFilesError.corrupt("manifest has bytes after its last segment", path: path, offset: Int64(reader.offset))
+            var deletions: [Deletion] = []
+            // A manifest written before deletions existed ends after its retired segments.
+            let deletionCount = reader.offset == raw.count ? 0 : Int(try reader.read(UInt32.self))
+            deletions.reserveCapacity(min(deletionCount, length / 20))
+            for _ in 0..<deletionCount {
+                let spaceCount = Int(try reader.read(UInt16.self))
+                let nameCount = Int(try reader.read(UInt16.self))
+                let before = try reader.read(UInt64.self)
+                let through = try reader.read(UInt64.self)
+                let space = try reader.string(spaceCount)
+                let segment = try reader.string(nameCount)
+                deletions.append(Deletion(space: space, segment: segment, before: before, through: through))
             }
-            return StoreManifest(logStart: header.firstPosition, retired: retired)
+            guard reader.offset == raw.count else {
+                throw LogFilesError.corrupt("manifest has bytes after its last deletion", path: path, offset: Int64(reader.offset))
+            }
+            return StoreManifest(logStart: header.firstPosition, retired: retired, deletions: deletions)
         }
     }
 

@@ -99,19 +99,22 @@ public enum LogRetention {
 
         // Segments with entries in what stays (kept blocks or the unsealed tail) have their head in the log.
         let dropped = recovered.blocks.prefix { $0.fileFirstPosition < logStart }
-        var present = Set<SegmentName>()
+        var present = Set<StoreManifest.SegmentName>()
         for block in recovered.blocks[dropped.endIndex...] {
-            for run in block.runs { present.insert(SegmentName(run.space, run.segment)) }
+            for run in block.runs { present.insert(StoreManifest.SegmentName(space: run.space, segment: run.segment)) }
         }
         BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
             present.insert(
-                SegmentName(String(decoding: view.space, as: UTF8.self), String(decoding: view.segment, as: UTF8.self)))
+                StoreManifest.SegmentName(
+                    space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self)))
         }
-        var heads: [SegmentName: StoreManifest.RetiredSegment] = [:]
-        for retired in recovered.manifest.retired { heads[SegmentName(retired.space, retired.segment)] = retired }
+        var heads: [StoreManifest.SegmentName: StoreManifest.RetiredSegment] = [:]
+        for retired in recovered.manifest.retired {
+            heads[StoreManifest.SegmentName(space: retired.space, segment: retired.segment)] = retired
+        }
         for block in dropped {
             for run in block.runs {  // Later runs of a segment carry later heads.
-                heads[SegmentName(run.space, run.segment)] = StoreManifest.RetiredSegment(
+                heads[StoreManifest.SegmentName(space: run.space, segment: run.segment)] = StoreManifest.RetiredSegment(
                     space: run.space, segment: run.segment, lastSequence: run.lastSequence,
                     lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
             }
@@ -157,7 +160,7 @@ public enum LogRetention {
             throw LogFilesError.invalidArgument("position \(logStart) does not start a sealed log file that may go")
         }
         let fileSystem = configuration.fileSystem
-        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired))
+        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired, deletions: current.deletions))
         outcome.droppedFiles = keep
         outcome.droppedEntries = Int(logStart - files[0].first)
         outcome.reclaimedBytes = files[..<keep].reduce(0) { $0 + bytes(of: $1.first, fileSystem: fileSystem, layout: layout) }
@@ -196,14 +199,4 @@ public enum LogRetention {
         return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 
-    /// A segment's names, for sets and dictionaries.
-    private struct SegmentName: Hashable {
-        var space: String
-        var segment: String
-
-        init(_ space: String, _ segment: String) {
-            self.space = space
-            self.segment = segment
-        }
-    }
 }

@@ -37,4 +37,22 @@ extension LogWriter {
         }
     }
 
+    /// Records a deletion durably (in the manifest, merged with the segment's earlier one) before returning:
+    /// readers that open the store from now on leave its entries out, and compaction removes them.
+    ///
+    /// - Returns: The manifest as written.
+    /// - Throws: `LogFilesError.io` when the manifest cannot be written (then nothing was recorded).
+    @discardableResult
+    public func recordDeletion(_ deletion: StoreManifest.Deletion) throws -> StoreManifest {
+        try manifest.withLock { current in
+            let next = current.adding(deletion)
+            guard next != current else { return current }
+            try next.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
+            current = next
+            return next
+        }
+    }
+
+    /// The deletions the manifest records (entries that readers leave out).
+    public var deletions: [StoreManifest.Deletion] { manifest.withLock { $0.deletions } }
 }
