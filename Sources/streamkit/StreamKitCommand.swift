@@ -19,6 +19,7 @@ struct StreamKitCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, PublishCommand.self, TailCommand.self, TokenCommand.self,
             InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self, CompactCommand.self,
+            DeleteCommand.self,
         ]
     )
 }

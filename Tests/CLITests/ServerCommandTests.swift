@@ -226,6 +226,43 @@ import Testing
         #expect(try await server.terminate().status == 0)
     }
 
+    @Test("delete removes a segment's entries (or those before --before) with a token that grants deletion; inspect and dump leave them out")
+    func deleteThroughTheServer() async throws {
+        let data = temporaryPath("delete")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret])
+        defer { server.child.stop() }
+        let store = UUID().uuidString
+        let plain = try await token(["--store", store])
+        let deleter = try await token(["--store", store, "--delete"])
+        let publish = ["publish", server.url, "--store", store, "--space", "s", "--token", plain]
+        #expect(try await ChildProcess.run(publish + ["--segment", "g"], stdin: "1\n2\n3\n4\n5\n").status == 0)
+        #expect(try await ChildProcess.run(publish + ["--segment", "h"], stdin: "a\nb\n").status == 0)
+        let delete = ["delete", server.url, "--store", store, "--space", "s"]
+
+        let forbidden = try await ChildProcess.run(delete + ["--segment", "g", "--token", plain])
+        let truncated = try await ChildProcess.run(delete + ["--segment", "g", "--before", "3", "--token", deleter])
+        let deleted = try await ChildProcess.run(delete + ["--segment", "h", "--token", deleter])
+        let unknown = try await ChildProcess.run(delete + ["--segment", "nope", "--token", deleter])
+        let zero = try await ChildProcess.run(delete + ["--segment", "g", "--before", "0", "--token", deleter])
+        #expect(try await server.terminate().status == 0)
+        let inspect = try await ChildProcess.run(["inspect", data])
+        let dump = try await ChildProcess.run(["dump", data, "--store", store])
+
+        #expect(forbidden.status == 1)
+        #expect(forbidden.stderr.contains("forbidden") || forbidden.stderr.contains("does not grant"))
+        #expect(truncated.status == 0, "\(truncated.stderr)")
+        #expect(truncated.stdoutLines == ["s/g deleted 2 entries"])
+        #expect(deleted.stdoutLines == ["s/h deleted 2 entries"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("notFound") || unknown.stderr.contains("no segment"))
+        #expect(zero.status == 64)
+        #expect(inspect.stdout.contains("g: 3 entries, sequences 3…5"), "\(inspect.stdout)")
+        #expect(!inspect.stdout.contains("    h:"))
+        #expect(inspect.stdout.contains("deletions: 2"))
+        #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == ["3", "4", "5"])
+    }
+
     @Test("a token printed by `streamkit token` is accepted by a server with the same secret (flag or environment)")
     func tokenVerifies() async throws {
         let data = temporaryPath("token")

@@ -33,6 +33,7 @@ enum WireFixtures {
     static let allErrorCodes: [StreamKitError.Code] = [
         .sequenceConflict, .invalidArgument, .invalidOffset, .notFound, .storeClosing, .storeUnavailable,
         .limitExceeded, .leaseNotHeld, .storage, .corrupt, .unauthorized, .forbidden, .overloaded, .internalError,
+        .unsupported,
     ]
 
     static func payload(_ count: Int, seed: UInt64 = 7) -> [UInt8] {
@@ -120,6 +121,10 @@ enum WireFixtures {
             .names(["a", "", unicode]),
             .subscribe(space: "orders", segment: "*", heartbeatSeconds: 30),
             .subscribe(space: "orders", segment: "s", heartbeatSeconds: nil),
+            .deleteEntries(space: "orders", segment: unicode, before: nil),
+            .deleteEntries(space: "orders", segment: "s", before: .max),
+            .deleted(count: 0),
+            .deleted(count: 1_234_567),
             .leaseAcquire(key: "leader", holder: "me", ttlSeconds: 10.5),
             .leaseRenew(lease, ttlSeconds: nil),
             .leaseRenew(lease, ttlSeconds: -0.0),

@@ -35,6 +35,10 @@ protocol ClientTransport: Sendable {
     func spaces(store: UUID) async throws -> [String]
     func segments(store: UUID, space: String) async throws -> [String]
 
+    // MARK: Deletion
+    /// Deletes a segment's entries below `before` (nil: all); returns how many were deleted.
+    func deleteEntries(store: UUID, space: String, segment: String, before: UInt64?) async throws -> Int
+
     // MARK: Subscriptions
     /// Opens a live status feed: a snapshot, then a status per commit.
     func subscribe(store: UUID, space: String, segment: String) async throws -> any StatusFeed

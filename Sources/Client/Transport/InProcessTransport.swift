@@ -115,6 +115,21 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
+    // MARK: - Deletion
+
+    func deleteEntries(store id: UUID, space: String, segment: String, before: UInt64?) async throws -> Int {
+        try await withExistingStore(
+            "deleteEntries", id,
+            orIfAbsent: {
+                throw StreamKitError(
+                    code: .notFound, message: "no segment \(space)/\(segment): the store does not exist", storeID: id)
+            }
+        ) { store in
+            if let before { return try await store.truncateSegment(space: space, segment: segment, before: before) }
+            return try await store.deleteSegment(space: space, segment: segment)
+        }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {

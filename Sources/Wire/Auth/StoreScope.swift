@@ -9,14 +9,21 @@ public enum StoreScope: Sendable, Hashable {
 
     /// The scope prefix every StreamKit scope starts with.
     static let prefix = "streamkit::"
+    /// The prefix of a scope that also grants deleting entries: `streamkit::delete:*`, `streamkit::delete:<uuid>`.
+    static let deletePrefix = prefix + "delete:"
 
     /// The scope strings of the claim, e.g. `["streamkit::*"]`, UUIDs lowercased.
-    var claimValues: [String] {
+    var claimValues: [String] { claimValues(prefix: Self.prefix) }
+
+    /// The scope strings that also grant deleting entries in the same stores, e.g. `["streamkit::delete:*"]`.
+    var deletionClaimValues: [String] { claimValues(prefix: Self.deletePrefix) }
+
+    private func claimValues(prefix: String) -> [String] {
         switch self {
         case .all:
-            return [Self.prefix + "*"]
+            return [prefix + "*"]
         case .stores(let stores):
-            return stores.map { Self.prefix + $0.uuidString.lowercased() }
+            return stores.map { prefix + $0.uuidString.lowercased() }
         }
     }
 }

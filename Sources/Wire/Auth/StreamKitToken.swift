@@ -15,12 +15,14 @@ public enum StreamKitToken {
     ///   - secret: The server's secret (at least 32 bytes; 32 random bytes is right).
     ///   - stores: The stores the token grants.
     ///   - subject: The `sub` claim: who the caller is, for logs.
+    ///   - mayDelete: Whether the token also grants deleting entries of those stores (`streamkit::delete:` scopes).
     ///   - expiresIn: How long from now the token is valid. Default one hour.
     /// - Returns: The compact JWT, to send as `Authorization: Bearer <token>`.
     /// - Throws: `invalidArgument` when the secret is shorter than 32 bytes, `stores` names no store, or `expiresIn` is not
     ///   positive.
     public static func hmac(
-        secret: [UInt8], stores: StoreScope, subject: String? = nil, expiresIn: Duration = .seconds(3600)
+        secret: [UInt8], stores: StoreScope, subject: String? = nil, mayDelete: Bool = false,
+        expiresIn: Duration = .seconds(3600)
     ) throws -> String {
         guard secret.count >= ServerAuthentication.minimumSecretBytes else {
             throw StreamKitError(
@@ -38,7 +40,7 @@ public enum StreamKitToken {
         let now = Int64(Date().timeIntervalSince1970)
         let lifetime = expiresIn.components.seconds + (expiresIn.components.attoseconds > 0 ? 1 : 0)
         let claims = Claims(
-            exp: now + lifetime, iat: now, sub: subject, scopes: Array(Set(stores.claimValues)).sorted())
+            exp: now + lifetime, iat: now, sub: subject, scopes: Array(Set(mayDelete ? stores.deletionClaimValues : stores.claimValues)).sorted())
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let header = base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))

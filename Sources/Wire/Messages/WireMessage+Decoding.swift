@@ -72,6 +72,12 @@ extension WireMessage {
             let segment = try reader.string("a segment name")
             let heartbeat = try reader.presence() ? try reader.int() : nil
             message = .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeat)
+        case .deleteEntries:
+            let space = try reader.string("a space name")
+            let segment = try reader.string("a segment name")
+            message = .deleteEntries(space: space, segment: segment, before: try reader.presence() ? try reader.varint() : nil)
+        case .deleted:
+            message = .deleted(count: try reader.varint())
         case .leaseAcquire:
             let key = try reader.string("a lease key")
             let holder = try reader.string("a lease holder")

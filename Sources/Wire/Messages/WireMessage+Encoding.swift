@@ -65,6 +65,13 @@ extension WireMessage {
             try buffer.writeString(segment, limit: limits.maxStringBytes)
             buffer.writeBool(heartbeatSeconds != nil)
             if let heartbeatSeconds { buffer.writeZigZag(heartbeatSeconds) }
+        case .deleteEntries(let space, let segment, let before):
+            try buffer.writeString(space, limit: limits.maxStringBytes)
+            try buffer.writeString(segment, limit: limits.maxStringBytes)
+            buffer.writeBool(before != nil)
+            if let before { buffer.writeVarint(before) }
+        case .deleted(let count):
+            buffer.writeVarint(count)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             try buffer.writeString(key, limit: limits.maxStringBytes)
             try buffer.writeString(holder, limit: limits.maxStringBytes)

@@ -59,6 +59,11 @@ public enum WireMessage: Hashable, Sendable {
     /// Subscribes to segment statuses (`segment` `"*"` for all); ``status(_:)`` messages answer, heartbeats
     /// among them every `heartbeatSeconds` when set.
     case subscribe(space: String, segment: String, heartbeatSeconds: Int?)
+    /// Deletes a segment's entries with sequences below `before` (nil: all of them); ``deleted(count:)``
+    /// answers. Only to servers that listed ``deleteFeature`` (older ones close the connection on it).
+    case deleteEntries(space: String, segment: String, before: UInt64?)
+    /// How many entries a ``deleteEntries(space:segment:before:)`` deleted.
+    case deleted(count: UInt64)
 
     // MARK: Leases
 
@@ -93,6 +98,9 @@ public enum WireMessage: Hashable, Sendable {
 // MARK: - Kind
 
 extension WireMessage {
+    /// The hello feature of peers that know ``deleteEntries(space:segment:before:)``.
+    public static let deleteFeature = "delete"
+
     /// The kind tag this message is framed with.
     public var kind: WireMessageKind {
         switch self {
@@ -116,6 +124,8 @@ extension WireMessage {
         case .segments: .segments
         case .names: .names
         case .subscribe: .subscribe
+        case .deleteEntries: .deleteEntries
+        case .deleted: .deleted
         case .leaseAcquire: .leaseAcquire
         case .leaseRenew: .leaseRenew
         case .leaseRelease: .leaseRelease

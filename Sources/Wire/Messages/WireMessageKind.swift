@@ -46,6 +46,10 @@ public enum WireMessageKind: UInt8, Sendable, Hashable, CaseIterable {
     case names = 0x28
     /// The `subscribe` message.
     case subscribe = 0x29
+    /// The `deleteEntries` message.
+    case deleteEntries = 0x2B
+    /// The `deleted` message.
+    case deleted = 0x2C
     // Leases.
     /// The `leaseAcquire` message.
     case leaseAcquire = 0x30

@@ -176,6 +176,12 @@ actor ServerConnection {
             if let frame = mux.reset(id, error: error) { emit(frame) }
             return
         }
+        if let store, case .deleteEntries = request, !access.allowsDeletion(in: store) {
+            let error = StreamKitError(
+                code: .forbidden, message: "the token does not grant deleting entries of store \(store)", storeID: store)
+            if let frame = mux.reset(id, error: error) { emit(frame) }
+            return
+        }
         if let frame = mux.consumed(id) { emit(frame) }
         let open = StreamOpen(store: store, request: request, traceparent: traceparent)
         var state = StreamState()

@@ -119,6 +119,14 @@ struct StreamDispatcher: Sendable {
             let entries = store.consume(
                 spaces: spaces, minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
             try await streamSpaces(entries, id: id, connection: connection)
+        case .deleteEntries(let space, let segment, let before):
+            let count =
+                if let before {
+                    try await store.truncateSegment(space: space, segment: segment, before: before)
+                } else {
+                    try await store.deleteSegment(space: space, segment: segment)
+                }
+            try await connection.send(.deleted(count: UInt64(count)), on: id)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
             try await connection.send(.leaseResult(lease), on: id)
@@ -152,7 +160,7 @@ struct StreamDispatcher: Sendable {
         case .subscribe:
             throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory:
+            .workerRegistered, .workerInventory, .deleted:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -190,7 +198,7 @@ struct StreamDispatcher: Sendable {
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
             .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory:
+            .workerRegistered, .workerInventory, .deleteEntries, .deleted:
             false
         }
     }
@@ -218,10 +226,12 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.ack(false), on: id)
         case .workerInventoryRequest:
             try await connection.send(.workerInventory(.empty), on: id)
+        case .deleteEntries(let space, let segment, _):
+            throw StreamKitError(code: .notFound, message: "no segment \(space)/\(segment): the store does not exist")
         case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello:
             throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
         case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory:
+            .workerRegistered, .workerInventory, .deleted:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -240,7 +250,7 @@ struct StreamDispatcher: Sendable {
     }
 
     /// The optional features this server supports.
-    static let features = ["trace-context", StoredEntries.feature]
+    static let features = ["trace-context", StoredEntries.feature, WireMessage.deleteFeature]
 
     /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's
     /// limits) and answers with its statuses, so a client's batching decides the transactions and a slow

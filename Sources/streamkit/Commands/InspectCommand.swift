@@ -71,6 +71,16 @@ struct InspectCommand: AsyncParsableCommand {
                         Output.line("    \(retired.space)/\(retired.segment): continues after sequence \(retired.lastSequence)")
                     }
                 }
+                if !summary.deletions.isEmpty {
+                    Output.line(
+                        "  deletions: \(summary.deletions.count) (entries left out of every read, on disk until retention "
+                            + "drops their files)")
+                    for deletion in summary.deletions {
+                        Output.line(
+                            "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), "
+                                + "in positions up to \(deletion.through)")
+                    }
+                }
             }
             try Self.failIfDamaged(summaries)
         }

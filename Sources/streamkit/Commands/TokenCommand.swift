@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamKitWire
 
-/// `streamkit token --secret S (--store ID … | --all) [--subject NAME] [--expires-in SECONDS]`.
+/// `streamkit token --secret S (--store ID … | --all) [--delete] [--subject NAME] [--expires-in SECONDS]`.
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
@@ -21,6 +21,9 @@ struct TokenCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Grant every store.")
     var all = false
+
+    @Flag(name: .long, help: "Also grant deleting entries of those stores (streamkit delete).")
+    var delete = false
 
     @Option(name: .long, help: "The token's subject (sub claim): who the caller is, for logs.")
     var subject: String?
@@ -49,7 +52,7 @@ struct TokenCommand: AsyncParsableCommand {
         try await Output.run {
             let scope: StoreScope = all ? .all : .stores(try stores.map(Remote.storeID))
             let token = try StreamKitToken.hmac(
-                secret: Array((resolvedSecret ?? "").utf8), stores: scope, subject: subject,
+                secret: Array((resolvedSecret ?? "").utf8), stores: scope, subject: subject, mayDelete: delete,
                 expiresIn: .seconds(expiresIn))
             Output.line(token)
         }

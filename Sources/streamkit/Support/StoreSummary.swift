@@ -48,6 +48,8 @@ struct StoreSummary: Encodable {
     var logStart: UInt64
     /// Segments none of whose entries is left (dropped by retention), with the sequence they continue after.
     var retiredSegments: [StoreManifest.RetiredSegment]
+    /// Deletions whose entries are still in the log files (left out of `segments` and every read).
+    var deletions: [StoreManifest.Deletion]
     /// Damage: what opening the store would refuse, each with its file and offset.
     var damage: [String]
     /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
@@ -57,7 +59,7 @@ struct StoreSummary: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
-            firstPosition, lastPosition, segments, logStart, retiredSegments, damage, tornTails
+            firstPosition, lastPosition, segments, logStart, retiredSegments, deletions, damage, tornTails
     }
 
     init(id: String, path: String) throws {
@@ -76,9 +78,11 @@ struct StoreSummary: Encodable {
         firstPosition = reader.blocks.first?.header.firstPosition ?? reader.walEntries.first?.position ?? 0
         damageFound = reader.damage
         damage = reader.damage.map { "\($0.path) @\($0.offset): \($0.reason)" }
-        let manifest = (try? StoreManifest.read(directory: path)) ?? StoreManifest()  // Damage: verify reports it.
+        let manifest = reader.manifest  // The default when damaged: verify reports it.
         logStart = manifest.logStart
         retiredSegments = manifest.retired
+        deletions = manifest.deletions
+        let deleted = manifest.deletionsBySegment
         tornTails = reader.problems.filter(\.isTail).map { "\($0.path) @\($0.offset): \($0.reason)" }
 
         var bySegment: [String: Segment] = [:]
@@ -99,14 +103,29 @@ struct StoreSummary: Encodable {
                     firstTimestamp: firstTs, lastTimestamp: lastTs)
             }
         }
-        for block in reader.blocks {
+        for (index, block) in reader.blocks.enumerated() {
             for run in block.runs {
+                var first = run.firstSequence
+                var firstTimestamp = run.firstTimestamp
+                if let deletion = deleted[StoreManifest.SegmentName(space: run.space, segment: run.segment)],
+                    first < deletion.before
+                {
+                    guard run.lastSequence >= deletion.before else { continue }  // All of the run is deleted.
+                    // A run's sequences are consecutive: the entries from `before` on are left. Its first one's time
+                    // is in the block.
+                    first = deletion.before
+                    let left = try? reader.readBlock(at: index).first {
+                        $0.space == run.space && $0.segment == run.segment && $0.sequence == first
+                    }
+                    firstTimestamp = left?.timestamp ?? firstTimestamp
+                }
                 note(
-                    space: run.space, segment: run.segment, count: run.count, first: run.firstSequence,
-                    last: run.lastSequence, firstTs: run.firstTimestamp, lastTs: run.lastTimestamp)
+                    space: run.space, segment: run.segment,
+                    count: first == run.firstSequence ? run.count : Int(run.lastSequence - first + 1), first: first,
+                    last: run.lastSequence, firstTs: firstTimestamp, lastTs: run.lastTimestamp)
             }
         }
-        for entry in reader.walEntries {
+        for entry in reader.walEntries where !reader.isDeleted(entry) {
             note(
                 space: entry.space, segment: entry.segment, count: 1, first: entry.sequence, last: entry.sequence,
                 firstTs: entry.timestamp, lastTs: entry.timestamp)

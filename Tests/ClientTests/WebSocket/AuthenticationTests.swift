@@ -90,6 +90,28 @@ struct AuthenticationTests {
         await h.tearDown()
     }
 
+    @Test func deletingNeedsATokenThatGrantsDeletionOfTheStore() async throws {
+        let mayDelete = Box(false)
+        let tokens = TokenProvider { _ in
+            (try? StreamKitToken.hmac(secret: Self.secret, stores: .all, mayDelete: mayDelete.get)) ?? ""
+        }
+        let h = try await securedHarness(tokens: tokens, retryPolicy: .default)
+        try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...3))
+
+        let refused = await errorCode { _ = try await h.client.deleteSegment(store: h.storeID, space: "s", segment: "g") }
+        let kept = try await collect(h.client.consumeSegment(store: h.storeID, space: "s", segment: "g"))
+        mayDelete.update { $0 = true }
+        try await h.server?.restart()  // The next dial asks for a token again.
+        let deleted = try await h.client.deleteSegment(store: h.storeID, space: "s", segment: "g")
+        let left = try await collect(h.client.consumeSegment(store: h.storeID, space: "s", segment: "g"))
+        await h.tearDown()
+
+        #expect(refused == .forbidden)
+        #expect(kept.count == 3)
+        #expect(deleted == 3)
+        #expect(left.isEmpty)
+    }
+
     @Test func subscribingToAStoreTheTokenDoesNotGrantThrowsForbiddenAndStartsNothing() async throws {
         let tokens = TokenProvider { _ in Self.token(.stores([UUID()])) }
         let h = try await securedHarness(tokens: tokens, retryPolicy: .default)

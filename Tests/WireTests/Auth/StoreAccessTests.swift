@@ -34,9 +34,29 @@ struct StoreAccessTests {
         #expect(!access.allows(UUID()))
     }
 
+    @Test("streamkit::delete: scopes grant their stores and deleting their entries; plain scopes grant no deletion")
+    func deleteScopesGrantDeletion() throws {
+        let deletable = UUID()
+        let readable = UUID()
+        let access = try StoreAccess(
+            scopes: ["streamkit::delete:\(deletable.uuidString.lowercased())", "streamkit::\(readable.uuidString)"],
+            subject: nil)
+        let everything = try StoreAccess(scopes: ["streamkit::delete:*"], subject: nil)
+        let plain = try StoreAccess(scopes: ["streamkit::*"], subject: nil)
+
+        #expect(access.allows(deletable) && access.allowsDeletion(in: deletable))
+        #expect(access.allows(readable) && !access.allowsDeletion(in: readable))
+        #expect(everything.allows(UUID()) && everything.allowsDeletion(in: UUID()))
+        #expect(!plain.allowsDeletion(in: UUID()))
+        #expect(StoreAccess.all.allowsDeletion(in: UUID()))  // A server without authentication.
+    }
+
     @Test(
         "a malformed streamkit scope, or none at all, is unauthorized",
-        arguments: [["streamkit::nope"], ["streamkit::"], ["streamkit::*", "streamkit::1234"], ["openid"], []])
+        arguments: [
+            ["streamkit::nope"], ["streamkit::"], ["streamkit::*", "streamkit::1234"], ["openid"], [], ["streamkit::delete:"],
+            ["streamkit::delete"],
+        ])
     func badScopesAreUnauthorized(scopes: [String]) {
         let error = #expect(throws: StreamKitError.self) { try StoreAccess(scopes: scopes, subject: nil) }
 

@@ -33,6 +33,8 @@ actor ClientConnection {
     private var streams: [UInt64: StreamRecord] = [:]
     private var closed: StreamKitError?
     private var goingAway = false
+    /// The optional features the server agreed on in the hello (requests that need one are refused without it).
+    private var features: Set<String> = []
 
     init(serial: UInt64, url: String, limits: MuxLimits, output: AsyncStream<[UInt8]>.Continuation) {
         self.serial = serial
@@ -65,6 +67,11 @@ actor ClientConnection {
         traceparent: String? = nil
     ) throws -> UInt64 {
         guard closed == nil, !goingAway else { throw ConnectionUnusable() }
+        if case .deleteEntries = request, !features.contains(WireMessage.deleteFeature) {
+            // A server without the feature would close the whole connection on a message kind it does not know.
+            throw StreamKitError(
+                code: .unsupported, message: "the server at \(url) does not support deleting entries", storeID: store)
+        }
         let (id, frame): (UInt64, [UInt8])
         do throws(StreamKitError) {
             (id, frame) = try mux.openStream(request, store: store, traceparent: traceparent)
@@ -77,6 +84,9 @@ actor ClientConnection {
         if closeAfterOpen, let close = mux.close(id) { emit(close) }
         return id
     }
+
+    /// Records the features agreed on in the hello.
+    func agree(on features: [String]) { self.features = Set(features) }
 
     /// Sends a message on a stream, waiting for credit when the server has given none.
     ///

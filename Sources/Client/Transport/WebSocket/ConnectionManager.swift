@@ -200,7 +200,7 @@ actor ConnectionManager {
     /// - Throws: `invalidArgument` (not retryable) when the two share no version; the connection's error when it
     ///   ends first.
     private static func negotiate(on connection: ClientConnection) async throws {
-        let local = WireHello(features: ["trace-context", StoredEntries.feature])
+        let local = WireHello(features: ["trace-context", StoredEntries.feature, WireMessage.deleteFeature])
         let inbox = StreamInbox(autoConsume: true)
         do {
             _ = try await connection.open(.hello(local), store: nil, receiver: inbox, closeAfterOpen: true)
@@ -209,11 +209,13 @@ actor ConnectionManager {
         }
         switch try await inbox.next() {
         case .message(.hello(let remote)):
+            let agreed: WireNegotiation
             do {
-                _ = try WireHello.negotiate(local: local, remote: remote)
+                agreed = try WireHello.negotiate(local: local, remote: remote)
             } catch {
                 throw StreamKitError(code: .invalidArgument, message: error.message)
             }
+            await connection.agree(on: agreed.features)
         case .message(let other):
             throw StreamKitError(code: .invalidArgument, message: "the server answered the hello with \(other.kind)")
         case .failed(let error):

@@ -328,6 +328,18 @@ struct WebSocketTransport: ClientTransport {
         }
     }
 
+    // MARK: - Deletion
+
+    /// Sent again after a lost connection (deleting twice deletes nothing more): the count is then that of the
+    /// last attempt, 0 when the first one had applied.
+    func deleteEntries(store id: UUID, space: String, segment: String, before: UInt64?) async throws -> Int {
+        let request = WireMessage.deleteEntries(space: space, segment: segment, before: before)
+        switch try await call("deleteEntries", store: id, request, replay: .safe) {
+        case .deleted(let count): return Int(clamping: count)
+        case let other: throw Self.unexpected(other, to: "deleteEntries")
+        }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
