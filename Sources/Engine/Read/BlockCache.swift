@@ -38,6 +38,9 @@ final class BlockCache: Sendable {
         var recent: [(index: Int, entries: [Entry])] = []
         /// Blocks being prefetched, each with the readers waiting for it.
         var prefetching: [Int: [CheckedContinuation<Void, Never>]] = [:]
+        /// Bumped when blocks are evicted because their bytes changed (compaction): a block decoded before is
+        /// not cached.
+        var generation: UInt64 = 0
 
         /// The cached entries of block `index`, marked as just used.
         mutating func hit(_ index: Int) -> [Entry]? {
@@ -85,18 +88,33 @@ final class BlockCache: Sendable {
     /// The decoded block `index`, from the cache or through `load` (kept as a block of a sequential read when
     /// `sequential`).
     func entries(ofBlock index: Int, sequential: Bool = false, load: () throws -> [Entry]) throws -> [Entry] {
-        if let hit = state.withLock({ $0.hit(index) }) { return hit }
+        let (hit, generation) = state.withLock { ($0.hit(index), $0.generation) }
+        if let hit { return hit }
         let entries = try load()
-        insert(entries, index: index, sequential: sequential)
+        insert(entries, index: index, sequential: sequential, generation: generation)
         return entries
     }
 
-    private func insert(_ entries: [Entry], index: Int, sequential: Bool) {
+    /// Forgets the blocks with indexes in `ranges` (their stored bytes changed); blocks being decoded now are
+    /// not cached when they arrive.
+    func evict(_ ranges: [Range<Int>]) {
+        state.withLock { state in
+            state.generation += 1
+            for range in ranges {
+                for index in range {
+                    if let slot = state.slots.removeValue(forKey: index) { state.bytes -= slot.bytes }
+                }
+                state.recent.removeAll { range.contains($0.index) }
+            }
+        }
+    }
+
+    private func insert(_ entries: [Entry], index: Int, sequential: Bool, generation: UInt64) {
         guard budget > 0 else { return }
         if sequential {
             state.withLock { state in
                 state.misses += 1
-                guard state.slots[index] == nil, !state.recent.contains(where: { $0.index == index }) else { return }
+                guard state.generation == generation, state.slots[index] == nil, !state.recent.contains(where: { $0.index == index }) else { return }
                 if state.recent.count >= Self.recentBlocks { state.recent.removeFirst() }
                 state.recent.append((index, entries))
             }
@@ -105,7 +123,7 @@ final class BlockCache: Sendable {
         let bytes = entries.reduce(0) { $0 + TailBuffer.cost($1) }
         state.withLock { state in
             state.misses += 1
-            guard state.slots[index] == nil, bytes <= budget else { return }
+            guard state.generation == generation, state.slots[index] == nil, bytes <= budget else { return }
             while state.bytes + bytes > budget, let victim = state.slots.min(by: { $0.value.lastUse < $1.value.lastUse }) {
                 state.bytes -= victim.value.bytes
                 state.slots[victim.key] = nil
@@ -121,19 +139,19 @@ final class BlockCache: Sendable {
     /// core overlaps their work on the other.
     func prefetch(_ index: Int, load: @escaping @Sendable () throws -> [Entry]) {
         guard budget > 0 else { return }
-        let start = state.withLock { state -> Bool in
+        let start = state.withLock { state -> UInt64? in
             guard state.slots[index] == nil, state.prefetching[index] == nil,
                 !state.recent.contains(where: { $0.index == index }),
                 state.prefetching.count < StoreReadContext.readAheadBlocks
             else {
-                return false
+                return nil
             }
             state.prefetching[index] = []
-            return true
+            return state.generation
         }
-        guard start else { return }
+        guard let generation = start else { return }
         Task.detached(priority: .medium) { [self] in
-            if let entries = try? load() { insert(entries, index: index, sequential: true) }
+            if let entries = try? load() { insert(entries, index: index, sequential: true, generation: generation) }
             let waiters = state.withLock { $0.prefetching.removeValue(forKey: index) ?? [] }
             for waiter in waiters { waiter.resume() }
         }

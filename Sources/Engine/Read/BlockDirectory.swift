@@ -18,20 +18,36 @@ final class BlockDirectory: Sendable {
     /// Adds the next sealed block (blocks come in log order, the same order the storage indexes them).
     func add(_ sealed: SealedBlock) {
         state.withLock { state in
-            var ids: [UInt32] = []
-            for run in sealed.runs {
-                let id: UInt32
-                if let known = state.spaceIDs[run.space] {
-                    id = known
-                } else {
-                    id = UInt32(state.spaceIDs.count)
-                    state.spaceIDs[run.space] = id
-                }
-                if !ids.contains(id) { ids.append(id) }
-            }
-            ids.sort()
             state.lastPositions.append(sealed.block.lastPosition)
-            state.spaces.append(ids)
+            state.spaces.append(Self.ids(of: sealed, interning: &state))
+        }
+    }
+
+    /// The sorted ids of the spaces `sealed` holds, interning new names.
+    private static func ids(of sealed: SealedBlock, interning state: inout State) -> [UInt32] {
+        var ids: [UInt32] = []
+        for run in sealed.runs {
+            let id: UInt32
+            if let known = state.spaceIDs[run.space] {
+                id = known
+            } else {
+                id = UInt32(state.spaceIDs.count)
+                state.spaceIDs[run.space] = id
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids.sorted()
+    }
+
+    /// Replaces what blocks `first…` hold (compaction rewrote them: erased records count as a space of their own,
+    /// the empty name, so that a rewritten block is never handed out whole).
+    func replace(from first: Int, with blocks: [SealedBlock]) {
+        state.withLock { state in
+            for (offset, sealed) in blocks.enumerated() {
+                let i = first + offset - state.base
+                guard state.spaces.indices.contains(i) else { continue }
+                state.spaces[i] = Self.ids(of: sealed, interning: &state)
+            }
         }
     }
 

@@ -30,6 +30,9 @@ final class DeletedEntries: Sendable {
 
     private let state: Mutex<Snapshot>
     private let last: Atomic<UInt64>
+    /// Deletions compaction finished (the files hold none of their entries) that the decoded tail may still hold
+    /// entries of: forgotten once the tail starts after them (``prune(before:)``).
+    private let finished = Mutex<[SegmentKey: StoreManifest.Deletion]>([:])
 
     init(_ deletions: [StoreManifest.Deletion] = []) {
         var snapshot = Snapshot()
@@ -59,6 +62,31 @@ final class DeletedEntries: Sendable {
     func forget(before logStart: UInt64) {
         state.withLock { snapshot in
             snapshot.bySegment = snapshot.bySegment.filter { $0.value.through >= logStart }
+            snapshot.through = snapshot.bySegment.values.map(\.through).max() ?? 0
+            last.store(snapshot.through, ordering: .releasing)
+        }
+    }
+
+    /// Forgets `done` deletions (compaction erased what they cover from the files) once the decoded tail, which
+    /// starts at `tailStart`, holds none of their entries either; one merged into a later deletion of its
+    /// segment since is kept.
+    func forget(_ done: [StoreManifest.Deletion], tailStart: UInt64) {
+        finished.withLock { finished in
+            for deletion in done { finished[SegmentKey(space: deletion.space, segment: deletion.segment)] = deletion }
+        }
+        prune(before: tailStart)
+    }
+
+    /// Forgets the finished deletions (``forget(_:tailStart:)``) whose entries all lie before `tailStart`.
+    func prune(before tailStart: UInt64) {
+        let gone = finished.withLock { finished -> [SegmentKey: StoreManifest.Deletion] in
+            let gone = finished.filter { $0.value.through < tailStart }
+            for key in gone.keys { finished[key] = nil }
+            return gone
+        }
+        guard !gone.isEmpty else { return }
+        state.withLock { snapshot in
+            for (key, deletion) in gone where snapshot.bySegment[key] == deletion { snapshot.bySegment[key] = nil }
             snapshot.through = snapshot.bySegment.values.map(\.through).max() ?? 0
             last.store(snapshot.through, ordering: .releasing)
         }

@@ -209,7 +209,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 } catch {
                     throw StreamKitError.storage(error)
                 }
-                guard let entry, entry.timestamp == offset.timestamp, entry.space == space else {
+                // An erased entry (compaction removed it; no names) keeps its position and timestamp.
+                guard let entry, entry.timestamp == offset.timestamp, entry.space == space || entry.space.isEmpty else {
                     throw StreamKitError(
                         code: .invalidOffset,
                         message: "offset \(offset) was not issued by this store for space \(space)",

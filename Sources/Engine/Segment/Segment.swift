@@ -199,6 +199,9 @@ actor Segment {
         return head
     }
 
+    /// The segment's head when it has had entries but none is left in the index (all deleted or dropped).
+    var headIfEmpty: Head? { head.lastSequence > 0 && index.isEmpty ? head : nil }
+
     /// Forgets where the entries before `position` (a block boundary: retention dropped what is before it)
     /// were; returns the first sequence left, nil when none is.
     func dropIndex(before position: UInt64) -> UInt64? {

@@ -44,6 +44,12 @@ public final class FileStorage: StoreStorage {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
     public func recordDeletion(_ deletion: StoreManifest.Deletion) throws { try writer.recordDeletion(deletion) }
+    public func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass {
+        try writer.compactDeletions(pace: pace)
+    }
+    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws {
+        try writer.finishDeletions(finished, retired: retired)
+    }
     public func close() async { await writer.close() }
 }
 

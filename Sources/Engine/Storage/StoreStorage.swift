@@ -66,6 +66,12 @@ public protocol StoreStorage: Sendable {
     /// after it reopens: ``StoredLog/deletions``). Throws `StreamKitError` `.unsupported` when the storage
     /// cannot delete.
     func recordDeletion(_ deletion: StoreManifest.Deletion) throws
+    /// Compaction: erases the entries recorded deletions cover from where the storage keeps them (blocking I/O;
+    /// `pace` is called with the bytes read or written as it goes). Blocks it rewrites keep their indexes.
+    func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass
+    /// Forgets `finished` deletions (compaction erased all they cover), recording `retired`, the heads of their
+    /// segments with no entry left.
+    func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws
 }
 
 extension StoreStorage {
@@ -89,4 +95,8 @@ extension StoreStorage {
     public func recordDeletion(_ deletion: StoreManifest.Deletion) throws {
         throw StreamKitError(code: .unsupported, message: "this store's storage cannot delete entries")
     }
+    /// Nothing kept on disk to erase: does nothing.
+    public func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass { LogWriter.CompactionPass() }
+    /// Nothing recorded: does nothing.
+    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws {}
 }

@@ -22,7 +22,7 @@ struct IndexRebuilder {
 
     /// A sealed block: each run becomes a block-granular index entry.
     mutating func add(_ sealed: SealedBlock) {
-        for run in sealed.runs {
+        for run in sealed.runs where !run.space.isEmpty {  // (The empty names count erased records.)
             let key = SegmentKey(space: run.space, segment: run.segment)
             segments[key, default: SegmentState()].note(
                 first: run.firstSequence, firstTimestamp: run.firstTimestamp, last: run.lastSequence,

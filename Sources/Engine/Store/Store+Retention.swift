@@ -3,7 +3,8 @@ import Metrics
 public import StreamKitLogFiles
 
 extension Store {
-    /// The background retention loop: applies the policy every interval until cancelled or the store is gone.
+    /// The background retention loop: applies the policy (when it has a bound) and compacts every interval until
+    /// cancelled or the store is gone.
     static func retain(_ started: AsyncStream<WeakStore>, configuration: RetentionConfiguration) async {
         var handedOver: WeakStore?
         for await reference in started {
@@ -14,8 +15,11 @@ extension Store {
         while (try? await Task.sleep(for: configuration.interval)) != nil {
             guard let store = handedOver.store else { return }
             do {
-                try await store.applyRetention(configuration.policy)
+                if configuration.isEnabled { try await store.applyRetention(configuration.policy) }
+                if configuration.compacts { try await store.compact(bytesPerSecond: configuration.compactionBytesPerSecond) }
             } catch let error as StreamKitError where error.code == .storeClosing {
+                return
+            } catch is CancellationError {
                 return
             } catch {
                 store.configuration.logger.error(

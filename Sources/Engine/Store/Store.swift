@@ -148,7 +148,7 @@ public actor Store {
             }
         }
         let (retentionStarted, retentionHandOver) = AsyncStream.makeStream(of: WeakStore.self)
-        if configuration.retention.isEnabled {
+        if configuration.retention.runsInBackground && storage.verifiesBlocks {
             let retention = configuration.retention
             retaining = Task.detached(priority: .background) {
                 await Self.retain(retentionStarted, configuration: retention)
@@ -416,6 +416,7 @@ public actor Store {
         }
         closing = true
         resumeAllWaiters()
+        retaining?.cancel()  // Before waiting: a compaction in flight stops at its next block.
         if inFlight > 0 { await withCheckedContinuation { idleWaiters.append($0) } }
         if let scrubber {
             scrubber.cancel()

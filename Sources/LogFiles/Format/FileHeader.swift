@@ -3,7 +3,7 @@
 /// ```
 /// off size field
 ///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0", "SKIDX\0\0\0" or "SKMAN\0\0\0")
-///   8   2  format version (1)
+///   8   2  format version (2; version 1 files have no erased records and are read as they are)
 ///  10   2  header length (64)
 ///  12   4  flags (WAL: bit 0 = recycled file, bytes after the valid frames are stale; else 0)
 ///  16   8  first position (log, index: of the file's first entry; WAL: next position when created)
@@ -33,7 +33,8 @@ struct FileHeader: Hashable, Sendable {
     }
 
     static let size = 64
-    static let currentVersion: UInt16 = 1
+    /// Version 2: log blocks may hold erased records (``RecordCodec/flagErased``), written by compaction.
+    static let currentVersion: UInt16 = 2
 
     /// Flag of a WAL file that reuses an older file's space: what follows its valid frames is stale.
     static let recycledFlag: UInt32 = 1

@@ -12,7 +12,7 @@ import Foundation
 /// ```
 /// off size field
 ///   0   4  length of the rest of the record (record size - 4)
-///   4   1  flags (bit 0: last entry of its transaction)
+///   4   1  flags (bit 0: last entry of its transaction; bit 1: erased, see ``RecordCodec/encodeErased(at:timestamp:endsTransaction:)``)
 ///   5   1  reserved, 0
 ///   6   2  space length (bytes, UTF-8)
 ///   8   2  segment length
@@ -27,6 +27,18 @@ import Foundation
 enum RecordCodec {
     static let fixedSize = 56
     static let flagEndsTransaction: UInt8 = 1
+    /// An erased record: compaction removed a deleted entry, keeping only its place (position) and timestamp.
+    static let flagErased: UInt8 = 2
+
+    /// Writes an erased record at `p` (`fixedSize` bytes): no names, payload, metadata, sequence, transaction
+    /// number or id; the timestamp of the entry it replaces (so the block's time order and range hold) and
+    /// its end-of-transaction flag. Readers never hand it out: it only keeps the positions after it in place.
+    static func encodeErased(at p: UnsafeMutableRawPointer, timestamp: Int64, endsTransaction: Bool) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: fixedSize)
+        p.storeLE(UInt32(fixedSize - 4), at: 0)
+        p.storeBytes(of: flagErased | (endsTransaction ? flagEndsTransaction : 0), toByteOffset: 4, as: UInt8.self)
+        p.storeLE(timestamp, at: 24)
+    }
 
     /// Limits imposed by the field widths.
     static let maxNameBytes = Int(UInt16.max)
@@ -127,6 +139,8 @@ struct RecordView {
     @inline(__always) var size: Int { Int(base.le(0, as: UInt32.self)) + 4 }
     @inline(__always) var flags: UInt8 { base.load(fromByteOffset: 4, as: UInt8.self) }
     @inline(__always) var endsTransaction: Bool { flags & RecordCodec.flagEndsTransaction != 0 }
+    /// Whether compaction erased the entry this record stood for (it has no names: readers skip it).
+    @inline(__always) var isErased: Bool { flags & RecordCodec.flagErased != 0 }
     @inline(__always) var spaceCount: Int { Int(base.le(6, as: UInt16.self)) }
     @inline(__always) var segmentCount: Int { Int(base.le(8, as: UInt16.self)) }
     @inline(__always) var metadataCount: Int { Int(base.le(10, as: UInt16.self)) }

@@ -135,12 +135,13 @@ public final class LogReader: Sendable {
         guard blocks.indices.contains(index) else { throw LogFilesError.invalidArgument("no block \(index)") }
         let block = blocks[index]
         let entries = try BlockReading.read(block.header, file: file(of: block), offset: block.offset)
-        guard block.header.firstPosition <= deletedThrough else { return entries }
         return entries.filter { !isDeleted($0) }
     }
 
-    /// Whether a deletion recorded in the manifest covers `entry` (readers never hand it out).
+    /// Whether `entry` was deleted: a deletion recorded in the manifest covers it, or compaction erased it (an
+    /// erased record, which has no names). Readers never hand it out.
     public func isDeleted(_ entry: Entry) -> Bool {
+        if entry.space.isEmpty { return true }
         guard entry.position <= deletedThrough,
             let deletion = deletions[StoreManifest.SegmentName(space: entry.space, segment: entry.segment)]
         else { return false }
@@ -253,13 +254,12 @@ public final class LogReader: Sendable {
             var delivered = false
             var next = walk.next
             do {
-                let filters = block.header.firstPosition <= deletedThrough
                 let more = try BlockReading.forEach(
                     block.header, file: file(of: block), offset: block.offset, from: walk.next, buffers: walk.buffers
                 ) { entry in
                     delivered = true
                     next = entry.position + 1
-                    if filters && isDeleted(entry) { return true }
+                    if isDeleted(entry) { return true }
                     return try body(entry)
                 }
                 walk.next = next

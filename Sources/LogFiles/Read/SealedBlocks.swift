@@ -99,8 +99,59 @@ public final class SealedBlocks: Sendable {
     /// - Throws: `LogFilesError` — `.corrupt` when the block fails its checks, `.io` on read failure,
     ///   `.invalidArgument` for an index out of range.
     public func read(at index: Int) throws -> [Entry] {
-        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
-        return try BlockReading.read(location.header, file: try file(location.fileFirstPosition), offset: location.offset)
+        let (location, file) = try located(at: index)
+        return try BlockReading.read(location.header, file: file, offset: location.offset)
+    }
+
+    /// Where block `index` is and its file, taken together: compaction replaces a file's blocks and its file
+    /// at once (``replace(file:with:)``), and a reader must not pair one's offset with the other.
+    private func located(at index: Int) throws -> (Location, any StorageFile) {
+        while true {
+            let found = state.withLock { state -> (Location, (any StorageFile)?)? in
+                guard state.blocks.indices.contains(index - state.base) else { return nil }
+                let location = state.blocks[index - state.base]
+                return (location, state.files[location.fileFirstPosition])
+            }
+            guard let (location, cached) = found else { throw LogFilesError.invalidArgument("no block \(index)") }
+            if let cached { return (location, cached) }
+            let opened = try fileSystem.open(layout.logPath(firstPosition: location.fileFirstPosition), mode: .read)
+            // Installed unless the file was replaced (or dropped) meanwhile: then look again.
+            let installed = state.withLock { state -> (Location, any StorageFile)? in
+                guard state.blocks.indices.contains(index - state.base) else { return nil }
+                let current = state.blocks[index - state.base]
+                if let existing = state.files[current.fileFirstPosition] { return (current, existing) }
+                guard current.offset == location.offset, current.header == location.header else { return nil }
+                state.files[current.fileFirstPosition] = opened
+                return (current, opened)
+            }
+            if let installed { return installed }
+        }
+    }
+
+    /// Replaces the blocks of log file `first` (rewritten by compaction: the same blocks at new offsets, with
+    /// new stored bytes) and the file they are read from. Readers that hold the old file finish with it.
+    /// - Returns: The indexes of the file's blocks; nil when the index no longer has the file (retention dropped
+    ///   it) or its block count changed.
+    func replace(file first: UInt64, with blocks: [BlockSummary], opened: any StorageFile) -> Range<Int>? {
+        state.withLock { state in
+            let start = state.blocks.partitioningIndex { $0.fileFirstPosition >= first }
+            let end = state.blocks[start...].partitioningIndex { $0.fileFirstPosition > first }
+            guard end - start == blocks.count, blocks.count > 0 else { return nil }
+            for (i, block) in zip(start..<end, blocks) {
+                state.blocks[i] = Location(header: block.header, fileFirstPosition: first, offset: block.offset)
+            }
+            state.files[first] = opened
+            return (state.base + start)..<(state.base + end)
+        }
+    }
+
+    /// The locations of the blocks of log file `first`, in order, with their indexes.
+    func blocks(ofFile first: UInt64) -> [(index: Int, location: Location)] {
+        state.withLock { state in
+            let start = state.blocks.partitioningIndex { $0.fileFirstPosition >= first }
+            let end = state.blocks[start...].partitioningIndex { $0.fileFirstPosition > first }
+            return (start..<end).map { (state.base + $0, state.blocks[$0]) }
+        }
     }
 
     /// Block `index` as stored (header and stored bytes, read with one `pread`), not checked: the reader that
@@ -108,9 +159,8 @@ public final class SealedBlocks: Sendable {
     /// - Throws: `LogFilesError` — `.io` on read failure, `.corrupt` for a short read, `.invalidArgument` for
     ///   an index out of range.
     package func stored(at index: Int) throws -> StoredBlock {
-        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
+        let (location, file) = try located(at: index)
         let header = location.header
-        let file = try file(location.fileFirstPosition)
         let offset = location.offset + Int64(BlockHeader.size)
         var short = false
         let body = try [UInt8](unsafeUninitializedCapacity: header.storedLength) { buffer, initialized in
@@ -128,10 +178,8 @@ public final class SealedBlocks: Sendable {
     /// - Throws: `LogFilesError` — `.corrupt` with the file and the block's offset, `.io` on read failure,
     ///   `.invalidArgument` for an index out of range.
     public func verify(at index: Int) throws -> Int {
-        guard let location = location(at: index) else { throw LogFilesError.invalidArgument("no block \(index)") }
-        return try BlockReading.verify(
-            location.header, file: try file(location.fileFirstPosition), offset: location.offset,
-            buffers: BlockReading.Buffers())
+        let (location, file) = try located(at: index)
+        return try BlockReading.verify(location.header, file: file, offset: location.offset, buffers: BlockReading.Buffers())
     }
 
     func file(_ fileFirstPosition: UInt64) throws -> any StorageFile {

@@ -113,7 +113,7 @@ public enum LogRetention {
             heads[StoreManifest.SegmentName(space: retired.space, segment: retired.segment)] = retired
         }
         for block in dropped {
-            for run in block.runs {  // Later runs of a segment carry later heads.
+            for run in block.runs where !run.space.isEmpty {  // Later runs of a segment carry later heads.
                 heads[StoreManifest.SegmentName(space: run.space, segment: run.segment)] = StoreManifest.RetiredSegment(
                     space: run.space, segment: run.segment, lastSequence: run.lastSequence,
                     lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)

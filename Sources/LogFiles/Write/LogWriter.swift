@@ -27,6 +27,8 @@ public final class LogWriter: Sendable {
     /// The store's manifest as last written (or read at open); held while a drop writes it.
     let manifest: Mutex<StoreManifest>
     private let storeLock: StoreLock
+    /// Held by the one compaction running (``compactDeletions(pace:)``); others find it taken and return.
+    let compacting = Atomic<Bool>(false)
     private let worker: CommitWorker
     /// Whether appends may write the WAL themselves when it is idle (not with `.fsync`: a sync would block a
     /// cooperative thread for a quarter of a millisecond, and the WAL thread groups syncs better).
@@ -70,6 +72,7 @@ public final class LogWriter: Sendable {
         try fs.createDirectory(layout.logDirectory)
         try fs.createDirectory(layout.walDirectory)
         let storeLock = try StoreLock(path: layout.lockPath)
+        try LogCompaction.removeLeftovers(fileSystem: fs, layout: layout)
         let outcome = try Recovery(fileSystem: fs, layout: layout, configuration: configuration).run()
 
         let syncNames = configuration.durability != .none

@@ -104,7 +104,7 @@ struct StoreSummary: Encodable {
             }
         }
         for (index, block) in reader.blocks.enumerated() {
-            for run in block.runs {
+            for run in block.runs where !run.space.isEmpty {  // (The empty names count erased records.)
                 var first = run.firstSequence
                 var firstTimestamp = run.firstTimestamp
                 if let deletion = deleted[StoreManifest.SegmentName(space: run.space, segment: run.segment)],

@@ -1,0 +1,238 @@
+package import Logging
+
+/// Compaction: rewrites sealed log files so that the entries deletions cover (``StoreManifest/Deletion``) are
+/// gone from the disk, not only from reads. Each such entry's record is replaced by an **erased record** (no
+/// space or segment name, payload, metadata, sequence or transaction; its timestamp kept): positions do not
+/// move, so offsets, block indexes and every other entry stay as they were, and a reader skips erased records.
+///
+/// A file is rewritten into `<file>.compacting` (and its block index beside it), synced, and renamed over the
+/// original, then the directory is synced: a crash leaves the old file or the new one, never a mix (a leftover
+/// `.compacting` file is removed when the store opens; a block index left over from the old file disagrees with
+/// the new file and is rebuilt). A deletion is dropped from the manifest once no file holds what it covers.
+public enum LogCompaction {
+    /// What a compaction did.
+    public struct Outcome: Sendable, Hashable {
+        /// Log files rewritten.
+        public var rewrittenFiles = 0
+        /// Entries erased (deleted entries whose bytes left the disk).
+        public var erasedEntries = 0
+        /// Bytes the rewritten files (with their block indexes) took before minus after.
+        public var reclaimedBytes: Int64 = 0
+        /// Bytes of log files read to find what to erase.
+        public var readBytes: Int64 = 0
+        /// Deletions that no log file holds any more (dropped from the manifest).
+        public var finishedDeletions: [StoreManifest.Deletion] = []
+
+        /// Nothing done.
+        public init() {}
+
+        /// What a compaction did, as log metadata.
+        package var logMetadata: Logger.Metadata {
+            [
+                "files": "\(rewrittenFiles)", "erased": "\(erasedEntries)", "reclaimed_bytes": "\(reclaimedBytes)",
+                "read_bytes": "\(readBytes)", "finished_deletions": "\(finishedDeletions.count)",
+            ]
+        }
+    }
+
+    /// A log file rewritten to temporary files, not in place yet.
+    struct Rewrite {
+        var first: UInt64
+        /// The new file's blocks (same count, positions and timestamps as the old file's).
+        var blocks: [BlockSummary]
+        var erased: Int
+        var oldBytes: Int64
+        var newBytes: Int64
+        var readBytes: Int64
+    }
+
+    /// The suffix of a file being rewritten.
+    static let temporarySuffix = ".compacting"
+
+    /// Rewrites log file `first`, whose blocks are `blocks` (in order), into temporary files with every record
+    /// that `deletions` cover erased; nil (and no temporary file) when the file holds none.
+    ///
+    /// - Parameter pace: Called after each block with the bytes read and written for it (to bound the rate).
+    /// - Throws: `LogFilesError` — `.corrupt` for a block that fails its checks (nothing is written), `.io`.
+    static func rewrite(
+        file first: UInt64, blocks: [BlockHeaderAt], deletions: [StoreManifest.SegmentName: StoreManifest.Deletion],
+        fileSystem: any FileSystem, layout: StoreLayout, compress: Bool, createdAt: Int64, pace: (Int) throws -> Void
+    ) throws -> Rewrite? {
+        let path = layout.logPath(firstPosition: first)
+        let source = try fileSystem.open(path, mode: .read)
+        defer { source.close() }
+        var covers = CoverCheck(deletions)
+
+        // First pass: which blocks hold a covered record (most files hold none and are left alone).
+        var covered: [Bool] = []
+        var readBytes: Int64 = 0
+        var erased = 0
+        for block in blocks {
+            let (_, raw) = try readRaw(block, file: source, path: path)
+            readBytes += Int64(BlockHeader.size + block.header.storedLength)
+            var count = 0
+            raw.withUnsafeBytes { bytes in
+                BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, position in
+                    if covers.covers(view, position: position) { count += 1 }
+                }
+            }
+            covered.append(count > 0)
+            erased += count
+            try pace(BlockHeader.size + block.header.storedLength)
+        }
+        guard erased > 0 else { return nil }
+
+        let temporary = path + temporarySuffix
+        let indexPath = layout.indexPath(firstPosition: first)
+        let temporaryIndex = indexPath + temporarySuffix
+        for leftover in [temporary, temporaryIndex] where fileSystem.exists(leftover) { try fileSystem.remove(leftover) }
+        let output = try fileSystem.open(temporary, mode: .create)
+        let index = try fileSystem.open(temporaryIndex, mode: .create)
+        do {
+            defer {
+                output.close()
+                index.close()
+            }
+            let header = FileHeader(kind: .log, firstPosition: first, fileID: first, createdAt: createdAt)
+            try header.bytes.withUnsafeBytes { try output.write($0, at: 0) }
+            var indexHeader = header
+            indexHeader.kind = .index
+            try indexHeader.bytes.withUnsafeBytes { try index.write($0, at: 0) }
+            var offset = Int64(FileHeader.size)
+            var indexOffset = Int64(FileHeader.size)
+            let sealed = RawBuffer(capacity: 64 * 1024)
+            let records = RawBuffer(capacity: 64 * 1024)
+            let indexRecord = RawBuffer(capacity: 4096)
+            var summaries: [BlockSummary] = []
+            for (block, rewrite) in zip(blocks, covered) {
+                // Read again (a rewrite holds one block in memory at a time); the runs come from the records.
+                let (stored, raw) = try readRaw(block, file: source, path: path)
+                readBytes += Int64(BlockHeader.size + block.header.storedLength)
+                var runs = RunBuilder()
+                let blockHeader: BlockHeader
+                if rewrite {
+                    records.count = 0
+                    raw.withUnsafeBytes { bytes in
+                        BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, position in
+                            records.reserve(view.size)
+                            let start = records.count
+                            if covers.covers(view, position: position) {
+                                RecordCodec.encodeErased(
+                                    at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
+                                records.count += RecordCodec.fixedSize
+                            } else {
+                                records.tail.copyMemory(from: view.base, byteCount: view.size)
+                                records.count += view.size
+                            }
+                            runs.add(RecordView(base: records.base + start))
+                        }
+                    }
+                    blockHeader = BlockCodec.seal(
+                        records: UnsafeRawBufferPointer(start: records.base, count: records.count),
+                        entryCount: block.header.entryCount, firstPosition: block.header.firstPosition,
+                        minTimestamp: block.header.minTimestamp, maxTimestamp: block.header.maxTimestamp,
+                        compress: compress || block.header.codec == .lz4, into: sealed)
+                } else {
+                    // Unchanged: copied as stored.
+                    raw.withUnsafeBytes { bytes in
+                        BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, _ in runs.add(view) }
+                    }
+                    sealed.count = 0
+                    stored.withUnsafeBytes { sealed.append($0) }
+                    blockHeader = block.header
+                }
+                try output.write(UnsafeRawBufferPointer(start: sealed.base, count: sealed.count), at: offset)
+                let summary = BlockSummary(header: blockHeader, fileFirstPosition: first, offset: offset, runs: runs.runs)
+                summaries.append(summary)
+                indexRecord.count = 0
+                BlockIndexCodec.append(summary, to: indexRecord)
+                try index.write(UnsafeRawBufferPointer(start: indexRecord.base, count: indexRecord.count), at: indexOffset)
+                offset += Int64(sealed.count)
+                indexOffset += Int64(indexRecord.count)
+                try pace(sealed.count)
+            }
+            try output.sync()
+            try index.sync()
+            let oldBytes = try fileSystem.size(of: path) + ((try? fileSystem.size(of: indexPath)) ?? 0)
+            return Rewrite(
+                first: first, blocks: summaries, erased: erased, oldBytes: oldBytes, newBytes: offset + indexOffset,
+                readBytes: readBytes)
+        } catch {
+            try? fileSystem.remove(temporary)
+            try? fileSystem.remove(temporaryIndex)
+            throw error
+        }
+    }
+
+    /// Puts a rewrite in place: renames the new log file and its block index over the old ones and syncs the
+    /// directory.
+    /// - Throws: `LogFilesError.io`.
+    static func install(_ rewrite: Rewrite, fileSystem: any FileSystem, layout: StoreLayout) throws {
+        let path = layout.logPath(firstPosition: rewrite.first)
+        let indexPath = layout.indexPath(firstPosition: rewrite.first)
+        try fileSystem.rename(path + temporarySuffix, to: path)
+        try fileSystem.rename(indexPath + temporarySuffix, to: indexPath)
+        try fileSystem.syncDirectory(layout.logDirectory)
+    }
+
+    /// Removes what an interrupted rewrite left (temporary files), when a store opens.
+    static func removeLeftovers(fileSystem: any FileSystem, layout: StoreLayout) throws {
+        for name in try fileSystem.list(layout.logDirectory) where name.hasSuffix(temporarySuffix) {
+            try fileSystem.remove(layout.logDirectory + "/" + name)
+        }
+    }
+
+    /// A block's header and where it is in its file.
+    struct BlockHeaderAt {
+        var header: BlockHeader
+        var offset: Int64
+    }
+
+    /// Reads a block (header and stored bytes as they are in the file), checks it and decompresses its records.
+    private static func readRaw(_ block: BlockHeaderAt, file: any StorageFile, path: String) throws
+        -> (stored: [UInt8], raw: [UInt8])
+    {
+        let bytes = try file.readBytes(count: BlockHeader.size + block.header.storedLength, at: block.offset)
+        guard bytes.count == BlockHeader.size + block.header.storedLength else {
+            throw LogFilesError.corrupt("block truncated", path: path, offset: block.offset)
+        }
+        let result = bytes.withUnsafeBytes { all in
+            BlockCodec.decode(block.header, stored: UnsafeRawBufferPointer(rebasing: all[BlockHeader.size...]))
+        }
+        switch result {
+        case .success(let raw): return (bytes, raw)
+        case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: path, offset: block.offset)
+        }
+    }
+
+    /// Whether deletions cover a record, remembering the last names looked up (records of one segment come in
+    /// runs).
+    struct CoverCheck {
+        private let deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]
+        private var lastSpace: [UInt8] = []
+        private var lastSegment: [UInt8] = []
+        private var lastDeletion: StoreManifest.Deletion?
+        private var looked = false
+
+        init(_ deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]) { self.deletions = deletions }
+
+        mutating func covers(_ view: RecordView, position: UInt64) -> Bool {
+            guard !view.isErased else { return false }
+            let space = view.space
+            let segment = view.segment
+            if !looked || !Self.equal(space, lastSpace) || !Self.equal(segment, lastSegment) {
+                lastSpace = Array(space)
+                lastSegment = Array(segment)
+                lastDeletion = deletions[
+                    StoreManifest.SegmentName(
+                        space: String(decoding: space, as: UTF8.self), segment: String(decoding: segment, as: UTF8.self))]
+                looked = true
+            }
+            return lastDeletion?.hides(sequence: view.sequence, position: position) ?? false
+        }
+
+        private static func equal(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
+            a.count == b.count && a.elementsEqual(b)
+        }
+    }
+}
