@@ -6,9 +6,11 @@ import StreamKitEngine
 /// produces transactions of 10 records round-robin to 4 segments, printing `segment sequence` for the last
 /// record of every acknowledged transaction, until it is killed (or has produced `--transactions`). With
 /// `--retain`, retention runs in the background every 10 ms and keeps about 64 KiB of 16 KiB log files, so
-/// kills land in the middle of drops too.
+/// kills land in the middle of drops too. With `--compact`, every 8th transaction also truncates a segment before
+/// its last 20 sequences (printing `trunc segment sequence` once that returned) and compaction runs in the
+/// background every 10 ms over 16 KiB log files, so kills land in the middle of rewrites.
 ///
-/// Usage: `streamkit-crash-child <directory> <store-uuid> [transactions] [--retain]`
+/// Usage: `streamkit-crash-child <directory> <store-uuid> [transactions] [--retain] [--compact]`
 @main
 struct CrashChild {
     /// Writes a line straight to the standard output (unbuffered, so a kill loses nothing printed).
@@ -19,7 +21,8 @@ struct CrashChild {
     static func main() async {
         var arguments = CommandLine.arguments
         let retain = arguments.contains("--retain")
-        arguments.removeAll { $0 == "--retain" }
+        let compact = arguments.contains("--compact")
+        arguments.removeAll { $0 == "--retain" || $0 == "--compact" }
         guard arguments.count >= 3, let id = UUID(uuidString: arguments[2]) else {
             FileHandle.standardError.write(Data("usage: streamkit-crash-child <directory> <store-uuid> [transactions]\n".utf8))
             exit(64)
@@ -34,6 +37,9 @@ struct CrashChild {
         if retain {
             configuration.log.logFileBytes = 16 << 10
             configuration.retention = RetentionConfiguration(policy: .init(maxBytes: 64 << 10), interval: .milliseconds(10))
+        } else if compact {
+            configuration.log.logFileBytes = 16 << 10
+            configuration.retention = RetentionConfiguration(interval: .milliseconds(10), compactionBytesPerSecond: nil)
         }
         do {
             let store = try await Store.open(id: id, directory: arguments[1], configuration: configuration)
@@ -47,6 +53,14 @@ struct CrashChild {
                 try await store.produce(space: "crash", segment: "g\(s)", records: records)
                 next[s] = first + 10
                 emit("g\(s) \(first + 9)")
+                if compact, n % 8 == 7 {
+                    let target = (n / 8) % 4
+                    if next[target] > 21 {
+                        let bound = next[target] - 20
+                        try await store.truncateSegment(space: "crash", segment: "g\(target)", before: bound)
+                        emit("trunc g\(target) \(bound)")
+                    }
+                }
             }
             await store.close()
         } catch {

@@ -24,7 +24,8 @@ extension CommandLineToolTests {
         let logFiles = { try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") } }
         let before = try logFiles().count
 
-        let refused = try run(["compact", root])
+        let nothingDeleted = try run(["compact", root])
+        let unchanged = try logFiles().count
         let badAge = try run(["compact", root, "--retention-max-age", "7x"])
         let badSize = try run(["compact", root, "--retention-max-bytes", "ten"])
         let compacted = try run(["compact", root, "--retention-max-bytes", "1K"])
@@ -32,7 +33,9 @@ extension CommandLineToolTests {
         let inspected = try run(["inspect", root])
 
         #expect(before >= 3)
-        #expect(refused.status == 64)  // No bound given.
+        #expect(nothingDeleted.status == 0, "\(nothingDeleted.stderr)")  // No bound: only deleted entries are erased.
+        #expect(nothingDeleted.stdout.contains("no deleted entries to erase"))
+        #expect(unchanged == before)
         #expect(badAge.status == 64)
         #expect(badSize.status == 64)
         #expect(compacted.status == 0, "\(compacted.stderr)")
@@ -44,5 +47,56 @@ extension CommandLineToolTests {
         #expect(sequences.count == objects.count)
         #expect(!sequences.isEmpty)
         #expect(sequences == Array((1_001 - sequences.count)...1_000))  // The newest entries, in order.
+    }
+
+    @Test("compact on a closed store erases the entries streamkit delete removed: their bytes leave every file")
+    func compactErasesDeletedEntries() async throws {
+        let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let id = UUID()
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.blockBytes = 1024
+        configuration.log.logFileBytes = 8 * 1024
+        configuration.log.logger.logLevel = .warning
+        configuration.logger.logLevel = .warning
+        configuration.retention.compacts = false
+        let directory = root + "/" + id.uuidString.lowercased()
+        let store = try await Store.open(id: id, directory: directory, configuration: configuration)
+        try await store.produce(
+            space: "s", segment: "secret", records: (1...50).map { Record(sequence: UInt64($0), payload: Array("ERASE-ME-\($0)".utf8)) })
+        try await store.produce(
+            space: "s", segment: "g", records: (1...300).map { Record(sequence: UInt64($0), payload: Array("keep-\($0)".utf8)) })
+        try await store.deleteSegment(space: "s", segment: "secret")
+        await store.close()
+        let holding = { try Self.filesHolding("ERASE-ME", under: directory) }
+        let before = try holding()
+
+        let compacted = try run(["compact", root])
+        let after = try holding()
+        let dumped = try run(["dump", root, "--store", id.uuidString])
+        let inspected = try run(["inspect", root])
+        let verified = try run(["verify", root])
+
+        #expect(!before.isEmpty)
+        #expect(compacted.status == 0, "\(compacted.stderr)")
+        #expect(compacted.stdout.contains("erased 50 deleted entries"), "\(compacted.stdout)")
+        #expect(compacted.stdout.contains("1 deletions finished"))
+        #expect(after.isEmpty, "still in \(after)")
+        #expect(!dumped.stdout.contains("secret"))
+        #expect(lines(dumped.stdout).count == 300)
+        #expect(!inspected.stdout.contains("deletions:"))
+        #expect(verified.status == 0, "\(verified.stdout)")
+    }
+
+    /// The files under `directory` that hold `text`.
+    static func filesHolding(_ text: String, under directory: String) throws -> [String] {
+        let needle = Data(text.utf8)
+        return try FileManager.default.subpathsOfDirectory(atPath: directory).filter { name in
+            var isDirectory: ObjCBool = false
+            let path = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return false }
+            return try Data(contentsOf: URL(fileURLWithPath: path)).range(of: needle) != nil
+        }
     }
 }

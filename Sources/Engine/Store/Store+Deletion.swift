@@ -10,7 +10,8 @@ extension Store {
     /// it in its manifest). A read already running may still hand out entries it had fetched. Producing to the
     /// segment again continues after its last sequence: sequences are never reused, so consumers' dedup keeps
     /// working. Offsets issued for deleted entries stay valid: a space read resumes at the next entry left.
-    /// The bytes stay in the log files until retention drops those files.
+    /// Their bytes stay in the log files until ``compact(bytesPerSecond:)`` erases them (in the background with
+    /// ``RetentionConfiguration``) or retention drops those files.
     ///
     /// - Returns: How many entries were deleted (0 when none was left).
     /// - Throws: `StreamKitError` — `.invalidArgument` for a bad name, `.notFound` for a segment this store never

@@ -23,7 +23,7 @@ extension Store {
                 return
             } catch {
                 store.configuration.logger.error(
-                    "retention failed; retrying at the next interval", metadata: ["store": "\(store.id)", "error": "\(error)"])
+                    "retention or compaction failed; retrying at the next interval", metadata: ["store": "\(store.id)", "error": "\(error)"])
             }
         }
     }

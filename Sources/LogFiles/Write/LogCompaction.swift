@@ -35,6 +35,91 @@ public enum LogCompaction {
         }
     }
 
+    /// Erases what the deletions of a closed store cover from its log files (every file holding some is
+    /// rewritten, the last one too: no writer appends to it), drops the deletions no file holds any more from the
+    /// manifest, and keeps the head of each of their segments with no entry left (``StoreManifest/retired``).
+    /// Entries a crash left in the WAL, not sealed yet, keep their deletion until the store is opened and closed.
+    ///
+    /// - Returns: What was done.
+    /// - Throws: `LogFilesError` — `.storeLocked` when the store is open elsewhere, `.notAStore`, `.corrupt`
+    ///   (that file stays as it was), `.io`.
+    public static func run(directory: String, configuration: LogConfiguration = .init()) throws -> Outcome {
+        let layout = StoreLayout(root: directory)
+        let fileSystem = configuration.fileSystem
+        guard fileSystem.isDirectory(layout.logDirectory) else {
+            throw LogFilesError.notAStore(directory, "no log directory")
+        }
+        let lock = try StoreLock(path: layout.lockPath)
+        defer { lock.release() }
+        try removeLeftovers(fileSystem: fileSystem, layout: layout)
+        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+        let manifest = recovered.manifest
+        var outcome = Outcome()
+        guard let lastCovered = manifest.deletions.map(\.through).max() else { return outcome }
+        let byName = manifest.deletionsBySegment
+
+        var blocks = recovered.blocks
+        var start = 0
+        while start < blocks.count {
+            let first = blocks[start].fileFirstPosition
+            let end = blocks[start...].firstIndex { $0.fileFirstPosition != first } ?? blocks.count
+            defer { start = end }
+            guard first <= lastCovered else { continue }
+            let fileBlocks = blocks[start..<end].map { BlockHeaderAt(header: $0.header, offset: $0.offset) }
+            let size = Int64(fileBlocks.reduce(0) { $0 + BlockHeader.size + $1.header.storedLength })
+            guard
+                let rewrite = try LogCompaction.rewrite(
+                    file: first, blocks: fileBlocks, deletions: byName, fileSystem: fileSystem, layout: layout,
+                    compress: configuration.compression, createdAt: configuration.clock(), pace: { _ in })
+            else {
+                outcome.readBytes += size
+                continue
+            }
+            try install(rewrite, fileSystem: fileSystem, layout: layout)
+            outcome.readBytes += rewrite.readBytes
+            outcome.rewrittenFiles += 1
+            outcome.erasedEntries += rewrite.erased
+            outcome.reclaimedBytes += rewrite.oldBytes - rewrite.newBytes
+            blocks.replaceSubrange(start..<end, with: rewrite.blocks)
+        }
+
+        // What the log holds now (sealed blocks and the unsealed tail), and each segment's head before.
+        var present = Set<StoreManifest.SegmentName>()
+        for block in blocks {
+            for run in block.runs where !run.space.isEmpty { present.insert(SegmentName(space: run.space, segment: run.segment)) }
+        }
+        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
+            present.insert(
+                SegmentName(
+                    space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self)))
+        }
+        var heads: [StoreManifest.SegmentName: StoreManifest.RetiredSegment] = [:]
+        for block in recovered.blocks {
+            for run in block.runs where byName[SegmentName(space: run.space, segment: run.segment)] != nil {
+                heads[SegmentName(space: run.space, segment: run.segment)] = StoreManifest.RetiredSegment(
+                    space: run.space, segment: run.segment, lastSequence: run.lastSequence,
+                    lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
+            }
+        }
+        outcome.finishedDeletions = manifest.deletions.filter { $0.through < recovered.tailFirstPosition }
+        guard !outcome.finishedDeletions.isEmpty else { return outcome }
+        var retired = Dictionary(manifest.retired.map { (SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+        for deletion in outcome.finishedDeletions {
+            let name = SegmentName(space: deletion.space, segment: deletion.segment)
+            if !present.contains(name), let head = heads[name] { retired[name] = head }
+        }
+        let finished = Set(outcome.finishedDeletions)
+        let next = StoreManifest(
+            logStart: manifest.logStart, retired: Array(retired.values),
+            deletions: manifest.deletions.filter { !finished.contains($0) })
+        try next.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
+        configuration.logger.info(
+            "deleted entries erased", metadata: outcome.logMetadata.merging(["store": "\(layout.root)"]) { $1 })
+        return outcome
+    }
+
+    private typealias SegmentName = StoreManifest.SegmentName
+
     /// A log file rewritten to temporary files, not in place yet.
     struct Rewrite {
         var first: UInt64

@@ -2,19 +2,21 @@ import ArgumentParser
 import Logging
 import StreamKitLogFiles
 
-/// `streamkit compact DIR [--store ID] [--retention-max-age AGE] [--retention-max-bytes SIZE]`: drops the oldest
-/// log files of closed stores past a retention bound and gives their disk space back.
+/// `streamkit compact DIR [--store ID] [--retention-max-age AGE] [--retention-max-bytes SIZE]`: erases deleted
+/// entries from the files of closed stores and drops their oldest log files past a retention bound.
 struct CompactCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Drop the oldest log files of closed stores past a retention bound.",
+        abstract: "Erase deleted entries from closed stores' files, and drop their oldest log files past a retention bound.",
         discussion: """
-            Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). Whole \
-            log files go, oldest first: a file goes once its newest entry is older than --retention-max-age, or \
-            while the store's log files take more than --retention-max-bytes. The file being appended to, and \
-            entries not yet sealed into it, always stay. Reads then start at the oldest entry left; sequences and \
-            positions are never reused (a segment whose entries all went continues after its last sequence). \
-            Safe to interrupt at any point (docs/operations.md).
+            Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). First the \
+            entries deleted with `streamkit delete` are erased: every log file holding one is rewritten without \
+            its bytes (positions stay), and the record of each finished deletion leaves the manifest. Then, with \
+            a bound, whole log files go, oldest first: a file goes once its newest entry is older than \
+            --retention-max-age, or while the store's log files take more than --retention-max-bytes. The file \
+            being appended to, and entries not yet sealed into it, always stay. Reads then start at the oldest \
+            entry left; sequences and positions are never reused (a segment whose entries all went continues \
+            after its last sequence). Safe to interrupt at any point (docs/operations.md).
             """)
 
     @Argument(help: "A data directory, or a single store directory.")
@@ -25,12 +27,6 @@ struct CompactCommand: AsyncParsableCommand {
 
     @OptionGroup var retention: RetentionOptions
 
-    func validate() throws {
-        guard retention.isSet else {
-            throw ValidationError("give --retention-max-age, --retention-max-bytes or both")
-        }
-    }
-
     func run() async throws {
         try await Output.run {
             let data = try DataDirectory(path: directory)
@@ -39,15 +35,23 @@ struct CompactCommand: AsyncParsableCommand {
             var configuration = LogConfiguration()
             configuration.logger.logLevel = .warning
             for location in stores {
-                let outcome: LogRetention.Outcome
                 do {
-                    outcome = try LogRetention.drop(directory: location.path, policy: policy, configuration: configuration)
+                    let erased = try LogCompaction.run(directory: location.path, configuration: configuration)
+                    if erased.rewrittenFiles > 0 || !erased.finishedDeletions.isEmpty {
+                        Output.line(
+                            "\(location.id): erased \(erased.erasedEntries) deleted entries in \(erased.rewrittenFiles) log "
+                                + "files (\(erased.reclaimedBytes) bytes); \(erased.finishedDeletions.count) deletions finished")
+                    } else if !retention.isSet {
+                        Output.line("\(location.id): no deleted entries to erase")
+                    }
+                    guard retention.isSet else { continue }
+                    let outcome = try LogRetention.drop(directory: location.path, policy: policy, configuration: configuration)
+                    Output.line(
+                        "\(location.id): dropped \(outcome.droppedFiles) log files, \(outcome.droppedEntries) entries, "
+                            + "\(outcome.reclaimedBytes) bytes; the log starts at position \(outcome.manifest.logStart)")
                 } catch let error as LogFilesError where error.code == .storeLocked {
                     throw CLIError("\(location.id): the store is open (a server or another tool holds it); stop it first")
                 }
-                Output.line(
-                    "\(location.id): dropped \(outcome.droppedFiles) log files, \(outcome.droppedEntries) entries, "
-                        + "\(outcome.reclaimedBytes) bytes; the log starts at position \(outcome.manifest.logStart)")
             }
         }
     }

@@ -10,8 +10,8 @@ struct DeleteCommand: AsyncParsableCommand {
         discussion: """
             Without --before every entry of the segment is deleted; with it, the entries with sequences below \
             SEQ. Deleted entries are never returned again by any read or tool; producing to the segment \
-            continues after its last sequence (sequences are never reused). The bytes leave the disk when \
-            retention drops the log files holding them. The token must grant deletion (streamkit token \
+            continues after its last sequence (sequences are never reused). Compaction then erases their bytes \
+            from the log files (in the server every --compaction-interval). The token must grant deletion (streamkit token \
             --delete). Prints the number of entries deleted. Exit status 1 on an error (an unknown segment \
             is one).
             """)

@@ -73,8 +73,8 @@ struct InspectCommand: AsyncParsableCommand {
                 }
                 if !summary.deletions.isEmpty {
                     Output.line(
-                        "  deletions: \(summary.deletions.count) (entries left out of every read, on disk until retention "
-                            + "drops their files)")
+                        "  deletions: \(summary.deletions.count) (entries left out of every read; compaction erases them "
+                            + "from the files)")
                     for deletion in summary.deletions {
                         Output.line(
                             "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), "

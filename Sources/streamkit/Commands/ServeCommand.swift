@@ -70,8 +70,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Retention (with --data)") var retention: RetentionOptions
 
-    @Option(name: .long, help: "With --data: how often retention runs (default 60s).")
+    @Option(name: .long, help: "With --data: how often retention and compaction run (default 60s).")
     var compactionInterval: AgeArgument?
+
+    @Option(name: .long, help: "With --data: the most bytes per second compaction reads and writes (default 64MiB).")
+    var compactionRate: ByteCountArgument?
 
     @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
     var jwtSecret: String?
@@ -129,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
             }
-            if retention.isSet || compactionInterval != nil {
+            if retention.isSet || compactionInterval != nil || compactionRate != nil {
                 throw ValidationError("retention goes with --data; stores in PostgreSQL keep every entry for now")
             }
         } else if postgresConnections != nil || postgresStatementTimeout != nil || postgresConnectionWait != nil {
@@ -179,8 +182,8 @@ struct ServeCommand: AsyncParsableCommand {
                 let durability = durability ?? DurabilityArgument(.fsync)
                 store.log.durability = durability.value
                 store.retention = RetentionConfiguration(
-                    policy: retention.policy,
-                    interval: compactionInterval?.value ?? .seconds(60))
+                    policy: retention.policy, interval: compactionInterval?.value ?? .seconds(60),
+                    compactionBytesPerSecond: compactionRate?.value ?? (64 << 20))
                 registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
                 database = nil
                 serving = "\(data) (durability \(durability)"

@@ -1,4 +1,5 @@
 import Foundation
+import StreamKitLogFiles
 import Testing
 @testable import StreamKitEngine
 
@@ -23,19 +24,25 @@ import Testing
         try await killAndRecover(retaining: true)
     }
 
-    private func killAndRecover(retaining: Bool) async throws {
+    @Test("SIGKILL at random moments while segments are truncated and compaction rewrites files loses nothing acknowledged and resurrects nothing deleted; the bytes end up erased")
+    func killDuringCompactionAndRecover() async throws {
+        try await killAndRecover(retaining: false, compacting: true)
+    }
+
+    private func killAndRecover(retaining: Bool, compacting: Bool = false) async throws {
         let directory = NSTemporaryDirectory() + "streamkit-crash-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let id = UUID()
         var acknowledged: [String: UInt64] = [:]
         var firstSeen: [String: UInt64] = [:]  // With retention: the first sequence left only ever moves forward.
+        var truncated: [String: UInt64] = [:]  // With compaction: acknowledged truncations (entries before are gone).
         var generator = SystemRandomNumberGenerator()
         try #require(FileManager.default.isExecutableFile(atPath: Self.childPath), "child not built at \(Self.childPath)")
 
         for cycle in 0..<Self.cycles {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: Self.childPath)
-            child.arguments = [directory, id.uuidString] + (retaining ? ["--retain"] : [])
+            child.arguments = [directory, id.uuidString] + (retaining ? ["--retain"] : []) + (compacting ? ["--compact"] : [])
             let output = Pipe()
             child.standardOutput = output
             try child.run()
@@ -61,6 +68,10 @@ import Testing
             buffer.append(reader.readDataToEndOfFile())
             for line in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
                 let parts = line.split(separator: " ")
+                if parts.count == 3, parts[0] == "trunc", let bound = UInt64(parts[2]) {
+                    truncated[String(parts[1])] = max(truncated[String(parts[1])] ?? 0, bound)
+                    continue
+                }
                 guard parts.count == 2, let sequence = UInt64(parts[1]) else { continue }
                 acknowledged[String(parts[0])] = max(acknowledged[String(parts[0])] ?? 0, sequence)
             }
@@ -81,6 +92,8 @@ import Testing
                 if retaining {
                     #expect(first >= firstSeen[name] ?? 1, "cycle \(cycle): \(name) got dropped entries back")
                     firstSeen[name] = max(firstSeen[name] ?? 1, first)
+                } else if compacting {
+                    #expect(entries.isEmpty || first >= truncated[name] ?? 1, "cycle \(cycle): \(name) got deleted entries back")
                 } else {
                     #expect(first == 1, "cycle \(cycle): \(name) lost its first entries")
                 }
@@ -89,6 +102,20 @@ import Testing
             await store.close()
         }
         #expect(acknowledged.values.reduce(0, +) > 0, "the child never acknowledged anything")
+        if compacting {
+            // Erased for good: with every deletion finished (offline, after a clean close), only erased records hide
+            // entries, and no entry before an acknowledged truncation is left in the files.
+            #expect(!truncated.isEmpty, "the child never truncated")
+            var configuration = StoreFixture.quiet()
+            configuration.retention.compacts = false
+            await (try await Store.open(id: id, directory: directory, configuration: configuration)).close()
+            _ = try LogCompaction.run(directory: directory)
+            #expect(try StoreManifest.read(directory: directory).deletions.isEmpty)
+            let left = try LogReader(directory: directory).entries()
+            for (name, bound) in truncated {
+                #expect(left.filter { $0.segment == name }.allSatisfy { $0.sequence >= bound }, "\(name): deleted entries left in the files")
+            }
+        }
         if retaining { #expect(firstSeen.values.contains { $0 > 1 }, "retention never dropped anything") }
     }
 }
