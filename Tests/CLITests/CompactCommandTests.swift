@@ -89,6 +89,37 @@ extension CommandLineToolTests {
         #expect(verified.status == 0, "\(verified.stdout)")
     }
 
+    @Test("compact --retention-max-entries keeps the newest entries of each segment and erases the rest")
+    func compactKeepsTheNewestEntriesPerSegment() async throws {
+        let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let id = UUID()
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.blockBytes = 1024
+        configuration.log.logger.logLevel = .warning
+        configuration.logger.logLevel = .warning
+        let directory = root + "/" + id.uuidString.lowercased()
+        let store = try await Store.open(id: id, directory: directory, configuration: configuration)
+        try await store.produce(
+            space: "s", segment: "g", records: (1...200).map { Record(sequence: UInt64($0), payload: Array("OLD-\($0)".utf8)) })
+        await store.close()
+
+        let zero = try run(["compact", root, "--retention-max-entries", "0"])
+        let compacted = try run(["compact", root, "--retention-max-entries", "10"])
+        let dumped = try run(["dump", root, "--store", id.uuidString])
+        let sequences = try lines(dumped.stdout).compactMap {
+            ((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["sequence"] as? NSNumber)?.intValue
+        }
+
+        #expect(zero.status == 64)
+        #expect(compacted.status == 0, "\(compacted.stderr)")
+        #expect(compacted.stdout.contains("deleted 190 entries"), "\(compacted.stdout)")
+        #expect(compacted.stdout.contains("erased 190 deleted entries"), "\(compacted.stdout)")
+        #expect(sequences == Array(191...200))
+        #expect(try Self.filesHolding("OLD-42", under: directory).isEmpty)
+    }
+
     /// The files under `directory` that hold `text`.
     static func filesHolding(_ text: String, under directory: String) throws -> [String] {
         let needle = Data(text.utf8)

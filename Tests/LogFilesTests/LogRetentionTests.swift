@@ -50,7 +50,7 @@ struct LogRetentionTests {
                 .init(space: "s", segment: "old", before: 9, through: 99),
             ])
 
-        let added = manifest.adding(.init(space: "s", segment: "g", before: 7, through: 130))
+        let added = manifest.adding([.init(space: "s", segment: "g", before: 7, through: 130)])
         let moved = StoreManifest(logStart: 131, deletions: added.deletions)
 
         #expect(manifest.deletions == [.init(space: "s", segment: "g", before: 9, through: 120)])

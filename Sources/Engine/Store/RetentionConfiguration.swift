@@ -25,8 +25,10 @@ public struct RetentionConfiguration: Sendable {
     }
 
     /// Whether the policy has a bound (and the interval is positive).
-    public var isEnabled: Bool { (policy.maxAge != nil || policy.maxBytes != nil) && interval > .zero }
+    public var isEnabled: Bool {
+        (policy.maxAge != nil || policy.maxBytes != nil || policy.maxEntriesPerSegment != nil) && interval > .zero
+    }
 
-    /// Whether the background task runs for a storage that keeps files.
-    var runsInBackground: Bool { interval > .zero && (isEnabled || compacts) }
+    /// Whether the background task runs: the policy has a bound, or compaction is on and the storage keeps files.
+    func runsInBackground(compacting keepsFiles: Bool) -> Bool { isEnabled || (interval > .zero && compacts && keepsFiles) }
 }

@@ -36,13 +36,28 @@ extension Store {
 
     private func delete(_ key: SegmentKey, before: UInt64) async throws -> Int {
         guard !closing else { throw storeClosing }
-        guard let slot = segments[key] else {
+        guard segments[key] != nil else {
             throw StreamKitError(
                 code: .notFound, message: "no segment \(key.space)/\(key.segment) in this store", storeID: id)
         }
         inFlight += 1
         defer { finishedCall() }
-        guard let plan = await slot.actor.deletion(before: before) else { return 0 }
+        guard let planned = try await planDeletion(key, before: before) else { return 0 }
+        try await applyDeletions([planned])
+        return planned.count
+    }
+
+    /// A deletion of one segment's entries, planned: what to record and how many entries it deletes.
+    struct PlannedDeletion {
+        var key: SegmentKey
+        var deletion: StoreManifest.Deletion
+        var count: Int
+    }
+
+    /// Plans deleting the entries of `key` below `before` (clamped to one past its last committed sequence);
+    /// nil when none is left below it.
+    func planDeletion(_ key: SegmentKey, before: UInt64) async throws -> PlannedDeletion? {
+        guard let slot = segments[key], let plan = await slot.actor.deletion(before: before) else { return nil }
         let run = plan.lastRun
         let through: UInt64
         if run.exact {
@@ -57,25 +72,35 @@ extension Store {
             }
             through = block.lastPosition
         }
-        let deletion = StoreManifest.Deletion(space: key.space, segment: key.segment, before: plan.before, through: through)
+        return PlannedDeletion(
+            key: key, deletion: StoreManifest.Deletion(space: key.space, segment: key.segment, before: plan.before, through: through),
+            count: plan.count)
+    }
+
+    /// Records `planned` deletions durably (one write), then leaves their entries out of every read and trims the
+    /// segments' indexes and visible heads.
+    func applyDeletions(_ planned: [PlannedDeletion]) async throws {
+        guard !planned.isEmpty else { return }
         do {
-            try reads.storage.recordDeletion(deletion)
+            try reads.storage.recordDeletions(planned.map(\.deletion))
         } catch {
             var mapped = StreamKitError.storage(error)
             mapped.storeID = id
             throw mapped
         }
         // Readers leave the entries out from now on; then the index forgets them.
-        reads.deleted.add(deletion)
-        let first = await slot.actor.dropIndex(beforeSequence: plan.before)
-        await lostEntries(key, firstLeft: first)
-        configuration.logger.info(
-            "entries deleted",
-            metadata: [
-                "store": "\(id)", "space": "\(key.space)", "segment": "\(key.segment)", "before": "\(plan.before)",
-                "entries": "\(plan.count)",
-            ])
-        return plan.count
+        for deletion in planned { reads.deleted.add(deletion.deletion) }
+        for deletion in planned {
+            guard let slot = segments[deletion.key] else { continue }
+            let first = await slot.actor.dropIndex(beforeSequence: deletion.deletion.before)
+            await lostEntries(deletion.key, firstLeft: first)
+            configuration.logger.info(
+                "entries deleted",
+                metadata: [
+                    "store": "\(id)", "space": "\(deletion.key.space)", "segment": "\(deletion.key.segment)",
+                    "before": "\(deletion.deletion.before)", "entries": "\(deletion.count)",
+                ])
+        }
     }
 
     /// After a segment's entries before `first` (the first sequence left; nil: none is) were dropped or

@@ -27,8 +27,10 @@ extension Store {
             }
         }
     }
-    /// Drops the oldest entries that `policy` lets go, while the store runs (a file store drops whole log files,
-    /// oldest first, never the newest; other storages keep everything and this does nothing).
+    /// Drops the oldest entries that `policy` lets go, while the store runs: a file store drops whole log files,
+    /// oldest first, never the newest, past the age and size bounds (other storages keep them); with
+    /// `maxEntriesPerSegment`, every segment with more entries is truncated to its newest ones (a deletion, as
+    /// ``truncateSegment(space:segment:before:)``, whose bytes compaction then erases).
     ///
     /// After it returns, reads that start find only what is left: a segment read from before a segment's first
     /// entry left starts at it, a space read from an offset into the dropped range resumes at the first entry
@@ -36,13 +38,44 @@ extension Store {
     /// (producing to it continues after its last sequence, also after a restart). Reads already running may
     /// still deliver entries of the blocks they were reading. Positions and sequences are never reused.
     ///
-    /// - Parameter policy: What may go (age against the store's clock, size of the log files).
+    /// - Parameter policy: What may go (age against the store's clock, size of the log files, entries per
+    ///   segment).
     /// - Returns: What was dropped; nil when nothing was.
     /// - Throws: `StreamKitError` — `.storeClosing`, `.storage` when the storage fails to write its manifest (then
-    ///   nothing was dropped).
+    ///   nothing was dropped), `.unsupported` for `maxEntriesPerSegment` on a storage that cannot delete.
     @discardableResult
     public func applyRetention(_ policy: LogRetention.Policy) async throws -> LogRetention.Outcome? {
         guard !closing else { throw StreamKitError.storeClosing }
+        var outcome = try await dropFiles(policy) ?? LogRetention.Outcome()
+        if let limit = policy.maxEntriesPerSegment {
+            outcome.expiredEntries = try await truncateSegments(keeping: limit)
+            if outcome.expiredEntries > 0 {
+                let metrics = configuration.metricsFactory ?? MetricsSystem.factory
+                Counter(label: "streamkit_storage_retention_expired_entries_total", factory: metrics)
+                    .increment(by: outcome.expiredEntries)
+            }
+        }
+        return outcome.droppedFiles > 0 || outcome.expiredEntries > 0 ? outcome : nil
+    }
+
+    /// Truncates every segment with more than `limit` entries to its newest `limit`, in one manifest write;
+    /// returns how many entries were deleted.
+    private func truncateSegments(keeping limit: Int) async throws -> Int {
+        var planned: [PlannedDeletion] = []
+        for (key, slot) in segments {
+            guard let visible = slot.visible, visible.lastSequence - visible.firstSequence + 1 > UInt64(max(limit, 0)) else {
+                continue
+            }
+            let before = visible.lastSequence - UInt64(max(limit, 0)) + 1
+            if let deletion = try await planDeletion(key, before: before) { planned.append(deletion) }
+        }
+        guard !closing else { throw StreamKitError.storeClosing }
+        try await applyDeletions(planned)
+        return planned.reduce(0) { $0 + $1.count }
+    }
+
+    /// The part of ``applyRetention(_:)`` that drops whole log files.
+    private func dropFiles(_ policy: LogRetention.Policy) async throws -> LogRetention.Outcome? {
         let storage = reads.storage
         guard let start = storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
         let started = ContinuousClock.now

@@ -80,9 +80,9 @@ public struct StoreManifest: Sendable, Hashable {
         self.deletions = merged.filter { $0.through >= start }
     }
 
-    /// This manifest with `deletion` added (merged with the segment's earlier one: the later bound of both).
-    public func adding(_ deletion: Deletion) -> StoreManifest {
-        StoreManifest(logStart: logStart, retired: retired, deletions: deletions + [deletion])
+    /// This manifest with `added` deletions (each merged with its segment's earlier one: the later bounds).
+    public func adding(_ added: [Deletion]) -> StoreManifest {
+        StoreManifest(logStart: logStart, retired: retired, deletions: deletions + added)
     }
 
     /// The deletions keyed by segment, for readers that filter entries.

@@ -16,11 +16,15 @@ public enum LogRetention {
         /// The log may keep at most this many bytes of log files and block indexes; the oldest files go until it
         /// fits (or only the last file is left).
         public var maxBytes: Int64?
+        /// Each segment keeps at most its newest this many entries; older ones are deleted (and then erased by
+        /// compaction). Applied by the engine (`Store.applyRetention`) and by ``truncate(directory:policy:configuration:)``.
+        public var maxEntriesPerSegment: Int?
 
         /// Creates a policy; nil bounds do not drop anything.
-        public init(maxAge: Duration? = nil, maxBytes: Int64? = nil) {
+        public init(maxAge: Duration? = nil, maxBytes: Int64? = nil, maxEntriesPerSegment: Int? = nil) {
             self.maxAge = maxAge
             self.maxBytes = maxBytes
+            self.maxEntriesPerSegment = maxEntriesPerSegment
         }
 
         /// How many of the oldest log files go: each file's newest timestamp and bytes, in log order. The last
@@ -46,6 +50,9 @@ public enum LogRetention {
         public var droppedFiles = 0
         /// Entries they held.
         public var droppedEntries = 0
+        /// Entries deleted because their segment had more than `maxEntriesPerSegment` (their bytes go when
+        /// compaction erases them).
+        public var expiredEntries = 0
         /// Bytes of log files and block indexes given back.
         public var reclaimedBytes: Int64 = 0
         /// The manifest after the drop (unchanged when nothing was dropped).
@@ -124,6 +131,56 @@ public enum LogRetention {
             current: recovered.manifest, configuration: configuration, layout: layout)
         configuration.logger.info(
             "log files dropped", metadata: outcome.logMetadata.merging(["store": "\(layout.root)"]) { $1 })
+        return outcome
+    }
+
+    /// Applies `policy.maxEntriesPerSegment` to a closed store: every segment with more entries left is truncated
+    /// to its newest ones, recorded as deletions in the manifest (one write); ``LogCompaction/run(directory:configuration:)``
+    /// then erases them. Does nothing without that bound.
+    ///
+    /// - Returns: The entries deleted (``Outcome/expiredEntries``) and the manifest.
+    /// - Throws: `LogFilesError` — `.storeLocked`, `.corrupt`, `.io`; `.notAStore`.
+    public static func truncate(
+        directory: String, policy: Policy, configuration: LogConfiguration = .init()
+    ) throws -> Outcome {
+        let layout = StoreLayout(root: directory)
+        let fileSystem = configuration.fileSystem
+        guard fileSystem.isDirectory(layout.logDirectory) else {
+            throw LogFilesError.notAStore(directory, "no log directory")
+        }
+        let lock = try StoreLock(path: layout.lockPath)
+        defer { lock.release() }
+        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+        var outcome = Outcome(manifest: recovered.manifest)
+        guard let limit = policy.maxEntriesPerSegment.map({ UInt64(max($0, 0)) }) else { return outcome }
+
+        // Each segment's entries in log order, as (first sequence, last sequence, last position) stretches.
+        var stretches: [StoreManifest.SegmentName: [(first: UInt64, last: UInt64, through: UInt64)]] = [:]
+        for block in recovered.blocks {
+            for run in block.runs where !run.space.isEmpty {
+                stretches[StoreManifest.SegmentName(space: run.space, segment: run.segment), default: []].append(
+                    (run.firstSequence, run.lastSequence, block.header.lastPosition))
+            }
+        }
+        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, position in
+            let name = StoreManifest.SegmentName(
+                space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self))
+            stretches[name, default: []].append((view.sequence, view.sequence, position))
+        }
+        let deleted = recovered.manifest.deletionsBySegment
+        var added: [StoreManifest.Deletion] = []
+        for (name, list) in stretches {
+            guard let firstStretch = list.first, let lastStretch = list.last else { continue }
+            let first = max(firstStretch.first, deleted[name]?.before ?? 0)
+            guard lastStretch.last >= first, lastStretch.last - first + 1 > limit else { continue }
+            let before = lastStretch.last - limit + 1
+            guard let holding = list.first(where: { $0.first <= before - 1 && before - 1 <= $0.last }) else { continue }
+            added.append(.init(space: name.space, segment: name.segment, before: before, through: holding.through))
+            outcome.expiredEntries += Int(before - first)
+        }
+        guard !added.isEmpty else { return outcome }
+        outcome.manifest = recovered.manifest.adding(added)
+        try outcome.manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
         return outcome
     }
 

@@ -37,15 +37,16 @@ extension LogWriter {
         }
     }
 
-    /// Records a deletion durably (in the manifest, merged with the segment's earlier one) before returning:
-    /// readers that open the store from now on leave its entries out, and compaction removes them.
+    /// Records deletions durably (in the manifest, one write for all, each merged with its segment's earlier
+    /// one) before returning: readers that open the store from now on leave their entries out, and compaction
+    /// erases them.
     ///
     /// - Returns: The manifest as written.
     /// - Throws: `LogFilesError.io` when the manifest cannot be written (then nothing was recorded).
     @discardableResult
-    public func recordDeletion(_ deletion: StoreManifest.Deletion) throws -> StoreManifest {
+    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) throws -> StoreManifest {
         try manifest.withLock { current in
-            let next = current.adding(deletion)
+            let next = current.adding(deletions)
             guard next != current else { return current }
             try next.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
             current = next

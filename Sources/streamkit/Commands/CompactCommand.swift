@@ -9,8 +9,9 @@ struct CompactCommand: AsyncParsableCommand {
         commandName: "compact",
         abstract: "Erase deleted entries from closed stores' files, and drop their oldest log files past a retention bound.",
         discussion: """
-            Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). First the \
-            entries deleted with `streamkit delete` are erased: every log file holding one is rewritten without \
+            Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). With \
+            --retention-max-entries N every segment is first truncated to its newest N entries. Then the \
+            entries deleted (with `streamkit delete` or that bound) are erased: every log file holding one is rewritten without \
             its bytes (positions stay), and the record of each finished deletion leaves the manifest. Then, with \
             a bound, whole log files go, oldest first: a file goes once its newest entry is older than \
             --retention-max-age, or while the store's log files take more than --retention-max-bytes. The file \
@@ -36,6 +37,10 @@ struct CompactCommand: AsyncParsableCommand {
             configuration.logger.logLevel = .warning
             for location in stores {
                 do {
+                    if policy.maxEntriesPerSegment != nil {
+                        let truncated = try LogRetention.truncate(directory: location.path, policy: policy, configuration: configuration)
+                        Output.line("\(location.id): deleted \(truncated.expiredEntries) entries past --retention-max-entries")
+                    }
                     let erased = try LogCompaction.run(directory: location.path, configuration: configuration)
                     if erased.rewrittenFiles > 0 || !erased.finishedDeletions.isEmpty {
                         Output.line(
@@ -44,7 +49,7 @@ struct CompactCommand: AsyncParsableCommand {
                     } else if !retention.isSet {
                         Output.line("\(location.id): no deleted entries to erase")
                     }
-                    guard retention.isSet else { continue }
+                    guard policy.maxAge != nil || policy.maxBytes != nil else { continue }
                     let outcome = try LogRetention.drop(directory: location.path, policy: policy, configuration: configuration)
                     Output.line(
                         "\(location.id): dropped \(outcome.droppedFiles) log files, \(outcome.droppedEntries) entries, "

@@ -175,6 +175,58 @@ struct DeletionTests {
         #expect(listed == ["late"])
     }
 
+    @Test(arguments: [Backend.memory, .file])
+    func aPerSegmentBoundKeepsTheNewestEntriesOfEachSegment(_ backend: Backend) async throws {
+        try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
+            let store = fixture.store
+            try await store.produce(space: "s", segment: "long", records: records(1...10))
+            try await store.produce(space: "s", segment: "short", records: records(1...3))
+
+            let outcome = try await store.applyRetention(.init(maxEntriesPerSegment: 4))
+            let again = try await store.applyRetention(.init(maxEntriesPerSegment: 4))
+            let long = try await store.consumeSegment(space: "s", segment: "long").collect()
+            let short = try await store.consumeSegment(space: "s", segment: "short").collect()
+            let status = try #require(await store.status(space: "s", segment: "long"))
+            try await store.produce(space: "s", segment: "long", records: records(11...11))
+            let later = try await store.applyRetention(.init(maxEntriesPerSegment: 4))
+            let afterMore = try await store.consumeSegment(space: "s", segment: "long").collect()
+
+            #expect(outcome?.expiredEntries == 6)
+            #expect(again == nil)
+            #expect(long.map(\.sequence) == [7, 8, 9, 10])
+            #expect(short.map(\.sequence) == [1, 2, 3])
+            #expect(status.firstSequence == 7)
+            #expect(later?.expiredEntries == 1)
+            #expect(afterMore.map(\.sequence) == [8, 9, 10, 11])
+        }
+    }
+
+    @Test func aPerSegmentBoundOnAClosedStoreIsRecordedAsDeletionsThatCompactionErases() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-deletion-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = Self.smallBlocks()
+        configuration.retention.compacts = false
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
+        try await Self.interleaved(store, transactions: 10)
+        try await store.produce(space: "s", segment: "small", records: records(1...2))
+        await store.close()
+
+        let truncated = try LogRetention.truncate(directory: directory, policy: .init(maxEntriesPerSegment: 25))
+        let erased = try LogCompaction.run(directory: directory)
+        let reopened = try await Store.open(id: store.id, directory: directory, configuration: configuration)
+        let gone = try await reopened.consumeSegment(space: "s", segment: "gone").collect()
+        let small = try await reopened.consumeSegment(space: "s", segment: "small").collect()
+        await reopened.close()
+
+        #expect(truncated.expiredEntries == 150)
+        #expect(truncated.manifest.deletions.map(\.segment) == ["gone", "kept"])
+        #expect(erased.erasedEntries == 150)
+        #expect(erased.finishedDeletions.count == 2)
+        #expect(try StoreManifest.read(directory: directory).deletions.isEmpty)
+        #expect(gone.map(\.sequence) == Array(76...100))
+        #expect(small.map(\.sequence) == [1, 2])
+    }
+
     @Test func aStorageThatCannotDeleteRefusesAndEveryEntryStays() async throws {
         let store = Store(
             id: UUID(), storage: KeepingStorage(MemoryStorage()), contents: .empty, configuration: StoreFixture.quiet())
