@@ -23,10 +23,14 @@ import StreamKitEngine
 /// - `streamkit_workers`: one row per worker id: generation, metadata (a JSON object), heartbeat interval, and
 ///   when it registered and was last seen (by the database's clock).
 ///
+/// Version 3 (deletion): `streamkit_deletions`, one row per segment with deleted entries: the bound (`before`:
+/// entries with lower sequences are deleted) and the last position they lie at (`through`). Every node leaves
+/// those entries out of its reads (it reads the table at open and once per follow poll interval).
+///
 /// Keys, holders and worker ids are `bytea` (their exact UTF-8 bytes, whatever the database's encoding).
 enum PostgresSchema {
     /// The version this build writes and reads.
-    static let version = 2
+    static let version = 3
 
     /// `pg_advisory_xact_lock` key of migrations ("SKMG").
     static let migrationLock: Int64 = 0x534B_4D47
@@ -102,6 +106,18 @@ enum PostgresSchema {
                 PRIMARY KEY (store, worker_id)
             )
             """,
+        ],
+        [
+            """
+            CREATE TABLE streamkit_deletions (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                space text NOT NULL,
+                segment text NOT NULL,
+                before bigint NOT NULL CHECK (before > 0),
+                through bigint NOT NULL CHECK (through > 0),
+                PRIMARY KEY (store, space, segment)
+            )
+            """
         ],
     ]
 

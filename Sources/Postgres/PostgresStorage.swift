@@ -159,6 +159,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     rows.append(row)
                     blocks.append(summary)
                 }
+                let deletions = try await Self.deletions(of: id, on: connection, logger: logger)
                 try await connection.query("COMMIT", logger: logger)
                 let last = rows.last?.lastPosition ?? 0
                 guard last == headPosition else {
@@ -168,7 +169,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 }
                 let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows)
                 let contents = StoredLog(
-                    blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp)
+                    blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
+                    deletions: deletions)
                 return (storage, contents)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -786,6 +788,62 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     var follower: (any LogFollower)? { self }
     var coordination: (any SharedCoordination)? { PostgresCoordination(store: id, log: log) }
+
+    // MARK: - Deletion
+
+    /// Records deletions in `streamkit_deletions` (one statement; a segment's row keeps the later bounds) and
+    /// announces them, so that other nodes' follow loops pick them up.
+    func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {
+        guard !deletions.isEmpty else { return }
+        let id = self.id
+        let logger = log.logger
+        let spaces = deletions.map(\.space)
+        let segments = deletions.map(\.segment)
+        let befores = deletions.map { Int64(clamping: $0.before) }
+        let throughs = deletions.map { Int64(clamping: $0.through) }
+        do {
+            _ = try await log.withConnection { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO streamkit_deletions (store, space, segment, before, through)
+                    SELECT \(id), d.space, d.segment, d.before, d.through
+                    FROM unnest(\(spaces)::text[], \(segments)::text[], \(befores)::int8[], \(throughs)::int8[])
+                        AS d (space, segment, before, through)
+                    ON CONFLICT (store, space, segment) DO UPDATE SET
+                        before = GREATEST(streamkit_deletions.before, EXCLUDED.before),
+                        through = GREATEST(streamkit_deletions.through, EXCLUDED.through)
+                    """, logger: logger)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "recording a deletion")
+        }
+        log.announce(id)
+    }
+
+    func deletions() async throws -> [StoreManifest.Deletion] {
+        let id = self.id
+        let logger = log.logger
+        do {
+            return try await log.withConnection { connection in
+                try await Self.deletions(of: id, on: connection, logger: logger)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "reading deletions")
+        }
+    }
+
+    /// The deletions recorded for store `id`.
+    private static func deletions(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws
+        -> [StoreManifest.Deletion]
+    {
+        var out: [StoreManifest.Deletion] = []
+        for try await (space, segment, before, through) in try await connection.query(
+            "SELECT space, segment, before, through FROM streamkit_deletions WHERE store = \(id)", logger: logger
+        ).decode((String, String, Int64, Int64).self) {
+            out.append(.init(space: space, segment: segment, before: UInt64(before), through: UInt64(through)))
+        }
+        return out
+    }
 
     // MARK: - Following
 

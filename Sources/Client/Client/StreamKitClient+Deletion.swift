@@ -14,7 +14,7 @@ extension StreamKitClient {
     /// - Returns: How many entries were deleted. After a reconnect the request is sent again, and the count is
     ///   the second attempt's (0 when the first one had deleted them).
     /// - Throws: `notFound` for a segment the store never had (or a store that does not exist), `forbidden`
-    ///   without the grant, `unsupported` when the store's storage (PostgreSQL) or the server cannot delete,
+    ///   without the grant, `unsupported` when the store's storage or the server cannot delete,
     ///   `invalidArgument` for an empty name, `storeClosing` after close.
     @discardableResult
     public func deleteSegment(store: UUID, space: String, segment: String) async throws -> Int {

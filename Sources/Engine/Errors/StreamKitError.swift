@@ -51,8 +51,8 @@ public struct StreamKitError: Error, Hashable, Sendable, CustomStringConvertible
         public static let overloaded = Code(.overloaded)
         /// A bug: an invariant did not hold.
         public static let internalError = Code(.internalError)
-        /// The store's storage (or the server) cannot do this: e.g. deleting entries of a store kept in
-        /// PostgreSQL.
+        /// The store's storage (or the server) cannot do this: e.g. deleting entries of a store kept in a custom
+        /// storage without deletion, or through a server that predates it.
         public static let unsupported = Code(.unsupported)
 
         public var description: String { base.rawValue }

@@ -43,7 +43,7 @@ public final class FileStorage: StoreStorage {
     public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
-    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) throws { try writer.recordDeletions(deletions) }
+    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }
     public func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass {
         try writer.compactDeletions(pace: pace)
     }

@@ -1,3 +1,5 @@
+public import StreamKitLogFiles
+
 /// How a store learns about transactions that other processes append to a log it shares with them (the
 /// PostgreSQL log, where several nodes write one store). A storage that is its log's only writer has none
 /// (``StoreStorage/follower`` is nil).
@@ -17,4 +19,12 @@ public protocol LogFollower: Sendable {
     /// about `maxEntries` entries at most (whole transactions; at least one when there is one). Empty when
     /// nothing is new. Throws `StreamKitError` (`storeUnavailable` while the log cannot be reached).
     func transactions(after position: UInt64, maxEntries: Int) async throws -> [FollowedTransaction]
+    /// Every deletion recorded in the shared log (other processes' too), asked for at least every poll
+    /// interval. Throws as ``transactions(after:maxEntries:)``.
+    func deletions() async throws -> [StoreManifest.Deletion]
+}
+
+extension LogFollower {
+    /// A log whose writers cannot delete: none.
+    public func deletions() async throws -> [StoreManifest.Deletion] { [] }
 }

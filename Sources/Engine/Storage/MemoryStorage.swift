@@ -95,7 +95,7 @@ public final class MemoryStorage: StoreStorage {
 
     public func flush() async throws { state.withLock { Self.seal(&$0) } }
     /// Nothing to record: the store keeps its deletions in memory as long as this log lives.
-    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) throws {}
+    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {}
 
     public func close() async {
         state.withLock { state in

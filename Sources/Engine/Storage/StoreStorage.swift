@@ -65,7 +65,7 @@ public protocol StoreStorage: Sendable {
     /// Records deletions durably, all at once, before returning (the store then leaves their entries out of every
     /// read, also after it reopens: ``StoredLog/deletions``). Throws `StreamKitError` `.unsupported` when the
     /// storage cannot delete.
-    func recordDeletions(_ deletions: [StoreManifest.Deletion]) throws
+    func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws
     /// Compaction: erases the entries recorded deletions cover from where the storage keeps them (blocking I/O;
     /// `pace` is called with the bytes read or written as it goes). Blocks it rewrites keep their indexes.
     func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass
@@ -92,7 +92,7 @@ extension StoreStorage {
         LogRetention.Outcome()
     }
     /// This storage cannot delete entries: throws `unsupported`.
-    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) throws {
+    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {
         throw StreamKitError(code: .unsupported, message: "this store's storage cannot delete entries")
     }
     /// Nothing kept on disk to erase: does nothing.

@@ -15,7 +15,7 @@ extension Store {
     ///
     /// - Returns: How many entries were deleted (0 when none was left).
     /// - Throws: `StreamKitError` — `.invalidArgument` for a bad name, `.notFound` for a segment this store never
-    ///   had, `.unsupported` when the storage cannot delete (PostgreSQL), `.storage` when the deletion cannot
+    ///   had, `.unsupported` when the storage cannot delete (a custom one), `.storage` when the deletion cannot
     ///   be recorded (then nothing was deleted), `.storeClosing`.
     @discardableResult
     public func deleteSegment(space: String, segment: String) async throws -> Int {
@@ -82,18 +82,14 @@ extension Store {
     func applyDeletions(_ planned: [PlannedDeletion]) async throws {
         guard !planned.isEmpty else { return }
         do {
-            try reads.storage.recordDeletions(planned.map(\.deletion))
+            try await reads.storage.recordDeletions(planned.map(\.deletion))
         } catch {
             var mapped = StreamKitError.storage(error)
             mapped.storeID = id
             throw mapped
         }
-        // Readers leave the entries out from now on; then the index forgets them.
-        for deletion in planned { reads.deleted.add(deletion.deletion) }
+        await hide(planned.map(\.deletion))
         for deletion in planned {
-            guard let slot = segments[deletion.key] else { continue }
-            let first = await slot.actor.dropIndex(beforeSequence: deletion.deletion.before)
-            await lostEntries(deletion.key, firstLeft: first)
             configuration.logger.info(
                 "entries deleted",
                 metadata: [
@@ -101,6 +97,31 @@ extension Store {
                     "before": "\(deletion.deletion.before)", "entries": "\(deletion.count)",
                 ])
         }
+    }
+
+    /// Leaves the entries `deletions` cover out of every read from now on (recorded already), then trims the
+    /// segments' indexes and visible heads.
+    func hide(_ deletions: [StoreManifest.Deletion]) async {
+        for deletion in deletions { reads.deleted.add(deletion) }
+        for deletion in deletions {
+            let key = SegmentKey(space: deletion.space, segment: deletion.segment)
+            guard let slot = segments[key] else { continue }
+            let first = await slot.actor.dropIndex(beforeSequence: deletion.before)
+            await lostEntries(key, firstLeft: first)
+        }
+    }
+
+    /// Deletions another process recorded in a shared log (the follow loop): those not known yet, or with later
+    /// bounds, are hidden as this process's own are.
+    func applyFollowedDeletions(_ deletions: [StoreManifest.Deletion]) async {
+        guard !closed else { return }
+        let new = deletions.filter { deletion in
+            guard let known = reads.deleted.deletion(of: SegmentKey(space: deletion.space, segment: deletion.segment)) else {
+                return true
+            }
+            return deletion.before > known.before || deletion.through > known.through
+        }
+        await hide(new)
     }
 
     /// After a segment's entries before `first` (the first sequence left; nil: none is) were dropped or

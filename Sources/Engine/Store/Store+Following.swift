@@ -21,10 +21,17 @@ extension Store {
         let poll = configuration.followPollInterval
         var failing = false
         var pause = Duration.milliseconds(10)
+        var deletionsChecked: ContinuousClock.Instant?
         while !Task.isCancelled {
             guard let current = store else { return }
             let after = current.reads.visibleThrough
             do {
+                // Other processes' deletions, once per poll interval (one small query).
+                if deletionsChecked.map({ ContinuousClock.now - $0 >= poll }) ?? true {
+                    deletionsChecked = .now
+                    let deletions = try await follower.deletions()
+                    if !deletions.isEmpty { await current.applyFollowedDeletions(deletions) }
+                }
                 let batch = try await follower.transactions(after: after, maxEntries: followBatchEntries)
                 if failing {
                     failing = false

@@ -28,7 +28,7 @@ public actor Store {
     private var visibleThrough: UInt64
     private var subscriptions: [String: [SubscriptionState]] = [:]
     var closing = false
-    private var closed = false
+    var closed = false
     var inFlight = 0
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Timestamp of the newest visible entry (the floor for lease fencing tokens).
@@ -179,7 +179,11 @@ public actor Store {
         } catch let conflict as StreamKitError where conflict.code == .sequenceConflict {
             // Another writer's commit moved the segment: let this node see it before answering, so that a caller
             // who reads the segment again to decide what to produce finds the sequence the conflict names.
-            if let expected = conflict.expectedSequence, expected > 1 { await catchUp(key, through: expected - 1) }
+            // (Not when this node knows the head already: a segment whose entries were all deleted never becomes
+            // visible again before its next produce.)
+            if let expected = conflict.expectedSequence, expected > 1, await segment.head.lastSequence < expected - 1 {
+                await catchUp(key, through: expected - 1)
+            }
             throw conflict
         }
         return accept(PendingCommit(key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))

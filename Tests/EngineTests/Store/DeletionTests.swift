@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitLogFiles
+import StreamKitPostgres
 import Testing
 @testable import StreamKitEngine
 
@@ -23,7 +24,7 @@ struct DeletionTests {
         return configuration
     }
 
-    @Test(arguments: [Backend.memory, .file])
+    @Test(arguments: Backend.allCases)
     func aDeletedSegmentIsGoneFromEveryReadListingAndStatus(_ backend: Backend) async throws {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
@@ -48,7 +49,7 @@ struct DeletionTests {
         }
     }
 
-    @Test(arguments: [Backend.memory, .file])
+    @Test(arguments: Backend.allCases)
     func producingToADeletedSegmentContinuesAfterItsLastSequence(_ backend: Backend) async throws {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
@@ -69,7 +70,7 @@ struct DeletionTests {
         }
     }
 
-    @Test(arguments: [Backend.memory, .file])
+    @Test(arguments: Backend.allCases)
     func truncatingASegmentKeepsItsEntriesFromTheSequenceOn(_ backend: Backend) async throws {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
@@ -136,7 +137,7 @@ struct DeletionTests {
         #expect(files.map(\.position) == space.map(\.position))
     }
 
-    @Test(arguments: [Backend.memory, .file])
+    @Test(arguments: Backend.allCases)
     func anOffsetOfADeletedEntryResumesAtTheNextEntryLeft(_ backend: Backend) async throws {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
@@ -175,7 +176,7 @@ struct DeletionTests {
         #expect(listed == ["late"])
     }
 
-    @Test(arguments: [Backend.memory, .file])
+    @Test(arguments: Backend.allCases)
     func aPerSegmentBoundKeepsTheNewestEntriesOfEachSegment(_ backend: Backend) async throws {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
@@ -225,6 +226,49 @@ struct DeletionTests {
         #expect(try StoreManifest.read(directory: directory).deletions.isEmpty)
         #expect(gone.map(\.sequence) == Array(76...100))
         #expect(small.map(\.sequence) == [1, 2])
+    }
+
+    @Test func deletionsInPostgreSQLHoldAfterTheStoreReopens() async throws {
+        let fixture = try await StoreFixture.make(.postgres, configuration: Self.smallBlocks())
+        try await Self.interleaved(fixture.store, transactions: 4)
+        try await fixture.store.truncateSegment(space: "s", segment: "kept", before: 11)
+        try await fixture.store.deleteSegment(space: "s", segment: "gone")
+
+        let reopened = try await fixture.reopen(configuration: Self.smallBlocks())
+        let space = try await reopened.consumeSpace(space: "s").collect()
+        let listed = await reopened.segments(space: "s")
+        let reused = await streamKitError { try await reopened.produce(space: "s", segment: "gone", records: records(1...1)) }
+        await reopened.close()
+
+        #expect(space.map(\.segment) == Array(repeating: "kept", count: 30))
+        #expect(space.map(\.sequence) == Array(11...40))
+        #expect(listed == ["kept"])
+        #expect(reused?.expectedSequence == 41)
+    }
+
+    @Test func aDeletionThroughOneNodeHidesTheEntriesOnTheOtherNodes() async throws {
+        var configuration = Self.smallBlocks()
+        configuration.followPollInterval = .milliseconds(50)
+        let nodes = try await PostgresNodesTests.Nodes.open(2, configuration: configuration)
+        let (writer, reader) = (nodes.stores[0], nodes.stores[1])
+        try await Self.interleaved(writer, transactions: 3)
+        await reader.catchUp(SegmentKey(space: "s", segment: "kept"), through: 30)
+        let before = try await reader.consumeSpace(space: "s").collect()
+
+        try await writer.deleteSegment(space: "s", segment: "gone")
+        var seen: [Entry] = before
+        for _ in 0..<400 where seen.contains(where: { $0.segment == "gone" }) {
+            try await Task.sleep(for: .milliseconds(25))
+            seen = try await reader.consumeSpace(space: "s").collect()
+        }
+        let segment = try await reader.consumeSegment(space: "s", segment: "gone").collect()
+        let listed = await reader.segments(space: "s")
+        await nodes.close()
+
+        #expect(before.filter { $0.segment == "gone" }.count == 30)
+        #expect(seen.map(\.segment) == Array(repeating: "kept", count: 30))
+        #expect(segment.isEmpty)
+        #expect(listed == ["kept"])
     }
 
     @Test func aStorageThatCannotDeleteRefusesAndEveryEntryStays() async throws {
