@@ -10,12 +10,7 @@ extension CommandLineToolTests {
         let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
         let id = UUID()
-        var configuration = StoreConfiguration()
-        configuration.log.durability = .none
-        configuration.log.blockBytes = 1024
-        configuration.log.logFileBytes = 8 * 1024
-        configuration.log.logger.logLevel = .warning
-        configuration.logger.logLevel = .warning
+        let configuration = Self.smallFiles(logFileBytes: 8 * 1024)
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
         let records = (1...1_000).map { Record(sequence: UInt64($0), payload: Array("{\"n\":\($0),\"pad\":\"\(String(repeating: "p", count: 80))\"}".utf8)) }
@@ -54,13 +49,7 @@ extension CommandLineToolTests {
         let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
         let id = UUID()
-        var configuration = StoreConfiguration()
-        configuration.log.durability = .none
-        configuration.log.blockBytes = 1024
-        configuration.log.logFileBytes = 8 * 1024
-        configuration.log.logger.logLevel = .warning
-        configuration.logger.logLevel = .warning
-        configuration.retention.compacts = false
+        let configuration = Self.smallFiles(logFileBytes: 8 * 1024)
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
         try await store.produce(
@@ -94,11 +83,7 @@ extension CommandLineToolTests {
         let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: root) }
         let id = UUID()
-        var configuration = StoreConfiguration()
-        configuration.log.durability = .none
-        configuration.log.blockBytes = 1024
-        configuration.log.logger.logLevel = .warning
-        configuration.logger.logLevel = .warning
+        let configuration = Self.smallFiles()
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
         try await store.produce(
@@ -118,6 +103,18 @@ extension CommandLineToolTests {
         #expect(compacted.stdout.contains("erased 190 deleted entries"), "\(compacted.stdout)")
         #expect(sequences == Array(191...200))
         #expect(try Self.filesHolding("OLD-42", under: directory).isEmpty)
+    }
+
+    /// A quiet store configuration with 1 KiB blocks (and `logFileBytes`), no sync, no background compaction.
+    static func smallFiles(logFileBytes: Int = 256 << 20) -> StoreConfiguration {
+        var configuration = StoreConfiguration()
+        configuration.log.durability = .none
+        configuration.log.blockBytes = 1024
+        configuration.log.logFileBytes = logFileBytes
+        configuration.log.logger.logLevel = .warning
+        configuration.logger.logLevel = .warning
+        configuration.retention.compacts = false
+        return configuration
     }
 
     /// The files under `directory` that hold `text`.

@@ -44,15 +44,15 @@ public enum LogCompaction {
     /// - Throws: `LogFilesError` — `.storeLocked` when the store is open elsewhere, `.notAStore`, `.corrupt`
     ///   (that file stays as it was), `.io`.
     public static func run(directory: String, configuration: LogConfiguration = .init()) throws -> Outcome {
-        let layout = StoreLayout(root: directory)
-        let fileSystem = configuration.fileSystem
-        guard fileSystem.isDirectory(layout.logDirectory) else {
-            throw LogFilesError.notAStore(directory, "no log directory")
+        try ClosedStore.withLock(directory: directory, configuration: configuration) { layout, recovered in
+            try run(recovered, layout: layout, configuration: configuration)
         }
-        let lock = try StoreLock(path: layout.lockPath)
-        defer { lock.release() }
-        try removeLeftovers(fileSystem: fileSystem, layout: layout)
-        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+    }
+
+    private static func run(_ recovered: Recovery.Outcome, layout: StoreLayout, configuration: LogConfiguration) throws
+        -> Outcome
+    {
+        let fileSystem = configuration.fileSystem
         let manifest = recovered.manifest
         var outcome = Outcome()
         guard let lastCovered = manifest.deletions.map(\.through).max() else { return outcome }

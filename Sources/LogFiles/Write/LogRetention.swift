@@ -90,14 +90,15 @@ public enum LogRetention {
     public static func drop(
         directory: String, policy: Policy, now: Int64? = nil, configuration: LogConfiguration = .init()
     ) throws -> Outcome {
-        let layout = StoreLayout(root: directory)
-        let fileSystem = configuration.fileSystem
-        guard fileSystem.isDirectory(layout.logDirectory) else {
-            throw LogFilesError.notAStore(directory, "no log directory")
+        try ClosedStore.withLock(directory: directory, configuration: configuration) { layout, recovered in
+            try drop(recovered, layout: layout, policy: policy, now: now, configuration: configuration)
         }
-        let lock = try StoreLock(path: layout.lockPath)
-        defer { lock.release() }
-        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+    }
+
+    private static func drop(
+        _ recovered: Recovery.Outcome, layout: StoreLayout, policy: Policy, now: Int64?, configuration: LogConfiguration
+    ) throws -> Outcome {
+        let fileSystem = configuration.fileSystem
         let index = SealedBlocks(fileSystem: fileSystem, layout: layout, blocks: recovered.blocks)
         guard
             let logStart = start(
@@ -143,14 +144,14 @@ public enum LogRetention {
     public static func truncate(
         directory: String, policy: Policy, configuration: LogConfiguration = .init()
     ) throws -> Outcome {
-        let layout = StoreLayout(root: directory)
-        let fileSystem = configuration.fileSystem
-        guard fileSystem.isDirectory(layout.logDirectory) else {
-            throw LogFilesError.notAStore(directory, "no log directory")
+        try ClosedStore.withLock(directory: directory, configuration: configuration) { layout, recovered in
+            try truncate(recovered, layout: layout, policy: policy, configuration: configuration)
         }
-        let lock = try StoreLock(path: layout.lockPath)
-        defer { lock.release() }
-        let recovered = try Recovery(fileSystem: fileSystem, layout: layout, configuration: configuration).run()
+    }
+
+    private static func truncate(
+        _ recovered: Recovery.Outcome, layout: StoreLayout, policy: Policy, configuration: LogConfiguration
+    ) throws -> Outcome {
         var outcome = Outcome(manifest: recovered.manifest)
         guard let limit = policy.maxEntriesPerSegment.map({ UInt64(max($0, 0)) }) else { return outcome }
 
@@ -180,7 +181,7 @@ public enum LogRetention {
         }
         guard !added.isEmpty else { return outcome }
         outcome.manifest = recovered.manifest.adding(added)
-        try outcome.manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
+        try outcome.manifest.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
         return outcome
     }
 
