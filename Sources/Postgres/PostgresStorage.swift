@@ -160,6 +160,19 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     blocks.append(summary)
                 }
                 let deletions = try await Self.deletions(of: id, on: connection, logger: logger)
+                // Segments none of whose entries is left in any row (compaction erased them) keep their heads in
+                // `streamkit_segments`: producing to them continues after their last sequence.
+                let present = Set(blocks.flatMap { $0.runs.map { SegmentName(space: $0.space, segment: $0.segment) } })
+                var retired: [StoreManifest.RetiredSegment] = []
+                for try await (space, segment, last, transaction) in try await connection.query(
+                    "SELECT space, segment, last_sequence, last_transaction FROM streamkit_segments WHERE store = \(id)",
+                    logger: logger
+                ).decode((String, String, Int64, Int64).self) where !present.contains(SegmentName(space: space, segment: segment)) {
+                    retired.append(
+                        .init(
+                            space: space, segment: segment, lastSequence: UInt64(last), lastTransactionNumber: UInt64(transaction),
+                            lastTimestamp: 0))
+                }
                 try await connection.query("COMMIT", logger: logger)
                 let last = rows.last?.lastPosition ?? 0
                 guard last == headPosition else {
@@ -170,7 +183,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows)
                 let contents = StoredLog(
                     blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
-                    deletions: deletions)
+                    retired: retired, deletions: deletions)
                 return (storage, contents)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -829,6 +842,129 @@ final class PostgresStorage: StoreStorage, LogFollower {
             }
         } catch {
             throw StreamKitError.postgres(error, storeID: id, doing: "reading deletions")
+        }
+    }
+
+    /// Compaction: rewrites the rows holding entries the recorded deletions cover with those records erased
+    /// (`UPDATE … WHERE checksum = <old>`: a row another node rewrote meanwhile is left as it is), choosing the rows
+    /// by their runs (bodies are fetched only for those). Every deletion is then finished: every committed row is
+    /// in the table. PostgreSQL frees the old row versions at its next vacuum.
+    var compactsDeletions: Bool { true }
+
+    func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {
+        var pass = LogWriter.CompactionPass()
+        let deletions = try await deletions()
+        guard let lastCovered = deletions.map(\.through).max() else { return pass }
+        let byName = Dictionary(deletions.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+        let (id, logger) = (self.id, log.logger)
+        let candidates: [Row]
+        do {
+            candidates = try await log.withConnection { connection -> [Row] in
+                var out: [Row] = []
+                for try await (first, count, timestamp, runs) in try await connection.query(
+                    """
+                    SELECT first_position, entry_count, first_timestamp, runs FROM streamkit_batches
+                    WHERE store = \(id) AND first_position <= \(Int64(clamping: lastCovered)) ORDER BY first_position
+                    """, logger: logger
+                ).decode((Int64, Int32, Int64, ByteBuffer).self) {
+                    let covered = try BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp).contains { run in
+                        byName[StoreManifest.SegmentName(space: run.space, segment: run.segment)].map {
+                            run.firstSequence < $0.before && UInt64(first) <= $0.through
+                        } ?? false
+                    }
+                    if covered { out.append(Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)) }
+                }
+                return out
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "compacting")
+        }
+        for row in candidates {
+            let rewritten: (bytes: Int, erased: Int, runs: [SegmentRun])?
+            do {
+                rewritten = try await erase(row, deletions: byName)
+            } catch {
+                throw StreamKitError.postgres(error, storeID: id, doing: "compacting position \(row.firstPosition)")
+            }
+            guard let rewritten else { continue }
+            try pace(rewritten.bytes)
+            pass.outcome.readBytes += Int64(rewritten.bytes)
+            pass.outcome.erasedEntries += rewritten.erased
+            pass.outcome.rewrittenFiles += 1
+            if let index = blockIndex(containing: row.firstPosition) {
+                pass.rewritten.append(LogWriter.RewrittenBlocks(indexes: index..<(index + 1), runs: [rewritten.runs]))
+            }
+        }
+        // Rows fetched ahead hold the erased entries' bytes.
+        let through = blockIndex(containing: lastCovered) ?? Int.max
+        readAhead.withLock { cache in
+            cache.order.removeAll { $0 <= through }
+            cache.rows = cache.rows.filter { $0.key > through }
+        }
+        pass.outcome.finishedDeletions = deletions
+        return pass
+    }
+
+    /// Rewrites one row with the covered records erased; nil when it holds none (any more).
+    private func erase(_ row: Row, deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]) async throws
+        -> (bytes: Int, erased: Int, runs: [SegmentRun])?
+    {
+        let (id, logger) = (self.id, log.logger)
+        return try await log.withConnection { connection in
+            var stored: (Int16, Int32, Int64, ByteBuffer)?
+            for try await found in try await connection.query(
+                """
+                SELECT codec, raw_length, checksum, body FROM streamkit_batches
+                WHERE store = \(id) AND first_position = \(Int64(row.firstPosition))
+                """, logger: logger
+            ).decode((Int16, Int32, Int64, ByteBuffer).self) {
+                stored = found
+            }
+            guard let (codec, rawLength, checksum, body) = stored, let codecByte = UInt8(exactly: codec),
+                let crc = UInt32(exactly: checksum)
+            else { return nil }
+            let old = Array(buffer: body)
+            guard
+                let batch = try BatchCodec.erase(
+                    body: old, codec: codecByte, rawLength: Int(rawLength), checksum: crc, entryCount: row.count,
+                    firstPosition: row.firstPosition, deletions: deletions)
+            else { return nil }
+            let newBody = ByteBuffer(bytes: batch.body)
+            let newRuns = ByteBuffer(bytes: batch.runsBytes)
+            try await connection.query(
+                """
+                UPDATE streamkit_batches SET codec = \(Int16(batch.codec)), raw_length = \(Int32(batch.rawLength)),
+                    checksum = \(Int64(batch.checksum)), runs = \(newRuns), body = \(newBody)
+                WHERE store = \(id) AND first_position = \(Int64(row.firstPosition)) AND checksum = \(checksum)
+                """, logger: logger)
+            let runs = try BatchCodec.decodeRuns(batch.runsBytes, firstTimestamp: row.firstTimestamp)
+            let erased = runs.reduce(0) { $0 + ($1.space.isEmpty ? $1.count : 0) }
+            return (old.count + batch.body.count, erased, runs)
+        }
+    }
+
+    /// Forgets `finished` deletions: their rows in `streamkit_deletions` go (one merged into a later deletion of its
+    /// segment since stays). The segments' heads stay in `streamkit_segments`.
+    func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
+        guard !finished.isEmpty else { return }
+        let (id, logger) = (self.id, log.logger)
+        let spaces = finished.map(\.space)
+        let segments = finished.map(\.segment)
+        let befores = finished.map { Int64(clamping: $0.before) }
+        let throughs = finished.map { Int64(clamping: $0.through) }
+        do {
+            _ = try await log.withConnection { connection in
+                try await connection.query(
+                    """
+                    DELETE FROM streamkit_deletions d
+                    USING unnest(\(spaces)::text[], \(segments)::text[], \(befores)::int8[], \(throughs)::int8[])
+                        AS f (space, segment, before, through)
+                    WHERE d.store = \(id) AND d.space = f.space AND d.segment = f.segment AND d.before = f.before
+                        AND d.through = f.through
+                    """, logger: logger)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "finishing deletions")
         }
     }
 

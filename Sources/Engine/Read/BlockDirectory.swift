@@ -19,14 +19,14 @@ final class BlockDirectory: Sendable {
     func add(_ sealed: SealedBlock) {
         state.withLock { state in
             state.lastPositions.append(sealed.block.lastPosition)
-            state.spaces.append(Self.ids(of: sealed, interning: &state))
+            state.spaces.append(Self.ids(of: sealed.runs, interning: &state))
         }
     }
 
-    /// The sorted ids of the spaces `sealed` holds, interning new names.
-    private static func ids(of sealed: SealedBlock, interning state: inout State) -> [UInt32] {
+    /// The sorted ids of the spaces a block's `runs` hold, interning new names.
+    private static func ids(of runs: [SegmentRun], interning state: inout State) -> [UInt32] {
         var ids: [UInt32] = []
-        for run in sealed.runs {
+        for run in runs {
             let id: UInt32
             if let known = state.spaceIDs[run.space] {
                 id = known
@@ -41,12 +41,12 @@ final class BlockDirectory: Sendable {
 
     /// Replaces what blocks `first…` hold (compaction rewrote them: erased records count as a space of their own,
     /// the empty name, so that a rewritten block is never handed out whole).
-    func replace(from first: Int, with blocks: [SealedBlock]) {
+    func replace(from first: Int, with blocks: [[SegmentRun]]) {
         state.withLock { state in
-            for (offset, sealed) in blocks.enumerated() {
+            for (offset, runs) in blocks.enumerated() {
                 let i = first + offset - state.base
                 guard state.spaces.indices.contains(i) else { continue }
-                state.spaces[i] = Self.ids(of: sealed, interning: &state)
+                state.spaces[i] = Self.ids(of: runs, interning: &state)
             }
         }
     }

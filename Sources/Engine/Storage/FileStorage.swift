@@ -44,10 +44,11 @@ public final class FileStorage: StoreStorage {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }
-    public func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass {
+    public var compactsDeletions: Bool { true }
+    public func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {
         try writer.compactDeletions(pace: pace)
     }
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws {
+    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
         try writer.finishDeletions(finished, retired: retired)
     }
     public func close() async { await writer.close() }

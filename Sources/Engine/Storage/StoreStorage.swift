@@ -68,10 +68,12 @@ public protocol StoreStorage: Sendable {
     func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws
     /// Compaction: erases the entries recorded deletions cover from where the storage keeps them (blocking I/O;
     /// `pace` is called with the bytes read or written as it goes). Blocks it rewrites keep their indexes.
-    func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass
+    func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass
+    /// Whether ``compactDeletions(pace:)`` does anything (the background compaction runs only then).
+    var compactsDeletions: Bool { get }
     /// Forgets `finished` deletions (compaction erased all they cover), recording `retired`, the heads of their
     /// segments with no entry left.
-    func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws
+    func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws
 }
 
 extension StoreStorage {
@@ -96,7 +98,11 @@ extension StoreStorage {
         throw StreamKitError(code: .unsupported, message: "this store's storage cannot delete entries")
     }
     /// Nothing kept on disk to erase: does nothing.
-    public func compactDeletions(pace: (Int) throws -> Void) throws -> LogWriter.CompactionPass { LogWriter.CompactionPass() }
+    public func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {
+        LogWriter.CompactionPass()
+    }
+    /// Nothing to compact.
+    public var compactsDeletions: Bool { false }
     /// Nothing recorded: does nothing.
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws {}
+    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {}
 }

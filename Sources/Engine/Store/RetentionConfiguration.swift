@@ -29,6 +29,8 @@ public struct RetentionConfiguration: Sendable {
         (policy.maxAge != nil || policy.maxBytes != nil || policy.maxEntriesPerSegment != nil) && interval > .zero
     }
 
-    /// Whether the background task runs: the policy has a bound, or compaction is on and the storage keeps files.
-    func runsInBackground(compacting keepsFiles: Bool) -> Bool { isEnabled || (interval > .zero && compacts && keepsFiles) }
+    /// Whether the background task runs: the policy has a bound, or compaction is on and the storage compacts.
+    func runsInBackground(compacting storageCompacts: Bool) -> Bool {
+        isEnabled || (interval > .zero && compacts && storageCompacts)
+    }
 }

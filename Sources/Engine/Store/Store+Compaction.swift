@@ -38,7 +38,7 @@ extension Store {
         if !pass.rewritten.isEmpty {
             reads.cache.evict(pass.rewritten.map(\.indexes))
             for file in pass.rewritten {
-                reads.directory.replace(from: file.indexes.lowerBound, with: file.blocks.map(SealedBlock.init))
+                reads.directory.replace(from: file.indexes.lowerBound, with: file.runs)
             }
         }
         let finished = pass.outcome.finishedDeletions
@@ -53,13 +53,15 @@ extension Store {
                         lastTransactionNumber: head.lastTransactionNumber, lastTimestamp: head.lastTimestamp))
             }
             do {
-                try reads.storage.finishDeletions(finished, retired: retired)
+                try await reads.storage.finishDeletions(finished, retired: retired)
             } catch {
                 var mapped = StreamKitError.storage(error)
                 mapped.storeID = id
                 throw mapped
             }
-            reads.deleted.forget(finished, tailStart: reads.tail.startPosition)
+            // Over a shared log other nodes may have rewritten rows this node holds decoded: it keeps hiding what the
+            // deletions covered until it reopens.
+            if reads.storage.follower == nil { reads.deleted.forget(finished, tailStart: reads.tail.startPosition) }
         } else {
             reads.deleted.prune(before: reads.tail.startPosition)
         }
@@ -84,7 +86,7 @@ extension Store {
     {
         try await withTaskExecutorPreference(compactionExecutor) { () async throws -> LogWriter.CompactionPass in
             var pacer = CompactionPacer(bytesPerSecond: bytesPerSecond)
-            return try storage.compactDeletions { try pacer.pace($0) }
+            return try await storage.compactDeletions { try pacer.pace($0) }
         }
     }
 

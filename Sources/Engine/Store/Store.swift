@@ -148,7 +148,7 @@ public actor Store {
             }
         }
         let (retentionStarted, retentionHandOver) = AsyncStream.makeStream(of: WeakStore.self)
-        if configuration.retention.runsInBackground(compacting: storage.verifiesBlocks) {
+        if configuration.retention.runsInBackground(compacting: storage.compactsDeletions) {
             let retention = configuration.retention
             retaining = Task.detached(priority: .background) {
                 await Self.retain(retentionStarted, configuration: retention)

@@ -210,6 +210,54 @@ package enum BatchCodec {
         }
     }
 
+    /// The batch with every record that `deletions` cover erased (compaction; docs/format.md, erased records):
+    /// the same count and relative timestamps, new stored bytes and runs; nil when it holds no covered record.
+    /// - Throws: `LogFilesError` `.corrupt` as ``decode(body:codec:rawLength:checksum:entryCount:firstPosition:firstTimestamp:)``.
+    package static func erase(
+        body: [UInt8], codec: UInt8, rawLength: Int, checksum: UInt32, entryCount: Int, firstPosition: UInt64,
+        deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]
+    ) throws -> EncodedBatch? {
+        guard let blockCodec = BlockHeader.Codec(rawValue: codec), entryCount > 0 else {
+            throw corrupt("unknown codec \(codec) or no entries")
+        }
+        let header = BlockHeader(
+            codec: blockCodec, rawLength: rawLength, storedLength: body.count, checksum: checksum, entryCount: entryCount,
+            firstPosition: firstPosition, minTimestamp: 0, maxTimestamp: Int64(entryCount - 1))
+        let raw: [UInt8]
+        switch body.withUnsafeBytes({ BlockCodec.decode(header, stored: $0) }) {
+        case .success(let array): raw = array
+        case .failure(let problem): throw corrupt(problem.reason)
+        }
+        var covers = LogCompaction.CoverCheck(deletions)
+        let records = RawBuffer(capacity: raw.count)
+        var runs = RunBuilder()
+        var erased = 0
+        raw.withUnsafeBytes { bytes in
+            BlockCodec.forEachRecord(bytes, firstPosition: firstPosition) { view, position in
+                records.reserve(view.size)
+                let start = records.count
+                if covers.covers(view, position: position) {
+                    RecordCodec.encodeErased(at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
+                    records.count += RecordCodec.fixedSize
+                    erased += 1
+                } else {
+                    records.tail.copyMemory(from: view.base, byteCount: view.size)
+                    records.count += view.size
+                }
+                runs.add(RecordView(base: records.base + start))
+            }
+        }
+        guard erased > 0 else { return nil }
+        let sealed = RawBuffer(capacity: BlockHeader.size + records.count)
+        let sealedHeader = BlockCodec.seal(
+            records: records.bytes, entryCount: entryCount, firstPosition: firstPosition, minTimestamp: 0,
+            maxTimestamp: Int64(entryCount - 1), compress: true, into: sealed)
+        return EncodedBatch(
+            body: Array(UnsafeRawBufferPointer(start: sealed.base + BlockHeader.size, count: sealedHeader.storedLength)),
+            codec: sealedHeader.codec.rawValue, rawLength: sealedHeader.rawLength, checksum: sealedHeader.checksum,
+            entryCount: entryCount, runs: runs.runs, runsBytes: encodeRuns(runs.runs))
+    }
+
     /// Decodes ``EncodedBatch/runsBytes`` into runs with absolute timestamps (relative + `firstTimestamp`).
     /// - Throws: `LogFilesError` `.corrupt` when the bytes fail their CRC, a run overruns them or bytes are left
     ///   over, or a run's count or timestamps are impossible.

@@ -14,12 +14,18 @@ extension LogWriter {
         public init() {}
     }
 
-    /// The blocks of one rewritten log file.
+    /// Blocks rewritten together (one log file, or one row of another storage).
     public struct RewrittenBlocks: Sendable {
         /// Their indexes (unchanged by the rewrite).
         public var indexes: Range<Int>
-        /// What they hold now (erased records are a run with empty names).
-        public var blocks: [BlockSummary]
+        /// What each holds now, in order (erased records are a run with empty names).
+        public var runs: [[SegmentRun]]
+
+        /// Describes rewritten blocks.
+        public init(indexes: Range<Int>, runs: [[SegmentRun]]) {
+            self.indexes = indexes
+            self.runs = runs
+        }
     }
 
     /// Erases the entries the manifest's deletions cover from the sealed log files, while the writer runs: each
@@ -69,7 +75,7 @@ extension LogWriter {
                 return readIndex.replace(file: file.first, with: rewrite.blocks, opened: opened)
             }
             guard let replaced else { continue }
-            pass.rewritten.append(RewrittenBlocks(indexes: replaced, blocks: rewrite.blocks))
+            pass.rewritten.append(RewrittenBlocks(indexes: replaced, runs: rewrite.blocks.map(\.runs)))
             pass.outcome.rewrittenFiles += 1
             pass.outcome.erasedEntries += rewrite.erased
             pass.outcome.reclaimedBytes += rewrite.oldBytes - rewrite.newBytes
