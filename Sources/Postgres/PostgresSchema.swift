@@ -23,9 +23,10 @@ import StreamKitEngine
 /// - `streamkit_workers`: one row per worker id: generation, metadata (a JSON object), heartbeat interval, and
 ///   when it registered and was last seen (by the database's clock).
 ///
-/// Version 3 (deletion): `streamkit_deletions`, one row per segment with deleted entries: the bound (`before`:
-/// entries with lower sequences are deleted) and the last position they lie at (`through`). Every node leaves
-/// those entries out of its reads (it reads the table at open and once per follow poll interval).
+/// Version 3 (deletion and retention): `streamkit_deletions`, one row per segment with deleted entries: the bound
+/// (`before`: entries with lower sequences are deleted) and the last position they lie at (`through`); and
+/// `streamkit_stores.log_start`, the position of the first row left (retention deletes the rows before it). Every
+/// node reads both at open and once per follow poll interval.
 ///
 /// Keys, holders and worker ids are `bytea` (their exact UTF-8 bytes, whatever the database's encoding).
 enum PostgresSchema {
@@ -117,7 +118,8 @@ enum PostgresSchema {
                 through bigint NOT NULL CHECK (through > 0),
                 PRIMARY KEY (store, space, segment)
             )
-            """
+            """,
+            "ALTER TABLE streamkit_stores ADD COLUMN log_start bigint NOT NULL DEFAULT 1 CHECK (log_start > 0)",
         ],
     ]
 

@@ -55,8 +55,12 @@ final class PostgresStorage: StoreStorage, LogFollower {
         var committing = false
         var closed = false
         var drained: [CheckedContinuation<Void, Never>] = []
-        /// Known rows, contiguous from position 1 through `knownThrough`.
+        /// Known rows, contiguous from the log's start through `knownThrough`. Row `base + i` is `rows[i]`: rows
+        /// retention dropped leave the front, indexes do not change.
         var rows: [Row] = []
+        var base = 0
+        /// The position of the log's first entry (retention dropped every row before it).
+        var logStart: UInt64 = 1
         var knownThrough: UInt64 = 0
         /// Rows known beyond a gap (committed here after another node's commit not seen yet), by first position.
         var ahead: [UInt64: (Row, SealedBlock, local: Bool)] = [:]
@@ -92,7 +96,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     private let state = Mutex(State())
     private let wakeUps = WakeSignal()
 
-    private init(id: UUID, log: PostgresLog, configuration: StoreConfiguration, rows: [Row]) {
+    private init(id: UUID, log: PostgresLog, configuration: StoreConfiguration, rows: [Row], logStart: UInt64) {
         self.id = id
         self.log = log
         self.clock = configuration.log.clock
@@ -100,7 +104,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
         if case .fsync = configuration.log.durability { asynchronousCommit = false } else { asynchronousCommit = true }
         state.withLock { state in
             state.rows = rows
-            state.knownThrough = rows.last?.lastPosition ?? 0
+            state.knownThrough = rows.last?.lastPosition ?? (logStart - 1)
+            state.logStart = logStart
         }
         log.follow(id, signal: wakeUps)
     }
@@ -128,13 +133,13 @@ final class PostgresStorage: StoreStorage, LogFollower {
             // One snapshot for the head and the rows, so that they agree.
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
-                var head: (UInt64, Int64)?
-                for try await (position, timestamp) in try await connection.query(
-                    "SELECT head, last_timestamp FROM streamkit_stores WHERE store = \(id)", logger: logger
-                ).decode((Int64, Int64).self) {
-                    head = (UInt64(position), timestamp)
+                var head: (UInt64, Int64, UInt64)?
+                for try await (position, timestamp, start) in try await connection.query(
+                    "SELECT head, last_timestamp, log_start FROM streamkit_stores WHERE store = \(id)", logger: logger
+                ).decode((Int64, Int64, Int64).self) {
+                    head = (UInt64(position), timestamp, UInt64(max(1, start)))
                 }
-                guard let (headPosition, lastTimestamp) = head else {
+                guard let (headPosition, lastTimestamp, logStart) = head else {
                     try await connection.query("ROLLBACK", logger: logger)
                     return nil
                 }
@@ -148,7 +153,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     .decode((Int64, Int32, Int64, ByteBuffer).self)
                 {
                     let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
-                    let expected = (rows.last?.lastPosition ?? 0) + 1
+                    let expected = rows.last.map { $0.lastPosition + 1 } ?? logStart
                     guard row.firstPosition == expected, row.count > 0 else {
                         throw StreamKitError(
                             code: .corrupt,
@@ -174,16 +179,16 @@ final class PostgresStorage: StoreStorage, LogFollower {
                             lastTimestamp: 0))
                 }
                 try await connection.query("COMMIT", logger: logger)
-                let last = rows.last?.lastPosition ?? 0
+                let last = rows.last?.lastPosition ?? (logStart - 1)
                 guard last == headPosition else {
                     throw StreamKitError(
                         code: .corrupt, message: "store \(id): rows end at position \(last), the head is \(headPosition)",
                         storeID: id)
                 }
-                let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows)
+                let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows, logStart: logStart)
                 let contents = StoredLog(
                     blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
-                    retired: retired, deletions: deletions)
+                    retired: retired, logStart: logStart, deletions: deletions)
                 return (storage, contents)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -663,12 +668,12 @@ final class PostgresStorage: StoreStorage, LogFollower {
     func blockIndex(containing position: UInt64) -> Int? {
         state.withLock { state in
             let index = state.rows.partitioningIndex { $0.lastPosition >= position }
-            return index < state.rows.count ? index : nil
+            return index < state.rows.count ? state.base + index : nil
         }
     }
 
     func block(at index: Int) -> LogBlock? {
-        state.withLock { $0.rows.indices.contains(index) ? $0.rows[index].block : nil }
+        state.withLock { $0.rows.indices.contains(index - $0.base) ? $0.rows[index - $0.base].block : nil }
     }
 
     /// Rows a block load fetches at once: the one asked for and those after it, up to this many entries in all
@@ -689,7 +694,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// and asks again: no reader thread ever waits for the database).
     func readBlock(at index: Int) throws -> [Entry] {
         guard let loaded = readAhead.withLock({ $0.rows.removeValue(forKey: index) }) else {
-            guard state.withLock({ $0.rows.indices.contains(index) }) else {
+            let (known, base, logStart) = state.withLock { ($0.rows.indices.contains(index - $0.base), $0.base, $0.logStart) }
+            guard known else {
+                if index < base { throw BlockDropped(index: index, logStart: logStart) }
                 throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
             }
             throw BlockNotLoaded(index: index)
@@ -701,10 +708,10 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// and decodes them for ``readBlock(at:)``.
     func loadBlocks(from index: Int) async throws {
         let wanted = state.withLock { state -> [Row] in
-            guard state.rows.indices.contains(index) else { return [] }
+            guard state.rows.indices.contains(index - state.base) else { return [] }
             var out: [Row] = []
             var entries = 0
-            var i = index
+            var i = index - state.base
             while i < state.rows.count, out.count < Self.readAheadRows,
                 out.isEmpty || entries + state.rows[i].count <= Self.readAheadEntries
             {
@@ -740,11 +747,18 @@ final class PostgresStorage: StoreStorage, LogFollower {
         for (position, codec, rawLength, checksum, body) in fetched {
             byPosition[UInt64(position)] = (codec, rawLength, checksum, body)
         }
+        // Rows gone from the table: dropped by retention on another node (before the log's start now), else damage.
+        var logStart: UInt64?
+        if byPosition.count < wanted.count { logStart = try? await sharedLogStart() }
         var loaded: [(Int, Result<[Entry], any Error>)] = []
         for (offset, row) in wanted.enumerated() {
             guard let (codec, rawLength, checksum, body) = byPosition[row.firstPosition] else {
-                loaded.append((index + offset, .failure(StreamKitError(
-                    code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id))))
+                if let logStart, row.lastPosition < logStart {
+                    loaded.append((index + offset, .failure(BlockDropped(index: index + offset, logStart: logStart))))
+                } else {
+                    loaded.append((index + offset, .failure(StreamKitError(
+                        code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id))))
+                }
                 continue
             }
             loaded.append((index + offset, Result { try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body) }))
@@ -801,6 +815,146 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     var follower: (any LogFollower)? { self }
     var coordination: (any SharedCoordination)? { PostgresCoordination(store: id, log: log) }
+
+    // MARK: - Retention
+
+    /// Where the log would start under `policy` at `now`: the first position of the oldest row to keep (never past
+    /// the newest row), or nil when no row may go. Age from the rows this node knows (a row's entries have
+    /// consecutive timestamps); size from the database (one query summing the rows' bytes newest first).
+    func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? {
+        var start: UInt64?
+        if let maxAge = policy.maxAge {
+            let horizon = now - LogRetention.nanoseconds(maxAge)
+            start = state.withLock { state -> UInt64? in
+                guard state.rows.count > 1 else { return nil }
+                let keep = min(
+                    state.rows.partitioningIndex { $0.firstTimestamp + Int64($0.count) - 1 >= horizon }, state.rows.count - 1)
+                return keep > 0 ? state.rows[keep].firstPosition : nil
+            }
+        }
+        if let maxBytes = policy.maxBytes {
+            let (id, logger) = (self.id, log.logger)
+            let fitting: UInt64?
+            do {
+                fitting = try await log.withConnection { connection -> UInt64? in
+                    var found: UInt64?
+                    for try await (first) in try await connection.query(
+                        """
+                        SELECT COALESCE(min(first_position) FILTER (WHERE suffix <= \(maxBytes)), max(first_position))
+                        FROM (SELECT first_position,
+                                sum(octet_length(body) + octet_length(runs)) OVER (ORDER BY first_position DESC) AS suffix
+                            FROM streamkit_batches WHERE store = \(id)) AS rows
+                        """, logger: logger
+                    ).decode(Int64?.self) {
+                        found = first.map { UInt64($0) }
+                    }
+                    return found
+                }
+            } catch {
+                throw StreamKitError.postgres(error, storeID: id, doing: "measuring the log for retention")
+            }
+            if let fitting { start = max(start ?? 0, fitting) }
+        }
+        let current = state.withLock { $0.rows.first?.firstPosition ?? $0.logStart }
+        guard let start, start > current else { return nil }
+        return start
+    }
+
+    /// Deletes the rows before `logStart` and records the new start (`streamkit_stores.log_start`) in one
+    /// statement; other nodes learn it from their follow loop. Segments keep their heads in `streamkit_segments`
+    /// (`retired` is not needed).
+    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws -> LogRetention.Outcome {
+        let (id, logger) = (self.id, log.logger)
+        var outcome = LogRetention.Outcome(manifest: StoreManifest(logStart: logStart))
+        do {
+            let (rows, entries, bytes) = try await log.withConnection { connection -> (Int, Int, Int64) in
+                var result = (0, 0, Int64(0))
+                for try await (rows, entries, bytes) in try await connection.query(
+                    """
+                    WITH moved AS (
+                        UPDATE streamkit_stores SET log_start = GREATEST(log_start, \(Int64(clamping: logStart)))
+                        WHERE store = \(id) RETURNING log_start),
+                    gone AS (
+                        DELETE FROM streamkit_batches WHERE store = \(id) AND first_position < \(Int64(clamping: logStart))
+                        AND EXISTS (SELECT 1 FROM moved)
+                        RETURNING entry_count, octet_length(body) + octet_length(runs) AS bytes)
+                    SELECT count(*)::int8, COALESCE(sum(entry_count), 0)::int8, COALESCE(sum(bytes), 0)::int8 FROM gone
+                    """, logger: logger
+                ).decode((Int64, Int64, Int64).self) {
+                    result = (Int(rows), Int(entries), bytes)
+                }
+                return result
+            }
+            outcome.droppedFiles = rows
+            outcome.droppedEntries = entries
+            outcome.reclaimedBytes = bytes
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "dropping rows for retention")
+        }
+        forgetRows(before: logStart)
+        log.announce(id)
+        return outcome
+    }
+
+    /// Forgets the rows before `logStart` (dropped by retention here or on another node).
+    private func forgetRows(before logStart: UInt64) {
+        let base = state.withLock { state -> Int in
+            guard logStart > state.logStart else { return state.base }
+            state.logStart = logStart
+            let count = state.rows.partitioningIndex { $0.firstPosition >= logStart }
+            state.rows.removeFirst(count)
+            state.base += count
+            return state.base
+        }
+        readAhead.withLock { cache in
+            cache.order.removeAll { $0 < base }
+            cache.rows = cache.rows.filter { $0.key >= base }
+        }
+    }
+
+    /// The log's start as the database has it now.
+    private func sharedLogStart() async throws -> UInt64 {
+        let (id, logger) = (self.id, log.logger)
+        return try await log.withConnection { connection in
+            var start: UInt64 = 1
+            for try await (found) in try await connection.query(
+                "SELECT log_start FROM streamkit_stores WHERE store = \(id)", logger: logger
+            ).decode(Int64.self) {
+                start = UInt64(max(1, found))
+            }
+            return start
+        }
+    }
+
+    /// Where the log starts and every deletion recorded, in one round trip; rows before the start are forgotten
+    /// first.
+    func maintenance() async throws -> SharedMaintenance {
+        let (id, logger) = (self.id, log.logger)
+        let (logStart, deletions): (UInt64, [StoreManifest.Deletion])
+        do {
+            (logStart, deletions) = try await log.withConnection { connection in
+                var start: UInt64 = 1
+                var deletions: [StoreManifest.Deletion] = []
+                for try await (found, space, segment, before, through) in try await connection.query(
+                    """
+                    SELECT s.log_start, d.space, d.segment, d.before, d.through
+                    FROM streamkit_stores s LEFT JOIN streamkit_deletions d ON d.store = s.store
+                    WHERE s.store = \(id)
+                    """, logger: logger
+                ).decode((Int64, String?, String?, Int64?, Int64?).self) {
+                    start = UInt64(max(1, found))
+                    if let space, let segment, let before, let through {
+                        deletions.append(.init(space: space, segment: segment, before: UInt64(before), through: UInt64(through)))
+                    }
+                }
+                return (start, deletions)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "reading retention and deletions")
+        }
+        forgetRows(before: logStart)
+        return SharedMaintenance(logStart: logStart, deletions: deletions)
+    }
 
     // MARK: - Deletion
 

@@ -180,8 +180,13 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     failure = StreamKitError.storage(error)
                 }
                 guard let last = buffer.last else {
-                    // Nothing where the read is: retention may have dropped it meanwhile; go on from the first entry
-                    // left instead of ending as if at the segment's end.
+                    // Nothing where the read is: retention may have dropped it meanwhile (here, or on another node of a
+                    // shared log, which readers may learn of first); go on from the first entry left instead of ending
+                    // as if at the segment's end.
+                    let logStart = read.store.reads.logStart
+                    if failure == nil, await segment.indexStarts(before: logStart) {
+                        await read.store.forgetEntries(before: logStart)
+                    }
                     if failure == nil, let first = await segment.firstIndexedSequence, first > nextSequence {
                         nextSequence = first
                         continue

@@ -212,6 +212,8 @@ final class StoreReadContext: Sendable {
             cache.prefetch(next) {
                 do { return try storage.readBlock(at: next) } catch is BlockNotLoaded {
                     throw BlockNotLoaded(index: next)
+                } catch let dropped as BlockDropped {
+                    throw dropped
                 } catch {
                     damage.report(error, index: next, block: nextBlock, foundBy: .read)
                     throw error
@@ -224,6 +226,8 @@ final class StoreReadContext: Sendable {
     private func readBlock(_ index: Int, _ block: LogBlock) throws -> [Entry] {
         do { return try storage.readBlock(at: index) } catch let notLoaded as BlockNotLoaded {
             throw notLoaded
+        } catch let dropped as BlockDropped {
+            throw dropped
         } catch {
             damage.report(error, index: index, block: block, foundBy: .read)
             throw error
@@ -252,6 +256,11 @@ final class StoreReadContext: Sendable {
             do {
                 try body()
                 return
+            } catch let dropped as BlockDropped {
+                // Retention elsewhere dropped it: read on from the log's new start (the follow loop trims the rest).
+                advanceLogStart(to: dropped.logStart)
+                loads += 1
+                guard canRetry(), loads <= Self.maxLoads else { throw BlockNotLoaded(index: dropped.index) }
             } catch let notLoaded as BlockNotLoaded {
                 guard canRetry() else { throw notLoaded }
                 loads += 1

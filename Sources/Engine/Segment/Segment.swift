@@ -189,6 +189,9 @@ actor Segment {
         return out
     }
 
+    /// Whether the index still locates entries before `position` (the log's start moved past them).
+    func indexStarts(before position: UInt64) -> Bool { index.first.map { $0.startPosition < position } ?? false }
+
     /// The first sequence the index locates: the segment's first entry left in the log (nil when none is).
     var firstIndexedSequence: UInt64? { index.first?.firstSequence }
 

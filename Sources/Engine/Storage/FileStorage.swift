@@ -37,10 +37,12 @@ public final class FileStorage: StoreStorage {
     public func verifyBlock(at index: Int) throws -> Int { try blocks.verify(at: index) }
     public func takeSealedBlocks() -> [SealedBlock] { blocks.takeFresh().map(SealedBlock.init) }
     public func flush() async throws { try await writer.checkpoint() }
-    public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? {
+    public func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? {
         writer.retentionStart(policy, now: now)
     }
-    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
+    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+        -> LogRetention.Outcome
+    {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }

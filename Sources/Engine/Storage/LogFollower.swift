@@ -19,12 +19,13 @@ public protocol LogFollower: Sendable {
     /// about `maxEntries` entries at most (whole transactions; at least one when there is one). Empty when
     /// nothing is new. Throws `StreamKitError` (`storeUnavailable` while the log cannot be reached).
     func transactions(after position: UInt64, maxEntries: Int) async throws -> [FollowedTransaction]
-    /// Every deletion recorded in the shared log (other processes' too), asked for at least every poll
-    /// interval. Throws as ``transactions(after:maxEntries:)``.
-    func deletions() async throws -> [StoreManifest.Deletion]
+    /// Where the shared log starts now and every deletion recorded in it (by any process), asked for once per
+    /// poll interval. A storage that forgets blocks before the start does so before it returns. Throws as
+    /// ``transactions(after:maxEntries:)``.
+    func maintenance() async throws -> SharedMaintenance
 }
 
 extension LogFollower {
-    /// A log whose writers cannot delete: none.
-    public func deletions() async throws -> [StoreManifest.Deletion] { [] }
+    /// A log that neither drops nor deletes: it starts at 1 and has no deletion.
+    public func maintenance() async throws -> SharedMaintenance { SharedMaintenance() }
 }

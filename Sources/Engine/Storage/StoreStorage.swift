@@ -57,11 +57,12 @@ public protocol StoreStorage: Sendable {
     /// Retention: the position the log would start at if `policy` were applied at `now` (ns since the epoch) —
     /// the first position of the oldest sealed block to keep; nil when nothing may go or the storage does not
     /// drop entries.
-    func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64?
+    func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64?
     /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
     /// the heads of segments with no entry left, so that they continue after them when the store reopens.
     /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
-    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome
+    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+        -> LogRetention.Outcome
     /// Records deletions durably, all at once, before returning (the store then leaves their entries out of every
     /// read, also after it reopens: ``StoredLog/deletions``). Throws `StreamKitError` `.unsupported` when the
     /// storage cannot delete.
@@ -88,9 +89,11 @@ extension StoreStorage {
     /// Leases and presence in the store's memory.
     public var coordination: (any SharedCoordination)? { nil }
     /// This storage keeps every entry.
-    public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? { nil }
+    public func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? { nil }
     /// This storage keeps every entry: nothing is dropped.
-    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
+    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+        -> LogRetention.Outcome
+    {
         LogRetention.Outcome()
     }
     /// This storage cannot delete entries: throws `unsupported`.

@@ -26,11 +26,12 @@ extension Store {
             guard let current = store else { return }
             let after = current.reads.visibleThrough
             do {
-                // Other processes' deletions, once per poll interval (one small query).
+                // Other processes' retention and deletions, once per poll interval (one small query).
                 if deletionsChecked.map({ ContinuousClock.now - $0 >= poll }) ?? true {
                     deletionsChecked = .now
-                    let deletions = try await follower.deletions()
-                    if !deletions.isEmpty { await current.applyFollowedDeletions(deletions) }
+                    let shared = try await follower.maintenance()
+                    if shared.logStart > current.reads.logStart { await current.forgetEntries(before: shared.logStart) }
+                    if !shared.deletions.isEmpty { await current.applyFollowedDeletions(shared.deletions) }
                 }
                 let batch = try await follower.transactions(after: after, maxEntries: followBatchEntries)
                 if failing {

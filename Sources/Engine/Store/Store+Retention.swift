@@ -74,10 +74,30 @@ extension Store {
         return planned.reduce(0) { $0 + $1.count }
     }
 
-    /// The part of ``applyRetention(_:)`` that drops whole log files.
+    /// After the log's entries before `start` were dropped (here, or by another process over a shared log):
+    /// readers look from the new start on, then the index, the tail and the deletions forget what was before it.
+    func forgetEntries(before start: UInt64) async {
+        reads.advanceLogStart(to: start)
+        if let firstBlock = reads.storage.blockIndex(containing: start) { reads.directory.drop(before: firstBlock) }
+        reads.tail.drop(before: start)
+        reads.deleted.forget(before: start)
+        for (key, slot) in segments {
+            await lostEntries(key, firstLeft: await slot.actor.dropIndex(before: start))
+        }
+    }
+
+    /// The part of ``applyRetention(_:)`` that drops whole log files (rows over PostgreSQL).
     private func dropFiles(_ policy: LogRetention.Policy) async throws -> LogRetention.Outcome? {
         let storage = reads.storage
-        guard let start = storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
+        let start: UInt64
+        do {
+            guard let found = try await storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
+            start = found
+        } catch {
+            var mapped = StreamKitError.storage(error)
+            mapped.storeID = id
+            throw mapped
+        }
         let started = ContinuousClock.now
 
         // Which segments have no entry left at or after `start`. (Commits that land meanwhile are after it.)
@@ -93,7 +113,7 @@ extension Store {
         guard !closing else { throw StreamKitError.storeClosing }
         let outcome: LogRetention.Outcome
         do {
-            outcome = try storage.dropEntries(before: start, retired: retired)
+            outcome = try await storage.dropEntries(before: start, retired: retired)
         } catch {
             var mapped = StreamKitError.storage(error)
             mapped.storeID = id
@@ -101,14 +121,7 @@ extension Store {
         }
         guard outcome.droppedFiles > 0 else { return nil }
 
-        // Readers look from the new start on; then the index forgets what was before it.
-        reads.advanceLogStart(to: start)
-        if let firstBlock = storage.blockIndex(containing: start) { reads.directory.drop(before: firstBlock) }
-        reads.tail.drop(before: start)
-        reads.deleted.forget(before: start)
-        for (key, slot) in snapshot {
-            await lostEntries(key, firstLeft: await slot.actor.dropIndex(before: start))
-        }
+        await forgetEntries(before: start)
         let metrics = configuration.metricsFactory ?? MetricsSystem.factory
         Counter(label: "streamkit_storage_retention_dropped_files_total", factory: metrics).increment(by: outcome.droppedFiles)
         Counter(label: "streamkit_storage_retention_dropped_entries_total", factory: metrics)

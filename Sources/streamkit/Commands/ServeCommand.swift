@@ -68,12 +68,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)")
     var durability: DurabilityArgument?
 
-    @OptionGroup(title: "Retention (with --data)") var retention: RetentionOptions
+    @OptionGroup(title: "Retention") var retention: RetentionOptions
 
-    @Option(name: .long, help: "With --data: how often retention and compaction run (default 60s).")
+    @Option(name: .long, help: "How often retention and compaction run (default 60s).")
     var compactionInterval: AgeArgument?
 
-    @Option(name: .long, help: "With --data: the most bytes per second compaction reads and writes (default 64MiB).")
+    @Option(name: .long, help: "The most bytes per second compaction reads and writes (default 64MiB).")
     var compactionRate: ByteCountArgument?
 
     @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
@@ -132,9 +132,6 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError(
                     "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
             }
-            if retention.isSet || compactionInterval != nil || compactionRate != nil {
-                throw ValidationError("retention goes with --data; stores in PostgreSQL keep every entry for now")
-            }
         } else if postgresConnections != nil || postgresStatementTimeout != nil || postgresConnectionWait != nil {
             throw ValidationError(
                 "--postgres-connections, --postgres-statement-timeout and --postgres-connection-wait go with --postgres")
@@ -176,14 +173,14 @@ struct ServeCommand: AsyncParsableCommand {
             let registry: StoreRegistry
             let database: PostgresLog?
             let serving: String
+            store.retention = RetentionConfiguration(
+                policy: retention.policy, interval: compactionInterval?.value ?? .seconds(60),
+                compactionBytesPerSecond: compactionRate?.value ?? (64 << 20))
             if let data {
                 try prepare(data)
                 OpenFileLimit.raiseToHardLimit()  // Before the registry sizes its open-store bound from it.
                 let durability = durability ?? DurabilityArgument(.fsync)
                 store.log.durability = durability.value
-                store.retention = RetentionConfiguration(
-                    policy: retention.policy, interval: compactionInterval?.value ?? .seconds(60),
-                    compactionBytesPerSecond: compactionRate?.value ?? (64 << 20))
                 registry = StoreRegistry(root: data, configuration: RegistryConfiguration(store: store))
                 database = nil
                 serving = "\(data) (durability \(durability)"
