@@ -3,10 +3,12 @@ import StreamKitEngine
 import StreamKitLogFiles
 
 /// `engine.retention`: one producer writes as fast as it can, once with size retention running in the
-/// background (`--retention` bound 16 MiB, log files of 4 MiB, applied every 100 ms) and once without
-/// (`engine.retention.off`), in the same run. Reports the throughput of both, and the disk the store takes
-/// over time: sampled ten times while producing, the largest sample of the second half and the last one are in
-/// the notes (flat with retention, growing without).
+/// background (`--retention` bound 16 MiB, log files of 4 MiB, applied every 100 ms), once without
+/// (`engine.retention.off`), and once with size retention plus a per-segment bound that deletes continuously,
+/// so that compaction rewrites files every pass (`engine.retention.deleting`: each segment keeps its newest
+/// tenth of the records), in the same run. Reports the throughput of each, and the disk the store takes over
+/// time: sampled ten times while producing, the largest sample of the second half and the last one are in the
+/// notes (flat with retention, growing without).
 struct EngineRetentionScenario: Scenario {
     let name = "engine.retention"
     let summary = "produce at full speed with size retention running vs without; disk size over time"
@@ -22,16 +24,18 @@ struct EngineRetentionScenario: Scenario {
         let work = WorkDirectory(path: options.workDirectory)
         var rows: [Measurement] = []
         var throughputWithout: Double?
-        for retained in [false, true] {
-            let scenario = retained ? name : name + ".off"
+        for variant in ["off", "on", "deleting"] {
+            let retained = variant != "off"
+            let scenario = variant == "on" ? name : name + "." + variant
             let workload = Workload(scenario: scenario, payloads: payloads, batch: options.batch, durability: .none)
             let batches = EngineBench.batches(workload)
-            let directory = try work.subdirectory("streamkit-retention-\(retained ? "on" : "off")")
+            let directory = try work.subdirectory("streamkit-retention-\(variant)")
             var configuration = EngineBench.configuration(.none)
             configuration.log.logFileBytes = Self.logFileBytes
             if retained {
+                let perSegment = variant == "deleting" ? max(1, records / max(1, Set(batches.map(\.segment)).count) / 10) : nil
                 configuration.retention = RetentionConfiguration(
-                    policy: .init(maxBytes: Self.maxBytes), interval: .milliseconds(100))
+                    policy: .init(maxBytes: Self.maxBytes, maxEntriesPerSegment: perSegment), interval: .milliseconds(100))
             }
             let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
             TimedPhase.prepare()
@@ -55,6 +59,12 @@ struct EngineRetentionScenario: Scenario {
                 "disk_max_second_half_mib": String(format: "%.1f", Double(secondHalf) / 1_048_576),
             ]
             let throughput = Double(records) / seconds
+            if variant == "deleting", let reader = try? LogReader(directory: directory) {
+                // Erased records still on disk (compaction rewrote their files; retention drops them later).
+                let erased = reader.blocks.reduce(0) { $0 + $1.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count } }
+                extras["erased_records_on_disk"] = "\(erased)"
+                extras["deletions_pending"] = "\(reader.manifest.deletions.count)"
+            }
             if retained {
                 extras["retention_max_bytes_mib"] = "\(Self.maxBytes >> 20)"
                 if let throughputWithout { extras["throughput_vs_off"] = String(format: "%.2f", throughput / throughputWithout) }

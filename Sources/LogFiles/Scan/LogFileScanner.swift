@@ -261,6 +261,15 @@ struct LogFileScanner {
     private func readIndex(
         firstPosition: UInt64, accept: (BlockSummary) throws -> Bool, onEnd: (Int64) -> Void
     ) throws {
+        try Self.readIndex(fileSystem: fileSystem, layout: layout, firstPosition: firstPosition, accept: accept, onEnd: onEnd)
+    }
+
+    /// Feeds the records of the sidecar of log file `firstPosition` to `accept` until it returns false or the
+    /// sidecar ends (or stops being valid); `onEnd` gets the valid length. A missing sidecar has none.
+    static func readIndex(
+        fileSystem: any FileSystem, layout: StoreLayout, firstPosition: UInt64, accept: (BlockSummary) throws -> Bool,
+        onEnd: (Int64) -> Void
+    ) throws {
         let path = layout.indexPath(firstPosition: firstPosition)
         guard let file = try? fileSystem.open(path, mode: .read) else { return onEnd(0) }
         defer { file.close() }

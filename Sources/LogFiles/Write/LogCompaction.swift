@@ -148,11 +148,35 @@ public enum LogCompaction {
         defer { source.close() }
         var covers = CoverCheck(deletions)
 
+        // The block index says, without decompressing, which segments each block holds: blocks none of whose runs
+        // a deletion covers are copied as stored (most of a file, and all of a file compacted before).
+        var indexed: [Int64: BlockSummary] = [:]
+        try LogFileScanner.readIndex(fileSystem: fileSystem, layout: layout, firstPosition: first) { summary in
+            indexed[summary.offset] = summary
+            return true
+        } onEnd: { _ in }
+        func indexedRuns(of block: BlockHeaderAt) -> [SegmentRun]? {
+            guard let summary = indexed[block.offset], summary.header == block.header else { return nil }
+            return summary.runs
+        }
+        func mayCover(_ block: BlockHeaderAt) -> Bool {
+            guard let runs = indexedRuns(of: block) else { return true }  // Not indexed: look at its records.
+            return runs.contains { run in
+                deletions[StoreManifest.SegmentName(space: run.space, segment: run.segment)].map {
+                    run.firstSequence < $0.before && block.header.firstPosition <= $0.through
+                } ?? false
+            }
+        }
+
         // First pass: which blocks hold a covered record (most files hold none and are left alone).
         var covered: [Bool] = []
         var readBytes: Int64 = 0
         var erased = 0
         for block in blocks {
+            guard mayCover(block) else {
+                covered.append(false)
+                continue
+            }
             let (_, raw) = try readRaw(block, file: source, path: path)
             readBytes += Int64(BlockHeader.size + block.header.storedLength)
             var count = 0
@@ -190,12 +214,24 @@ public enum LogCompaction {
             let indexRecord = RawBuffer(capacity: 4096)
             var summaries: [BlockSummary] = []
             for (block, rewrite) in zip(blocks, covered) {
-                // Read again (a rewrite holds one block in memory at a time); the runs come from the records.
-                let (stored, raw) = try readRaw(block, file: source, path: path)
-                readBytes += Int64(BlockHeader.size + block.header.storedLength)
                 var runs = RunBuilder()
+                var knownRuns: [SegmentRun]?
                 let blockHeader: BlockHeader
-                if rewrite {
+                if !rewrite, let known = indexedRuns(of: block) {
+                    // Unchanged and indexed: copied as stored, without decompressing.
+                    let stored = try source.readBytes(count: BlockHeader.size + block.header.storedLength, at: block.offset)
+                    guard stored.count == BlockHeader.size + block.header.storedLength else {
+                        throw LogFilesError.corrupt("block truncated", path: path, offset: block.offset)
+                    }
+                    readBytes += Int64(stored.count)
+                    sealed.count = 0
+                    stored.withUnsafeBytes { sealed.append($0) }
+                    blockHeader = block.header
+                    knownRuns = known
+                } else if rewrite {
+                    // Read again (a rewrite holds one block in memory at a time); the runs come from the records.
+                    let (_, raw) = try readRaw(block, file: source, path: path)
+                    readBytes += Int64(BlockHeader.size + block.header.storedLength)
                     records.count = 0
                     raw.withUnsafeBytes { bytes in
                         BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, position in
@@ -218,7 +254,9 @@ public enum LogCompaction {
                         minTimestamp: block.header.minTimestamp, maxTimestamp: block.header.maxTimestamp,
                         compress: compress || block.header.codec == .lz4, into: sealed)
                 } else {
-                    // Unchanged: copied as stored.
+                    // Unchanged, not indexed: copied as stored; its runs come from its records.
+                    let (stored, raw) = try readRaw(block, file: source, path: path)
+                    readBytes += Int64(BlockHeader.size + block.header.storedLength)
                     raw.withUnsafeBytes { bytes in
                         BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, _ in runs.add(view) }
                     }
@@ -227,7 +265,8 @@ public enum LogCompaction {
                     blockHeader = block.header
                 }
                 try output.write(UnsafeRawBufferPointer(start: sealed.base, count: sealed.count), at: offset)
-                let summary = BlockSummary(header: blockHeader, fileFirstPosition: first, offset: offset, runs: runs.runs)
+                let summary = BlockSummary(
+                    header: blockHeader, fileFirstPosition: first, offset: offset, runs: knownRuns ?? runs.runs)
                 summaries.append(summary)
                 indexRecord.count = 0
                 BlockIndexCodec.append(summary, to: indexRecord)

@@ -136,6 +136,31 @@ struct CompactionTests {
         #expect(status.firstTimestamp == afterRestart.first?.timestamp)
     }
 
+    @Test func filesWithoutABlockIndexAreCompactedFromTheirRecordsAndGetOneAgain() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        try await Self.fill(store)
+        try await store.deleteSegment(space: "s", segment: "secret")
+        let before = try await store.consumeSpace(space: "s").collect()
+        await store.close()
+        let log = directory + "/log"
+        for name in try FileManager.default.contentsOfDirectory(atPath: log) where name.hasSuffix(".idx") {
+            try FileManager.default.removeItem(atPath: log + "/" + name)
+        }
+
+        let outcome = try LogCompaction.run(directory: directory)
+        let indexes = try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".idx") }
+        let reopened = try await Store.open(id: store.id, directory: directory, configuration: Self.smallFiles())
+        let after = try await reopened.consumeSpace(space: "s").collect()
+        await reopened.close()
+
+        #expect(outcome.erasedEntries == 100)
+        #expect(!indexes.isEmpty)
+        #expect(try Self.filesHold(Self.marker, under: directory).isEmpty)
+        #expect(after.map(\.position) == before.map(\.position))
+    }
+
     @Test func entriesInTheFileBeingAppendedToWaitForTheLogToRollPastThem() async throws {
         let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
