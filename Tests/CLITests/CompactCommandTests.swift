@@ -75,6 +75,7 @@ extension CommandLineToolTests {
         #expect(!dumped.stdout.contains("secret"))
         #expect(lines(dumped.stdout).count == 300)
         #expect(!inspected.stdout.contains("deletions:"))
+        #expect(inspected.stdout.contains("300 live, 0 deleted, 50 erased"), "\(inspected.stdout)")
         #expect(verified.status == 0, "\(verified.stdout)")
     }
 

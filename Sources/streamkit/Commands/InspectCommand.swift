@@ -56,7 +56,8 @@ struct InspectCommand: AsyncParsableCommand {
                 Output.line("store \(summary.id)  (\(summary.path))")
                 Output.line(
                     "  log files \(summary.logFiles), WAL files \(summary.walFiles), blocks \(summary.blocks), "
-                        + "entries \(summary.entries + summary.walEntries) (\(summary.walEntries) not sealed yet)")
+                        + "entries \(summary.entries + summary.walEntries) (\(summary.walEntries) not sealed yet; "
+                        + "\(summary.liveEntries) live, \(summary.deletedEntriesOnDisk) deleted, \(summary.erasedRecords) erased)")
                 Output.line(
                     "  positions \(summary.firstPosition)…\(summary.lastPosition), stored \(summary.storedBytes) B, "
                         + "raw \(summary.rawBytes) B, compression \(String(format: "%.2f", summary.compressionRatio))×")
@@ -73,8 +74,8 @@ struct InspectCommand: AsyncParsableCommand {
                 }
                 if !summary.deletions.isEmpty {
                     Output.line(
-                        "  deletions: \(summary.deletions.count) (entries left out of every read; compaction erases them "
-                            + "from the files)")
+                        "  deletions: \(summary.deletions.count) (\(summary.deletedEntriesOnDisk) entries left out of every "
+                            + "read and still on disk; compaction erases them)")
                     for deletion in summary.deletions {
                         Output.line(
                             "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), "

@@ -50,6 +50,12 @@ struct StoreSummary: Encodable {
     var retiredSegments: [StoreManifest.RetiredSegment]
     /// Deletions whose entries are still in the log files (left out of `segments` and every read).
     var deletions: [StoreManifest.Deletion]
+    /// Entries those deletions cover that are still in the files (compaction erases them).
+    var deletedEntriesOnDisk = 0
+    /// Erased records (what compaction left of deleted entries: a position and a time, no data).
+    var erasedRecords = 0
+    /// Entries every read returns (what `segments` counts).
+    var liveEntries = 0
     /// Damage: what opening the store would refuse, each with its file and offset.
     var damage: [String]
     /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
@@ -59,7 +65,8 @@ struct StoreSummary: Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
-            firstPosition, lastPosition, segments, logStart, retiredSegments, deletions, damage, tornTails
+            firstPosition, lastPosition, segments, logStart, retiredSegments, deletions, deletedEntriesOnDisk,
+            erasedRecords, liveEntries, damage, tornTails
     }
 
     init(id: String, path: String) throws {
@@ -104,12 +111,14 @@ struct StoreSummary: Encodable {
             }
         }
         for (index, block) in reader.blocks.enumerated() {
+            erasedRecords += block.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count }
             for run in block.runs where !run.space.isEmpty {  // (The empty names count erased records.)
                 var first = run.firstSequence
                 var firstTimestamp = run.firstTimestamp
                 if let deletion = deleted[StoreManifest.SegmentName(space: run.space, segment: run.segment)],
                     first < deletion.before
                 {
+                    deletedEntriesOnDisk += Int(min(run.lastSequence + 1, deletion.before) - first)
                     guard run.lastSequence >= deletion.before else { continue }  // All of the run is deleted.
                     // A run's sequences are consecutive: the entries from `before` on are left. Its first one's time
                     // is in the block.
@@ -125,6 +134,7 @@ struct StoreSummary: Encodable {
                     last: run.lastSequence, firstTs: firstTimestamp, lastTs: run.lastTimestamp)
             }
         }
+        deletedEntriesOnDisk += reader.walEntries.filter { !$0.space.isEmpty && reader.isDeleted($0) }.count
         for entry in reader.walEntries where !reader.isDeleted(entry) {
             note(
                 space: entry.space, segment: entry.segment, count: 1, first: entry.sequence, last: entry.sequence,
@@ -133,6 +143,7 @@ struct StoreSummary: Encodable {
         walEntries = reader.walEntries.count
         lastPosition = reader.endPosition - 1
         segments = order.compactMap { bySegment[$0] }.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
+        liveEntries = segments.reduce(0) { $0 + $1.entries }
     }
 }
 
