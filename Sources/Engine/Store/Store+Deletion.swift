@@ -142,6 +142,8 @@ extension Store {
         guard let current = segments[key]?.visible, current.firstSequence < first else { return }
         segments[key]?.visible?.firstSequence = firstEntry?.sequence ?? first
         if let firstEntry { segments[key]?.visible?.firstTimestamp = firstEntry.timestamp }
+        // Subscribers learn the segment's new first entry (its last one is unchanged).
+        if let visible = segments[key]?.visible { notify(visible.status(key)) }
     }
 
     /// The timestamp of the first entry of `key` in `run` when it can be read now without waiting (opening a

@@ -291,16 +291,19 @@ public actor Store {
         }
         segments[key]?.visible = head
         if !visibleWaiters.isEmpty { resumeWaiters(key, through: head.lastSequence) }
-        let status = head.status(key)
-        if let subscribers = subscriptions[key.space] {
-            var live = false
-            for subscriber in subscribers where subscriber.matches(key.segment) {
-                if subscriber.push(status) { live = true }
-            }
-            if !live || subscribers.contains(where: { $0.isFinished }) {
-                subscriptions[key.space] = subscribers.filter { !$0.isFinished }
-                if subscriptions[key.space]?.isEmpty == true { subscriptions[key.space] = nil }
-            }
+        notify(head.status(key))
+    }
+
+    /// Hands `status` to the subscriptions of its segment, forgetting finished ones.
+    func notify(_ status: SegmentStatus) {
+        guard let subscribers = subscriptions[status.space] else { return }
+        var live = false
+        for subscriber in subscribers where subscriber.matches(status.segment) {
+            if subscriber.push(status) { live = true }
+        }
+        if !live || subscribers.contains(where: { $0.isFinished }) {
+            subscriptions[status.space] = subscribers.filter { !$0.isFinished }
+            if subscriptions[status.space]?.isEmpty == true { subscriptions[status.space] = nil }
         }
     }
 

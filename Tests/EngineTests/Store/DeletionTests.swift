@@ -95,6 +95,28 @@ struct DeletionTests {
         }
     }
 
+    @Test(arguments: Backend.allCases)
+    func subscribersLearnTheFirstEntryLeftAfterATruncation(_ backend: Backend) async throws {
+        try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
+            let store = fixture.store
+            try await store.produce(space: "s", segment: "g", records: records(1...10))
+            let subscription = try await store.subscribe(space: "s", segment: "*")
+            var iterator = subscription.makeAsyncIterator()
+            let snapshot = await iterator.next()
+
+            try await store.truncateSegment(space: "s", segment: "g", before: 6)
+            // A commit to another segment queues behind the truncation's status (so a missing one fails, not hangs).
+            try await store.produce(space: "s", segment: "h", records: records(1...1))
+            let update = await iterator.next()
+            subscription.cancel()
+
+            #expect(snapshot?.firstSequence == 1)
+            #expect(update?.segment == "g")
+            #expect(update?.firstSequence == 6)
+            #expect(update?.lastSequence == 10)
+        }
+    }
+
     @Test func truncatingPastTheLastSequenceDeletesEverythingAndLaterEntriesStayVisible() async throws {
         let store = Store.inMemory(configuration: Self.smallBlocks())
         try await store.produce(space: "s", segment: "g", records: records(1...5))
