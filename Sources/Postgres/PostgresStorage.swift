@@ -964,10 +964,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
         guard !deletions.isEmpty else { return }
         let id = self.id
         let logger = log.logger
-        let spaces = deletions.map(\.space)
-        let segments = deletions.map(\.segment)
-        let befores = deletions.map { Int64(clamping: $0.before) }
-        let throughs = deletions.map { Int64(clamping: $0.through) }
+        let (spaces, segments, befores, throughs) = Self.columns(deletions)
         do {
             _ = try await log.withConnection { connection in
                 try await connection.query(
@@ -1102,10 +1099,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
         guard !finished.isEmpty else { return }
         let (id, logger) = (self.id, log.logger)
-        let spaces = finished.map(\.space)
-        let segments = finished.map(\.segment)
-        let befores = finished.map { Int64(clamping: $0.before) }
-        let throughs = finished.map { Int64(clamping: $0.through) }
+        let (spaces, segments, befores, throughs) = Self.columns(finished)
         do {
             _ = try await log.withConnection { connection in
                 try await connection.query(
@@ -1120,6 +1114,14 @@ final class PostgresStorage: StoreStorage, LogFollower {
         } catch {
             throw StreamKitError.postgres(error, storeID: id, doing: "finishing deletions")
         }
+    }
+
+    /// `deletions` as the column arrays a statement unnests.
+    private static func columns(_ deletions: [StoreManifest.Deletion]) -> ([String], [String], [Int64], [Int64]) {
+        (
+            deletions.map(\.space), deletions.map(\.segment), deletions.map { Int64(clamping: $0.before) },
+            deletions.map { Int64(clamping: $0.through) }
+        )
     }
 
     /// The deletions recorded for store `id`.

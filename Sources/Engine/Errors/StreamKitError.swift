@@ -126,6 +126,13 @@ extension StreamKitError {
 
     static let storeClosing = Self(code: .storeClosing, message: "the store is closing")
 
+    /// A storage-layer error mapped to the engine's codes, naming store `storeID` unless it names one already.
+    static func storage(_ error: any Error, storeID: UUID) -> Self {
+        var mapped = storage(error)
+        if mapped.storeID == nil { mapped.storeID = storeID }
+        return mapped
+    }
+
     /// Maps a storage-layer error to the engine's codes.
     static func storage(_ error: any Error) -> Self {
         if let error = error as? StreamKitError { return error }

@@ -184,7 +184,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     // shared log, which readers may learn of first); go on from the first entry left instead of ending
                     // as if at the segment's end.
                     let logStart = read.store.reads.logStart
-                    if failure == nil, await segment.indexStarts(before: logStart) {
+                    if failure == nil, logStart > 1, await segment.indexStarts(before: logStart) {
                         await read.store.forgetEntries(before: logStart)
                     }
                     if failure == nil, let first = await segment.firstIndexedSequence, first > nextSequence {

@@ -29,9 +29,7 @@ extension StreamKitError {
 
     /// An open failure as a `StreamKitError` that names the store.
     static func openFailure(_ error: any Error, id: UUID) -> Self {
-        var mapped = StreamKitError.storage(error)
-        if mapped.storeID == nil { mapped.storeID = id }
-        return mapped
+        StreamKitError.storage(error, storeID: id)
     }
 
     /// `nanoseconds` as seconds with one decimal, rounded up (so a pending wait never reads 0.0).

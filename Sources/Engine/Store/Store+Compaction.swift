@@ -30,9 +30,7 @@ extension Store {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            var mapped = StreamKitError.storage(error)
-            mapped.storeID = id
-            throw mapped
+            throw StreamKitError.storage(error, storeID: id)
         }
         // Rewritten blocks are read again (cached copies held the erased bytes) and never handed out whole.
         if !pass.rewritten.isEmpty {
@@ -55,9 +53,7 @@ extension Store {
             do {
                 try await reads.storage.finishDeletions(finished, retired: retired)
             } catch {
-                var mapped = StreamKitError.storage(error)
-                mapped.storeID = id
-                throw mapped
+                throw StreamKitError.storage(error, storeID: id)
             }
             // Over a shared log other nodes may have rewritten rows this node holds decoded: it keeps hiding what the
             // deletions covered until it reopens.

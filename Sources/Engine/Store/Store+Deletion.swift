@@ -84,9 +84,7 @@ extension Store {
         do {
             try await reads.storage.recordDeletions(planned.map(\.deletion))
         } catch {
-            var mapped = StreamKitError.storage(error)
-            mapped.storeID = id
-            throw mapped
+            throw StreamKitError.storage(error, storeID: id)
         }
         await hide(planned.map(\.deletion))
         for deletion in planned {

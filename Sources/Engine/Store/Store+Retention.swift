@@ -94,9 +94,7 @@ extension Store {
             guard let found = try await storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
             start = found
         } catch {
-            var mapped = StreamKitError.storage(error)
-            mapped.storeID = id
-            throw mapped
+            throw StreamKitError.storage(error, storeID: id)
         }
         let started = ContinuousClock.now
 
@@ -115,9 +113,7 @@ extension Store {
         do {
             outcome = try await storage.dropEntries(before: start, retired: retired)
         } catch {
-            var mapped = StreamKitError.storage(error)
-            mapped.storeID = id
-            throw mapped
+            throw StreamKitError.storage(error, storeID: id)
         }
         guard outcome.droppedFiles > 0 else { return nil }
 

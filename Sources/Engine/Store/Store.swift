@@ -67,9 +67,7 @@ public actor Store {
         do {
             (storage, contents) = try FileStorage.open(directory: directory, configuration: configuration.log)
         } catch {
-            var mapped = StreamKitError.storage(error)
-            mapped.storeID = id
-            throw mapped
+            throw StreamKitError.storage(error, storeID: id)
         }
         return Store(id: id, storage: storage, contents: contents, configuration: configuration)
     }

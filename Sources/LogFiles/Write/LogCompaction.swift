@@ -84,15 +84,7 @@ public enum LogCompaction {
         }
 
         // What the log holds now (sealed blocks and the unsealed tail), and each segment's head before.
-        var present = Set<StoreManifest.SegmentName>()
-        for block in blocks {
-            for run in block.runs where !run.space.isEmpty { present.insert(SegmentName(space: run.space, segment: run.segment)) }
-        }
-        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
-            present.insert(
-                SegmentName(
-                    space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self)))
-        }
+        let present = ClosedStore.segments(in: blocks, tail: recovered)
         var heads: [StoreManifest.SegmentName: StoreManifest.RetiredSegment] = [:]
         for block in recovered.blocks {
             for run in block.runs where byName[SegmentName(space: run.space, segment: run.segment)] != nil {

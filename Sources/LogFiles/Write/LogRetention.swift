@@ -107,15 +107,7 @@ public enum LogRetention {
 
         // Segments with entries in what stays (kept blocks or the unsealed tail) have their head in the log.
         let dropped = recovered.blocks.prefix { $0.fileFirstPosition < logStart }
-        var present = Set<StoreManifest.SegmentName>()
-        for block in recovered.blocks[dropped.endIndex...] {
-            for run in block.runs { present.insert(StoreManifest.SegmentName(space: run.space, segment: run.segment)) }
-        }
-        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
-            present.insert(
-                StoreManifest.SegmentName(
-                    space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self)))
-        }
+        let present = ClosedStore.segments(in: recovered.blocks[dropped.endIndex...], tail: recovered)
         var heads: [StoreManifest.SegmentName: StoreManifest.RetiredSegment] = [:]
         for retired in recovered.manifest.retired {
             heads[StoreManifest.SegmentName(space: retired.space, segment: retired.segment)] = retired

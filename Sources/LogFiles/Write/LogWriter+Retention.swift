@@ -53,7 +53,4 @@ extension LogWriter {
             return next
         }
     }
-
-    /// The deletions the manifest records (entries that readers leave out).
-    public var deletions: [StoreManifest.Deletion] { manifest.withLock { $0.deletions } }
 }
