@@ -51,7 +51,7 @@ public final class FileStorage: StoreStorage {
         try writer.compactDeletions(pace: pace)
     }
     public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
-        try writer.finishDeletions(finished, retired: retired)
+        try await writer.finishDeletions(finished, retired: retired)
     }
     public func close() async { await writer.close() }
 }

@@ -80,6 +80,8 @@ final class CommitState {
     var closing = false
     var finished = false
     var checkpointWaiters: [UnsafeContinuation<Void, any Error>] = []
+    /// A checkpoint waiter asked for the WAL to keep no written space for reuse (``LogWriter/checkpoint(scrub:)``).
+    var scrubRequested = false
     var closeWaiters: [UnsafeContinuation<Void, Never>] = []
 
     init(pending: CommitBatch, nextPosition: UInt64, lastTimestamp: Int64) {

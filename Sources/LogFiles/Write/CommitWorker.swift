@@ -86,6 +86,7 @@ final class CommitWorker: @unchecked Sendable {
         while true {
             var batch: CommitBatch?
             var checkpoints: [UnsafeContinuation<Void, any Error>] = []
+            var scrub = false
             var closing = false
             var syncedThrough: UInt64 = 0
             var failed = false
@@ -115,6 +116,8 @@ final class CommitWorker: @unchecked Sendable {
                 }
                 checkpoints = state.checkpointWaiters
                 state.checkpointWaiters.removeAll()
+                scrub = state.scrubRequested
+                state.scrubRequested = false
                 closing = state.closing
                 syncedThrough = state.droppableThrough
                 state.walBusy = true
@@ -141,7 +144,7 @@ final class CommitWorker: @unchecked Sendable {
             if !checkpoints.isEmpty || closeNow {
                 let result: Result<Void, any Error>
                 do {
-                    try checkpoint(closing: closeNow)
+                    try checkpoint(closing: closeNow, scrub: scrub)
                     result = .success(())
                 } catch {
                     poison(error)
@@ -312,8 +315,10 @@ final class CommitWorker: @unchecked Sendable {
     }
 
     /// Queues the open block, waits until the sealer is idle with nothing queued, then syncs the log and rolls
-    /// the WAL so every older WAL file can go (or, when closing, removes the WAL and closes the log).
-    private func checkpoint(closing: Bool) throws {
+    /// the WAL so every older WAL file can go (or, when closing, removes the WAL and closes the log). With
+    /// `scrub`, no written WAL space is kept for reuse (``WALOutput/scrub()``): the WAL then holds nothing
+    /// written before the checkpoint.
+    private func checkpoint(closing: Bool, scrub: Bool) throws {
         if lock.withLock({ state.failure }) == nil {
             do {
                 try blocks.sealNow(queueForSealer)
@@ -346,10 +351,11 @@ final class CommitWorker: @unchecked Sendable {
             try log.close()
             try wal.removeAll()
         } else {
+            if scrub { try wal.scrub() }
             if wal.lastPosition > 0 {
                 try wal.roll(firstPosition: blocks.endPosition, durability: configuration.durability, clock: configuration.clock)
             }
-            try wal.deleteCovered(blocks.endPosition &- 1)
+            try wal.deleteCovered(blocks.endPosition &- 1, recycling: !scrub)
         }
     }
 

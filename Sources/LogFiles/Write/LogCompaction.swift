@@ -38,7 +38,8 @@ public enum LogCompaction {
     /// Erases what the deletions of a closed store cover from its log files (every file holding some is
     /// rewritten, the last one too: no writer appends to it), drops the deletions no file holds any more from the
     /// manifest, and keeps the head of each of their segments with no entry left (``StoreManifest/retired``).
-    /// Entries a crash left in the WAL, not sealed yet, keep their deletion until the store is opened and closed.
+    /// A store a crash left with WAL files keeps its deletions (the files may hold deleted entries' frames) until it
+    /// is opened and closed; its log files are compacted all the same.
     ///
     /// - Returns: What was done.
     /// - Throws: `LogFilesError` — `.storeLocked` when the store is open elsewhere, `.notAStore`, `.corrupt`
@@ -93,8 +94,12 @@ public enum LogCompaction {
                     lastTransactionNumber: run.lastTransactionNumber, lastTimestamp: run.lastTimestamp)
             }
         }
+        // WAL files a crash left may hold deleted entries' frames, as may the spare kept for reuse: the deletions
+        // stay while WAL files do (until the store is opened and closed); the spare goes.
+        guard recovered.olderWAL.isEmpty else { return outcome }
         outcome.finishedDeletions = manifest.deletions.filter { $0.through < recovered.tailFirstPosition }
         guard !outcome.finishedDeletions.isEmpty else { return outcome }
+        if fileSystem.exists(layout.walSparePath) { try fileSystem.remove(layout.walSparePath) }
         var retired = Dictionary(manifest.retired.map { (SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
         for deletion in outcome.finishedDeletions {
             let name = SegmentName(space: deletion.space, segment: deletion.segment)

@@ -89,9 +89,15 @@ extension LogWriter {
     /// manifest, recording `retired`, the heads of their segments with no entry left (producing to them continues
     /// after their last sequence, also after a restart). A deletion merged into a later one since is kept.
     ///
-    /// - Throws: `LogFilesError.io` when the manifest cannot be written (then nothing changed).
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) throws {
+    /// First the WAL is scrubbed (``checkpoint(scrub:)``): its files may still hold the erased entries' frames,
+    /// in files not dropped yet or in space kept for reuse; so once a deletion is dropped its entries' bytes are
+    /// gone from every file of the store.
+    ///
+    /// - Throws: `LogFilesError.io` when the manifest cannot be written (then nothing changed), or the
+    ///   checkpoint's error (the deletions stay).
+    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
         guard !finished.isEmpty else { return }
+        try await checkpoint(scrub: true)
         try manifest.withLock { current in
             let done = Set(finished)
             let kept = current.deletions.filter { !done.contains($0) }

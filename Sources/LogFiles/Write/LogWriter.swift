@@ -251,13 +251,18 @@ public final class LogWriter: Sendable {
     }
 
     /// Seals the open block, syncs the log and removes every WAL file it covers.
+    ///
+    /// - Parameter scrub: Also keep no written WAL space for reuse (the spare file, the part of a reused file
+    ///   not written again): afterwards no file under the WAL directory holds a byte written before the call.
+    ///   Compaction asks for it before it drops a deletion, so that the erased entries' WAL frames are gone too.
     /// - Throws: `LogFilesError` on I/O failure or when closed.
-    public func checkpoint() async throws {
+    public func checkpoint(scrub: Bool = false) async throws {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             lock.withLock {
                 if let failure = state.failure { return continuation.resume(throwing: failure) }
                 if state.closing { return continuation.resume(throwing: LogFilesError.closed) }
                 state.checkpointWaiters.append(continuation)
+                if scrub { state.scrubRequested = true }
                 lock.signal(.walWork)
             }
         }

@@ -128,11 +128,25 @@ final class WALOutput {
     /// Whether some older file is fully covered by `sealedThrough`.
     func hasCovered(_ sealedThrough: UInt64) -> Bool { older.first.map { $0.lastPosition <= sealedThrough } ?? false }
 
-    /// Deletes older files whose last position is at or below `sealedThrough` (the log must be synced first).
-    func deleteCovered(_ sealedThrough: UInt64) throws {
+    /// Leaves no written space to reuse: removes the spare and cuts the current file after its last frame (a
+    /// file made from a spare holds an older file's frames past it). With a checkpoint that rolls and deletes
+    /// every older file without recycling it, the WAL then holds nothing written before (erasure: the frames of
+    /// deleted entries are gone).
+    func scrub() throws {
+        if hasSpare {
+            try fileSystem.remove(layout.walSparePath)
+            hasSpare = false
+        }
+        try file.truncate(to: size)
+        if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
+    }
+
+    /// Deletes older files whose last position is at or below `sealedThrough` (the log must be synced first),
+    /// keeping one as the spare unless `recycling` is false.
+    func deleteCovered(_ sealedThrough: UInt64, recycling: Bool = true) throws {
         var removed = false
         while let first = older.first, first.lastPosition <= sealedThrough {
-            if !hasSpare {
+            if !hasSpare && recycling {
                 try fileSystem.rename(layout.walPath(fileID: first.fileID), to: layout.walSparePath)
                 hasSpare = true
             } else {

@@ -59,7 +59,7 @@ struct CompactionTests {
 
         let after = try await store.consumeSpace(space: "s").collect()
         let kept = try await store.consumeSegment(space: "s", segment: "kept").collect()
-        let left = try Self.filesHold(Self.marker, under: directory + "/log")
+        let left = try Self.filesHold(Self.marker, under: directory)
         let manifest = try StoreManifest.read(directory: directory)
         let again = try await store.compact()
         await store.close()
@@ -91,6 +91,30 @@ struct CompactionTests {
         #expect(onDisk.isEmpty, "still in \(onDisk)")
         #expect(verified.isClean, "\(verified.problems)")
         #expect(tools.map(\.position) == before.map(\.position))
+    }
+
+    /// The WAL keeps written space for reuse: a covered file as the spare (one checkpoint), then the part of the
+    /// file made from it not written again (a second checkpoint). Neither may keep deleted entries' bytes.
+    @Test(arguments: [1, 2])
+    func theWALKeepsNoDeletedEntryBytesInSpaceItReuses(checkpoints: Int) async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        try await Self.fill(store)
+        for n in 1...UInt64(checkpoints) {
+            try await store.produce(space: "s", segment: "after", records: records(n...n, tag: "a"))
+            try await store.reads.storage.flush()
+        }
+        try await store.deleteSegment(space: "s", segment: "secret")
+        let held = try Self.filesHold(Self.marker, under: directory + "/wal")
+
+        let outcome = try await store.compact()
+        let left = try Self.filesHold(Self.marker, under: directory)
+        await store.close()
+
+        #expect(!held.isEmpty)
+        #expect(outcome?.finishedDeletions.map(\.segment) == ["secret"])
+        #expect(left.isEmpty, "still in \(left)")
     }
 
     @Test func anOffsetOfAnErasedEntryResumesAtTheNextEntryLeftAlsoAfterARestart() async throws {
@@ -159,6 +183,44 @@ struct CompactionTests {
         #expect(!indexes.isEmpty)
         #expect(try Self.filesHold(Self.marker, under: directory).isEmpty)
         #expect(after.map(\.position) == before.map(\.position))
+    }
+
+    /// A copy of a running store's files is what a crash leaves: the WAL's spare (deleted entries' frames in
+    /// it) and, with entries not sealed yet, WAL files. Offline compaction removes the spare; it keeps the
+    /// deletions while WAL files are left (they may hold deleted frames too) and erases the log files all the same.
+    @Test(arguments: [false, true])
+    func offlineCompactionAfterACrashRemovesTheWALSpareAndKeepsDeletionsWhileWALFilesAreLeft(unsealed: Bool) async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
+        let crashed = directory + "-crashed"
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: crashed)
+        }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        try await Self.fill(store)
+        try await store.reads.storage.flush()  // The WAL file with the secret frames becomes the spare.
+        if unsealed { try await store.produce(space: "s", segment: "after", records: records(1...1)) }
+        try await store.deleteSegment(space: "s", segment: "secret")
+        try FileManager.default.copyItem(atPath: directory, toPath: crashed)
+        await store.close()
+        try? FileManager.default.removeItem(atPath: crashed + "/LOCK")
+        let spareBefore = FileManager.default.fileExists(atPath: crashed + "/wal/spare")
+
+        let outcome = try LogCompaction.run(directory: crashed)
+        let left = try Self.filesHold(Self.marker, under: crashed)
+        let deletions = try StoreManifest.read(directory: crashed).deletions
+
+        #expect(spareBefore)
+        #expect(outcome.erasedEntries == 100)
+        if unsealed {
+            #expect(outcome.finishedDeletions.isEmpty)
+            #expect(deletions.map(\.segment) == ["secret"])
+            #expect(left.allSatisfy { $0.hasPrefix("wal/") }, "\(left)")
+        } else {
+            #expect(outcome.finishedDeletions.map(\.segment) == ["secret"])
+            #expect(deletions.isEmpty)
+            #expect(left.isEmpty, "still in \(left)")
+        }
     }
 
     @Test func entriesInTheFileBeingAppendedToWaitForTheLogToRollPastThem() async throws {
