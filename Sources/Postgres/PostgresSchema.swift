@@ -28,10 +28,14 @@ import StreamKitEngine
 /// `streamkit_stores.log_start`, the position of the first row left (retention deletes the rows before it). Every
 /// node reads both at open and once per follow poll interval.
 ///
+/// Version 4 (a store's own retention policy): `streamkit_stores.retention_policy` (whether the store has one)
+/// and its bounds `retention_max_age_ns`, `retention_max_bytes`, `retention_max_entries` (NULL: not bounded).
+/// Every node's retention pass reads them.
+///
 /// Keys, holders and worker ids are `bytea` (their exact UTF-8 bytes, whatever the database's encoding).
 enum PostgresSchema {
     /// The version this build writes and reads.
-    static let version = 3
+    static let version = 4
 
     /// `pg_advisory_xact_lock` key of migrations ("SKMG").
     static let migrationLock: Int64 = 0x534B_4D47
@@ -120,6 +124,15 @@ enum PostgresSchema {
             )
             """,
             "ALTER TABLE streamkit_stores ADD COLUMN log_start bigint NOT NULL DEFAULT 1 CHECK (log_start > 0)",
+        ],
+        [
+            """
+            ALTER TABLE streamkit_stores
+                ADD COLUMN retention_policy boolean NOT NULL DEFAULT false,
+                ADD COLUMN retention_max_age_ns bigint CHECK (retention_max_age_ns > 0),
+                ADD COLUMN retention_max_bytes bigint CHECK (retention_max_bytes > 0),
+                ADD COLUMN retention_max_entries bigint CHECK (retention_max_entries > 0)
+            """,
         ],
     ]
 

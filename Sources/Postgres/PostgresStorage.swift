@@ -818,6 +818,50 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     // MARK: - Retention
 
+    /// The store's own policy, from its `streamkit_stores` row (read at every retention pass: any node may set it).
+    func retentionPolicy() async throws -> LogRetention.Policy? {
+        let (id, logger) = (self.id, log.logger)
+        do {
+            return try await log.withConnection { connection in
+                var policy: LogRetention.Policy?
+                for try await (own, maxAge, maxBytes, maxEntries) in try await connection.query(
+                    """
+                    SELECT retention_policy, retention_max_age_ns, retention_max_bytes, retention_max_entries
+                    FROM streamkit_stores WHERE store = \(id)
+                    """, logger: logger
+                ).decode((Bool, Int64?, Int64?, Int64?).self) where own {
+                    policy = LogRetention.Policy(
+                        maxAge: maxAge.map { .nanoseconds($0) }, maxBytes: maxBytes,
+                        maxEntriesPerSegment: maxEntries.map { Int(clamping: $0) })
+                }
+                return policy
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "reading the retention policy")
+        }
+    }
+
+    /// Records the store's own policy in its `streamkit_stores` row (nil: none).
+    func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
+        let (id, logger) = (self.id, log.logger)
+        let maxAge = policy?.maxAge.map(LogRetention.nanoseconds)
+        let maxBytes = policy?.maxBytes
+        let maxEntries = policy?.maxEntriesPerSegment.map(Int64.init)
+        let own = policy != nil
+        do {
+            _ = try await log.withConnection { connection in
+                try await connection.query(
+                    """
+                    UPDATE streamkit_stores SET retention_policy = \(own), retention_max_age_ns = \(maxAge),
+                        retention_max_bytes = \(maxBytes), retention_max_entries = \(maxEntries)
+                    WHERE store = \(id)
+                    """, logger: logger)
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: id, doing: "recording the retention policy")
+        }
+    }
+
     /// Where the log would start under `policy` at `now`: the first position of the oldest row to keep (never past
     /// the newest row), or nil when no row may go. Age from the rows this node knows (a row's entries have
     /// consecutive timestamps); size from the database (one query summing the rows' bytes newest first).

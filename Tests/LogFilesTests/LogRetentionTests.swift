@@ -16,6 +16,43 @@ struct LogRetentionTests {
 
     private func logFiles(_ dir: String) -> [String] { files(in: dir + "/log", ext: "log") }
 
+    /// Every combination of bounds, and none (a policy that keeps everything): a manifest with a policy is
+    /// format version 3, one without stays version 2 (readable by version-2 builds), and a version-2 manifest
+    /// with bytes after its deletions is damage rather than a policy.
+    @Test(arguments: [
+        nil, LogRetention.Policy(), LogRetention.Policy(maxAge: .seconds(90)), LogRetention.Policy(maxBytes: 1 << 40),
+        LogRetention.Policy(maxEntriesPerSegment: 7),
+        LogRetention.Policy(maxAge: .nanoseconds(1), maxBytes: 5, maxEntriesPerSegment: Int(Int32.max) + 1),
+    ])
+    func aStoresOwnRetentionPolicyReadsBackFromTheManifest(policy: LogRetention.Policy?) throws {
+        let manifest = StoreManifest(
+            logStart: 3, deletions: [.init(space: "s", segment: "g", before: 4, through: 9)], policy: policy)
+
+        let bytes = manifest.encoded(createdAt: 1)
+        let decoded = try StoreManifest.decode(bytes, path: "manifest")
+        let version = UInt16(bytes[8]) | UInt16(bytes[9]) << 8
+        var olderWithTail = manifest
+        olderWithTail.policy = nil
+        let tail = olderWithTail.encoded(createdAt: 1)
+        let damaged = Self.withBody(tail, appending: Array(bytes.suffix(28)))
+
+        #expect(decoded == manifest)
+        #expect(version == (policy == nil ? 2 : 3))
+        #expect(throws: LogFilesError.self) { try StoreManifest.decode(damaged, path: "manifest") }
+    }
+
+    /// A manifest's bytes with `extra` appended to its body (length and checksum fixed up).
+    private static func withBody(_ bytes: [UInt8], appending extra: [UInt8]) -> [UInt8] {
+        var body = Array(bytes[(FileHeader.size + 8)...]) + extra
+        var out = Array(bytes[..<FileHeader.size])
+        withUnsafeBytes(of: UInt32(body.count).littleEndian) { out += $0 }
+        let checksum = body.withUnsafeBytes { CRC32C.checksum($0) }
+        withUnsafeBytes(of: checksum.littleEndian) { out += $0 }
+        out += body
+        body.removeAll()
+        return out
+    }
+
     @Test func aManifestReadsBackAsWrittenAndAStoreWithoutOneStartsAtOne() async throws {
         try await withTemporaryDirectory { dir in
             let layout = StoreLayout(root: dir)

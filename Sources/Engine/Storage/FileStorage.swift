@@ -46,6 +46,8 @@ public final class FileStorage: StoreStorage {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }
+    public func retentionPolicy() async throws -> LogRetention.Policy? { writer.retentionPolicy }
+    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { try writer.setRetentionPolicy(policy) }
     public var compactsDeletions: Bool { true }
     public func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {
         try writer.compactDeletions(pace: pace)

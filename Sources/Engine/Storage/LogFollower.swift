@@ -1,5 +1,3 @@
-public import StreamKitLogFiles
-
 /// How a store learns about transactions that other processes append to a log it shares with them (the
 /// PostgreSQL log, where several nodes write one store). A storage that is its log's only writer has none
 /// (``StoreStorage/follower`` is nil).

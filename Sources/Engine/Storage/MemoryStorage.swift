@@ -17,6 +17,7 @@ public final class MemoryStorage: StoreStorage {
         var nextPosition: UInt64 = 1
         var lastTimestamp: Int64 = 0
         var closed = false
+        var policy: LogRetention.Policy?
     }
 
     private let state = Mutex(State())
@@ -96,6 +97,9 @@ public final class MemoryStorage: StoreStorage {
     public func flush() async throws { state.withLock { Self.seal(&$0) } }
     /// Nothing to record: the store keeps its deletions in memory as long as this log lives.
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {}
+    public func retentionPolicy() async throws -> LogRetention.Policy? { state.withLock { $0.policy } }
+    /// Kept in memory (it goes with the storage).
+    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { state.withLock { $0.policy = policy } }
 
     public func close() async {
         state.withLock { state in

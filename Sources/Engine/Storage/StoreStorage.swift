@@ -58,6 +58,10 @@ public protocol StoreStorage: Sendable {
     /// the first position of the oldest sealed block to keep; nil when nothing may go or the storage does not
     /// drop entries.
     func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64?
+    /// The store's own retention policy as recorded with its log (nil: the configured default applies).
+    func retentionPolicy() async throws -> LogRetention.Policy?
+    /// Records the store's own retention policy durably with its log (nil: back to the configured default).
+    func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws
     /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
     /// the heads of segments with no entry left, so that they continue after them when the store reopens.
     /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
@@ -90,6 +94,12 @@ extension StoreStorage {
     public var coordination: (any SharedCoordination)? { nil }
     /// This storage keeps every entry.
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? { nil }
+    /// No policy of its own.
+    public func retentionPolicy() async throws -> LogRetention.Policy? { nil }
+    /// This storage cannot keep a policy: throws `unsupported`.
+    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
+        throw StreamKitError(code: .unsupported, message: "this store's storage cannot keep a retention policy")
+    }
     /// This storage keeps every entry: nothing is dropped.
     public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
         -> LogRetention.Outcome

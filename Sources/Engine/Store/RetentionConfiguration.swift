@@ -1,10 +1,11 @@
 public import StreamKitLogFiles
 
-/// Retention and compaction run in the background while a store is open, every ``interval``: the policy
-/// (``Store/applyRetention(_:)``) when it has a bound, then compaction (``Store/compact(bytesPerSecond:)``) when
-/// ``compacts``. Only storages that keep files act on them.
+/// Retention and compaction run in the background while a store is open, every ``interval``: the store's policy
+/// (``Store/applyRetention(_:)``) when it has a bound — its own (``Store/setRetentionPolicy(_:)``) or else
+/// ``policy`` — then compaction (``Store/compact(bytesPerSecond:)``) when ``compacts``.
 public struct RetentionConfiguration: Sendable {
-    /// What may go: entries older than `maxAge`, and the oldest log files while the log is over `maxBytes`.
+    /// What may go, for stores without a policy of their own: entries older than `maxAge`, the oldest log files
+    /// while the log is over `maxBytes`, each segment's entries but its newest `maxEntriesPerSegment`.
     public var policy: LogRetention.Policy
     /// How often the policy and compaction run. Default 60 s; zero or less runs neither.
     public var interval: Duration
@@ -24,13 +25,10 @@ public struct RetentionConfiguration: Sendable {
         self.compactionBytesPerSecond = compactionBytesPerSecond
     }
 
-    /// Whether the policy has a bound (and the interval is positive).
-    public var isEnabled: Bool {
-        (policy.maxAge != nil || policy.maxBytes != nil || policy.maxEntriesPerSegment != nil) && interval > .zero
-    }
+    /// Whether the default policy has a bound (and the interval is positive).
+    public var isEnabled: Bool { policy.hasBounds && interval > .zero }
 
-    /// Whether the background task runs: the policy has a bound, or compaction is on and the storage compacts.
-    func runsInBackground(compacting storageCompacts: Bool) -> Bool {
-        isEnabled || (interval > .zero && compacts && storageCompacts)
-    }
+    /// Whether the background task runs: the interval is positive (a store may get a policy of its own at any
+    /// time; a pass with nothing to do costs a look at the policy and the deletions).
+    var runsInBackground: Bool { interval > .zero }
 }

@@ -15,8 +15,7 @@ extension Store {
         while (try? await Task.sleep(for: configuration.interval)) != nil {
             guard let store = handedOver.store else { return }
             do {
-                if configuration.isEnabled { try await store.applyRetention(configuration.policy) }
-                if configuration.compacts { try await store.compact(bytesPerSecond: configuration.compactionBytesPerSecond) }
+                try await store.retentionPass(configuration)
             } catch let error as StreamKitError where error.code == .storeClosing {
                 return
             } catch is CancellationError {
@@ -27,6 +26,67 @@ extension Store {
             }
         }
     }
+    /// One pass of the background loop: the store's own policy (or else the configured one) when it has a bound,
+    /// then compaction when configured and the storage keeps files.
+    func retentionPass(_ configuration: RetentionConfiguration) async throws {
+        let policy = try await retentionPolicy() ?? configuration.policy
+        if policy.hasBounds { try await applyRetention(policy) }
+        if configuration.compacts && reads.storage.compactsDeletions {
+            try await compact(bytesPerSecond: configuration.compactionBytesPerSecond)
+        }
+    }
+
+    /// The store's own retention policy, kept with its log (in the manifest of a file store, in
+    /// `streamkit_stores` over PostgreSQL); nil when it has none and the configured default
+    /// (``RetentionConfiguration/policy``) applies.
+    ///
+    /// - Throws: `StreamKitError` — `.storeClosing`, `.storage` when it cannot be read.
+    public func retentionPolicy() async throws -> LogRetention.Policy? {
+        guard !closing else { throw storeClosing }
+        do {
+            return try await reads.storage.retentionPolicy()
+        } catch {
+            throw StreamKitError.storage(error, storeID: id)
+        }
+    }
+
+    /// Gives the store a retention policy of its own, which replaces the configured default whole (a bound it
+    /// leaves nil is not bounded, whatever the default says); nil goes back to the default. Recorded durably with
+    /// the log before returning, so it holds after a restart, in backups, and on every node over PostgreSQL.
+    ///
+    /// The background loop applies it from its next pass on (every ``RetentionConfiguration/interval``); call
+    /// ``applyRetention(_:)`` to apply it at once.
+    ///
+    /// - Throws: `StreamKitError` — `.invalidArgument` for a negative or zero bound, `.unsupported` for a storage
+    ///   that cannot keep one, `.storeClosing`, `.storage` when it cannot be written (then nothing changed).
+    public func setRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
+        guard !closing else { throw storeClosing }
+        if let policy { try validate(policy) }
+        do {
+            try await reads.storage.recordRetentionPolicy(policy)
+        } catch let error as StreamKitError {
+            throw error
+        } catch {
+            throw StreamKitError.storage(error, storeID: id)
+        }
+        configuration.logger.info(
+            "retention policy set", metadata: ["store": "\(id)", "policy": "\(policy?.description ?? "the default")"])
+    }
+
+    /// Refuses bounds that would keep nothing or make no sense.
+    private func validate(_ policy: LogRetention.Policy) throws {
+        if let maxAge = policy.maxAge, maxAge <= .zero {
+            throw StreamKitError(code: .invalidArgument, message: "a maximum age must be positive, not \(maxAge)", storeID: id)
+        }
+        if let maxBytes = policy.maxBytes, maxBytes <= 0 {
+            throw StreamKitError(code: .invalidArgument, message: "a maximum size must be positive, not \(maxBytes)", storeID: id)
+        }
+        if let maxEntries = policy.maxEntriesPerSegment, maxEntries <= 0 {
+            throw StreamKitError(
+                code: .invalidArgument, message: "a maximum entry count must be positive, not \(maxEntries)", storeID: id)
+        }
+    }
+
     /// Drops the oldest entries that `policy` lets go, while the store runs: a file store drops whole log files,
     /// oldest first, never the newest, past the age and size bounds (other storages keep them); with
     /// `maxEntriesPerSegment`, every segment with more entries is truncated to its newest ones (a deletion, as

@@ -146,7 +146,7 @@ public actor Store {
             }
         }
         let (retentionStarted, retentionHandOver) = AsyncStream.makeStream(of: WeakStore.self)
-        if configuration.retention.runsInBackground(compacting: storage.compactsDeletions) {
+        if configuration.retention.runsInBackground {
             let retention = configuration.retention
             retaining = Task.detached(priority: .background) {
                 await Self.retain(retentionStarted, configuration: retention)

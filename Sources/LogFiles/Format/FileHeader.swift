@@ -3,7 +3,7 @@
 /// ```
 /// off size field
 ///   0   8  magic ("SKLOG\0\0\0", "SKWAL\0\0\0", "SKIDX\0\0\0" or "SKMAN\0\0\0")
-///   8   2  format version (2; version 1 files have no erased records and are read as they are)
+///   8   2  format version (2, or 3 for a manifest with a retention policy; older files are read as they are)
 ///  10   2  header length (64)
 ///  12   4  flags (WAL: bit 0 = recycled file, bytes after the valid frames are stale; else 0)
 ///  16   8  first position (log, index: of the file's first entry; WAL: next position when created)
@@ -33,14 +33,19 @@ struct FileHeader: Hashable, Sendable {
     }
 
     static let size = 64
-    /// Version 2: log blocks may hold erased records (``RecordCodec/flagErased``), written by compaction.
-    static let currentVersion: UInt16 = 2
+    /// The newest version this build reads. Version 2: log blocks may hold erased records
+    /// (``RecordCodec/flagErased``), written by compaction. Version 3: a manifest may end with the store's own
+    /// retention policy.
+    static let currentVersion: UInt16 = 3
+    /// The version files are written with unless they need a newer one (only a manifest with a policy does), so
+    /// that a store that uses nothing newer stays readable by version-2 builds.
+    static let baseVersion: UInt16 = 2
 
     /// Flag of a WAL file that reuses an older file's space: what follows its valid frames is stale.
     static let recycledFlag: UInt32 = 1
 
     var kind: Kind
-    var version: UInt16 = FileHeader.currentVersion
+    var version: UInt16 = FileHeader.baseVersion
     var flags: UInt32 = 0
     var firstPosition: UInt64
     var fileID: UInt64

@@ -1,7 +1,8 @@
 /// What a store keeps beside its log about entries that are gone: the position its log starts at once whole
 /// log files were dropped (retention), the head of every segment whose entries all went with them, so that
 /// producing to such a segment continues after its last sequence (sequences are never reused), and the
-/// deletions of entries still in the log (``Deletion``), which readers leave out.
+/// deletions of entries still in the log (``Deletion``), which readers leave out; and the store's own retention
+/// policy, when it has one (``policy``).
 ///
 /// Kept in `<store>/manifest` (docs/format.md, "Manifest"); a store without one starts at position 1 and has no
 /// retired segments. It is replaced whole: written to `manifest.tmp`, synced, renamed over `manifest`, and the
@@ -62,10 +63,15 @@ public struct StoreManifest: Sendable, Hashable {
     public var retired: [RetiredSegment]
     /// Deletions whose entries may still be in the log, at most one per segment, sorted by space and segment.
     public var deletions: [Deletion]
+    /// The store's own retention policy, which replaces the configured default whole; nil: the default applies.
+    public var policy: LogRetention.Policy?
 
     /// Creates a manifest.
-    public init(logStart: UInt64 = 1, retired: [RetiredSegment] = [], deletions: [Deletion] = []) {
+    public init(
+        logStart: UInt64 = 1, retired: [RetiredSegment] = [], deletions: [Deletion] = [], policy: LogRetention.Policy? = nil
+    ) {
         self.logStart = max(1, logStart)
+        self.policy = policy
         self.retired = retired.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
         var merged: [Deletion] = []
         for deletion in deletions.sorted(by: { ($0.space, $0.segment) < ($1.space, $1.segment) }) {
@@ -82,7 +88,7 @@ public struct StoreManifest: Sendable, Hashable {
 
     /// This manifest with `added` deletions (each merged with its segment's earlier one: the later bounds).
     public func adding(_ added: [Deletion]) -> StoreManifest {
-        StoreManifest(logStart: logStart, retired: retired, deletions: deletions + added)
+        StoreManifest(logStart: logStart, retired: retired, deletions: deletions + added, policy: policy)
     }
 
     /// The deletions keyed by segment, for readers that filter entries.
@@ -159,7 +165,9 @@ public struct StoreManifest: Sendable, Hashable {
     /// the body, and the body: `u32` retired count, then per retired segment `u16` space length, `u16` segment
     /// length, `u64` last sequence, `u64` last transaction number, `i64` last timestamp, space and segment bytes;
     /// then `u32` deletion count, then per deletion `u16` space length, `u16` segment length, `u64` before,
-    /// `u64` through, space and segment bytes.
+    /// `u64` through, space and segment bytes; then, only when the store has its own retention policy (format
+    /// version 3), `u32` flags (bit 0 max age, bit 1 max bytes, bit 2 max entries per segment: which bounds it
+    /// has) and three `i64`: max age in nanoseconds, max bytes, max entries (0 when absent).
     func encoded(createdAt: Int64) -> [UInt8] {
         var body: [UInt8] = []
         Self.append(UInt32(retired.count), to: &body)
@@ -185,7 +193,16 @@ public struct StoreManifest: Sendable, Hashable {
             body += space
             body += name
         }
-        var out = FileHeader(kind: .manifest, firstPosition: logStart, fileID: 0, createdAt: createdAt).bytes
+        var header = FileHeader(kind: .manifest, firstPosition: logStart, fileID: 0, createdAt: createdAt)
+        if let policy {
+            let maxAge = policy.maxAge.map(LogRetention.nanoseconds)
+            let maxEntries = policy.maxEntriesPerSegment.map(Int64.init)
+            let flags = (maxAge == nil ? 0 : 1) | (policy.maxBytes == nil ? 0 : 2) | (maxEntries == nil ? 0 : 4)
+            Self.append(UInt32(flags), to: &body)
+            for bound in [maxAge, policy.maxBytes, maxEntries] { Self.append(UInt64(bitPattern: bound ?? 0), to: &body) }
+            header.version = FileHeader.currentVersion  // Without a policy: readable by version-2 builds.
+        }
+        var out = header.bytes
         Self.append(UInt32(body.count), to: &out)
         Self.append(body.withUnsafeBytes { CRC32C.checksum($0) }, to: &out)
         return out + body
@@ -234,10 +251,25 @@ public struct StoreManifest: Sendable, Hashable {
                 let segment = try reader.string(nameCount)
                 deletions.append(Deletion(space: space, segment: segment, before: before, through: through))
             }
-            guard reader.offset == raw.count else {
-                throw LogFilesError.corrupt("manifest has bytes after its last deletion", path: path, offset: Int64(reader.offset))
+            var policy: LogRetention.Policy?
+            if header.version >= 3 && reader.offset < raw.count {
+                let flags = try reader.read(UInt32.self)
+                let maxAge = Int64(bitPattern: try reader.read(UInt64.self))
+                let maxBytes = Int64(bitPattern: try reader.read(UInt64.self))
+                let maxEntries = Int64(bitPattern: try reader.read(UInt64.self))
+                guard flags & ~7 == 0, maxAge >= 0, maxBytes >= 0, maxEntries >= 0, maxEntries <= Int64(Int.max) else {
+                    throw LogFilesError.corrupt(
+                        "manifest retention policy with flags \(flags), bounds \(maxAge), \(maxBytes), \(maxEntries)",
+                        path: path, offset: Int64(reader.offset - 28))
+                }
+                policy = LogRetention.Policy(
+                    maxAge: flags & 1 == 0 ? nil : .nanoseconds(maxAge), maxBytes: flags & 2 == 0 ? nil : maxBytes,
+                    maxEntriesPerSegment: flags & 4 == 0 ? nil : Int(maxEntries))
             }
-            return StoreManifest(logStart: header.firstPosition, retired: retired, deletions: deletions)
+            guard reader.offset == raw.count else {
+                throw LogFilesError.corrupt("manifest has bytes after its last section", path: path, offset: Int64(reader.offset))
+            }
+            return StoreManifest(logStart: header.firstPosition, retired: retired, deletions: deletions, policy: policy)
         }
     }
 

@@ -108,7 +108,7 @@ public enum LogCompaction {
         let finished = Set(outcome.finishedDeletions)
         let next = StoreManifest(
             logStart: manifest.logStart, retired: Array(retired.values),
-            deletions: manifest.deletions.filter { !finished.contains($0) })
+            deletions: manifest.deletions.filter { !finished.contains($0) }, policy: manifest.policy)
         try next.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
         configuration.logger.info(
             "deleted entries erased", metadata: outcome.logMetadata.merging(["store": "\(layout.root)"]) { $1 })

@@ -10,7 +10,7 @@ package import Logging
 public enum LogRetention {
     /// Which of the oldest entries may go. A log file is dropped when it is past either bound; files go oldest
     /// first and only as a prefix of the log.
-    public struct Policy: Sendable, Hashable {
+    public struct Policy: Sendable, Hashable, CustomStringConvertible {
         /// Entries older than this (by timestamp, against `now`) may go: a file goes once its newest entry has.
         public var maxAge: Duration?
         /// The log may keep at most this many bytes of log files and block indexes; the oldest files go until it
@@ -26,6 +26,28 @@ public enum LogRetention {
             self.maxBytes = maxBytes
             self.maxEntriesPerSegment = maxEntriesPerSegment
         }
+
+        /// The bounds in words, e.g. `max age 7d, max bytes 1073741824` (`no bound` when it has none).
+        public var description: String {
+            var parts: [String] = []
+            if let maxAge { parts.append("max age \(Self.age(maxAge))") }
+            if let maxBytes { parts.append("max bytes \(maxBytes)") }
+            if let maxEntriesPerSegment { parts.append("max entries per segment \(maxEntriesPerSegment)") }
+            return parts.isEmpty ? "no bound" : parts.joined(separator: ", ")
+        }
+
+        /// An age in the largest unit that divides it (`7d`, `36h`, `90s`, `1500ms`, `12ns`).
+        static func age(_ duration: Duration) -> String {
+            let nanoseconds = LogRetention.nanoseconds(duration)
+            for (unit, size) in [("d", Int64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
+                ("s", 1_000_000_000), ("ms", 1_000_000)] where nanoseconds % size == 0 && nanoseconds != 0 {
+                return "\(nanoseconds / size)\(unit)"
+            }
+            return "\(nanoseconds)ns"
+        }
+
+        /// Whether some bound is set (a policy without one keeps everything).
+        public var hasBounds: Bool { maxAge != nil || maxBytes != nil || maxEntriesPerSegment != nil }
 
         /// How many of the oldest log files go: each file's newest timestamp and bytes, in log order. The last
         /// file always stays.
@@ -210,7 +232,7 @@ public enum LogRetention {
             throw LogFilesError.invalidArgument("position \(logStart) does not start a sealed log file that may go")
         }
         let fileSystem = configuration.fileSystem
-        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired, deletions: current.deletions))
+        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired, deletions: current.deletions, policy: current.policy))
         outcome.droppedFiles = keep
         outcome.droppedEntries = Int(logStart - files[0].first)
         outcome.reclaimedBytes = files[..<keep].reduce(0) { $0 + bytes(of: $1.first, fileSystem: fileSystem, layout: layout) }

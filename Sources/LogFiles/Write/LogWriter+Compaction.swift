@@ -104,7 +104,8 @@ extension LogWriter {
             var heads = Dictionary(
                 current.retired.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
             for head in retired { heads[StoreManifest.SegmentName(space: head.space, segment: head.segment)] = head }
-            let next = StoreManifest(logStart: current.logStart, retired: Array(heads.values), deletions: kept)
+            let next = StoreManifest(
+                logStart: current.logStart, retired: Array(heads.values), deletions: kept, policy: current.policy)
             guard next != current else { return }
             try next.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
             current = next

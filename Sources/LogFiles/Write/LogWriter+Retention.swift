@@ -54,3 +54,21 @@ extension LogWriter {
         }
     }
 }
+
+extension LogWriter {
+    /// The store's own retention policy (nil: the configured default applies).
+    public var retentionPolicy: LogRetention.Policy? { manifest.withLock { $0.policy } }
+
+    /// Records the store's own retention policy durably in the manifest (nil: back to the configured default).
+    ///
+    /// - Throws: `LogFilesError.io` when the manifest cannot be written (then the policy is unchanged).
+    public func setRetentionPolicy(_ policy: LogRetention.Policy?) throws {
+        try manifest.withLock { current in
+            var next = current
+            next.policy = policy
+            guard next != current else { return }
+            try next.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
+            current = next
+        }
+    }
+}

@@ -111,4 +111,31 @@ import Testing
         #expect(space.map(\.segment) == Array(repeating: "new", count: 5))
         #expect(reused?.expectedSequence == 6)
     }
+
+    @Test func aStoresOwnPolicySetOnOneNodeIsWhatEveryNodeAppliesAndSurvivesAReopen() async throws {
+        var configuration = StoreFixture.quiet()
+        configuration.retention = RetentionConfiguration(policy: .init(maxEntriesPerSegment: 50), interval: .zero)
+        let nodes = try await PostgresNodesTests.Nodes.open(2, configuration: configuration)
+        let (setter, other) = (nodes.stores[0], nodes.stores[1])
+        try await setter.produce(space: "s", segment: "g", records: records(1...20))
+        await other.catchUp(SegmentKey(space: "s", segment: "g"), through: 20)
+        let policy = LogRetention.Policy(maxAge: .seconds(7 * 86_400), maxEntriesPerSegment: 4)
+
+        try await setter.setRetentionPolicy(policy)
+        let seenByOther = try await other.retentionPolicy()
+        try await other.retentionPass(configuration.retention)
+        let first = await other.status(space: "s", segment: "g")?.firstSequence
+        await nodes.close()
+        let log = try await TestPostgres.log()
+        let reopened = try #require(try await log.openStore(id: setter.id, configuration: configuration, creating: false))
+        let afterReopen = try await reopened.retentionPolicy()
+        try await reopened.setRetentionPolicy(nil)
+        let cleared = try await reopened.retentionPolicy()
+        await reopened.close()
+
+        #expect(seenByOther == policy)
+        #expect(first == 17)
+        #expect(afterReopen == policy)
+        #expect(cleared == nil)
+    }
 }
