@@ -106,6 +106,33 @@ extension CommandLineToolTests {
         #expect(try Self.filesHolding("OLD-42", under: directory).isEmpty)
     }
 
+    @Test("compact holds a store with its own retention policy to it, not to the bounds given, and inspect shows it")
+    func compactAppliesAStoresOwnPolicy() async throws {
+        let root = NSTemporaryDirectory() + "streamkit-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let id = UUID()
+        let directory = root + "/" + id.uuidString.lowercased()
+        let store = try await Store.open(id: id, directory: directory, configuration: Self.smallFiles())
+        try await store.produce(space: "s", segment: "g", records: (1...200).map { Record(sequence: UInt64($0), payload: [1]) })
+        try await store.setRetentionPolicy(.init(maxEntriesPerSegment: 10))
+        await store.close()
+
+        let inspected = try run(["inspect", root, "--retention-max-entries", "50"])
+        let compacted = try run(["compact", root, "--retention-max-entries", "50"])
+        let json = try run(["inspect", root, "--json"])
+        let summary = try #require(
+            (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first)
+
+        #expect(inspected.stdout.contains("retention: the store's own policy, max entries per segment 10"), "\(inspected.stdout)")
+        #expect(inspected.stdout.contains("190 entries past its per-segment bound"), "\(inspected.stdout)")
+        #expect(compacted.status == 0, "\(compacted.stderr)")
+        #expect(compacted.stdout.contains("the store's own retention policy applies"), "\(compacted.stdout)")
+        #expect(compacted.stdout.contains("deleted 190 entries"), "\(compacted.stdout)")
+        #expect((summary["retention_policy"] as? [String: Any])?["max_entries_per_segment"] as? Int == 10)
+        #expect(summary["live_entries"] as? Int == 10)
+        #expect(summary["expired_entries"] as? Int == 0)
+    }
+
     /// A quiet store configuration with 1 KiB blocks (and `logFileBytes`), no sync, no background compaction.
     static func smallFiles(logFileBytes: Int = 256 << 20) -> StoreConfiguration {
         var configuration = StoreConfiguration()

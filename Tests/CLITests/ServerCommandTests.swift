@@ -264,6 +264,46 @@ import Testing
         #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == ["3", "4", "5"])
     }
 
+    @Test("retention shows the server's default and sets and clears a store's own policy with a token that grants deletion")
+    func retentionThroughTheServer() async throws {
+        let data = temporaryPath("retention")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(
+            data: data,
+            auth: ["--jwt-secret", Self.secret, "--retention-max-entries", "100", "--compaction-interval", "1w"])
+        defer { server.child.stop() }
+        let store = UUID().uuidString
+        let plain = try await token(["--store", store])
+        let deleter = try await token(["--store", store, "--delete"])
+        let published = try await ChildProcess.run(
+            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", plain],
+            stdin: "1\n2\n3\n4\n5\n")
+        let retention = ["retention", server.url, "--store", store]
+
+        let shown = try await ChildProcess.run(retention + ["--token", plain])
+        let forbidden = try await ChildProcess.run(retention + ["--max-entries", "2", "--token", plain])
+        let cleared = try await ChildProcess.run(retention + ["--clear", "--token", deleter])
+        let set = try await ChildProcess.run(retention + ["--max-entries", "2", "--max-age", "7d", "--token", deleter])
+        let bad = try await ChildProcess.run(retention + ["--max-entries", "0", "--token", deleter])
+        #expect(try await server.terminate().status == 0)
+        let inspect = try await ChildProcess.run(["inspect", data])
+
+        #expect(published.status == 0, "\(published.stderr)")
+        #expect(
+            shown.stdoutLines == [
+                "own policy: none", "server default: max entries per segment 100",
+                "applies: max entries per segment 100 (the default)",
+            ], "\(shown.stdout) \(shown.stderr)")
+        #expect(forbidden.status == 1)
+        #expect(forbidden.stderr.contains("forbidden") || forbidden.stderr.contains("does not grant"))
+        #expect(cleared.stdoutLines.first == "own policy: none", "\(cleared.stderr)")
+        #expect(set.stdoutLines.first == "own policy: max age 7d, max entries per segment 2", "\(set.stderr)")
+        #expect(set.stdoutLines.last == "applies: max age 7d, max entries per segment 2 (the store's own)")
+        #expect(bad.status == 64)
+        #expect(inspect.stdout.contains("retention: the store's own policy, max age 7d, max entries per segment 2"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("3 entries past its per-segment bound"), "\(inspect.stdout)")
+    }
+
     @Test("a token printed by `streamkit token` is accepted by a server with the same secret (flag or environment)")
     func tokenVerifies() async throws {
         let data = temporaryPath("token")

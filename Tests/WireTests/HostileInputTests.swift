@@ -108,6 +108,15 @@ struct HostileInputTests {
                 == .malformed)
     }
 
+    @Test("a retention bound past Int64 is malformed, not wrapped into a negative one")
+    func retentionBoundPastInt64IsMalformed() {
+        let huge: [UInt8] = [UInt8](repeating: 0xFF, count: 9) + [0x01]  // 2^64 - 1
+        let body: [UInt8] = [1, 0, 1] + huge + [0]  // Present policy; no age; a size of 2^64 - 1; no count.
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.setRetention.rawValue, body: body))?.code
+                == .malformed)
+    }
+
     @Test("frameSize says nil for an incomplete header and the whole size for an incomplete body")
     func frameSizeHandlesPartialInput() throws {
         let frame = try WireFixtures.encode(.names(["a", "b"]))

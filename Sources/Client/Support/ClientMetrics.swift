@@ -26,7 +26,7 @@ final class ClientMetrics: Sendable {
     static let operations = [
         "produce", "publish", "peek", "consumeSegment", "consume", "spaces", "segments", "subscribe",
         "acquireLease", "renewLease", "releaseLease", "registerWorker", "workerHeartbeat", "unregisterWorker",
-        "workerInventory", "deleteEntries",
+        "workerInventory", "deleteEntries", "retention", "setRetention",
     ]
 
     private let factory: any MetricsFactory

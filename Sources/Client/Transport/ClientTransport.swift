@@ -39,6 +39,12 @@ protocol ClientTransport: Sendable {
     /// Deletes a segment's entries below `before` (nil: all); returns how many were deleted.
     func deleteEntries(store: UUID, space: String, segment: String, before: UInt64?) async throws -> Int
 
+    // MARK: Retention
+    /// The store's retention: its own policy and the configured default.
+    func retention(store: UUID) async throws -> StoreRetention
+    /// Gives the store a policy of its own (nil: back to the default); returns the retention that results.
+    func setRetention(store: UUID, policy: LogRetention.Policy?) async throws -> StoreRetention
+
     // MARK: Subscriptions
     /// Opens a live status feed: a snapshot, then a status per commit.
     func subscribe(store: UUID, space: String, segment: String) async throws -> any StatusFeed

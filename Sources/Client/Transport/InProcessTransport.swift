@@ -130,6 +130,28 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
+    // MARK: - Retention
+
+    func retention(store id: UUID) async throws -> StoreRetention {
+        let configured = registry.configuration.store.retention.policy
+        return try await withExistingStore("retention", id, orIfAbsent: { StoreRetention(own: nil, configured: configured) }) {
+            StoreRetention(own: try await $0.retentionPolicy(), configured: configured)
+        }
+    }
+
+    func setRetention(store id: UUID, policy: LogRetention.Policy?) async throws -> StoreRetention {
+        let configured = registry.configuration.store.retention.policy
+        return try await withExistingStore(
+            "setRetention", id,
+            orIfAbsent: {
+                throw StreamKitError(code: .notFound, message: "the store does not exist (write to it first)", storeID: id)
+            }
+        ) { store in
+            try await store.setRetentionPolicy(policy)
+            return StoreRetention(own: policy, configured: configured)
+        }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {

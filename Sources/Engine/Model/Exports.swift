@@ -2,3 +2,4 @@
 @_exported public import struct StreamKitLogFiles.Record
 @_exported public import enum StreamKitLogFiles.Durability
 @_exported public import struct StreamKitLogFiles.Payload
+@_exported public import enum StreamKitLogFiles.LogRetention

@@ -61,7 +61,9 @@ extension Store {
     ///   that cannot keep one, `.storeClosing`, `.storage` when it cannot be written (then nothing changed).
     public func setRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
         guard !closing else { throw storeClosing }
-        if let policy { try validate(policy) }
+        if let problem = policy?.invalidBound {
+            throw StreamKitError(code: .invalidArgument, message: problem, storeID: id)
+        }
         do {
             try await reads.storage.recordRetentionPolicy(policy)
         } catch let error as StreamKitError {
@@ -71,20 +73,6 @@ extension Store {
         }
         configuration.logger.info(
             "retention policy set", metadata: ["store": "\(id)", "policy": "\(policy?.description ?? "the default")"])
-    }
-
-    /// Refuses bounds that would keep nothing or make no sense.
-    private func validate(_ policy: LogRetention.Policy) throws {
-        if let maxAge = policy.maxAge, maxAge <= .zero {
-            throw StreamKitError(code: .invalidArgument, message: "a maximum age must be positive, not \(maxAge)", storeID: id)
-        }
-        if let maxBytes = policy.maxBytes, maxBytes <= 0 {
-            throw StreamKitError(code: .invalidArgument, message: "a maximum size must be positive, not \(maxBytes)", storeID: id)
-        }
-        if let maxEntries = policy.maxEntriesPerSegment, maxEntries <= 0 {
-            throw StreamKitError(
-                code: .invalidArgument, message: "a maximum entry count must be positive, not \(maxEntries)", storeID: id)
-        }
     }
 
     /// Drops the oldest entries that `policy` lets go, while the store runs: a file store drops whole log files,
@@ -189,5 +177,17 @@ extension Store {
         configuration.logger.info(
             "retention dropped entries", metadata: outcome.logMetadata.merging(["store": "\(id)"]) { $1 })
         return outcome
+    }
+}
+
+extension LogRetention.Policy {
+    /// What is wrong with the policy's bounds (each must be positive), or nil when nothing is.
+    package var invalidBound: String? {
+        if let maxAge, maxAge <= .zero { return "a maximum age must be positive, not \(maxAge)" }
+        if let maxBytes, maxBytes <= 0 { return "a maximum size must be positive, not \(maxBytes)" }
+        if let maxEntriesPerSegment, maxEntriesPerSegment <= 0 {
+            return "a maximum entry count must be positive, not \(maxEntriesPerSegment)"
+        }
+        return nil
     }
 }

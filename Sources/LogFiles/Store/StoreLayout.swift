@@ -25,8 +25,8 @@ public struct StoreLayout: Sendable, Hashable {
     /// A manifest being written; renamed over ``manifestPath`` once synced.
     var manifestTemporaryPath: String { root + "/manifest.tmp" }
 
-    func logPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".log" }
-    func indexPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".idx" }
+    package func logPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".log" }
+    package func indexPath(firstPosition: UInt64) -> String { logDirectory + "/" + Self.number(firstPosition) + ".idx" }
     func walPath(fileID: UInt64) -> String { walDirectory + "/" + Self.number(fileID) + ".wal" }
     /// A deleted WAL file kept for reuse: overwriting written space syncs faster than appending.
     var walSparePath: String { walDirectory + "/spare" }

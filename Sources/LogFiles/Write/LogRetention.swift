@@ -51,7 +51,7 @@ public enum LogRetention {
 
         /// How many of the oldest log files go: each file's newest timestamp and bytes, in log order. The last
         /// file always stays.
-        func filesToDrop(newest: [Int64], bytes: [Int64], now: Int64) -> Int {
+        package func filesToDrop(newest: [Int64], bytes: [Int64], now: Int64) -> Int {
             let horizon = maxAge.map { now - LogRetention.nanoseconds($0) }
             var remaining = bytes.reduce(0, +)
             var dropped = 0

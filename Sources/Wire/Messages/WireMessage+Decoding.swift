@@ -78,6 +78,13 @@ extension WireMessage {
             message = .deleteEntries(space: space, segment: segment, before: try reader.presence() ? try reader.varint() : nil)
         case .deleted:
             message = .deleted(count: try reader.varint())
+        case .getRetention:
+            message = .getRetention
+        case .setRetention:
+            message = .setRetention(try reader.presence() ? try reader.policy() : nil)
+        case .retention:
+            let own = try reader.presence() ? try reader.policy() : nil
+            message = .retention(StoreRetention(own: own, configured: try reader.policy()))
         case .leaseAcquire:
             let key = try reader.string("a lease key")
             let holder = try reader.string("a lease holder")
@@ -126,6 +133,24 @@ extension WireReader {
             throw .malformed(at: start, "a protocol version of \(value) does not fit in 32 bits")
         }
         return version
+    }
+
+    /// A retention policy: each bound a presence byte and, when present, a varint (nanoseconds for the age); a
+    /// bound that does not fit the engine's types is malformed (zero and negative ones are the engine's to refuse).
+    fileprivate mutating func policy() throws(WireError) -> LogRetention.Policy {
+        var bounds: [Int64?] = []
+        for name in ["a maximum age", "a maximum size", "a maximum entry count"] {
+            guard try presence() else {
+                bounds.append(nil)
+                continue
+            }
+            let start = position
+            let value = try varint()
+            guard let bound = Int64(exactly: value) else { throw .malformed(at: start, "\(name) of \(value) is too large") }
+            bounds.append(bound)
+        }
+        return LogRetention.Policy(
+            maxAge: bounds[0].map { .nanoseconds($0) }, maxBytes: bounds[1], maxEntriesPerSegment: bounds[2].map { Int($0) })
     }
 
     fileprivate mutating func strings() throws(WireError) -> [String] {

@@ -72,6 +72,15 @@ extension WireMessage {
             if let before { buffer.writeVarint(before) }
         case .deleted(let count):
             buffer.writeVarint(count)
+        case .getRetention:
+            break
+        case .setRetention(let policy):
+            buffer.writeBool(policy != nil)
+            if let policy { buffer.writePolicy(policy) }
+        case .retention(let retention):
+            buffer.writeBool(retention.own != nil)
+            if let own = retention.own { buffer.writePolicy(own) }
+            buffer.writePolicy(retention.configured)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             try buffer.writeString(key, limit: limits.maxStringBytes)
             try buffer.writeString(holder, limit: limits.maxStringBytes)
@@ -122,6 +131,18 @@ extension Offset {
     func encodeWire(into buffer: inout WireBuffer) {
         buffer.writeVarint(position)
         buffer.writeZigZag(timestamp)
+    }
+}
+
+extension WireBuffer {
+    /// A retention policy (``WireReader``'s `policy()` reads it); bounds are written as they are (the engine
+    /// refuses those below 1).
+    mutating func writePolicy(_ policy: LogRetention.Policy) {
+        let bounds = [policy.maxAge.map(LogRetention.nanoseconds), policy.maxBytes, policy.maxEntriesPerSegment.map(Int64.init)]
+        for bound in bounds {
+            writeBool(bound != nil)
+            if let bound { writeVarint(UInt64(bitPattern: bound)) }
+        }
     }
 }
 

@@ -64,6 +64,13 @@ public enum WireMessage: Hashable, Sendable {
     case deleteEntries(space: String, segment: String, before: UInt64?)
     /// How many entries a ``deleteEntries(space:segment:before:)`` deleted.
     case deleted(count: UInt64)
+    /// Asks for the store's retention; ``retention(_:)`` answers. Only to servers that listed ``retentionFeature``.
+    case getRetention
+    /// Gives the store a retention policy of its own (nil: back to the server's default); ``retention(_:)``
+    /// answers with the result. Only to servers that listed ``retentionFeature``.
+    case setRetention(LogRetention.Policy?)
+    /// A store's retention: its own policy and the server's default.
+    case retention(StoreRetention)
 
     // MARK: Leases
 
@@ -100,6 +107,17 @@ public enum WireMessage: Hashable, Sendable {
 extension WireMessage {
     /// The hello feature of peers that know ``deleteEntries(space:segment:before:)``.
     public static let deleteFeature = "delete"
+    /// The hello feature of peers that know ``getRetention``, ``setRetention(_:)`` and ``retention(_:)``.
+    public static let retentionFeature = "retention"
+
+    /// Whether the request deletes entries, at once or by setting a retention policy: a token needs the
+    /// `streamkit::delete:` grant for it.
+    package var deletesEntries: Bool {
+        switch self {
+        case .deleteEntries, .setRetention: true
+        default: false
+        }
+    }
 
     /// The kind tag this message is framed with.
     public var kind: WireMessageKind {
@@ -126,6 +144,9 @@ extension WireMessage {
         case .subscribe: .subscribe
         case .deleteEntries: .deleteEntries
         case .deleted: .deleted
+        case .getRetention: .getRetention
+        case .setRetention: .setRetention
+        case .retention: .retention
         case .leaseAcquire: .leaseAcquire
         case .leaseRenew: .leaseRenew
         case .leaseRelease: .leaseRelease

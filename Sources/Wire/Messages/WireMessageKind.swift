@@ -50,6 +50,12 @@ public enum WireMessageKind: UInt8, Sendable, Hashable, CaseIterable {
     case deleteEntries = 0x2B
     /// The `deleted` message.
     case deleted = 0x2C
+    /// The `getRetention` message.
+    case getRetention = 0x2D
+    /// The `setRetention` message.
+    case setRetention = 0x2E
+    /// The `retention` message.
+    case retention = 0x2F
     // Leases.
     /// The `leaseAcquire` message.
     case leaseAcquire = 0x30

@@ -176,7 +176,7 @@ actor ServerConnection {
             if let frame = mux.reset(id, error: error) { emit(frame) }
             return
         }
-        if let store, case .deleteEntries = request, !access.allowsDeletion(in: store) {
+        if let store, request.deletesEntries, !access.allowsDeletion(in: store) {
             let error = StreamKitError(
                 code: .forbidden, message: "the token does not grant deleting entries of store \(store)", storeID: store)
             if let frame = mux.reset(id, error: error) { emit(frame) }

@@ -127,6 +127,12 @@ struct StreamDispatcher: Sendable {
                     try await store.deleteSegment(space: space, segment: segment)
                 }
             try await connection.send(.deleted(count: UInt64(count)), on: id)
+        case .getRetention:
+            let own = try await store.retentionPolicy()
+            try await connection.send(.retention(StoreRetention(own: own, configured: store.configuration.retention.policy)), on: id)
+        case .setRetention(let policy):
+            try await store.setRetentionPolicy(policy)
+            try await connection.send(.retention(StoreRetention(own: policy, configured: store.configuration.retention.policy)), on: id)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
             try await connection.send(.leaseResult(lease), on: id)
@@ -160,7 +166,7 @@ struct StreamDispatcher: Sendable {
         case .subscribe:
             throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleted:
+            .workerRegistered, .workerInventory, .deleted, .retention:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -198,7 +204,7 @@ struct StreamDispatcher: Sendable {
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
             .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleteEntries, .deleted:
+            .workerRegistered, .workerInventory, .deleteEntries, .deleted, .getRetention, .setRetention, .retention:
             false
         }
     }
@@ -228,10 +234,15 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.workerInventory(.empty), on: id)
         case .deleteEntries(let space, let segment, _):
             throw StreamKitError(code: .notFound, message: "no segment \(space)/\(segment): the store does not exist")
+        case .getRetention:
+            try await connection.send(
+                .retention(StoreRetention(own: nil, configured: registry.configuration.store.retention.policy)), on: id)
+        case .setRetention:
+            throw StreamKitError(code: .notFound, message: "the store does not exist (write to it first)")
         case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello:
             throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
         case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleted:
+            .workerRegistered, .workerInventory, .deleted, .retention:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -250,7 +261,7 @@ struct StreamDispatcher: Sendable {
     }
 
     /// The optional features this server supports.
-    static let features = ["trace-context", StoredEntries.feature, WireMessage.deleteFeature]
+    static let features = ["trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature]
 
     /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's
     /// limits) and answers with its statuses, so a client's batching decides the transactions and a slow

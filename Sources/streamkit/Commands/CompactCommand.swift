@@ -17,7 +17,7 @@ struct CompactCommand: AsyncParsableCommand {
             --retention-max-age, or while the store's log files take more than --retention-max-bytes. The file \
             being appended to, and entries not yet sealed into it, always stay. Reads then start at the oldest \
             entry left; sequences and positions are never reused (a segment whose entries all went continues \
-            after its last sequence). Safe to interrupt at any point (docs/operations.md).
+            after its last sequence). A store with a retention policy of its own (`streamkit retention`) is held to             that instead of the bounds given here, as the server would. Safe to interrupt at any point             (docs/operations.md).
             """)
 
     @Argument(help: "A data directory, or a single store directory.")
@@ -32,21 +32,23 @@ struct CompactCommand: AsyncParsableCommand {
         try await Output.run {
             let data = try DataDirectory(path: directory)
             let stores = try store.map { [try data.store($0)] } ?? data.stores
-            let policy = retention.policy
             var configuration = LogConfiguration()
             configuration.logger.logLevel = .warning
             for location in stores {
                 do {
-                    if policy.maxEntriesPerSegment != nil {
+                    let own = try StoreManifest.read(directory: location.path).policy
+                    let policy = own ?? retention.policy
+                    if own != nil { Output.line("\(location.id): the store's own retention policy applies: \(policy)") }
+                    if let limit = policy.maxEntriesPerSegment {
                         let truncated = try LogRetention.truncate(directory: location.path, policy: policy, configuration: configuration)
-                        Output.line("\(location.id): deleted \(truncated.expiredEntries) entries past --retention-max-entries")
+                        Output.line("\(location.id): deleted \(truncated.expiredEntries) entries past the newest \(limit) of each segment")
                     }
                     let erased = try LogCompaction.run(directory: location.path, configuration: configuration)
                     if erased.rewrittenFiles > 0 || !erased.finishedDeletions.isEmpty {
                         Output.line(
                             "\(location.id): erased \(erased.erasedEntries) deleted entries in \(erased.rewrittenFiles) log "
                                 + "files (\(erased.reclaimedBytes) bytes); \(erased.finishedDeletions.count) deletions finished")
-                    } else if !retention.isSet {
+                    } else if !policy.hasBounds {
                         Output.line("\(location.id): no deleted entries to erase")
                     }
                     guard policy.maxAge != nil || policy.maxBytes != nil else { continue }

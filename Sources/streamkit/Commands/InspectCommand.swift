@@ -18,6 +18,12 @@ struct InspectCommand: AsyncParsableCommand {
             the PostgreSQL tables that `streamkit serve --postgres` nodes share: each store's positions, rows and \
             segments, from the rows' summaries (no row body is read; `verify` reads them all). Rows that do not \
             fit together are damage (status 2).
+
+            Each store's retention policy is shown: its own (set with `streamkit retention`), or else the \
+            default, which is the server's configuration and so unknown here: give the same --retention-… bounds \
+            as `serve` to see what they would reclaim. Bytes are split into live, deleted (compaction reclaims \
+            them; an estimate, each block's share by entry count) and past the policy (the next retention pass \
+            drops those files).
             """)
 
     @Argument(help: "A data directory, or a single store directory.")
@@ -31,6 +37,9 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @OptionGroup(title: "The server's default retention (for stores without their own policy)")
+    var retention: RetentionOptions
+
     func validate() throws {
         try postgres.validate(directoryOption: "DIR", hasDirectory: directory != nil)
         guard directory != nil || postgres.resolvedURL(hasDirectory: false) != nil else {
@@ -43,7 +52,10 @@ struct InspectCommand: AsyncParsableCommand {
         try await Output.run {
             guard let directory else { return try await inspectPostgres() }
             let data = try DataDirectory(path: directory)
-            let summaries = try (store.map { [try data.store($0)] } ?? data.stores).map { try StoreSummary(id: $0.id, path: $0.path) }
+            let now = Int64(Date().timeIntervalSince1970 * 1e9)
+            let summaries = try (store.map { [try data.store($0)] } ?? data.stores).map {
+                try StoreSummary(id: $0.id, path: $0.path, configured: retention.policy, now: now)
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -61,6 +73,16 @@ struct InspectCommand: AsyncParsableCommand {
                 Output.line(
                     "  positions \(summary.firstPosition)…\(summary.lastPosition), stored \(summary.storedBytes) B, "
                         + "raw \(summary.rawBytes) B, compression \(String(format: "%.2f", summary.compressionRatio))×")
+                Output.line(
+                    "  retention: "
+                        + (summary.retentionPolicy.map { "the store's own policy, \($0.text)" }
+                            ?? (retention.isSet
+                                ? "the default, \(summary.appliedPolicy.text) (as given here)"
+                                : "the server's default (give inspect its --retention-… bounds to see them applied)")))
+                Output.line(
+                    "  bytes: \(summary.liveBytes) live, \(summary.deletedBytesOnDisk) deleted (compaction reclaims them), "
+                        + "\(summary.expiredBytes) in \(summary.expiredFiles) log files past the policy"
+                        + (summary.expiredEntries > 0 ? "; \(summary.expiredEntries) entries past its per-segment bound" : ""))
                 for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
                 for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
                 for line in StoreSummary.Segment.lines(summary.segments) { Output.line(line) }

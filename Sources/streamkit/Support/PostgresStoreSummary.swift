@@ -15,6 +15,8 @@ struct PostgresStoreSummary: Encodable {
     var segments: [StoreSummary.Segment]
     /// Why the store could not be opened (rows that do not fit together), when it could not.
     var damage: [String]
+    /// The store's own retention policy (`streamkit retention`); nil: the server's default applies.
+    var retentionPolicy: PolicySummary?
 
     /// Summarises an open store.
     init(store: Store, database: String) async {
@@ -38,6 +40,7 @@ struct PostgresStoreSummary: Encodable {
             }
         }
         self.segments = segments
+        retentionPolicy = (try? await store.retentionPolicy())?.map(PolicySummary.init)
     }
 
     /// A store that could not be opened.
@@ -57,6 +60,7 @@ struct PostgresStoreSummary: Encodable {
         guard damage.isEmpty || lastPosition > 0 else { return lines + damage.map { "  DAMAGE: \($0)" } }
         let positions = lastPosition > 0 ? "positions 1…\(lastPosition)" : "no entries"
         lines.append("  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
+        lines.append("  retention: " + (retentionPolicy.map { "the store's own policy, \($0.text)" } ?? "the server's default"))
         for problem in damage { lines.append("  DAMAGE: \(problem)") }
         return lines + StoreSummary.Segment.lines(segments)
     }

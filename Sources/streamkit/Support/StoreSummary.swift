@@ -56,6 +56,22 @@ struct StoreSummary: Encodable {
     var erasedRecords = 0
     /// Entries every read returns (what `segments` counts).
     var liveEntries = 0
+    /// The store's own retention policy (`streamkit retention`), which replaces the server's default; nil: none.
+    var retentionPolicy: PolicySummary?
+    /// The policy that applies: the store's own, or else the default `inspect` was given (`--retention-…`).
+    var appliedPolicy = PolicySummary(.init())
+    /// Stored bytes of the deleted entries still on disk (an estimate: each block's share by entry count);
+    /// compaction reclaims them.
+    var deletedBytesOnDisk = 0
+    /// Log files (with their block indexes) past the applied policy's age or size bound: the next retention pass
+    /// drops them.
+    var expiredFiles = 0
+    /// Their bytes.
+    var expiredBytes: Int64 = 0
+    /// Live entries past the applied policy's per-segment bound: the next retention pass deletes them.
+    var expiredEntries = 0
+    /// Stored bytes of blocks less the deleted entries' share and the expired files: what stays.
+    var liveBytes = 0
     /// Damage: what opening the store would refuse, each with its file and offset.
     var damage: [String]
     /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
@@ -66,10 +82,14 @@ struct StoreSummary: Encodable {
     private enum CodingKeys: String, CodingKey {
         case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
             firstPosition, lastPosition, segments, logStart, retiredSegments, deletions, deletedEntriesOnDisk,
-            erasedRecords, liveEntries, damage, tornTails
+            erasedRecords, liveEntries, retentionPolicy, appliedPolicy, deletedBytesOnDisk, expiredFiles, expiredBytes,
+            expiredEntries, liveBytes, damage, tornTails
     }
 
-    init(id: String, path: String) throws {
+    /// - Parameters:
+    ///   - configured: The default policy for stores without their own (the server's `--retention-…` bounds).
+    ///   - now: Nanoseconds since the epoch, for the age bound.
+    init(id: String, path: String, configured: LogRetention.Policy = .init(), now: Int64) throws {
         let reader = try LogReader(directory: path, check: .checksums)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: path + "/log")) ?? []
         let wals = (try? FileManager.default.contentsOfDirectory(atPath: path + "/wal")) ?? []
@@ -112,6 +132,7 @@ struct StoreSummary: Encodable {
         }
         for (index, block) in reader.blocks.enumerated() {
             erasedRecords += block.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count }
+            let deletedBefore = deletedEntriesOnDisk
             for run in block.runs where !run.space.isEmpty {  // (The empty names count erased records.)
                 var first = run.firstSequence
                 var firstTimestamp = run.firstTimestamp
@@ -133,6 +154,10 @@ struct StoreSummary: Encodable {
                     count: first == run.firstSequence ? run.count : Int(run.lastSequence - first + 1), first: first,
                     last: run.lastSequence, firstTs: firstTimestamp, lastTs: run.lastTimestamp)
             }
+            let deletedHere = deletedEntriesOnDisk - deletedBefore
+            if deletedHere > 0, block.header.entryCount > 0 {
+                deletedBytesOnDisk += block.header.storedLength * deletedHere / block.header.entryCount
+            }
         }
         deletedEntriesOnDisk += reader.walEntries.filter { !$0.space.isEmpty && reader.isDeleted($0) }.count
         for entry in reader.walEntries where !reader.isDeleted(entry) {
@@ -144,6 +169,39 @@ struct StoreSummary: Encodable {
         lastPosition = reader.endPosition - 1
         segments = order.compactMap { bySegment[$0] }.sorted { ($0.space, $0.segment) < ($1.space, $1.segment) }
         liveEntries = segments.reduce(0) { $0 + $1.entries }
+
+        let policy = manifest.policy ?? configured
+        retentionPolicy = manifest.policy.map(PolicySummary.init)
+        appliedPolicy = PolicySummary(policy)
+        if let limit = policy.maxEntriesPerSegment {
+            expiredEntries = segments.reduce(0) { $0 + max(0, $1.entries - limit) }
+        }
+        if policy.maxAge != nil || policy.maxBytes != nil {
+            var newest: [Int64] = []
+            var bytes: [Int64] = []
+            var files: [UInt64] = []
+            for block in reader.blocks {
+                if files.last != block.fileFirstPosition {
+                    files.append(block.fileFirstPosition)
+                    newest.append(block.header.maxTimestamp)
+                    let size = { (path: String) in
+                        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+                    }
+                    bytes.append(size(StoreLayout(root: path).logPath(firstPosition: block.fileFirstPosition))
+                        + size(StoreLayout(root: path).indexPath(firstPosition: block.fileFirstPosition)))
+                } else {
+                    newest[newest.count - 1] = max(newest[newest.count - 1], block.header.maxTimestamp)
+                }
+            }
+            expiredFiles = policy.filesToDrop(newest: newest, bytes: bytes, now: now)
+            expiredBytes = bytes.prefix(expiredFiles).reduce(0, +)
+            var expiredStored = 0
+            let expired = Set(files.prefix(expiredFiles))
+            for block in reader.blocks where expired.contains(block.fileFirstPosition) { expiredStored += block.header.storedLength }
+            liveBytes = max(0, storedBytes - deletedBytesOnDisk - expiredStored)
+        } else {
+            liveBytes = max(0, storedBytes - deletedBytesOnDisk)
+        }
     }
 }
 

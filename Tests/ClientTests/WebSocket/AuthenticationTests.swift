@@ -112,6 +112,23 @@ struct AuthenticationTests {
         #expect(left.isEmpty)
     }
 
+    @Test func settingARetentionPolicyNeedsTheDeletionGrantAndReadingItDoesNot() async throws {
+        let tokens = TokenProvider { _ in Self.token(.all) }
+        let h = try await securedHarness(tokens: tokens, retryPolicy: .default)
+        try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [1])
+
+        let read = try await h.client.retention(store: h.storeID)
+        let refused = await errorCode {
+            try await h.client.setRetentionPolicy(store: h.storeID, LogRetention.Policy(maxEntriesPerSegment: 1))
+        }
+        let after = try await h.client.retention(store: h.storeID)
+        await h.tearDown()
+
+        #expect(read.own == nil)
+        #expect(refused == .forbidden)
+        #expect(after.own == nil)
+    }
+
     @Test func subscribingToAStoreTheTokenDoesNotGrantThrowsForbiddenAndStartsNothing() async throws {
         let tokens = TokenProvider { _ in Self.token(.stores([UUID()])) }
         let h = try await securedHarness(tokens: tokens, retryPolicy: .default)

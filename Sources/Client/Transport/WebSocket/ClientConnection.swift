@@ -67,10 +67,18 @@ actor ClientConnection {
         traceparent: String? = nil
     ) throws -> UInt64 {
         guard closed == nil, !goingAway else { throw ConnectionUnusable() }
+        // A server without the feature would close the whole connection on a message kind it does not know.
         if case .deleteEntries = request, !features.contains(WireMessage.deleteFeature) {
-            // A server without the feature would close the whole connection on a message kind it does not know.
             throw StreamKitError(
                 code: .unsupported, message: "the server at \(url) does not support deleting entries", storeID: store)
+        }
+        switch request {
+        case .getRetention, .setRetention:
+            guard features.contains(WireMessage.retentionFeature) else {
+                throw StreamKitError(
+                    code: .unsupported, message: "the server at \(url) does not support retention policies", storeID: store)
+            }
+        default: break
         }
         let (id, frame): (UInt64, [UInt8])
         do throws(StreamKitError) {

@@ -200,7 +200,8 @@ actor ConnectionManager {
     /// - Throws: `invalidArgument` (not retryable) when the two share no version; the connection's error when it
     ///   ends first.
     private static func negotiate(on connection: ClientConnection) async throws {
-        let local = WireHello(features: ["trace-context", StoredEntries.feature, WireMessage.deleteFeature])
+        let local = WireHello(
+            features: ["trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature])
         let inbox = StreamInbox(autoConsume: true)
         do {
             _ = try await connection.open(.hello(local), store: nil, receiver: inbox, closeAfterOpen: true)

@@ -340,6 +340,23 @@ struct WebSocketTransport: ClientTransport {
         }
     }
 
+    // MARK: - Retention
+
+    func retention(store id: UUID) async throws -> StoreRetention {
+        switch try await call("retention", store: id, .getRetention, replay: .safe) {
+        case .retention(let retention): return retention
+        case let other: throw Self.unexpected(other, to: "getRetention")
+        }
+    }
+
+    /// Sent again after a lost connection (setting the same policy twice changes nothing).
+    func setRetention(store id: UUID, policy: LogRetention.Policy?) async throws -> StoreRetention {
+        switch try await call("setRetention", store: id, .setRetention(policy), replay: .safe) {
+        case .retention(let retention): return retention
+        case let other: throw Self.unexpected(other, to: "setRetention")
+        }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
