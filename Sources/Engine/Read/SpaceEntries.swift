@@ -209,8 +209,11 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 } catch {
                     throw StreamKitError.storage(error)
                 }
-                // An erased entry (compaction removed it; no names) keeps its position and timestamp.
-                guard let entry, entry.timestamp == offset.timestamp, entry.space == space || entry.space.isEmpty else {
+                // An erased entry (compaction removed it; no names) keeps its position and a time that is its entry's or
+                // a lower bound of it (a block erased whole from its header).
+                guard let entry,
+                    entry.space.isEmpty ? offset.timestamp >= entry.timestamp : entry.timestamp == offset.timestamp && entry.space == space
+                else {
                     throw StreamKitError(
                         code: .invalidOffset,
                         message: "offset \(offset) was not issued by this store for space \(space)",

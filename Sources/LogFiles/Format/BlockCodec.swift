@@ -29,23 +29,45 @@ enum BlockCodec {
     /// Checks the stored bytes' CRC and decompresses them into a new array (shared by the block's entries),
     /// checking the record framing; returns the array or the problem.
     static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer) -> Result<[UInt8], BlockProblem> {
-        guard stored.count == header.storedLength else { return .failure(BlockProblem("block truncated")) }
-        guard CRC32C.checksum(stored) == header.checksum else { return .failure(BlockProblem("block checksum mismatch")) }
-        var failed = false
+        var problem: BlockProblem?
         let raw = [UInt8](unsafeUninitializedCapacity: header.rawLength) { buffer, initialized in
-            switch header.codec {
-            case .raw:
-                if stored.count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: stored) }
-                initialized = stored.count
-            case .lz4:
-                let n = LZ4.decompress(stored, into: UnsafeMutableRawBufferPointer(buffer))
-                failed = n != header.rawLength
-                initialized = failed ? 0 : n
-            }
+            (initialized, problem) = decode(header, stored: stored, into: UnsafeMutableRawBufferPointer(buffer))
         }
-        if failed { return .failure(BlockProblem("block does not decompress to its raw length")) }
-        if let problem = raw.withUnsafeBytes({ checkRecords($0, header: header) }) { return .failure(BlockProblem(problem)) }
+        if let problem { return .failure(problem) }
         return .success(raw)
+    }
+
+    /// As ``decode(_:stored:)``, into `out` (reused: its count is the raw length afterwards, 0 on a problem).
+    static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer, into out: RawBuffer) -> BlockProblem? {
+        out.count = 0
+        out.reserve(header.rawLength)
+        let (count, problem) = decode(
+            header, stored: stored, into: UnsafeMutableRawBufferPointer(start: out.base, count: header.rawLength))
+        out.count = count
+        return problem
+    }
+
+    /// Checks, decompresses into `buffer` (`header.rawLength` bytes) and checks the records; returns the bytes
+    /// written (0 on a problem) and the problem.
+    private static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
+        -> (Int, BlockProblem?)
+    {
+        guard stored.count == header.storedLength else { return (0, BlockProblem("block truncated")) }
+        guard CRC32C.checksum(stored) == header.checksum else { return (0, BlockProblem("block checksum mismatch")) }
+        let count: Int
+        switch header.codec {
+        case .raw:
+            guard stored.count == header.rawLength else { return (0, BlockProblem("block does not decompress to its raw length")) }
+            if stored.count > 0 { buffer.copyMemory(from: stored) }
+            count = stored.count
+        case .lz4:
+            count = LZ4.decompress(stored, into: buffer)
+            guard count == header.rawLength else { return (0, BlockProblem("block does not decompress to its raw length")) }
+        }
+        if let problem = checkRecords(UnsafeRawBufferPointer(rebasing: buffer[..<count]), header: header) {
+            return (0, BlockProblem(problem))
+        }
+        return (count, nil)
     }
 
     /// Verifies framing, count and timestamp bounds of a block's raw records.

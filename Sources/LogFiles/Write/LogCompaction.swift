@@ -71,7 +71,8 @@ public enum LogCompaction {
             guard
                 let rewrite = try LogCompaction.rewrite(
                     file: first, blocks: fileBlocks, deletions: byName, fileSystem: fileSystem, layout: layout,
-                    compress: configuration.compression, createdAt: configuration.clock(), pace: { _ in })
+                    compress: configuration.compression, createdAt: configuration.clock(), endsLog: end == blocks.count,
+                    pace: { _ in })
             else {
                 outcome.readBytes += size
                 continue
@@ -136,9 +137,14 @@ public enum LogCompaction {
     ///
     /// - Parameter pace: Called after each block with the bytes read and written for it (to bound the rate).
     /// - Throws: `LogFilesError` — `.corrupt` for a block that fails its checks (nothing is written), `.io`.
+    ///
+    /// A block whose index says every entry is deleted (or erased already) is not read: its erased records are
+    /// made from the header, each with a lower bound of its entry's time (docs/format.md), except the log's last
+    /// block (`endsLog`), whose transaction boundaries recovery reads.
     static func rewrite(
         file first: UInt64, blocks: [BlockHeaderAt], deletions: [StoreManifest.SegmentName: StoreManifest.Deletion],
-        fileSystem: any FileSystem, layout: StoreLayout, compress: Bool, createdAt: Int64, pace: (Int) throws -> Void
+        fileSystem: any FileSystem, layout: StoreLayout, compress: Bool, createdAt: Int64, endsLog: Bool = false,
+        pace: (Int) throws -> Void
     ) throws -> Rewrite? {
         let path = layout.logPath(firstPosition: first)
         let source = try fileSystem.open(path, mode: .read)
@@ -156,6 +162,17 @@ public enum LogCompaction {
             guard let summary = indexed[block.offset], summary.header == block.header else { return nil }
             return summary.runs
         }
+        /// Whether every entry of an indexed block is deleted or erased (and some deleted).
+        func coversWholly(_ runs: [SegmentRun]) -> Bool {
+            var some = false
+            for run in runs where !run.space.isEmpty {
+                guard let deletion = deletions[StoreManifest.SegmentName(space: run.space, segment: run.segment)],
+                    run.lastSequence < deletion.before
+                else { return false }
+                some = true
+            }
+            return some
+        }
         func mayCover(_ block: BlockHeaderAt) -> Bool {
             guard let runs = indexedRuns(of: block) else { return true }  // Not indexed: look at its records.
             return runs.contains { run in
@@ -165,7 +182,11 @@ public enum LogCompaction {
             }
         }
 
-        // First pass: which blocks hold a covered record (most files hold none and are left alone).
+        // First pass: which blocks hold a covered record (most files hold none and are left alone). An indexed
+        // block's runs say it exactly: a segment's sequences are gapless, so a run holds `before - first` covered
+        // entries when it starts below the deletion's bound (and they lie at or before its `through`).
+        let stored = RawBuffer(capacity: 64 * 1024)
+        let raw = RawBuffer(capacity: 64 * 1024)
         var covered: [Bool] = []
         var readBytes: Int64 = 0
         var erased = 0
@@ -174,17 +195,24 @@ public enum LogCompaction {
                 covered.append(false)
                 continue
             }
-            let (_, raw) = try readRaw(block, file: source, path: path)
-            readBytes += Int64(BlockHeader.size + block.header.storedLength)
             var count = 0
-            raw.withUnsafeBytes { bytes in
-                BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, position in
+            if let runs = indexedRuns(of: block) {
+                for run in runs where !run.space.isEmpty {
+                    guard let deletion = deletions[StoreManifest.SegmentName(space: run.space, segment: run.segment)],
+                        run.firstSequence < deletion.before
+                    else { continue }
+                    count += Int(min(run.lastSequence + 1, deletion.before) - run.firstSequence)
+                }
+            } else {
+                try readRaw(block, file: source, path: path, stored: stored, raw: raw)
+                readBytes += Int64(BlockHeader.size + block.header.storedLength)
+                BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, position in
                     if covers.covers(view, position: position) { count += 1 }
                 }
+                try pace(BlockHeader.size + block.header.storedLength)
             }
             covered.append(count > 0)
             erased += count
-            try pace(BlockHeader.size + block.header.storedLength)
         }
         guard erased > 0 else { return nil }
 
@@ -208,42 +236,55 @@ public enum LogCompaction {
             var indexOffset = Int64(FileHeader.size)
             let sealed = RawBuffer(capacity: 64 * 1024)
             let records = RawBuffer(capacity: 64 * 1024)
+            var erasedWritten = 0
             let indexRecord = RawBuffer(capacity: 4096)
             var summaries: [BlockSummary] = []
-            for (block, rewrite) in zip(blocks, covered) {
+            for (i, (block, rewrite)) in zip(blocks, covered).enumerated() {
                 var runs = RunBuilder()
                 var knownRuns: [SegmentRun]?
                 let blockHeader: BlockHeader
-                if !rewrite, let known = indexedRuns(of: block) {
-                    // Unchanged and indexed: copied as stored, without decompressing.
-                    let stored = try source.readBytes(count: BlockHeader.size + block.header.storedLength, at: block.offset)
-                    guard stored.count == BlockHeader.size + block.header.storedLength else {
-                        throw LogFilesError.corrupt("block truncated", path: path, offset: block.offset)
+                if rewrite, !(endsLog && i == blocks.count - 1), let known = indexedRuns(of: block), coversWholly(known) {
+                    // Every entry deleted: erased records from the header alone, no read (the time of each a lower
+                    // bound: times rise by at least 1 ns per entry within the block's range).
+                    let header = block.header
+                    records.count = 0
+                    records.reserve(header.entryCount * RecordCodec.fixedSize)
+                    for n in 0..<header.entryCount {
+                        let timestamp = min(header.minTimestamp &+ Int64(n), header.maxTimestamp)
+                        RecordCodec.encodeErased(at: records.tail, timestamp: timestamp, endsTransaction: true)
+                        runs.add(RecordView(base: records.tail))
+                        records.count += RecordCodec.fixedSize
                     }
-                    readBytes += Int64(stored.count)
-                    sealed.count = 0
-                    stored.withUnsafeBytes { sealed.append($0) }
+                    erasedWritten += known.filter { !$0.space.isEmpty }.reduce(0) { $0 + $1.count }
+                    blockHeader = BlockCodec.seal(
+                        records: UnsafeRawBufferPointer(start: records.base, count: records.count),
+                        entryCount: header.entryCount, firstPosition: header.firstPosition,
+                        minTimestamp: header.minTimestamp, maxTimestamp: header.maxTimestamp,
+                        compress: compress || header.codec == .lz4, into: sealed)
+                } else if !rewrite, let known = indexedRuns(of: block) {
+                    // Unchanged and indexed: copied as stored, without decompressing.
+                    try readStored(block, file: source, path: path, into: sealed)
+                    readBytes += Int64(sealed.count)
                     blockHeader = block.header
                     knownRuns = known
                 } else if rewrite {
                     // Read again (a rewrite holds one block in memory at a time); the runs come from the records.
-                    let (_, raw) = try readRaw(block, file: source, path: path)
+                    try readRaw(block, file: source, path: path, stored: stored, raw: raw)
                     readBytes += Int64(BlockHeader.size + block.header.storedLength)
                     records.count = 0
-                    raw.withUnsafeBytes { bytes in
-                        BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, position in
-                            records.reserve(view.size)
-                            let start = records.count
-                            if covers.covers(view, position: position) {
-                                RecordCodec.encodeErased(
-                                    at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
-                                records.count += RecordCodec.fixedSize
-                            } else {
-                                records.tail.copyMemory(from: view.base, byteCount: view.size)
-                                records.count += view.size
-                            }
-                            runs.add(RecordView(base: records.base + start))
+                    BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, position in
+                        records.reserve(view.size)
+                        let start = records.count
+                        if covers.covers(view, position: position) {
+                            RecordCodec.encodeErased(
+                                at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
+                            records.count += RecordCodec.fixedSize
+                            erasedWritten += 1
+                        } else {
+                            records.tail.copyMemory(from: view.base, byteCount: view.size)
+                            records.count += view.size
                         }
+                        runs.add(RecordView(base: records.base + start))
                     }
                     blockHeader = BlockCodec.seal(
                         records: UnsafeRawBufferPointer(start: records.base, count: records.count),
@@ -252,13 +293,9 @@ public enum LogCompaction {
                         compress: compress || block.header.codec == .lz4, into: sealed)
                 } else {
                     // Unchanged, not indexed: copied as stored; its runs come from its records.
-                    let (stored, raw) = try readRaw(block, file: source, path: path)
+                    try readRaw(block, file: source, path: path, stored: sealed, raw: raw)
                     readBytes += Int64(BlockHeader.size + block.header.storedLength)
-                    raw.withUnsafeBytes { bytes in
-                        BlockCodec.forEachRecord(bytes, firstPosition: block.header.firstPosition) { view, _ in runs.add(view) }
-                    }
-                    sealed.count = 0
-                    stored.withUnsafeBytes { sealed.append($0) }
+                    BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, _ in runs.add(view) }
                     blockHeader = block.header
                 }
                 try output.write(UnsafeRawBufferPointer(start: sealed.base, count: sealed.count), at: offset)
@@ -276,7 +313,7 @@ public enum LogCompaction {
             try index.sync()
             let oldBytes = try fileSystem.size(of: path) + ((try? fileSystem.size(of: indexPath)) ?? 0)
             return Rewrite(
-                first: first, blocks: summaries, erased: erased, oldBytes: oldBytes, newBytes: offset + indexOffset,
+                first: first, blocks: summaries, erased: erasedWritten, oldBytes: oldBytes, newBytes: offset + indexOffset,
                 readBytes: readBytes)
         } catch {
             try? fileSystem.remove(temporary)
@@ -310,19 +347,24 @@ public enum LogCompaction {
     }
 
     /// Reads a block (header and stored bytes as they are in the file), checks it and decompresses its records.
-    private static func readRaw(_ block: BlockHeaderAt, file: any StorageFile, path: String) throws
-        -> (stored: [UInt8], raw: [UInt8])
+    /// Reads a block as stored (header and stored bytes) into `stored`.
+    private static func readStored(_ block: BlockHeaderAt, file: any StorageFile, path: String, into stored: RawBuffer) throws {
+        let size = BlockHeader.size + block.header.storedLength
+        stored.count = 0
+        stored.reserve(size)
+        let read = try file.read(into: UnsafeMutableRawBufferPointer(start: stored.base, count: size), at: block.offset)
+        guard read == size else { throw LogFilesError.corrupt("block truncated", path: path, offset: block.offset) }
+        stored.count = size
+    }
+
+    /// Reads a block as stored into `stored` and its checked records into `raw`.
+    private static func readRaw(_ block: BlockHeaderAt, file: any StorageFile, path: String, stored: RawBuffer, raw: RawBuffer)
+        throws
     {
-        let bytes = try file.readBytes(count: BlockHeader.size + block.header.storedLength, at: block.offset)
-        guard bytes.count == BlockHeader.size + block.header.storedLength else {
-            throw LogFilesError.corrupt("block truncated", path: path, offset: block.offset)
-        }
-        let result = bytes.withUnsafeBytes { all in
-            BlockCodec.decode(block.header, stored: UnsafeRawBufferPointer(rebasing: all[BlockHeader.size...]))
-        }
-        switch result {
-        case .success(let raw): return (bytes, raw)
-        case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: path, offset: block.offset)
+        try readStored(block, file: file, path: path, into: stored)
+        let body = UnsafeRawBufferPointer(start: stored.base + BlockHeader.size, count: block.header.storedLength)
+        if let problem = BlockCodec.decode(block.header, stored: body, into: raw) {
+            throw LogFilesError.corrupt(problem.reason, path: path, offset: block.offset)
         }
     }
 

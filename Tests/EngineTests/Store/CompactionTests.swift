@@ -138,6 +138,44 @@ struct CompactionTests {
         #expect(resumedAfterRestart.map(\.position) == next)
     }
 
+    /// Blocks holding only deleted entries are erased from their headers without being read: the bytes go all
+    /// the same, and the offset of every erased entry still resumes at the next entry left.
+    @Test func blocksWhollyDeletedAreErasedUnreadAndEveryOffsetIntoThemStillResumes() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
+        for t in 0..<UInt64(40) {  // Separate transactions: times with gaps between them.
+            try await store.produce(
+                space: "s", segment: "secret", records: ((t * 5 + 1)...(t * 5 + 5)).map { Record(sequence: $0, payload: Self.marker) })
+        }
+        try await store.produce(space: "s", segment: "kept", records: records(1...400, tag: String(repeating: "k", count: 40)))
+        let secret = try await store.consumeSegment(space: "s", segment: "secret").collect()
+        let firstKept = try #require(try await store.consumeSegment(space: "s", segment: "kept").collect().first)
+        try await store.deleteSegment(space: "s", segment: "secret")
+
+        let outcome = try #require(try await store.compact())
+        var resumed: [UInt64] = []
+        for entry in secret {
+            resumed.append(try #require(try await store.consumeSpace(space: "s", offset: entry.offset, limit: 1).collect().first).position)
+        }
+        await store.close()
+        let reopened = try await Store.open(id: store.id, directory: directory, configuration: Self.smallFiles())
+        var resumedAfterRestart: [UInt64] = []
+        for entry in secret {
+            let next = try await reopened.consumeSpace(space: "s", offset: entry.offset, limit: 1).collect().first
+            resumedAfterRestart.append(try #require(next).position)
+        }
+        await reopened.close()
+        let left = try Self.filesHold(Self.marker, under: directory)
+        let verified = try LogReader(directory: directory).verify()
+
+        #expect(outcome.erasedEntries == 200)
+        #expect(left.isEmpty, "still in \(left)")
+        #expect(verified.isClean, "\(verified.problems)")
+        #expect(resumed == Array(repeating: firstKept.position, count: secret.count))
+        #expect(resumedAfterRestart == resumed)
+    }
+
     @Test func aTruncatedSegmentKeepsItsLaterEntriesThroughCompactionAndRestart() async throws {
         let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
