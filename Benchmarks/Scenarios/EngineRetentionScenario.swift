@@ -8,7 +8,7 @@ import StreamKitLogFiles
 /// so that compaction rewrites files every pass (`engine.retention.deleting`: each segment keeps its newest
 /// tenth of the records), in the same run. Reports the throughput of each, and the disk the store takes over
 /// time: sampled ten times while producing, the largest sample of the second half and the last one are in the
-/// notes (flat with retention, growing without). Each variant runs three times, alternating; the median run
+/// notes (flat with retention, growing without). Each variant runs five times, alternating; the median run
 /// is reported, every run's records/s in the notes.
 struct EngineRetentionScenario: Scenario {
     let name = "engine.retention"
@@ -17,7 +17,7 @@ struct EngineRetentionScenario: Scenario {
 
     static let maxBytes: Int64 = 16 << 20
     /// Runs of each variant (alternating); the median is reported.
-    static let rounds = 3
+    static let rounds = 5
 
     private static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()

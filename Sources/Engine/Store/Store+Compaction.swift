@@ -20,6 +20,18 @@ extension Store {
     ///   stays as it was; deleted entries stay hidden), `CancellationError`.
     @discardableResult
     public func compact(bytesPerSecond: Int64? = nil) async throws -> LogCompaction.Outcome? {
+        try await compact(bytesPerSecond: bytesPerSecond, finishing: true)
+    }
+
+    /// How often background compaction finishes deletions at most: finishing scrubs the WAL (a checkpoint that
+    /// gives up the WAL space kept for reuse), which a pass every few hundred milliseconds should not pay each
+    /// time. The entries are erased from the log files at every pass all the same.
+    static let finishingInterval: Duration = .seconds(1)
+
+    /// ``compact(bytesPerSecond:)``; with `finishing` false the deletions that no log file holds any more stay
+    /// recorded until a later pass.
+    @discardableResult
+    func compact(bytesPerSecond: Int64?, finishing: Bool) async throws -> LogCompaction.Outcome? {
         guard !closing else { throw storeClosing }
         inFlight += 1
         defer { finishedCall() }
@@ -39,8 +51,9 @@ extension Store {
                 reads.directory.replace(from: file.indexes.lowerBound, with: file.runs)
             }
         }
-        let finished = pass.outcome.finishedDeletions
+        let finished = finishing ? pass.outcome.finishedDeletions : []
         if !finished.isEmpty {
+            lastFinishedDeletions = .now
             var retired: [StoreManifest.RetiredSegment] = []
             for deletion in finished {
                 let key = SegmentKey(space: deletion.space, segment: deletion.segment)
@@ -51,7 +64,11 @@ extension Store {
                         lastTransactionNumber: head.lastTransactionNumber, lastTimestamp: head.lastTimestamp))
             }
             do {
-                try await reads.storage.finishDeletions(finished, retired: retired)
+                // Blocking I/O too (a checkpoint, the manifest written and synced).
+                let storage = reads.storage
+                try await withTaskExecutorPreference(Self.compactionExecutor) {
+                    try await storage.finishDeletions(finished, retired: retired)
+                }
             } catch {
                 throw StreamKitError.storage(error, storeID: id)
             }
@@ -61,7 +78,8 @@ extension Store {
         } else {
             reads.deleted.prune(before: reads.tail.startPosition)
         }
-        let outcome = pass.outcome
+        var outcome = pass.outcome
+        outcome.finishedDeletions = finished
         guard outcome.rewrittenFiles > 0 || !finished.isEmpty else { return nil }
         let metrics = configuration.metricsFactory ?? MetricsSystem.factory
         Counter(label: "streamkit_storage_compaction_erased_entries_total", factory: metrics).increment(by: outcome.erasedEntries)

@@ -32,7 +32,8 @@ extension Store {
         let policy = try await retentionPolicy() ?? configuration.policy
         if policy.hasBounds { try await applyRetention(policy) }
         if configuration.compacts && reads.storage.compactsDeletions {
-            try await compact(bytesPerSecond: configuration.compactionBytesPerSecond)
+            let finishing = lastFinishedDeletions.map { ContinuousClock.now - $0 >= Self.finishingInterval } ?? true
+            try await compact(bytesPerSecond: configuration.compactionBytesPerSecond, finishing: finishing)
         }
     }
 

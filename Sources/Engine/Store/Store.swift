@@ -45,6 +45,8 @@ public actor Store {
     /// Callers waiting for a segment's visible head to reach a sequence (``catchUp(_:through:)``), by segment.
     var visibleWaiters: [SegmentKey: [VisibleWaiter]] = [:]
     var nextWaiterID: UInt64 = 0
+    /// When background compaction last finished deletions (which scrubs the WAL; ``retentionPass(_:)``).
+    var lastFinishedDeletions: ContinuousClock.Instant?
 
     struct PendingCommit {
         var key: SegmentKey

@@ -80,6 +80,38 @@ struct RetentionPolicyTests {
         #expect(try StoreManifest.read(directory: directory).policy == policy)
     }
 
+    @Test func backgroundPassesFinishDeletionsAtMostOncePerIntervalAndAnExplicitCompactionAlways() async throws {
+        let directory = NSTemporaryDirectory() + "streamkit-policy-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = Self.configuration()
+        configuration.retention.compacts = true
+        let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
+        let filler = String(repeating: "f", count: 60)
+        try await store.produce(space: "s", segment: "a", records: records(1...20))
+        try await store.produce(space: "s", segment: "fill", records: records(1...300, tag: filler))
+        try await store.deleteSegment(space: "s", segment: "a")
+
+        try await store.retentionPass(configuration.retention)
+        let afterFirst = try StoreManifest.read(directory: directory).deletions.map(\.segment)
+        try await store.produce(space: "s", segment: "b", records: records(1...20))
+        try await store.produce(space: "s", segment: "fill", records: records(301...600, tag: filler))
+        try await store.deleteSegment(space: "s", segment: "b")
+        try await store.retentionPass(configuration.retention)  // Within the interval: erases, keeps the record.
+        let afterSecond = try StoreManifest.read(directory: directory).deletions.map(\.segment)
+        let erasedSecond = try LogReader(directory: directory).blocks.reduce(0) {
+            $0 + $1.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count }
+        }
+        let explicit = try await store.compact()
+        let afterExplicit = try StoreManifest.read(directory: directory).deletions.map(\.segment)
+        await store.close()
+
+        #expect(afterFirst.isEmpty)
+        #expect(afterSecond == ["b"])
+        #expect(erasedSecond == 40)
+        #expect(explicit?.finishedDeletions.map(\.segment) == ["b"])
+        #expect(afterExplicit.isEmpty)
+    }
+
     @Test(arguments: [
         LogRetention.Policy(maxAge: .zero), LogRetention.Policy(maxBytes: 0), LogRetention.Policy(maxEntriesPerSegment: -1),
     ])
