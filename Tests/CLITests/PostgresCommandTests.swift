@@ -95,12 +95,13 @@ import Testing
     @Test("inspect, verify and dump --postgres read a store written through a node: its segments, a clean check, and the entries tail prints")
     func toolsReadTheTables() async throws {
         let url = try TestDatabase.url()
-        let node = try await NodeProcess()
+        let node = try await NodeProcess(extra: ["--compaction-interval", "1w"])  // The deletion below stays recorded.
         defer { node.child.stop() }
         let store = UUID()
         _ = try await NodeClient.publish(["a1", "a2", "a3"], through: node, store: store, space: "s", segment: "a")
         _ = try await NodeClient.publish(["b1", "b2"], through: node, store: store, space: "s", segment: "b")
         _ = try await NodeClient.publish(["c1"], through: node, store: store, space: "t", segment: "c")
+
         let tailed = try await NodeClient.read(5, through: node, store: store, space: "s")
         let database = ["--postgres", url, "--store", store.uuidString]
 
@@ -119,6 +120,7 @@ import Testing
         #expect(inspect.stdout.contains("space s: 2 segments"))
         #expect(inspect.stdout.contains("a: 3 entries, sequences 1…3"))
         #expect(inspect.stdout.contains("c: 1 entries, sequences 1…1"))
+        #expect(inspect.stdout.contains("retention: the server's default"), "\(inspect.stdout)")
         let json = try await ChildProcess.run(["inspect"] + database + ["--json"])
         let summaries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(summaries.first?["last_position"] as? Int == 6)
@@ -135,6 +137,16 @@ import Testing
             #expect(missing.stderrLines.count == 1)
             #expect(missing.stderr.contains("no store \(unknown.lowercased())"))
         }
+
+        // A deletion (kept recorded: the node compacts weekly) and a policy of the store's own show in inspect.
+        let deleted = try await ChildProcess.run(
+            ["delete", node.url, "--store", store.uuidString, "--space", "s", "--segment", "b", "--before", "2"])
+        let policy = try await ChildProcess.run(["retention", node.url, "--store", store.uuidString, "--max-entries", "50"])
+        let inspected = try await ChildProcess.run(["inspect"] + database)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(policy.status == 0, "\(policy.stderr)")
+        #expect(inspected.stdout.contains("retention: the store's own policy, max entries per segment 50"), "\(inspected.stdout)")
+        #expect(inspected.stdout.contains("s/b: sequences before 2, in positions up to 4"), "\(inspected.stdout)")
         #expect(try await node.terminate().status == 0)
     }
 

@@ -47,6 +47,7 @@ public final class FileStorage: StoreStorage {
     }
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }
     public func retentionPolicy() async throws -> LogRetention.Policy? { writer.retentionPolicy }
+    public func deletions() async throws -> [StoreManifest.Deletion] { writer.deletions }
     public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { try writer.setRetentionPolicy(policy) }
     public var compactsDeletions: Bool { true }
     public func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {

@@ -60,6 +60,8 @@ public protocol StoreStorage: Sendable {
     func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64?
     /// The store's own retention policy as recorded with its log (nil: the configured default applies).
     func retentionPolicy() async throws -> LogRetention.Policy?
+    /// The deletions recorded with the log whose entries compaction has not erased yet (the tombstones).
+    func deletions() async throws -> [StoreManifest.Deletion]
     /// Records the store's own retention policy durably with its log (nil: back to the configured default).
     func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws
     /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
@@ -96,6 +98,8 @@ extension StoreStorage {
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? { nil }
     /// No policy of its own.
     public func retentionPolicy() async throws -> LogRetention.Policy? { nil }
+    /// Nothing recorded with the log.
+    public func deletions() async throws -> [StoreManifest.Deletion] { [] }
     /// This storage cannot keep a policy: throws `unsupported`.
     public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
         throw StreamKitError(code: .unsupported, message: "this store's storage cannot keep a retention policy")

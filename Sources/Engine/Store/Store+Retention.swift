@@ -51,6 +51,19 @@ extension Store {
         }
     }
 
+    /// The deletions recorded with the store's log whose entries compaction has not erased yet (the
+    /// tombstones): each segment's bound and the last position it covers. Empty for a storage that records none.
+    ///
+    /// - Throws: `StreamKitError` — `.storeClosing`, `.storage` when they cannot be read.
+    public func pendingDeletions() async throws -> [StoreManifest.Deletion] {
+        guard !closing else { throw storeClosing }
+        do {
+            return try await reads.storage.deletions()
+        } catch {
+            throw StreamKitError.storage(error, storeID: id)
+        }
+    }
+
     /// Gives the store a retention policy of its own, which replaces the configured default whole (a bound it
     /// leaves nil is not bounded, whatever the default says); nil goes back to the default. Recorded durably with
     /// the log before returning, so it holds after a restart, in backups, and on every node over PostgreSQL.

@@ -231,22 +231,7 @@ package enum BatchCodec {
         var covers = LogCompaction.CoverCheck(deletions)
         let records = RawBuffer(capacity: raw.count)
         var runs = RunBuilder()
-        var erased = 0
-        raw.withUnsafeBytes { bytes in
-            BlockCodec.forEachRecord(bytes, firstPosition: firstPosition) { view, position in
-                records.reserve(view.size)
-                let start = records.count
-                if covers.covers(view, position: position) {
-                    RecordCodec.encodeErased(at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
-                    records.count += RecordCodec.fixedSize
-                    erased += 1
-                } else {
-                    records.tail.copyMemory(from: view.base, byteCount: view.size)
-                    records.count += view.size
-                }
-                runs.add(RecordView(base: records.base + start))
-            }
-        }
+        let erased = raw.withUnsafeBytes { covers.erase($0, firstPosition: firstPosition, into: records, runs: &runs) }
         guard erased > 0 else { return nil }
         let sealed = RawBuffer(capacity: BlockHeader.size + records.count)
         let sealedHeader = BlockCodec.seal(

@@ -272,20 +272,7 @@ public enum LogCompaction {
                     try readRaw(block, file: source, path: path, stored: stored, raw: raw)
                     readBytes += Int64(BlockHeader.size + block.header.storedLength)
                     records.count = 0
-                    BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, position in
-                        records.reserve(view.size)
-                        let start = records.count
-                        if covers.covers(view, position: position) {
-                            RecordCodec.encodeErased(
-                                at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
-                            records.count += RecordCodec.fixedSize
-                            erasedWritten += 1
-                        } else {
-                            records.tail.copyMemory(from: view.base, byteCount: view.size)
-                            records.count += view.size
-                        }
-                        runs.add(RecordView(base: records.base + start))
-                    }
+                    erasedWritten += covers.erase(raw.bytes, firstPosition: block.header.firstPosition, into: records, runs: &runs)
                     blockHeader = BlockCodec.seal(
                         records: UnsafeRawBufferPointer(start: records.base, count: records.count),
                         entryCount: block.header.entryCount, firstPosition: block.header.firstPosition,
@@ -392,6 +379,28 @@ public enum LogCompaction {
                 looked = true
             }
             return lastDeletion?.hides(sequence: view.sequence, position: position) ?? false
+        }
+
+        /// Appends the records of `raw` (a block's, from `firstPosition`) to `records` with each covered one
+        /// erased, adding every record written to `runs`; returns how many were erased.
+        mutating func erase(
+            _ raw: UnsafeRawBufferPointer, firstPosition: UInt64, into records: RawBuffer, runs: inout RunBuilder
+        ) -> Int {
+            var erased = 0
+            BlockCodec.forEachRecord(raw, firstPosition: firstPosition) { view, position in
+                records.reserve(view.size)
+                let start = records.count
+                if covers(view, position: position) {
+                    RecordCodec.encodeErased(at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
+                    records.count += RecordCodec.fixedSize
+                    erased += 1
+                } else {
+                    records.tail.copyMemory(from: view.base, byteCount: view.size)
+                    records.count += view.size
+                }
+                runs.add(RecordView(base: records.base + start))
+            }
+            return erased
         }
 
         private static func equal(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {

@@ -41,7 +41,7 @@ extension LogWriter {
         guard compacting.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return CompactionPass() }
         defer { compacting.store(false, ordering: .releasing) }
-        let deletions = manifest.withLock { $0.deletions }
+        let deletions = self.deletions
         guard let lastCovered = deletions.map(\.through).max() else { return CompactionPass() }
         let fileSystem = configuration.fileSystem
         // The file with the highest number is the one being appended to (or about to be): left alone.

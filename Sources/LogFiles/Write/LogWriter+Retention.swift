@@ -59,6 +59,9 @@ extension LogWriter {
     /// The store's own retention policy (nil: the configured default applies).
     public var retentionPolicy: LogRetention.Policy? { manifest.withLock { $0.policy } }
 
+    /// The deletions recorded in the manifest that compaction has not finished yet.
+    public var deletions: [StoreManifest.Deletion] { manifest.withLock { $0.deletions } }
+
     /// Records the store's own retention policy durably in the manifest (nil: back to the configured default).
     ///
     /// - Throws: `LogFilesError.io` when the manifest cannot be written (then the policy is unchanged).

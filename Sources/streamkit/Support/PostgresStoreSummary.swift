@@ -1,5 +1,6 @@
 import Foundation
 import StreamKitEngine
+import StreamKitLogFiles
 
 /// What `inspect --postgres` reports of one store: its head and rows, and each segment's sequences and times,
 /// from the index a node builds when it opens the store (row summaries; no row body is read — `verify` reads
@@ -17,6 +18,8 @@ struct PostgresStoreSummary: Encodable {
     var damage: [String]
     /// The store's own retention policy (`streamkit retention`); nil: the server's default applies.
     var retentionPolicy: PolicySummary?
+    /// Deletions whose rows compaction has not rewritten yet (`streamkit_deletions`).
+    var deletions: [StoreManifest.Deletion] = []
 
     /// Summarises an open store.
     init(store: Store, database: String) async {
@@ -41,6 +44,7 @@ struct PostgresStoreSummary: Encodable {
         }
         self.segments = segments
         retentionPolicy = (try? await store.retentionPolicy())?.map(PolicySummary.init)
+        deletions = (try? await store.pendingDeletions()) ?? []
     }
 
     /// A store that could not be opened.
@@ -61,6 +65,13 @@ struct PostgresStoreSummary: Encodable {
         let positions = lastPosition > 0 ? "positions 1…\(lastPosition)" : "no entries"
         lines.append("  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
         lines.append("  retention: " + (retentionPolicy.map { "the store's own policy, \($0.text)" } ?? "the server's default"))
+        if !deletions.isEmpty {
+            lines.append("  deletions: \(deletions.count) (rows still holding their entries; compaction rewrites them)")
+            for deletion in deletions {
+                lines.append(
+                    "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), in positions up to \(deletion.through)")
+            }
+        }
         for problem in damage { lines.append("  DAMAGE: \(problem)") }
         return lines + StoreSummary.Segment.lines(segments)
     }
