@@ -57,10 +57,10 @@ public actor StoreRegistry {
     public nonisolated let configuration: RegistryConfiguration
 
     private let clock: EngineClock
-    private let logger: Logger
+    let logger: Logger
     /// The bound applied: ``RegistryConfiguration/maxOpenStores``, or less when the open-file limit is low.
     private let openStoreLimit: Int
-    private nonisolated let openExecutor = BlockingIOExecutor(label: "streamkit.registry.open")
+    nonisolated let openExecutor = BlockingIOExecutor(label: "streamkit.registry.open")
     private var slots: [UUID: Slot] = [:]
     /// Subscriptions made through the registry, by store: registered with the store while it is open, waiting
     /// here while it is not (or does not exist yet).
@@ -604,10 +604,16 @@ public actor StoreRegistry {
         }
     }
 
+    /// Whether the registry runs (not shutting down), and the stores it has a slot for (opening, open, closing).
+    var runningSlots: Set<UUID>? {
+        guard case .running = state else { return nil }
+        return Set(slots.keys)
+    }
+
     // MARK: - Lifecycle
 
-    /// Starts the background sweep that calls ``evictIdle()`` every ``RegistryConfiguration/sweepInterval``
-    /// (on the store clock). Calling it again, or after ``shutdown()``, does nothing.
+    /// Starts the background sweep that calls ``evictIdle()`` and ``retainClosedStores()`` every
+    /// ``RegistryConfiguration/sweepInterval`` (on the store clock). Calling it again, or after ``shutdown()``, does nothing.
     public func start() {
         guard case .running = state, sweeper == nil, configuration.evictsIdleStores else { return }
         let interval = configuration.sweepIntervalNanoseconds
@@ -618,6 +624,7 @@ public actor StoreRegistry {
                 do { try await clock.sleep(interval) } catch { return }
                 guard let self else { return }
                 await self.evictIdle()
+                await self.retainClosedStores()
             }
         }
     }

@@ -272,3 +272,31 @@ public enum LogRetention {
     }
 
 }
+
+extension LogRetention {
+    /// Whether the closed store at `directory` has work that time alone made due: deletions still to erase, or,
+    /// with a maximum age (its own policy's, else `policy`'s), an oldest log file — not the only one — whose
+    /// newest entry is older than that age at `now`. (Size and per-segment bounds change only with writes, which
+    /// a closed store has none of.) Reads the manifest and one block index and takes no lock: a store someone is
+    /// writing gives a stale answer, which only delays or wastes one pass. A store it cannot read is due (opening
+    /// it finds out).
+    package static func isDue(directory: String, default policy: Policy, now: Int64) -> Bool {
+        let fileSystem = PosixFileSystem()
+        let layout = StoreLayout(root: directory)
+        guard let manifest = try? StoreManifest.load(fileSystem: fileSystem, layout: layout) else { return true }
+        if !manifest.deletions.isEmpty { return true }
+        guard let maxAge = (manifest.policy ?? policy).maxAge,
+            let names = try? fileSystem.list(layout.logDirectory)
+        else { return false }
+        let files = StoreLayout.numbers(in: names, extension: "log")
+        guard files.count >= 2 else { return false }
+        var newest = Int64.min
+        var indexed = false
+        try? LogFileScanner.readIndex(fileSystem: fileSystem, layout: layout, firstPosition: files[0]) { summary in
+            newest = max(newest, summary.header.maxTimestamp)
+            indexed = true
+            return true
+        } onEnd: { _ in }
+        return !indexed || newest < now - nanoseconds(maxAge)
+    }
+}
