@@ -48,6 +48,10 @@ actor Segment {
     private var reservedSequence: UInt64
     private var reservedTransaction: UInt64
     private var index: [IndexRun]
+    /// Sequences below this were deleted, and positions below ``positionFloor`` dropped by retention: a
+    /// transaction the follow loop delivers late (after its entries went) must not bring them back.
+    private var sequenceFloor: UInt64 = 0
+    private var positionFloor: UInt64 = 0
 
     init(key: SegmentKey, head: Head = Head(), index: [IndexRun] = []) {
         self.key = key
@@ -99,10 +103,16 @@ actor Segment {
     func observe(_ transaction: FollowedTransaction) {
         let records = transaction.records
         guard let firstRecord = records.first, let lastRecord = records.last else { return }
-        record(
-            IndexRun(
-                firstSequence: firstRecord.sequence, count: UInt32(records.count),
-                startPosition: transaction.committed.firstPosition, exact: true))
+        // Sequences and positions rise through a transaction: skip what deletion or retention took since.
+        let first = transaction.committed.firstPosition
+        let kept = records.firstIndex { $0.sequence >= sequenceFloor } ?? records.count
+        let skipped = max(kept, Int(min(positionFloor &- min(positionFloor, first), UInt64(records.count))))
+        if skipped < records.count {
+            record(
+                IndexRun(
+                    firstSequence: records[skipped].sequence, count: UInt32(records.count - skipped),
+                    startPosition: first + UInt64(skipped), exact: true))
+        }
         advanceHead(
             first: firstRecord.sequence, last: lastRecord.sequence, committed: transaction.committed,
             number: transaction.transactionNumber)
@@ -208,6 +218,7 @@ actor Segment {
     /// Forgets where the entries before `position` (a block boundary: retention dropped what is before it)
     /// were; returns the first sequence left, nil when none is.
     func dropIndex(before position: UInt64) -> UInt64? {
+        positionFloor = max(positionFloor, position)
         var kept: [IndexRun] = []
         kept.reserveCapacity(index.count)
         for var run in index where !run.lies(before: position) {
@@ -242,6 +253,7 @@ actor Segment {
     /// Forgets where the entries with sequences below `before` are (they were deleted); returns the first
     /// sequence left, nil when none is.
     func dropIndex(beforeSequence before: UInt64) -> UInt64? {
+        sequenceFloor = max(sequenceFloor, before)
         index = Self.index(index, droppingBefore: before)
         return index.first?.firstSequence
     }
