@@ -32,10 +32,13 @@ import StreamKitEngine
 /// and its bounds `retention_max_age_ns`, `retention_max_bytes`, `retention_max_entries` (NULL: not bounded).
 /// Every node's retention pass reads them.
 ///
+/// Version 5 (durable consumers, ``PostgresConsumers``): `streamkit_consumers`, one row per consumer: its name
+/// (`bytea`) and its record (`body`, StreamKit's consumer encoding: target, position, fencing token, times).
+///
 /// Keys, holders and worker ids are `bytea` (their exact UTF-8 bytes, whatever the database's encoding).
 enum PostgresSchema {
     /// The version this build writes and reads.
-    static let version = 4
+    static let version = 5
 
     /// `pg_advisory_xact_lock` key of migrations ("SKMG").
     static let migrationLock: Int64 = 0x534B_4D47
@@ -132,6 +135,16 @@ enum PostgresSchema {
                 ADD COLUMN retention_max_age_ns bigint CHECK (retention_max_age_ns > 0),
                 ADD COLUMN retention_max_bytes bigint CHECK (retention_max_bytes > 0),
                 ADD COLUMN retention_max_entries bigint CHECK (retention_max_entries > 0)
+            """,
+        ],
+        [
+            """
+            CREATE TABLE streamkit_consumers (
+                store uuid NOT NULL REFERENCES streamkit_stores (store),
+                name bytea NOT NULL,
+                body bytea NOT NULL,
+                PRIMARY KEY (store, name)
+            )
             """,
         ],
     ]

@@ -816,6 +816,14 @@ final class PostgresStorage: StoreStorage, LogFollower {
     var follower: (any LogFollower)? { self }
     var coordination: (any SharedCoordination)? { PostgresCoordination(store: id, log: log) }
 
+    // MARK: - Consumers
+
+    func consumers() async throws -> [Consumer] { try await PostgresConsumers(store: id, log: log).consumers() }
+
+    func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>] {
+        try await PostgresConsumers(store: id, log: log).record(changes)
+    }
+
     // MARK: - Retention
 
     /// The store's own policy, from its `streamkit_stores` row (read at every retention pass: any node may set it).

@@ -199,6 +199,30 @@ actor Segment {
         return out
     }
 
+    /// Entries the index holds after sequence `sequence`.
+    func entryCount(afterSequence sequence: UInt64) -> Int {
+        var count = 0
+        for run in index where run.lastSequence > sequence {
+            count += Int(run.lastSequence - max(sequence, run.firstSequence - 1))
+        }
+        return count
+    }
+
+    /// Entries the index holds at positions after `position` in exact runs, plus every entry of block runs whose
+    /// block starts after `blockStart` (a caller counts the entries of the block holding `position` itself).
+    func entryCount(afterPosition position: UInt64, blocksAfter blockStart: UInt64) -> Int {
+        var count = 0
+        for run in index {
+            if run.exact {
+                let last = run.startPosition + UInt64(run.count) - 1
+                if last > position { count += Int(last - max(position, run.startPosition - 1)) }
+            } else if run.startPosition > blockStart {
+                count += Int(run.count)
+            }
+        }
+        return count
+    }
+
     /// Whether the index still locates entries before `position` (the log's start moved past them).
     func indexStarts(before position: UInt64) -> Bool { index.first.map { $0.startPosition < position } ?? false }
 

@@ -5,23 +5,28 @@ public import StreamKitLogFiles
 public final class FileStorage: StoreStorage {
     private let writer: LogWriter
     private let blocks: SealedBlocks
+    private let consumerFile: ConsumerFile
 
     /// Opens (creating if needed) the log in `directory`, recovering it first.
     /// - Returns: The storage and what it holds (the engine builds its index from it).
     /// - Throws: `LogFilesError` (`storeLocked`, `corrupt`, `io` …).
     public static func open(directory: String, configuration: LogConfiguration) throws -> (FileStorage, StoredLog) {
+        // Read before the writer takes the store's lock: the file is only ever replaced whole (rename), and an open
+        // that then fails on the lock has not used it.
+        let consumers = try ConsumerFile(path: StoreLayout(root: directory).consumersPath, fileSystem: configuration.fileSystem)
         let opened = try LogWriter.open(directory: directory, configuration: configuration)
         let recovery = opened.recovery
         let contents = StoredLog(
             blocks: recovery.blocks.map(SealedBlock.init), tail: recovery.tail, nextPosition: recovery.nextPosition,
             lastTimestamp: recovery.lastTimestamp, retired: recovery.manifest.retired,
             logStart: recovery.manifest.logStart, deletions: recovery.manifest.deletions)
-        return (FileStorage(writer: opened.writer), contents)
+        return (FileStorage(writer: opened.writer, consumers: consumers), contents)
     }
 
-    private init(writer: LogWriter) {
+    private init(writer: LogWriter, consumers: ConsumerFile) {
         self.writer = writer
         self.blocks = writer.sealedBlocks
+        self.consumerFile = consumers
     }
 
     public nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
@@ -55,6 +60,10 @@ public final class FileStorage: StoreStorage {
     }
     public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
         try await writer.finishDeletions(finished, retired: retired)
+    }
+    public func consumers() async throws -> [Consumer] { consumerFile.consumers }
+    public func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>] {
+        try consumerFile.record(changes)
     }
     public func close() async { await writer.close() }
 }

@@ -18,6 +18,7 @@ public final class MemoryStorage: StoreStorage {
         var lastTimestamp: Int64 = 0
         var closed = false
         var policy: LogRetention.Policy?
+        var consumers = ConsumerTable()
     }
 
     private let state = Mutex(State())
@@ -100,6 +101,10 @@ public final class MemoryStorage: StoreStorage {
     public func retentionPolicy() async throws -> LogRetention.Policy? { state.withLock { $0.policy } }
     /// Kept in memory (it goes with the storage).
     public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { state.withLock { $0.policy = policy } }
+    public func consumers() async throws -> [Consumer] { state.withLock { $0.consumers.sorted } }
+    public func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>] {
+        state.withLock { state in changes.map { state.consumers.apply($0) } }
+    }
 
     public func close() async {
         state.withLock { state in

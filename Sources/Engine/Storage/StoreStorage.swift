@@ -81,6 +81,12 @@ public protocol StoreStorage: Sendable {
     /// Forgets `finished` deletions (compaction erased all they cover), recording `retired`, the heads of their
     /// segments with no entry left.
     func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws
+    /// The store's durable consumers as recorded with its log (read by every node of a shared log).
+    func consumers() async throws -> [Consumer]
+    /// Records consumer changes durably, in order, before returning; each one's outcome follows ``ConsumerTable``'s
+    /// rules (a refused change records nothing). Throws `StreamKitError` `.unsupported` when the storage cannot keep
+    /// consumers, and storage errors (then none of the changes is recorded).
+    func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>]
 }
 
 extension StoreStorage {
@@ -122,4 +128,10 @@ extension StoreStorage {
     public var compactsDeletions: Bool { false }
     /// Nothing recorded: does nothing.
     public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {}
+    /// No consumers kept.
+    public func consumers() async throws -> [Consumer] { [] }
+    /// This storage cannot keep consumers: throws `unsupported`.
+    public func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>] {
+        throw StreamKitError(code: .unsupported, message: "this store's storage cannot keep durable consumers")
+    }
 }

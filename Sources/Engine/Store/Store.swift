@@ -18,6 +18,8 @@ public actor Store {
     /// The store's settings.
     public nonisolated let configuration: StoreConfiguration
     nonisolated let reads: StoreReadContext
+    /// Consumer acknowledgements on their way to the storage (``ConsumerBook``).
+    nonisolated let consumerBook: ConsumerBook
 
     /// Every known segment: its actor and, once it has a visible entry, its visible head (one dictionary
     /// entry per segment keeps the per-segment index memory down).
@@ -97,6 +99,8 @@ public actor Store {
             logStart: recovery.logStart, deletions: recovery.deletions)
         visibleThrough = recovery.nextPosition - 1
         lastTimestamp = recovery.lastTimestamp
+        consumerBook = ConsumerBook(
+            storage: storage, clock: configuration.clock, interval: configuration.consumerFlushInterval)
         let readContext = reads
         var rebuilt = IndexRebuilder()
         for block in recovery.blocks {
@@ -437,6 +441,7 @@ public actor Store {
             following.cancel()
             await following.value
         }
+        await consumerBook.close()  // Deferred acknowledgements are recorded before the log closes.
         await reads.storage.close()
         closed = true
         // A registry's subscriptions outlive the store: the registry registers them with its next open.

@@ -34,6 +34,10 @@ public struct StoreConfiguration: Sendable {
     /// Over a log shared by several processes: how often a store looks for other processes' commits when the log
     /// sends no notification (notifications usually bring them within milliseconds). Default 1 second.
     public var followPollInterval: Duration = .seconds(1)
+    /// How long a durable consumer's deferred acknowledgements (automatic, per batch) may wait before the store
+    /// records them; a crash loses at most this much of their progress (the entries are delivered again). Default
+    /// 1 second.
+    public var consumerFlushInterval: Duration = .seconds(1)
     /// The background scrub that finds damaged blocks in the log without waiting for a reader (file log only).
     public var scrub = ScrubConfiguration()
     /// Retention applied in the background while the store is open (file log only; off by default).
