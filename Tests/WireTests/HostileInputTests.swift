@@ -117,6 +117,19 @@ struct HostileInputTests {
                 == .malformed)
     }
 
+    @Test("a consumer target of an unknown kind, or a position naming a space twice, is malformed")
+    func badConsumerTargetsAndPositionsAreMalformed() {
+        let name: [UInt8] = [1, 0x63]  // "c"
+        let badKind = name + [7] + [0]  // Target kind 7; start at head false.
+        let twice = name + [0] + [2, 1, 0x73, 1, 2, 1, 0x73, 3, 4] + [0, 0]  // Sequence 0; "s" twice; token 0; deferred.
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consumerCreate.rawValue, body: badKind))?.code
+                == .malformed)
+        #expect(
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consumerAck.rawValue, body: twice))?.code
+                == .malformed)
+    }
+
     @Test("frameSize says nil for an incomplete header and the whole size for an incomplete body")
     func frameSizeHandlesPartialInput() throws {
         let frame = try WireFixtures.encode(.names(["a", "b"]))

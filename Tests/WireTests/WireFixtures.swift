@@ -131,6 +131,30 @@ enum WireFixtures {
             .setRetention(LogRetention.Policy(maxAge: .seconds(7 * 86_400), maxBytes: .max, maxEntriesPerSegment: 1)),
             .retention(StoreRetention(own: nil, configured: LogRetention.Policy(maxBytes: 1 << 30))),
             .retention(StoreRetention(own: LogRetention.Policy(maxEntriesPerSegment: 9), configured: LogRetention.Policy())),
+            .consumerCreate(name: "billing", target: .spaces(["orders", unicode]), startAtHead: false),
+            .consumerCreate(name: unicode, target: .segment(space: "orders", segment: "order-1"), startAtHead: true),
+            .consumerQuery(name: nil),
+            .consumerQuery(name: "billing"),
+            .consumerAck(name: "billing", position: .start, fencingToken: 0, durable: false),
+            .consumerAck(
+                name: "billing",
+                position: ConsumerPosition(
+                    offsets: ["orders": Offset(position: .max, timestamp: .min), unicode: Offset(position: 1, timestamp: 2)],
+                    sequence: .max),
+                fencingToken: .max, durable: true),
+            .consumerDelete(name: "billing"),
+            .consumers([]),
+            .consumers([
+                ConsumerStatus(
+                    consumer: Consumer(
+                        name: "billing", target: .spaces(["orders"]),
+                        position: ConsumerPosition(offsets: ["orders": Offset(position: 7, timestamp: 8)]),
+                        fencingToken: 3, createdAt: -1, updatedAt: .max),
+                    lag: ConsumerLag(entries: 12, nanoseconds: -5)),
+                ConsumerStatus(
+                    consumer: Consumer(name: "x", target: .segment(space: "a", segment: "b")),
+                    lag: ConsumerLag(entries: 0, nanoseconds: 0)),
+            ]),
             .leaseAcquire(key: "leader", holder: "me", ttlSeconds: 10.5),
             .leaseRenew(lease, ttlSeconds: nil),
             .leaseRenew(lease, ttlSeconds: -0.0),

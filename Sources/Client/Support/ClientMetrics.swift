@@ -26,7 +26,8 @@ final class ClientMetrics: Sendable {
     static let operations = [
         "produce", "publish", "peek", "consumeSegment", "consume", "spaces", "segments", "subscribe",
         "acquireLease", "renewLease", "releaseLease", "registerWorker", "workerHeartbeat", "unregisterWorker",
-        "workerInventory", "deleteEntries", "retention", "setRetention",
+        "workerInventory", "deleteEntries", "retention", "setRetention", "createConsumer", "consumers", "acknowledge",
+        "deleteConsumer",
     ]
 
     private let factory: any MetricsFactory

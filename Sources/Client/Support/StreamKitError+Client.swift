@@ -33,6 +33,13 @@ extension StreamKitError {
     }
 
     /// `leaseNotHeld`: the lease on `key` was lost while the body ran (renewal failed), so the body was cancelled.
+    /// `leaseNotHeld`: another reader holds durable consumer `name` (its lease).
+    static func consumerBusy(_ name: String, storeID: UUID) -> Self {
+        .init(
+            code: .leaseNotHeld, message: "consumer \(name) is being read by another reader (its lease is held)",
+            storeID: storeID)
+    }
+
     static func leaseLost(key: String, storeID: UUID, cause: any Error) -> Self {
         .init(
             code: .leaseNotHeld,

@@ -45,6 +45,18 @@ protocol ClientTransport: Sendable {
     /// Gives the store a policy of its own (nil: back to the default); returns the retention that results.
     func setRetention(store: UUID, policy: LogRetention.Policy?) async throws -> StoreRetention
 
+    // MARK: Durable consumers
+    /// Creates a consumer (or finds the same one) and returns it with its lag.
+    func createConsumer(store: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+        -> ConsumerStatus
+    /// The consumer named `name` (nil: every one) with its lag.
+    func consumerStatuses(store: UUID, name: String?) async throws -> [ConsumerStatus]
+    /// Acknowledges a consumer's entries through `position` (durable: returns once recorded).
+    func acknowledge(store: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+        async throws
+    /// Deletes a consumer; whether it existed.
+    func deleteConsumer(store: UUID, name: String) async throws -> Bool
+
     // MARK: Subscriptions
     /// Opens a live status feed: a snapshot, then a status per commit.
     func subscribe(store: UUID, space: String, segment: String) async throws -> any StatusFeed

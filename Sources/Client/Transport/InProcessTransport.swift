@@ -152,6 +152,33 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
+    // MARK: - Durable consumers
+
+    func createConsumer(store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+        -> ConsumerStatus
+    {
+        try await withStore("createConsumer", id) { store in
+            let consumer = try await store.createConsumer(name: name, target: target, startAtHead: startAtHead)
+            return ConsumerStatus(consumer: consumer, lag: try await store.lag(of: consumer))
+        }
+    }
+
+    func consumerStatuses(store id: UUID, name: String?) async throws -> [ConsumerStatus] {
+        try await withExistingStore("consumers", id, orIfAbsent: { [] }) { try await $0.consumerStatuses(named: name) }
+    }
+
+    func acknowledge(store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+        async throws
+    {
+        try await withExistingStore("acknowledge", id, orIfAbsent: { throw StreamKitError.consumerNotFound(consumer) }) {
+            try await $0.acknowledge(consumer: consumer, through: position, fencingToken: fencingToken, durable: durable)
+        }
+    }
+
+    func deleteConsumer(store id: UUID, name: String) async throws -> Bool {
+        try await withExistingStore("deleteConsumer", id, orIfAbsent: { false }) { try await $0.deleteConsumer(named: name) }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {

@@ -16,11 +16,4 @@ extension StreamKitError {
     static func consumerTargetMismatch(_ existing: Consumer, _ target: ConsumerTarget) -> StreamKitError {
         .invalidArgument("consumer \(existing.name) exists and reads \(existing.target), not \(target)")
     }
-
-    /// `leaseNotHeld`: another reader holds the consumer (its lease).
-    public static func consumerBusy(_ name: String, holder: String?) -> StreamKitError {
-        .init(
-            code: .leaseNotHeld,
-            message: "consumer \(name) is being read by another reader" + (holder.map { " (\($0))" } ?? ""))
-    }
 }

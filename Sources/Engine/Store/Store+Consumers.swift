@@ -69,6 +69,15 @@ extension Store {
         return existed
     }
 
+    /// The consumer named `name` (nil: every consumer, sorted by name) with its lag; empty when there is none.
+    public func consumerStatuses(named name: String? = nil) async throws -> [ConsumerStatus] {
+        var statuses: [ConsumerStatus] = []
+        for consumer in try await consumers() where name == nil || consumer.name == name {
+            statuses.append(ConsumerStatus(consumer: consumer, lag: try await lag(of: consumer)))
+        }
+        return statuses
+    }
+
     /// How far `consumer` is behind the head of what it reads. Entries deleted but not yet erased by compaction
     /// may be counted in the block holding its position.
     public func lag(of consumer: Consumer) async throws -> ConsumerLag {

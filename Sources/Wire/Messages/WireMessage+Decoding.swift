@@ -85,6 +85,37 @@ extension WireMessage {
         case .retention:
             let own = try reader.presence() ? try reader.policy() : nil
             message = .retention(StoreRetention(own: own, configured: try reader.policy()))
+        case .consumerCreate:
+            let name = try reader.string("a consumer name")
+            let target = try reader.target()
+            message = .consumerCreate(name: name, target: target, startAtHead: try reader.bool())
+        case .consumerQuery:
+            message = .consumerQuery(name: try reader.presence() ? try reader.string("a consumer name") : nil)
+        case .consumerAck:
+            let name = try reader.string("a consumer name")
+            let position = try reader.consumerPosition()
+            let token = try reader.varint()
+            message = .consumerAck(name: name, position: position, fencingToken: token, durable: try reader.bool())
+        case .consumerDelete:
+            message = .consumerDelete(name: try reader.string("a consumer name"))
+        case .consumers:
+            let count = try reader.count("consumers", limit: reader.limits.maxListCount, minimumBytes: 8)
+            var statuses: [ConsumerStatus] = []
+            for _ in 0..<count {
+                let name = try reader.string("a consumer name")
+                let target = try reader.target()
+                let position = try reader.consumerPosition()
+                let token = try reader.varint()
+                let createdAt = try reader.zigZag()
+                let updatedAt = try reader.zigZag()
+                let entries = try reader.int()
+                let lag = ConsumerLag(entries: entries, nanoseconds: try reader.zigZag())
+                let consumer = Consumer(
+                    name: name, target: target, position: position, fencingToken: token, createdAt: createdAt,
+                    updatedAt: updatedAt)
+                statuses.append(ConsumerStatus(consumer: consumer, lag: lag))
+            }
+            message = .consumers(statuses)
         case .leaseAcquire:
             let key = try reader.string("a lease key")
             let holder = try reader.string("a lease holder")
@@ -151,6 +182,30 @@ extension WireReader {
         }
         return LogRetention.Policy(
             maxAge: bounds[0].map { .nanoseconds($0) }, maxBytes: bounds[1], maxEntriesPerSegment: bounds[2].map { Int($0) })
+    }
+
+    /// What a consumer reads (``WireBuffer/writeTarget(_:limits:)``).
+    fileprivate mutating func target() throws(WireError) -> ConsumerTarget {
+        let start = position
+        switch try byte("a consumer target kind") {
+        case 0: return .spaces(try strings())
+        case 1: return .segment(space: try string("a space"), segment: try string("a segment"))
+        case let kind: throw .malformed(at: start, "consumer target kind \(kind)")
+        }
+    }
+
+    /// A consumer position (``WireBuffer/writePosition(_:limits:)``).
+    fileprivate mutating func consumerPosition() throws(WireError) -> ConsumerPosition {
+        let sequence = try varint()
+        let count = try count("consumer offsets", limit: limits.maxListCount, minimumBytes: 3)
+        var offsets: [String: Offset] = [:]
+        for _ in 0..<count {
+            let start = position
+            let space = try string("a space")
+            let offset = Offset(position: try varint(), timestamp: try zigZag())
+            guard offsets.updateValue(offset, forKey: space) == nil else { throw .malformed(at: start, "space \(space) twice") }
+        }
+        return ConsumerPosition(offsets: offsets, sequence: sequence)
     }
 
     fileprivate mutating func strings() throws(WireError) -> [String] {

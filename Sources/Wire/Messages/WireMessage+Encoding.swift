@@ -81,6 +81,33 @@ extension WireMessage {
             buffer.writeBool(retention.own != nil)
             if let own = retention.own { buffer.writePolicy(own) }
             buffer.writePolicy(retention.configured)
+        case .consumerCreate(let name, let target, let startAtHead):
+            try buffer.writeString(name, limit: limits.maxStringBytes)
+            try buffer.writeTarget(target, limits: limits)
+            buffer.writeBool(startAtHead)
+        case .consumerQuery(let name):
+            buffer.writeBool(name != nil)
+            if let name { try buffer.writeString(name, limit: limits.maxStringBytes) }
+        case .consumerAck(let name, let position, let fencingToken, let durable):
+            try buffer.writeString(name, limit: limits.maxStringBytes)
+            try buffer.writePosition(position, limits: limits)
+            buffer.writeVarint(fencingToken)
+            buffer.writeBool(durable)
+        case .consumerDelete(let name):
+            try buffer.writeString(name, limit: limits.maxStringBytes)
+        case .consumers(let statuses):
+            try buffer.writeCount(statuses.count, "consumers", limit: limits.maxListCount)
+            for status in statuses {
+                let consumer = status.consumer
+                try buffer.writeString(consumer.name, limit: limits.maxStringBytes)
+                try buffer.writeTarget(consumer.target, limits: limits)
+                try buffer.writePosition(consumer.position, limits: limits)
+                buffer.writeVarint(consumer.fencingToken)
+                buffer.writeZigZag(consumer.createdAt)
+                buffer.writeZigZag(consumer.updatedAt)
+                buffer.writeZigZag(status.lag.entries)
+                buffer.writeZigZag(status.lag.nanoseconds)
+            }
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             try buffer.writeString(key, limit: limits.maxStringBytes)
             try buffer.writeString(holder, limit: limits.maxStringBytes)
@@ -135,6 +162,30 @@ extension Offset {
 }
 
 extension WireBuffer {
+    /// What a consumer reads: a byte (0 spaces, 1 segment), then the space names, or the space and the segment.
+    mutating func writeTarget(_ target: ConsumerTarget, limits: WireLimits) throws(WireError) {
+        switch target {
+        case .spaces(let spaces):
+            writeByte(0)
+            try writeStrings(spaces, limits: limits)
+        case .segment(let space, let segment):
+            writeByte(1)
+            try writeString(space, limit: limits.maxStringBytes)
+            try writeString(segment, limit: limits.maxStringBytes)
+        }
+    }
+
+    /// A consumer position: the sequence, then a count of (space, position, zig-zag timestamp) offsets.
+    mutating func writePosition(_ position: ConsumerPosition, limits: WireLimits) throws(WireError) {
+        writeVarint(position.sequence)
+        try writeCount(position.offsets.count, "consumer offsets", limit: limits.maxListCount)
+        for (space, offset) in position.offsets.sorted(by: { $0.key < $1.key }) {
+            try writeString(space, limit: limits.maxStringBytes)
+            writeVarint(offset.position)
+            writeZigZag(offset.timestamp)
+        }
+    }
+
     /// A retention policy (``WireReader``'s `policy()` reads it); bounds are written as they are (the engine
     /// refuses those below 1).
     mutating func writePolicy(_ policy: LogRetention.Policy) {

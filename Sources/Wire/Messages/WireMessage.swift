@@ -72,6 +72,19 @@ public enum WireMessage: Hashable, Sendable {
     /// A store's retention: its own policy and the server's default.
     case retention(StoreRetention)
 
+    // MARK: Durable consumers (only to servers that listed ``consumersFeature``)
+
+    /// Creates a durable consumer (or finds the same one); ``consumers(_:)`` answers with it.
+    case consumerCreate(name: String, target: ConsumerTarget, startAtHead: Bool)
+    /// Asks for one consumer (nil: every one) with its lag; ``consumers(_:)`` answers (empty: none of that name).
+    case consumerQuery(name: String?)
+    /// Acknowledges a consumer's entries through a position; ``ack(_:)`` answers once accepted (durable: recorded).
+    case consumerAck(name: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+    /// Deletes a consumer; ``ack(_:)`` answers with whether it existed.
+    case consumerDelete(name: String)
+    /// Consumers with their lag.
+    case consumers([ConsumerStatus])
+
     // MARK: Leases
 
     /// Acquires (or refreshes) a lease; ``leaseResult(_:)`` answers (nil while another holder has it).
@@ -109,6 +122,9 @@ extension WireMessage {
     public static let deleteFeature = "delete"
     /// The hello feature of peers that know ``getRetention``, ``setRetention(_:)`` and ``retention(_:)``.
     public static let retentionFeature = "retention"
+    /// The hello feature of peers that know the durable consumer messages (``consumerCreate(name:target:startAtHead:)``
+    /// and the rest).
+    public static let consumersFeature = "consumers"
 
     /// Whether the request deletes entries, at once or by setting a retention policy: a token needs the
     /// `streamkit::delete:` grant for it.
@@ -147,6 +163,11 @@ extension WireMessage {
         case .getRetention: .getRetention
         case .setRetention: .setRetention
         case .retention: .retention
+        case .consumerCreate: .consumerCreate
+        case .consumerQuery: .consumerQuery
+        case .consumerAck: .consumerAck
+        case .consumerDelete: .consumerDelete
+        case .consumers: .consumers
         case .leaseAcquire: .leaseAcquire
         case .leaseRenew: .leaseRenew
         case .leaseRelease: .leaseRelease

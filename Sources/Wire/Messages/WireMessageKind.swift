@@ -80,4 +80,15 @@ public enum WireMessageKind: UInt8, Sendable, Hashable, CaseIterable {
     case workerInventoryRequest = 0x44
     /// The `workerInventory` message.
     case workerInventory = 0x45
+    // Durable consumers.
+    /// The `consumerCreate` message.
+    case consumerCreate = 0x50
+    /// The `consumerQuery` message.
+    case consumerQuery = 0x51
+    /// The `consumerAck` message.
+    case consumerAck = 0x52
+    /// The `consumerDelete` message.
+    case consumerDelete = 0x53
+    /// The `consumers` message.
+    case consumers = 0x54
 }

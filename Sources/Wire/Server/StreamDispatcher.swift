@@ -133,6 +133,16 @@ struct StreamDispatcher: Sendable {
         case .setRetention(let policy):
             try await store.setRetentionPolicy(policy)
             try await connection.send(.retention(StoreRetention(own: policy, configured: store.configuration.retention.policy)), on: id)
+        case .consumerCreate(let name, let target, let startAtHead):
+            let consumer = try await store.createConsumer(name: name, target: target, startAtHead: startAtHead)
+            try await connection.send(.consumers(try await store.consumerStatuses(named: consumer.name)), on: id)
+        case .consumerQuery(let name):
+            try await connection.send(.consumers(try await store.consumerStatuses(named: name)), on: id)
+        case .consumerAck(let name, let position, let fencingToken, let durable):
+            try await store.acknowledge(consumer: name, through: position, fencingToken: fencingToken, durable: durable)
+            try await connection.send(.ack(true), on: id)
+        case .consumerDelete(let name):
+            try await connection.send(.ack(try await store.deleteConsumer(named: name)), on: id)
         case .leaseAcquire(let key, let holder, let ttlSeconds):
             let lease = try await store.acquireLease(key: key, holder: holder, ttlSeconds: ttlSeconds)
             try await connection.send(.leaseResult(lease), on: id)
@@ -166,7 +176,7 @@ struct StreamDispatcher: Sendable {
         case .subscribe:
             throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleted, .retention:
+            .workerRegistered, .workerInventory, .deleted, .retention, .consumers:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -199,12 +209,13 @@ struct StreamDispatcher: Sendable {
     /// Every other request reaches its store only if it exists (``serveAbsent(_:id:connection:)`` otherwise).
     private static func createsStore(_ request: WireMessage) -> Bool {
         switch request {
-        case .publish, .produceOpen, .leaseAcquire, .workerRegister:
+        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .consumerCreate:
             true
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
             .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleteEntries, .deleted, .getRetention, .setRetention, .retention:
+            .workerRegistered, .workerInventory, .deleteEntries, .deleted, .getRetention, .setRetention, .retention,
+            .consumerQuery, .consumerAck, .consumerDelete, .consumers:
             false
         }
     }
@@ -239,10 +250,16 @@ struct StreamDispatcher: Sendable {
                 .retention(StoreRetention(own: nil, configured: registry.configuration.store.retention.policy)), on: id)
         case .setRetention:
             throw StreamKitError(code: .notFound, message: "the store does not exist (write to it first)")
-        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello:
+        case .consumerQuery:
+            try await connection.send(.consumers([]), on: id)
+        case .consumerAck(let name, _, _, _):
+            throw StreamKitError.consumerNotFound(name)
+        case .consumerDelete:
+            try await connection.send(.ack(false), on: id)
+        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello, .consumerCreate:
             throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
         case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
-            .workerRegistered, .workerInventory, .deleted, .retention:
+            .workerRegistered, .workerInventory, .deleted, .retention, .consumers:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
     }
@@ -261,7 +278,10 @@ struct StreamDispatcher: Sendable {
     }
 
     /// The optional features this server supports.
-    static let features = ["trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature]
+    static let features = [
+        "trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature,
+        WireMessage.consumersFeature,
+    ]
 
     /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's
     /// limits) and answers with its statuses, so a client's batching decides the transactions and a slow

@@ -78,6 +78,11 @@ actor ClientConnection {
                 throw StreamKitError(
                     code: .unsupported, message: "the server at \(url) does not support retention policies", storeID: store)
             }
+        case .consumerCreate, .consumerQuery, .consumerAck, .consumerDelete:
+            guard features.contains(WireMessage.consumersFeature) else {
+                throw StreamKitError(
+                    code: .unsupported, message: "the server at \(url) does not support durable consumers", storeID: store)
+            }
         default: break
         }
         let (id, frame): (UInt64, [UInt8])

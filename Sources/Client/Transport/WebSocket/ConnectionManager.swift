@@ -201,7 +201,10 @@ actor ConnectionManager {
     ///   ends first.
     private static func negotiate(on connection: ClientConnection) async throws {
         let local = WireHello(
-            features: ["trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature])
+            features: [
+                "trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature,
+                WireMessage.consumersFeature,
+            ])
         let inbox = StreamInbox(autoConsume: true)
         do {
             _ = try await connection.open(.hello(local), store: nil, receiver: inbox, closeAfterOpen: true)

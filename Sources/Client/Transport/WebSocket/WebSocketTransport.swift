@@ -357,6 +357,45 @@ struct WebSocketTransport: ClientTransport {
         }
     }
 
+    // MARK: - Durable consumers
+
+    /// Sent again after a lost connection (creating the same consumer twice finds the first).
+    func createConsumer(store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+        -> ConsumerStatus
+    {
+        let request = WireMessage.consumerCreate(name: name, target: target, startAtHead: startAtHead)
+        switch try await call("createConsumer", store: id, request, replay: .safe) {
+        case .consumers(let statuses) where statuses.count == 1: return statuses[0]
+        case let other: throw Self.unexpected(other, to: "consumerCreate")
+        }
+    }
+
+    func consumerStatuses(store id: UUID, name: String?) async throws -> [ConsumerStatus] {
+        switch try await call("consumers", store: id, .consumerQuery(name: name), replay: .safe) {
+        case .consumers(let statuses): return statuses
+        case let other: throw Self.unexpected(other, to: "consumerQuery")
+        }
+    }
+
+    /// Sent again after a lost connection (positions only move forward: the same acknowledgement twice is one).
+    func acknowledge(store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+        async throws
+    {
+        let request = WireMessage.consumerAck(name: consumer, position: position, fencingToken: fencingToken, durable: durable)
+        switch try await call("acknowledge", store: id, request, replay: .safe) {
+        case .ack: return
+        case let other: throw Self.unexpected(other, to: "consumerAck")
+        }
+    }
+
+    /// Sent again after a lost connection (a replayed deletion may report that nothing existed).
+    func deleteConsumer(store id: UUID, name: String) async throws -> Bool {
+        switch try await call("deleteConsumer", store: id, .consumerDelete(name: name), replay: .safe) {
+        case .ack(let existed): return existed
+        case let other: throw Self.unexpected(other, to: "consumerDelete")
+        }
+    }
+
     // MARK: - Reads
 
     func peek(store id: UUID, space: String, segment: String) async throws -> Entry? {
