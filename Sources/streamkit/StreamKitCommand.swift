@@ -20,7 +20,7 @@ struct StreamKitCommand: AsyncParsableCommand {
             ServeCommand.self, PublishCommand.self, TailCommand.self, TokenCommand.self,
             InspectCommand.self, VerifyCommand.self, DumpCommand.self, ReplayCommand.self, CompactCommand.self,
             DeleteCommand.self,
-            RetentionCommand.self,
+            RetentionCommand.self, ConsumersCommand.self,
         ]
     )
 }

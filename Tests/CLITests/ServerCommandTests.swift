@@ -264,6 +264,52 @@ import Testing
         #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == ["3", "4", "5"])
     }
 
+    @Test("tail --consumer continues where its last run stopped; consumers lists, creates and deletes; inspect shows them")
+    func tailAsADurableConsumer() async throws {
+        let data = temporaryPath("consumer")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = UUID().uuidString
+        let server = try await ServerProcess(data: data, auth: ["--no-auth"], extra: ["--durability", "none"])
+        defer { server.child.stop() }
+        let publish = ["publish", server.url, "--store", store, "--space", "s", "--segment", "g"]
+        let consumers = ["consumers", server.url, "--store", store]
+        #expect(try await ChildProcess.run(publish, stdin: "a\nb\nc\n").status == 0)
+        let created = try await ChildProcess.run(consumers + ["--create", "c", "--space", "s"])
+        let tailAs = ["tail", server.url, "--store", store, "--space", "s", "--consumer", "c"]
+
+        let first = try ChildProcess(tailAs)
+        defer { first.stop() }
+        let firstSeen = try await first.lines(3).map(json)
+        first.signal(SIGTERM)
+        let firstEnd = try await first.finished()
+        #expect(try await ChildProcess.run(publish, stdin: "d\ne\n").status == 0)
+        let second = try ChildProcess(tailAs)
+        defer { second.stop() }
+        let secondSeen = try await second.lines(2).map(json)
+        second.signal(SIGTERM)
+        let secondEnd = try await second.finished()
+        let listed = try await ChildProcess.run(consumers + ["--json"])
+        let atHead = try await ChildProcess.run(consumers + ["--create", "later", "--space", "s", "--segment", "g", "--from-now"])
+        let deleted = try await ChildProcess.run(consumers + ["--delete", "c"])
+        let deletedAgain = try await ChildProcess.run(consumers + ["--delete", "c"])
+        #expect(try await server.terminate().status == 0)
+        let inspected = try await ChildProcess.run(["inspect", data + "/" + store.lowercased()])
+
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(firstSeen.map { $0["payload"] as? String } == ["a", "b", "c"])
+        #expect(firstEnd.status == 0 && firstEnd.stdoutLines.count == 3, "\(firstEnd.stderr)")
+        #expect(secondSeen.map { $0["payload"] as? String } == ["d", "e"])
+        #expect(secondEnd.status == 0 && secondEnd.stdoutLines.count == 2, "\(secondEnd.stderr)")
+        let entry = try json(try #require(listed.stdoutLines.first))
+        #expect(entry["name"] as? String == "c")
+        #expect(entry["lag_entries"] as? Int == 0)
+        #expect(atHead.status == 0 && atHead.stdout.contains("behind 0 entries"), "\(atHead.stdout)")
+        #expect(deleted.status == 0)
+        #expect(deletedAgain.status == 1)
+        #expect(inspected.status == 0, "\(inspected.stderr)")
+        #expect(inspected.stdout.contains("consumers: 1") && inspected.stdout.contains("later: segment s/g, after sequence 5"), "\(inspected.stdout)")
+    }
+
     @Test("retention shows the server's default and sets and clears a store's own policy with a token that grants deletion")
     func retentionThroughTheServer() async throws {
         let data = temporaryPath("retention")

@@ -4,7 +4,7 @@ import StreamKitLogFiles
 /// A file store's durable consumers: the table in memory and its `consumers` file beside the log, rewritten whole
 /// (atomically) on every change. Changes arrive batched (``Store`` flushes acknowledgements together), so a file
 /// write carries many.
-final class ConsumerFile: Sendable {
+package final class ConsumerFile: Sendable {
     private let file: SideFile
     private let table: Mutex<ConsumerTable>
 
@@ -17,7 +17,7 @@ final class ConsumerFile: Sendable {
     }
 
     /// The consumers recorded in `directory`'s file, for tools reading a store that is not open.
-    static func read(directory: String) throws -> [Consumer] {
+    package static func read(directory: String) throws -> [Consumer] {
         let layout = StoreLayout(root: directory)
         return try read(SideFile(path: layout.consumersPath, magic: ConsumerCodec.magic, version: ConsumerCodec.version))
     }

@@ -83,6 +83,7 @@ struct InspectCommand: AsyncParsableCommand {
                     "  bytes: \(summary.liveBytes) live, \(summary.deletedBytesOnDisk) deleted (compaction reclaims them), "
                         + "\(summary.expiredBytes) in \(summary.expiredFiles) log files past the policy"
                         + (summary.expiredEntries > 0 ? "; \(summary.expiredEntries) entries past its per-segment bound" : ""))
+                for line in ConsumerSummary.lines(summary.consumers) { Output.line(line) }
                 for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
                 for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
                 for line in StoreSummary.Segment.lines(summary.segments) { Output.line(line) }

@@ -3,7 +3,7 @@ import Foundation
 import StreamKitClient
 import StreamKitEngine
 
-/// `streamkit tail URL --store ID --space S [--segment G] [--token T] [--from-start]`.
+/// `streamkit tail URL --store ID --space S [--segment G] [--token T] [--from-start] [--consumer NAME]`.
 struct TailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
@@ -11,7 +11,10 @@ struct TailCommand: AsyncParsableCommand {
         discussion: """
             Entries are printed in the same JSON shape as `dump`, each exactly once and in order: commit \
             order for a space, sequence order for a segment. Without --from-start the output starts after the \
-            newest entry present when tail starts. SIGINT or SIGTERM ends it with status 0; a lost \
+            newest entry present when tail starts. With --consumer NAME, tail follows as that durable consumer \
+            (created on first use, reading the space or segment given, from the newest entry unless \
+            --from-start): it holds the consumer exclusively, acknowledges each batch once printed, and a later \
+            run continues after the last acknowledged entry. SIGINT or SIGTERM ends it with status 0; a lost \
             connection that cannot be re-established, a refused token or an unreachable server ends it with \
             one line on stderr and status 1.
             """)
@@ -27,15 +30,20 @@ struct TailCommand: AsyncParsableCommand {
     @Flag(name: .customLong("from-start"), help: "Print the entries already there first.")
     var fromStart = false
 
+    @Option(name: .long, help: "Follow as this durable consumer, resuming where its last run stopped.")
+    var consumer: String?
+
     func validate() throws {
         if space.isEmpty { throw ValidationError("--space must not be empty") }
         if segment?.isEmpty == true { throw ValidationError("--segment must not be empty") }
+        if consumer?.isEmpty == true { throw ValidationError("--consumer must not be empty") }
     }
 
     func run() async throws {
         try await Output.run {
             let id = try remote.storeID()
-            let follower = Follower(store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart)
+            let follower = Follower(
+                store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart, consumer: consumer)
             let url = remote.url
             let token = remote.resolvedToken()
             let caFile = remote.caFile
@@ -54,6 +62,8 @@ private struct Follower: Sendable {
     let space: String
     let segment: String?
     let fromStart: Bool
+    /// The durable consumer to follow as, if any.
+    let consumer: String?
 
     /// Where the next read starts.
     private enum Position {
@@ -63,14 +73,16 @@ private struct Follower: Sendable {
         case offset(Offset)
     }
 
-    init(store: UUID, space: String, segment: String?, fromStart: Bool) {
+    init(store: UUID, space: String, segment: String?, fromStart: Bool, consumer: String?) {
         self.store = store
         self.space = space
         self.segment = segment
         self.fromStart = fromStart
+        self.consumer = consumer
     }
 
     func run(_ client: StreamKitClient) async throws {
+        if let consumer { return try await run(client, as: consumer) }
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
             wake.yield()
@@ -95,6 +107,51 @@ private struct Follower: Sendable {
             position = try await readNew(client, after: position)
         }
         await subscription.cancel()  // Cancelled (a signal): the caller ends quietly.
+    }
+
+    /// Follows as durable consumer `name`: creates it on first use, then prints what comes after its position and
+    /// acknowledges each batch once it is written out.
+    private func run(_ client: StreamKitClient, as name: String) async throws {
+        let created =
+            if let segment {
+                try await client.createConsumer(store: store, name: name, space: space, segment: segment, startAtHead: !fromStart)
+            } else {
+                try await client.createConsumer(store: store, name: name, spaces: [space], startAtHead: !fromStart)
+            }
+        Output.error("streamkit: following as consumer \(name) (\(created.consumer.target)), \(created.lag.entries) entries behind")
+        try await client.withConsumer(store: store, name: name, acknowledgement: .manual) { reader in
+            let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
+                wake.yield()
+            }
+            let ticker = Task {
+                while (try? await Task.sleep(for: .seconds(1))) != nil { wake.yield() }
+            }
+            defer { ticker.cancel() }
+            wake.yield()
+            for await _ in wakes {
+                let state = subscription.status()
+                if state.state == .failed {
+                    throw CLIError("the subscription ended: \(state.lastError ?? "connection lost")")
+                }
+                var buffer = Data()
+                var last: Entry?
+                for try await entry in reader.entries() {
+                    try Task.checkCancellation()
+                    buffer.append(DumpCommand.json(entry))
+                    buffer.append(0x0A)
+                    last = entry
+                    if buffer.count > 1 << 16 {
+                        Output.write(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                        try await reader.acknowledge(through: entry)
+                    }
+                }
+                Output.write(buffer)
+                if let last { try await reader.acknowledge(through: last) }
+            }
+            await subscription.cancel()
+        }
     }
 
     /// The starting point: the very beginning, or just after the newest entry now.

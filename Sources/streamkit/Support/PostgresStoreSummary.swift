@@ -20,6 +20,8 @@ struct PostgresStoreSummary: Encodable {
     var retentionPolicy: PolicySummary?
     /// Deletions whose rows compaction has not rewritten yet (`streamkit_deletions`).
     var deletions: [StoreManifest.Deletion] = []
+    /// Durable consumers with their lag.
+    var consumers: [ConsumerSummary] = []
 
     /// Summarises an open store.
     init(store: Store, database: String) async {
@@ -45,6 +47,7 @@ struct PostgresStoreSummary: Encodable {
         self.segments = segments
         retentionPolicy = (try? await store.retentionPolicy())?.map(PolicySummary.init)
         deletions = (try? await store.pendingDeletions()) ?? []
+        consumers = ((try? await store.consumerStatuses()) ?? []).map { ConsumerSummary($0.consumer, lag: $0.lag) }
     }
 
     /// A store that could not be opened.
@@ -72,6 +75,7 @@ struct PostgresStoreSummary: Encodable {
                     "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), in positions up to \(deletion.through)")
             }
         }
+        lines += ConsumerSummary.lines(consumers)
         for problem in damage { lines.append("  DAMAGE: \(problem)") }
         return lines + StoreSummary.Segment.lines(segments)
     }

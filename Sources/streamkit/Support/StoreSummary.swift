@@ -1,4 +1,5 @@
 import Foundation
+import StreamKitEngine
 import StreamKitLogFiles
 
 /// What `inspect` reports of one store, computed from block summaries and WAL entries after checking every
@@ -72,6 +73,8 @@ struct StoreSummary: Encodable {
     var expiredEntries = 0
     /// Stored bytes of blocks less the deleted entries' share and the expired files: what stays.
     var liveBytes = 0
+    /// Durable consumers (their acknowledged positions; lag needs the store open).
+    var consumers: [ConsumerSummary] = []
     /// Damage: what opening the store would refuse, each with its file and offset.
     var damage: [String]
     /// Torn tails: what a crash left at the end of the last files, which opening the store cuts.
@@ -83,7 +86,7 @@ struct StoreSummary: Encodable {
         case id, path, logFiles, walFiles, blocks, entries, walEntries, storedBytes, rawBytes, compressionRatio,
             firstPosition, lastPosition, segments, logStart, retiredSegments, deletions, deletedEntriesOnDisk,
             erasedRecords, liveEntries, retentionPolicy, appliedPolicy, deletedBytesOnDisk, expiredFiles, expiredBytes,
-            expiredEntries, liveBytes, damage, tornTails
+            expiredEntries, liveBytes, consumers, damage, tornTails
     }
 
     /// - Parameters:
@@ -105,6 +108,11 @@ struct StoreSummary: Encodable {
         firstPosition = reader.blocks.first?.header.firstPosition ?? reader.walEntries.first?.position ?? 0
         damageFound = reader.damage
         damage = reader.damage.map { "\($0.path) @\($0.offset): \($0.reason)" }
+        do {
+            consumers = try ConsumerFile.read(directory: path).map { ConsumerSummary($0) }
+        } catch {
+            damage.append("\(path)/consumers: \(error)")
+        }
         let manifest = reader.manifest  // The default when damaged: verify reports it.
         logStart = manifest.logStart
         retiredSegments = manifest.retired
