@@ -9,6 +9,7 @@ enum ScenarioRegistry {
         EngineConsumeScenario.segment,
         EngineConsumeScenario.space,
         EngineConsumeScenario.coldSegment,
+        EngineConsumerScenario(),
         EnginePublishScenario(),
         EngineRecoveryScenario(),
         EngineRetentionScenario(),

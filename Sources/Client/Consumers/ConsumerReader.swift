@@ -75,7 +75,7 @@ public final class ConsumerReader: Sendable {
     /// - Throws: `leaseNotHeld` when a newer reader took the consumer over; `notFound` when it was deleted.
     public func acknowledge(through entry: Entry) async throws {
         let position = state.withLock { state in
-            state.processed = state.processed.advanced(through: entry)
+            state.processed.advance(through: entry)
             return state.acknowledged.advanced(through: entry)
         }
         try await send(position, durable: true)
@@ -90,7 +90,7 @@ public final class ConsumerReader: Sendable {
 
     /// An entry handed to the application.
     func delivered(_ entry: Entry) {
-        state.withLock { $0.delivered = $0.delivered.advanced(through: entry) }
+        state.withLock { $0.delivered.advance(through: entry) }
     }
 
     /// An entry the application finished (automatic mode); every ``batchEntries`` entries the position is sent
@@ -98,7 +98,7 @@ public final class ConsumerReader: Sendable {
     func processed(_ entry: Entry) async throws {
         guard acknowledgement == .automatic else { return }
         let due: ConsumerPosition? = state.withLock { state in
-            state.processed = state.processed.advanced(through: entry)
+            state.processed.advance(through: entry)
             state.sinceAcknowledged += 1
             guard state.sinceAcknowledged >= Self.batchEntries else { return nil }
             return state.processed

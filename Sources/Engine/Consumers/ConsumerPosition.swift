@@ -20,8 +20,25 @@ public struct ConsumerPosition: Sendable, Hashable {
     /// The position once `entry` (read by the consumer) is processed too.
     public func advanced(through entry: Entry) -> ConsumerPosition {
         var next = self
-        next.merge(ConsumerPosition(offsets: [entry.space: entry.offset], sequence: entry.sequence))
+        next.advance(through: entry)
         return next
+    }
+
+    /// Moves the position to `entry` (read by the consumer) when it is later; in place, without allocating once
+    /// the entry's space has an offset.
+    public mutating func advance(through entry: Entry) {
+        let offset = entry.offset
+        sequence = max(sequence, entry.sequence)
+        // A consumer reads a few spaces: comparing their names beats hashing the entry's on every entry.
+        var index = offsets.startIndex
+        while index != offsets.endIndex {
+            if offsets.keys[index] == entry.space {
+                if offset > offsets.values[index] { offsets.values[index] = offset }
+                return
+            }
+            offsets.formIndex(after: &index)
+        }
+        offsets[entry.space] = offset
     }
 
     /// Takes the later of the two positions in each space (and the higher sequence).
