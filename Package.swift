@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
         .library(name: "StreamKitProcessing", targets: ["StreamKitProcessing"]),
         .library(name: "StreamKitPostgres", targets: ["StreamKitPostgres"]),
+        .library(name: "StreamKitEventSourcing", targets: ["StreamKitEventSourcing"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
         .executable(name: "streamkit", targets: ["streamkit"]),
     ],
@@ -123,6 +124,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Client",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "StreamKitEventSourcing",
+            dependencies: ["StreamKitClient", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/EventSourcing",
             swiftSettings: strict
         ),
 
@@ -237,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "StreamKitClientTests",
             dependencies: [
-                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport", "StreamKitPostgres",
+                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport", "StreamKitPostgres", "StreamKitEventSourcing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

@@ -1,4 +1,5 @@
 import StreamKitClient
+import StreamKitEventSourcing
 import StreamKitWire
 import Synchronization
 import Testing
@@ -73,6 +74,37 @@ func leaseExample(client: StreamKitClient, store: UUID) async throws -> UInt64 {
         // Pass lease.fencingToken with every write so that a stale holder is refused.
         lease.fencingToken
     }
+}
+
+// MARK: - Event sourcing example (as in README.md, "Event sourcing")
+
+// README: an aggregate, folded from its events.
+struct Account: Aggregate, Codable {
+    enum Event: Codable, Sendable { case deposited(Int), withdrawn(Int) }
+    var balance = 0
+
+    mutating func apply(_ event: Event) {
+        switch event {
+        case .deposited(let amount): balance += amount
+        case .withdrawn(let amount): balance -= amount
+        }
+    }
+}
+
+/// README: load, decide, save with compare-and-append.
+func eventSourcingExample(client: StreamKitClient, store: UUID) async throws -> Int {
+    let accounts = AggregateRepository<Account>(
+        client: client, store: store, space: "accounts", snapshots: .every(100))
+    try await accounts.save("acc-1", events: [.deposited(100)], expectedVersion: 0)
+
+    let (account, version) = try await accounts.load("acc-1")  // Folds the events: balance 100, version 1.
+    guard account.balance >= 30 else { return account.balance }
+    do {
+        try await accounts.save("acc-1", events: [.withdrawn(30)], expectedVersion: version)
+    } catch let error as EventSourcingError where error.code == .versionConflict {
+        // Another save came first (the account is at error.currentVersion): load again, decide again.
+    }
+    return try await accounts.load("acc-1").aggregate.balance
 }
 
 // MARK: - Tests
@@ -151,6 +183,44 @@ struct ReadmeExamplesTests {
             let body = try #require(Self.body(of: example, in: code), "\(example) not found")
             #expect(blocks.contains(body), "README.md has no block equal to the body of \(example):\n\(body)")
         }
+    }
+
+    @Test("the event-sourcing example saves, loads and saves again at the loaded version")
+    func eventSourcing() async throws {
+        var configuration = RegistryConfiguration()
+        configuration.inMemory = true
+        let registry = StoreRegistry(root: "", configuration: configuration)
+        let client = StreamKitClient(transport: .inProcess(registry))
+
+        let balance = try await eventSourcingExample(client: client, store: UUID())
+
+        #expect(balance == 70)
+        await client.close()
+        await registry.shutdown()
+    }
+
+    @Test("README.md shows the event-sourcing example's aggregate and body verbatim")
+    func readmeShowsTheEventSourcingExample() throws {
+        let source = URL(fileURLWithPath: #filePath)
+        var root = source
+        for _ in 0..<4 { root.deleteLastPathComponent() }  // Tests/ClientTests/Examples/<file>
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let blocks = Self.swiftBlocks(in: readme, section: "## Event sourcing")
+        #expect(blocks.count == 2)
+        let code = try String(contentsOf: source, encoding: .utf8)
+        let aggregate = try #require(Self.declaration(of: "struct Account", in: code), "Account not found")
+        let body = try #require(Self.body(of: "eventSourcingExample", in: code), "eventSourcingExample not found")
+        #expect(blocks.contains(aggregate), "README.md has no block equal to Account:\n\(aggregate)")
+        #expect(blocks.contains(body), "README.md has no block equal to the body of eventSourcingExample:\n\(body)")
+    }
+
+    /// A top-level declaration of this file, from the line that starts with `prefix` to its closing brace.
+    private static func declaration(of prefix: String, in code: String) -> String? {
+        let lines = code.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix(prefix) }),
+            let close = lines[start...].firstIndex(of: "}")
+        else { return nil }
+        return lines[start...close].joined(separator: "\n")
     }
 
     /// The code blocks (```swift) of one `##` section.
