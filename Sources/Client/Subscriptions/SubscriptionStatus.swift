@@ -16,6 +16,9 @@ public struct SubscriptionStatus: Sendable, Hashable {
         case failed
         /// ``Subscription/cancel()`` or ``StreamKitClient/close()`` ended it.
         case cancelled
+        /// Still running, but no status or heartbeat arrived within its silence bound while it waited: the
+        /// connection, the server or the store may be stuck. It turns `active` again when one arrives.
+        case silent
     }
 
     /// The subscription's id.
@@ -42,6 +45,12 @@ public struct SubscriptionStatus: Sendable, Hashable {
     public var deliveredCount: Int
     /// The status most recently handed to the handler.
     public var lastStatus: SegmentStatus?
+    /// Heartbeats received (asked for with `heartbeat:`; never handed to the handler).
+    public var heartbeatCount: Int
+    /// Times the subscription turned ``State-swift.enum/silent``.
+    public var silenceCount: Int
+    /// Times ``Subscription/restart()`` started it again.
+    public var restartCount: Int
 
     /// Creates a status (the client creates them; this is for tests and decoding).
     ///
@@ -62,5 +71,8 @@ public struct SubscriptionStatus: Sendable, Hashable {
         coalescedUpdates = 0
         deliveredCount = 0
         lastStatus = nil
+        heartbeatCount = 0
+        silenceCount = 0
+        restartCount = 0
     }
 }

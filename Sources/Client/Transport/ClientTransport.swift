@@ -58,8 +58,9 @@ protocol ClientTransport: Sendable {
     func deleteConsumer(store: UUID, name: String) async throws -> Bool
 
     // MARK: Subscriptions
-    /// Opens a live status feed: a snapshot, then a status per commit.
-    func subscribe(store: UUID, space: String, segment: String) async throws -> any StatusFeed
+    /// Opens a live status feed: a snapshot, then a status per commit, and a heartbeat status (`isHeartbeat`) after
+    /// every `heartbeatSeconds` (1–300) without one when set.
+    func subscribe(store: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed
 
     // MARK: Leases
     func acquireLease(store: UUID, key: String, holder: String, ttlSeconds: Double) async throws -> Lease?

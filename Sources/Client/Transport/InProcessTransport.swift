@@ -260,10 +260,10 @@ struct InProcessTransport: ClientTransport {
 
     // MARK: - Subscriptions
 
-    func subscribe(store id: UUID, space: String, segment: String) async throws -> any StatusFeed {
+    func subscribe(store id: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed {
         let registry = self.registry
         return try await context.retrying("subscribe", store: id) {
-            try await registry.subscribe(id, space: space, segment: segment)
+            try await registry.subscribe(id, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         }
     }
 

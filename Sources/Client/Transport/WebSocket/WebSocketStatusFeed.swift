@@ -27,6 +27,7 @@ final class WebSocketStatusFeed: StatusFeed {
     private let store: UUID
     private let space: String
     private let segment: String
+    private let heartbeatSeconds: Int?
     private let buffer = StatusBuffer()
     private let current = Mutex(Current())
     private let resubscriptions = Mutex(0)
@@ -34,11 +35,12 @@ final class WebSocketStatusFeed: StatusFeed {
     private let traceparent: String?
 
     /// Creates the feed; call it in the subscription's trace context (the client's span), which every open carries.
-    init(transport: WebSocketTransport, store: UUID, space: String, segment: String) {
+    init(transport: WebSocketTransport, store: UUID, space: String, segment: String, heartbeatSeconds: Int? = nil) {
         self.transport = transport
         self.store = store
         self.space = space
         self.segment = segment
+        self.heartbeatSeconds = heartbeatSeconds
         traceparent = WebSocketTransport.currentTraceparent()
     }
 
@@ -47,7 +49,7 @@ final class WebSocketStatusFeed: StatusFeed {
     /// Times the feed subscribed again after a lost connection.
     var resubscriptionCount: Int { resubscriptions.withLock { $0 } }
 
-    private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: nil) }
+    private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds) }
 
     /// Opens the first subscribe stream and waits until the server accepted it, so that a refusal of the stream
     /// (`forbidden` for a store the token does not grant, `overloaded` …) is thrown here, as the in-process

@@ -438,8 +438,9 @@ struct WebSocketTransport: ClientTransport {
 
     // MARK: - Subscriptions
 
-    func subscribe(store id: UUID, space: String, segment: String) async throws -> any StatusFeed {
-        let feed = WebSocketStatusFeed(transport: self, store: id, space: space, segment: segment)
+    func subscribe(store id: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed {
+        let feed = WebSocketStatusFeed(
+            transport: self, store: id, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         try await feed.start()
         return feed
     }
