@@ -62,6 +62,14 @@ public final class StreamKitClient: Sendable {
     /// Whether ``close()`` has begun.
     public var isClosed: Bool { !lifecycle.isOpen }
 
+    /// The connection's events, for applications that must react to an outage: ``ConnectionEvent/lost(connection:error:reads:subscriptions:)``
+    /// when the WebSocket connection is lost (the transport reconnects by itself), and
+    /// ``ConnectionEvent/reestablished(connection:downtime:resumedReads:resubscriptions:)`` when a new one is up, with
+    /// the reads and subscriptions that resume on it. Each call is a new listener that sees the events from then
+    /// on (the newest 64 it has not taken); it finishes when the client closes. The in-process transport has no
+    /// connection: its listeners see nothing until the stream finishes.
+    public func connectionEvents() -> AsyncStream<ConnectionEvent> { transport.connectionEvents() }
+
     // MARK: - Writes
 
     /// Produces records to a segment as they arrive; iterate the result to drive the produce.

@@ -76,6 +76,9 @@ protocol ClientTransport: Sendable {
     func unregisterWorker(store: UUID, workerID: String, generation: UInt64) async throws
     func workerInventory(store: UUID) async throws -> WorkerInventory
 
+    /// Events of the transport's connection (none for a transport without one); finished by ``close()``.
+    func connectionEvents() -> AsyncStream<ConnectionEvent>
+
     /// Releases what the transport holds (connections). Called once by ``StreamKitClient/close()``, after every
     /// background task of the client has stopped.
     func close() async

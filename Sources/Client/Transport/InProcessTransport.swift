@@ -18,6 +18,13 @@ import StreamKitEngine
 struct InProcessTransport: ClientTransport {
     let registry: StoreRegistry
     let context: TransportContext
+    /// No connection, so no events: listeners only see the stream finish at close.
+    private let events = ConnectionEvents()
+
+    init(registry: StoreRegistry, context: TransportContext) {
+        self.registry = registry
+        self.context = context
+    }
 
     // MARK: - Opening
 
@@ -324,7 +331,9 @@ struct InProcessTransport: ClientTransport {
     }
 
     /// Nothing to release: the registry belongs to the caller, who shuts it down.
-    func close() async {}
+    func connectionEvents() -> AsyncStream<ConnectionEvent> { events.stream() }
+
+    func close() async { events.finish() }
 }
 
 /// The pin an in-process stream holds on its store: released when the stream ends, or when its iterator is

@@ -21,7 +21,12 @@ actor ClientConnection {
         var receiver: (any StreamReceiver)?
         /// Senders waiting for credit (produce uploads).
         var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// The request that opened it.
+        var kind: WireMessageKind
     }
+
+    /// Why the connection ended (nil while it has not).
+    var endError: StreamKitError? { closed }
 
     /// Identifies the connection among those of its transport.
     nonisolated let serial: UInt64
@@ -32,6 +37,8 @@ actor ClientConnection {
     private let output: AsyncStream<[UInt8]>.Continuation
     private var streams: [UInt64: StreamRecord] = [:]
     private var closed: StreamKitError?
+    /// Reads and subscriptions open when the connection ended (``ConnectionEvent/lost(connection:error:reads:subscriptions:)``).
+    private(set) var interrupted = (reads: 0, subscriptions: 0)
     private var goingAway = false
     /// The optional features the server agreed on in the hello (requests that need one are refused without it).
     private var features: Set<String> = []
@@ -92,7 +99,7 @@ actor ClientConnection {
             if error.code == .storeUnavailable { throw ConnectionUnusable() }
             throw error.code == .invalidArgument ? Self.tooLarge(request.kind, error) : error
         }
-        streams[id] = StreamRecord(receiver: receiver)
+        streams[id] = StreamRecord(receiver: receiver, kind: request.kind)
         emit(frame)
         if closeAfterOpen, let close = mux.close(id) { emit(close) }
         return id
@@ -248,8 +255,18 @@ actor ClientConnection {
         if mux.state(of: id) == .closed { streams[id] = nil }
     }
 
+    /// Counts a read or subscription the connection's loss interrupted (it reopens on the next connection).
+    private func noteInterrupted(_ record: StreamRecord) {
+        switch record.kind {
+        case .consumeSegment, .consumeSpace, .consume: interrupted.reads += 1
+        case .subscribe: interrupted.subscriptions += 1
+        default: break
+        }
+    }
+
     private func drop(_ id: UInt64, error: StreamKitError, reason: StreamFailure = .server) {
         guard let record = streams.removeValue(forKey: id) else { return }
+        if reason == .connectionLost, record.receiver != nil { noteInterrupted(record) }
         record.receiver?.fail(error, reason: reason)
         for waiter in record.waiters { waiter.resume(throwing: error) }
     }
@@ -260,6 +277,7 @@ actor ClientConnection {
         usable.store(false, ordering: .releasing)
         let records = streams
         streams = [:]
+        for record in records.values where record.receiver != nil { noteInterrupted(record) }
         for id in records.keys.sorted() {
             if let frame = mux.reset(id, error: error) { emit(frame) }  // Nil once the mux itself closed.
             records[id]?.receiver?.fail(error, reason: reason)

@@ -44,9 +44,17 @@ actor ConnectionManager {
     /// Dials made so far (tests).
     private(set) var dialCount = 0
     /// Connections established so far: every one after the first is a reconnect.
-    private var established = 0
+    private var connectionsMade = 0
+    /// Connections established whose end has not been reported yet.
+    private var established: Set<UInt64> = []
+    /// A connection established after a loss whose report had not come yet (``ConnectionEvent`` order).
+    private var establishedBeforeLossReport: UInt64?
     /// Background reconnect attempts that failed so far (tests).
     private(set) var failedReconnects = 0
+    /// When the current connection was lost and what it interrupted, until the next one is established.
+    private var lastLoss: (at: ContinuousClock.Instant, reads: Int, subscriptions: Int)?
+    /// Listeners of ``ConnectionEvent``s.
+    nonisolated let events = ConnectionEvents()
     /// Called for every connection established after the first (the client counts reconnects).
     private let onReconnect: @Sendable () -> Void
     /// Makes a negotiated connection; `nil` dials the WebSocket server of `options` (tests hand in their own).
@@ -143,9 +151,19 @@ actor ConnectionManager {
             connection = try await connectWebSocket()
         }
         current = connection
-        established += 1
-        if established > 1 {
+        connectionsMade += 1
+        established.insert(connection.serial)
+        if connectionsMade > 1 {
             onReconnect()
+            if let loss = lastLoss {
+                lastLoss = nil
+                events.yield(
+                    .reestablished(
+                        connection: connection.serial, downtime: ContinuousClock.now - loss.at, resumedReads: loss.reads,
+                        resubscriptions: loss.subscriptions))
+            } else if established.count > 1 {
+                establishedBeforeLossReport = connection.serial  // The old connection's end is still on its way.
+            }
             logger.info("reconnected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
         } else {
             logger.info("connected", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
@@ -180,7 +198,8 @@ actor ConnectionManager {
         let tickInterval = options.tickInterval
         let session = Task {
             await WebSocketSession.run(channel, connection: connection, output: output, tickInterval: tickInterval)
-            self.ended(connection)
+            let (interrupted, error) = (await connection.interrupted, await connection.endError)
+            self.ended(connection, interrupted: interrupted, error: error)
         }
         sessions[connection.serial] = Live(connection: connection, session: session)
         do {
@@ -232,9 +251,27 @@ actor ConnectionManager {
     }
 
     /// A session ended: forget it, and reconnect in the background when it was the current connection.
-    private func ended(_ connection: ClientConnection) {
+    private func ended(
+        _ connection: ClientConnection, interrupted: (reads: Int, subscriptions: Int), error: StreamKitError?
+    ) {
         sessions[connection.serial] = nil
         guard !closed else { return }
+        if established.remove(connection.serial) != nil {
+            // Reported for every connection that was up, in order: a reconnect that beat this report waits for it.
+            events.yield(
+                .lost(
+                    connection: connection.serial, error: error.map { "\($0)" } ?? "connection lost",
+                    reads: interrupted.reads, subscriptions: interrupted.subscriptions))
+            if let early = establishedBeforeLossReport {
+                establishedBeforeLossReport = nil
+                events.yield(
+                    .reestablished(
+                        connection: early, downtime: .zero, resumedReads: interrupted.reads,
+                        resubscriptions: interrupted.subscriptions))
+            } else {
+                lastLoss = (ContinuousClock.now, interrupted.reads, interrupted.subscriptions)
+            }
+        }
         if current === connection || current?.isUsable == false {
             current = nil
             logger.warning(
@@ -298,6 +335,7 @@ actor ConnectionManager {
             await closing.value
             return
         }
+        events.finish()
         closed = true
         closedFlag.store(true, ordering: .releasing)
         let task = Task { await self.shutDown() }

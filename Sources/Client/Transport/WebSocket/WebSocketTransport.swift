@@ -527,6 +527,8 @@ struct WebSocketTransport: ClientTransport {
     // MARK: - Closing
 
     /// Stops reconnecting and closes every connection; streams still open fail with `storeClosing`.
+    func connectionEvents() -> AsyncStream<ConnectionEvent> { manager.events.stream() }
+
     func close() async {
         await manager.close()
     }
