@@ -36,6 +36,8 @@ actor ConsumerBook {
     private var flushWaiters: [CheckedContinuation<Void, Never>] = []
     private var scheduled: Task<Void, Never>?
     private var closed = false
+    /// When each consumer's lag was last reported to the metrics (the store's clock).
+    private var lagReported: [String: UInt64] = [:]
 
     init(storage: any StoreStorage, clock: EngineClock, interval: Duration) {
         self.storage = storage
@@ -80,8 +82,18 @@ actor ConsumerBook {
         }
     }
 
+    /// Whether `name`'s lag is due for the metrics (at most once per ``consumerFlushInterval``, at least once a
+    /// second); notes it as reported.
+    func lagReportDue(_ name: String) -> Bool {
+        let now = clock.now()
+        if let last = lagReported[name], now &- last < min(interval, 1_000_000_000) { return false }
+        lagReported[name] = now
+        return true
+    }
+
     /// Forgets what is pending for `name` (the consumer is being deleted); its durable waiters get `notFound`.
     func forget(_ name: String) {
+        lagReported[name] = nil
         for waiter in pending.removeValue(forKey: name)?.waiters ?? [] { waiter.resume(throwing: StreamKitError.consumerNotFound(name)) }
         refused[name] = nil
     }

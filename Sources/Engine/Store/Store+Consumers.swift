@@ -1,3 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Metrics
+
 /// Durable named consumers: cursors kept with the store's log (``Consumer``). Their positions are recorded by the
 /// storage (``StoreStorage/recordConsumers(_:)``): a file store's `consumers` file, a PostgreSQL store's
 /// `streamkit_consumers` rows, shared by every node. See `docs/semantics.md`, "Durable consumers".
@@ -57,6 +64,22 @@ extension Store {
     ) async throws {
         try await consumerBook.acknowledge(
             name, position: position, fencingToken: fencingToken, time: configuration.log.clock(), durable: durable)
+        if await consumerBook.lagReportDue(name), let consumer = try? await consumer(named: name) {
+            _ = try? await reportLag(of: consumer)
+        }
+    }
+
+    /// Computes `consumer`'s lag and records it in the metrics `streamkit_consumer_lag_entries` and
+    /// `streamkit_consumer_lag_seconds` (labels `store`, `consumer`).
+    @discardableResult
+    func reportLag(of consumer: Consumer) async throws -> ConsumerLag {
+        let lag = try await lag(of: consumer)
+        let dimensions = [("store", id.uuidString.lowercased()), ("consumer", consumer.name)]
+        let metrics = configuration.metricsFactory ?? MetricsSystem.factory
+        Gauge(label: "streamkit_consumer_lag_entries", dimensions: dimensions, factory: metrics).record(lag.entries)
+        Gauge(label: "streamkit_consumer_lag_seconds", dimensions: dimensions, factory: metrics)
+            .record(Double(lag.nanoseconds) / 1e9)
+        return lag
     }
 
     /// Deletes a consumer (its position; a reader holding its lease keeps the lease until it ends).
@@ -73,7 +96,7 @@ extension Store {
     public func consumerStatuses(named name: String? = nil) async throws -> [ConsumerStatus] {
         var statuses: [ConsumerStatus] = []
         for consumer in try await consumers() where name == nil || consumer.name == name {
-            statuses.append(ConsumerStatus(consumer: consumer, lag: try await lag(of: consumer)))
+            statuses.append(ConsumerStatus(consumer: consumer, lag: try await reportLag(of: consumer)))
         }
         return statuses
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MetricsTestKit
 import StreamKitLogFiles
 import Synchronization
 import Testing
@@ -214,6 +215,29 @@ struct ConsumerTests {
             #expect(resumedSegment.map(\.sequence) == Array(31...50))
             #expect(lag.entries == 20)
         }
+    }
+
+    @Test func lagIsExportedAsMetricsPerConsumerWhenItAcknowledgesOrIsListed() async throws {
+        let metrics = TestMetrics()
+        var configuration = StoreFixture.quiet()
+        configuration.metricsFactory = metrics
+        let store = Store.inMemory(configuration: configuration)
+        try await store.produce(space: "s", segment: "a", records: records(1...10))
+        let consumer = try await store.createConsumer(name: "billing", target: .spaces(["s"]))
+        let entries = try await store.consumeSpace(space: "s").collect()
+        let dimensions = [("store", store.id.uuidString.lowercased()), ("consumer", "billing")]
+
+        try await store.acknowledge(consumer: "billing", through: consumer.position.advanced(through: entries[3]))
+        let afterAck = try metrics.expectGauge("streamkit_consumer_lag_entries", dimensions).lastValue
+        try await store.acknowledge(consumer: "billing", through: consumer.position.advanced(through: entries[9]))
+        _ = try await store.consumerStatuses()
+        let afterListing = try metrics.expectGauge("streamkit_consumer_lag_entries", dimensions).lastValue
+        let seconds = try metrics.expectGauge("streamkit_consumer_lag_seconds", dimensions).lastValue
+        await store.close()
+
+        #expect(afterAck == 6)
+        #expect(afterListing == 0)
+        #expect(seconds == 0)
     }
 
     @Test func acknowledgementsAfterCloseFailWithStoreClosing() async throws {
