@@ -81,6 +81,29 @@ struct ConsumerClientTests {
     }
 
     @Test(arguments: TransportKind.allCases)
+    func whenTheHolderDiesItsLeaseExpiresAndTheNextReaderTakesOver(_ kind: TransportKind) async throws {
+        let h = try await ClientHarness.make(kind)
+        try await Self.produce(h, 1...5)
+        try await h.client.createConsumer(store: h.storeID, name: "c", spaces: ["s"])
+        // A holder that died holding the consumer: its lease is never renewed nor released.
+        let dead = try #require(
+            try await h.client.acquireLease(store: h.storeID, key: "consumer:c", ttl: .seconds(10), holder: "dead"))
+
+        let whileHeld = await errorCode { try await h.client.withConsumer(store: h.storeID, name: "c") { _ in } }
+        h.clock.advance(by: 10_000_000_000)
+        let taken = try await h.client.withConsumer(store: h.storeID, name: "c") { reader in
+            (reader.fencingToken, try await collect(reader.entries()).count)
+        }
+        let status = try await h.client.consumer(store: h.storeID, name: "c")
+        await h.tearDown()
+
+        #expect(whileHeld == .leaseNotHeld)
+        #expect(taken.0 > dead.fencingToken)
+        #expect(taken.1 == 5)
+        #expect(status?.lag.entries == 0)
+    }
+
+    @Test(arguments: TransportKind.allCases)
     func aReaderTakenOverCannotMoveThePosition(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
         try await Self.produce(h, 1...10)
