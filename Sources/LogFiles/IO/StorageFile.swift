@@ -41,6 +41,24 @@ package protocol FileSystem: Sendable {
 }
 
 extension FileSystem {
+    /// Replaces the file at `path` with `bytes`, atomically and durably: writes them to `temporary` (removing a
+    /// leftover one first), `fdatasync`s it, renames it over `path` and `fsync`s `directory`. A reader sees the old
+    /// file or the new one, never a mix.
+    func replace(_ path: String, with bytes: [UInt8], temporary: String, directory: String) throws {
+        if exists(temporary) { try remove(temporary) }
+        let file = try open(temporary, mode: .create)
+        do {
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+            try file.sync()
+            file.close()
+        } catch {
+            file.close()
+            throw error
+        }
+        try rename(temporary, to: path)
+        try syncDirectory(directory)
+    }
+
     /// The size of the file at `path`.
     func size(of path: String) throws -> Int64 {
         let file = try open(path, mode: .read)

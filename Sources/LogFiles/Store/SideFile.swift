@@ -64,26 +64,11 @@ package struct SideFile: Sendable {
             withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
         }
         bytes += body
-        let temporary = path + ".tmp"
-        if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
-        let file = try fileSystem.open(temporary, mode: .create)
-        do {
-            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
-            try file.sync()
-            file.close()
-        } catch {
-            file.close()
-            throw error
-        }
-        try fileSystem.rename(temporary, to: path)
-        try fileSystem.syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]).nonEmpty ?? ".")
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        try fileSystem.replace(path, with: bytes, temporary: path + ".tmp", directory: directory.isEmpty ? "." : directory)
     }
 
     private static func load(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
-}
-
-extension String {
-    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
 }

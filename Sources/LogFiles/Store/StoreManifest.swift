@@ -140,20 +140,9 @@ public struct StoreManifest: Sendable, Hashable {
     ///
     /// - Throws: `LogFilesError.io`.
     func write(fileSystem: any FileSystem, layout: StoreLayout, createdAt: Int64) throws {
-        let bytes = encoded(createdAt: createdAt)
-        let temporary = layout.manifestTemporaryPath
-        if fileSystem.exists(temporary) { try fileSystem.remove(temporary) }
-        let file = try fileSystem.open(temporary, mode: .create)
-        do {
-            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
-            try file.sync()
-            file.close()
-        } catch {
-            file.close()
-            throw error
-        }
-        try fileSystem.rename(temporary, to: layout.manifestPath)
-        try fileSystem.syncDirectory(layout.root)
+        try fileSystem.replace(
+            layout.manifestPath, with: encoded(createdAt: createdAt), temporary: layout.manifestTemporaryPath,
+            directory: layout.root)
     }
 
     // MARK: - Encoding
