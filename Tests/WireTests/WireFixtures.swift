@@ -169,6 +169,7 @@ enum WireFixtures {
             .workerUnregister(workerID: "", generation: 0),
             .workerInventoryRequest,
             .workerInventory(inventory),
+            .workerWatch,
         ]
     }
 

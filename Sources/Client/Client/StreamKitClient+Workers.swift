@@ -5,6 +5,7 @@ public import Foundation
 #endif
 import Logging
 public import StreamKitEngine
+import Synchronization
 import Tracing
 
 // MARK: - Worker presence
@@ -64,6 +65,86 @@ extension StreamKitClient {
             return try await transport.workerInventory(store: store)
         }
     }
+}
+
+extension StreamKitClient {
+    /// The live workers of a store as they change: first the current inventory, then a new one every time its
+    /// ``WorkerInventory/version`` changes (a registration, a replacement, an unregistration, an eviction of a
+    /// worker that missed three heartbeat intervals).
+    ///
+    /// The store pushes changes made through it at once and notices evictions on its clock; over PostgreSQL it
+    /// also reads the shared inventory every `followPollInterval` (1 s) while someone watches, which brings
+    /// changes made through other nodes. A slow reader gets the latest inventory, not every one in between. The
+    /// store does not need to exist: until a registration creates it, the inventory is empty.
+    ///
+    /// Over the WebSocket transport a lost connection does not end the stream: it watches again once the
+    /// transport has reconnected, and yields the current inventory when its version differs from the last one
+    /// yielded. Ending the iteration (leaving the loop, or cancelling the iterating task) ends the watch on the
+    /// server.
+    ///
+    /// ```swift
+    /// for try await inventory in client.workerInventoryUpdates(store: id) {
+    ///     print(inventory.version, inventory.workers.map(\.workerID))
+    /// }
+    /// ```
+    ///
+    /// - Parameter store: The store.
+    /// - Returns: The inventories; iterate the stream once.
+    /// - Throws: From iteration: `storeClosing` after close or when the watch ends on the other side (the
+    ///   registry or server shut down); `unsupported` from a server without the `worker-watch` feature; a
+    ///   permanent reconnect error (`unauthorized` …).
+    public func workerInventoryUpdates(store: UUID) -> ClientStream<WorkerInventory> {
+        let target = OperationObserver.Target(store: store)
+        if let error = precheck(store: store, names: []) {
+            return observer.stream("workerInventoryUpdates", target, tally: .none, .failing(error))
+        }
+        let transport = self.transport
+        let lifecycle = self.lifecycle
+        return observer.stream(
+            "workerInventoryUpdates", target, tally: .none,
+            ClientStream {
+                try Task.checkCancellation()
+                guard lifecycle.isOpen else { throw StreamKitError.clientClosed(storeID: store) }
+                return Self.cursor(over: try await transport.watchWorkers(store: store), store: store)
+            })
+    }
+
+    /// A cursor over `feed` that ends the feed when the stream ends or its iterator is dropped.
+    private static func cursor(over feed: some WorkerInventoryFeed, store: UUID) -> Cursor<WorkerInventory> {
+        let ending = FeedEnding(feed.cancel)
+        var iterator = feed.makeAsyncIterator()
+        return Cursor(next: {
+            let inventory: WorkerInventory?
+            do {
+                inventory = try await iterator.next()
+            } catch {
+                ending.end()
+                throw error
+            }
+            guard let inventory else {
+                ending.end()
+                if Task.isCancelled { return nil }
+                throw StreamKitError(
+                    code: .storeClosing, message: "the worker inventory watch ended; watch again", storeID: store)
+            }
+            return inventory
+        })
+    }
+}
+
+/// Ends a feed once: when its stream ends, or when the stream's iterator (which holds this) is dropped.
+private final class FeedEnding: Sendable {
+    private let cancel: @Sendable () -> Void
+    private let ended = Mutex(false)
+
+    init(_ cancel: @escaping @Sendable () -> Void) { self.cancel = cancel }
+
+    func end() {
+        guard !ended.withLock({ value in defer { value = true }; return value }) else { return }
+        cancel()
+    }
+
+    deinit { end() }
 }
 
 /// Sends a worker's heartbeats until cancelled, then unregisters it; or until another registration of the id

@@ -27,7 +27,7 @@ final class ClientMetrics: Sendable {
         "produce", "publish", "peek", "consumeSegment", "consume", "spaces", "segments", "subscribe",
         "acquireLease", "renewLease", "releaseLease", "registerWorker", "workerHeartbeat", "unregisterWorker",
         "workerInventory", "deleteEntries", "retention", "setRetention", "createConsumer", "consumers", "acknowledge",
-        "deleteConsumer",
+        "deleteConsumer", "workerInventoryUpdates",
     ]
 
     private let factory: any MetricsFactory

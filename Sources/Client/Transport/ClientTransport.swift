@@ -75,6 +75,8 @@ protocol ClientTransport: Sendable {
     func workerHeartbeat(store: UUID, workerID: String, generation: UInt64) async throws
     func unregisterWorker(store: UUID, workerID: String, generation: UInt64) async throws
     func workerInventory(store: UUID) async throws -> WorkerInventory
+    /// Opens a live feed of the worker inventory: the current one, then one per membership change.
+    func watchWorkers(store: UUID) async throws -> any WorkerInventoryFeed
 
     /// Events of the transport's connection (none for a transport without one); finished by ``close()``.
     func connectionEvents() -> AsyncStream<ConnectionEvent>
@@ -98,6 +100,13 @@ protocol StatusFeed: AsyncSequence, Sendable where Element == SegmentStatus {
     /// Statuses replaced by a newer one of the same segment before delivery (the consumer was slow).
     var coalescedCount: Int { get }
     /// Ends the feed.
+    func cancel()
+}
+
+/// A live feed of a store's worker inventory from a transport: iterate it for inventories; it ends (nil) when the
+/// watch ends on the other side, or after ``cancel()``.
+protocol WorkerInventoryFeed: AsyncSequence, Sendable where Element == WorkerInventory {
+    /// Ends the feed (and the watch on the server).
     func cancel()
 }
 

@@ -330,6 +330,13 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
+    func watchWorkers(store id: UUID) async throws -> any WorkerInventoryFeed {
+        let registry = self.registry
+        return try await context.retrying("workerInventoryUpdates", store: id) {
+            try await registry.watchWorkers(id)
+        }
+    }
+
     /// Nothing to release: the registry belongs to the caller, who shuts it down.
     func connectionEvents() -> AsyncStream<ConnectionEvent> { events.stream() }
 
@@ -364,3 +371,5 @@ private final class StreamPin {
 // MARK: - StatusFeed
 
 extension StatusSubscription: StatusFeed {}
+
+extension WorkerInventoryWatch: WorkerInventoryFeed {}

@@ -148,6 +148,14 @@ package struct WorkerRegistry: Sendable {
         return expired.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// When the first registered worker will have missed three intervals (its ``WorkerInfo/liveUntil`` + 1 ns):
+    /// the earliest ``evictExpired(now:)`` can change the membership without a call; nil without workers.
+    ///
+    /// - Complexity: O(n).
+    package var nextExpiry: UInt64? {
+        slots.values.lazy.map { $0.info.liveUntil }.min().map { $0 == .max ? .max : $0 + 1 }
+    }
+
     /// The workers live at `now`, sorted by id, with the current version.
     ///
     /// Workers past their deadline are left out even before ``evictExpired(now:)`` removes them (the store

@@ -65,6 +65,8 @@ public actor StoreRegistry {
     /// Subscriptions made through the registry, by store: registered with the store while it is open, waiting
     /// here while it is not (or does not exist yet).
     private var subscriptions: [UUID: [SubscriptionState]] = [:]
+    /// Watches of worker inventories made through the registry, by store, kept as ``subscriptions`` are.
+    private var workerWatches: [UUID: [WorkerWatchState]] = [:]
     private var breakers: StoreOpenBreakers
     private var state: State = .running
     private var sweeper: Task<Void, Never>?
@@ -375,6 +377,58 @@ public actor StoreRegistry {
         await store.unregister(subscription)
     }
 
+    /// Watches the worker inventory of the store `id` without creating the store or keeping it open (as
+    /// ``subscribe(_:space:segment:heartbeatSeconds:)`` does for statuses); see ``Store/watchWorkers()``.
+    ///
+    /// If the store exists it is opened and the watch gets its current inventory, then one per change. If it does
+    /// not exist yet, the watch gets the empty inventory, then the inventories of the store once a registration
+    /// creates it. When the store is closed (idle, the open-store bound, ``evict(_:)``; in memory only without
+    /// registered workers, over shared presence only without watches) the watch is kept and registered again when
+    /// the store next opens. It ends when cancelled, when the iterating task is cancelled, or at ``shutdown()``.
+    ///
+    /// - Parameter id: The store's id.
+    /// - Returns: The watch.
+    /// - Throws: `storeClosing` after ``shutdown()``; the open's errors when the store exists and cannot be
+    ///   opened.
+    public func watchWorkers(_ id: UUID) async throws -> WorkerInventoryWatch {
+        guard case .running = state else { throw StreamKitError.registryShutDown(id) }
+        let watch = WorkerWatchState(outlivesStore: true)
+        // Listed before the open, which registers every listed watch before the store can be written.
+        workerWatches[id, default: []].append(watch)
+        do {
+            if let store = try await pinExisting(id) {
+                if let index = slots.index(forKey: id), slots.values[index].store === store,
+                    slots.values[index].attached.insert(watch.id).inserted
+                {
+                    await store.register(watch)
+                }
+                unpin(store)
+            } else {
+                watch.push(.empty, onlyFirst: true)
+            }
+        } catch {
+            forget(watch, of: id)
+            throw error
+        }
+        return WorkerInventoryWatch(state: watch, unregister: { [self] watch in await unwatch(watch, of: id) })
+    }
+
+    /// Watches of worker inventories of the store `id` that the registry keeps (registered with it or waiting).
+    package func workerWatchCount(of id: UUID) -> Int { workerWatches[id]?.count ?? 0 }
+
+    private func unwatch(_ watch: WorkerWatchState, of id: UUID) async {
+        forget(watch, of: id)
+        guard let index = slots.index(forKey: id), let store = slots.values[index].store,
+            slots.values[index].attached.remove(watch.id) != nil
+        else { return }
+        await store.unregister(watch)
+    }
+
+    private func forget(_ watch: WorkerWatchState, of id: UUID) {
+        workerWatches[id]?.removeAll { $0 === watch }
+        if workerWatches[id]?.isEmpty == true { workerWatches[id] = nil }
+    }
+
     private func forget(_ subscription: SubscriptionState, of id: UUID) {
         subscriptions[id]?.removeAll { $0 === subscription }
         if subscriptions[id]?.isEmpty == true { subscriptions[id] = nil }
@@ -429,10 +483,17 @@ public actor StoreRegistry {
         // Subscriptions waiting for the store are registered before anyone can write it; more may be listed
         // while this waits for the store.
         var attached: Set<UUID> = []
-        while let waiting = subscriptions[id]?.filter({ !attached.contains($0.id) }), !waiting.isEmpty {
+        while true {
+            let waiting = subscriptions[id]?.filter({ !attached.contains($0.id) }) ?? []
+            let watches = workerWatches[id]?.filter({ !attached.contains($0.id) }) ?? []
+            guard !waiting.isEmpty || !watches.isEmpty else { break }
             for subscription in waiting {
                 attached.insert(subscription.id)
                 await store.register(subscription)
+            }
+            for watch in watches {
+                attached.insert(watch.id)
+                await store.register(watch)
             }
         }
         let now = clock.now()
@@ -443,7 +504,8 @@ public actor StoreRegistry {
         }
         slots.values[index].phase = .open(store)
         slots.values[index].lastUsed = now
-        slots.values[index].attached = attached.intersection(subscriptions[id]?.map(\.id) ?? [])
+        slots.values[index].attached = attached.intersection(
+            (subscriptions[id]?.map(\.id) ?? []) + (workerWatches[id]?.map(\.id) ?? []))
         slots.values[index].spared = true
         openCount += 1
         logger.info(
@@ -667,6 +729,8 @@ public actor StoreRegistry {
         }
         for list in subscriptions.values { for subscription in list { subscription.finish() } }
         subscriptions.removeAll()
+        for list in workerWatches.values { for watch in list { watch.finish() } }
+        workerWatches.removeAll()
         state = .shutDown
         logger.info("store registry shut down", metadata: ["stores_closed": "\(closed)"])
     }

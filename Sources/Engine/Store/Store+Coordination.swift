@@ -89,6 +89,7 @@ extension Store {
             workers.evictExpired(now: now)
             let registration = try workers.register(
                 workerID: workerID, metadata: metadata, heartbeatInterval: interval, now: now)
+            workersChanged()
             return WorkerRegistration(
                 generation: registration.generation, worker: registration.worker,
                 replacedGeneration: registration.replacedGeneration, inventory: registration.inventory)
@@ -96,8 +97,10 @@ extension Store {
         // The in-memory registry's checks, on a scratch registry: the same errors, and the default interval.
         var scratch = WorkerRegistry()
         let checked = try scratch.register(workerID: workerID, metadata: metadata, heartbeatInterval: interval, now: 0)
-        return try await shared.registerWorker(
+        let registration = try await shared.registerWorker(
             workerID: workerID, metadata: metadata, heartbeatInterval: checked.worker.heartbeatInterval, now: now)
+        publishWorkers(registration.inventory)
+        return registration
     }
 
     /// Records a worker's heartbeat.
@@ -116,9 +119,12 @@ extension Store {
     @discardableResult
     public func unregisterWorker(workerID: String, generation: UInt64) async throws -> Bool {
         guard let shared = reads.storage.coordination else {
+            defer { workersChanged() }
             return workers.unregister(workerID: workerID, generation: generation)
         }
-        return try await shared.unregisterWorker(workerID: workerID, generation: generation)
+        let removed = try await shared.unregisterWorker(workerID: workerID, generation: generation)
+        if removed { await refreshSharedWorkers() }  // Only while someone watches.
+        return removed
     }
 
     /// The live workers, sorted by id.
@@ -128,9 +134,12 @@ extension Store {
         let now = configuration.clock.now()
         guard let shared = reads.storage.coordination else {
             workers.evictExpired(now: now)
+            defer { workersChanged() }
             return workers.inventory(now: now)
         }
-        return try await shared.workerInventory(now: now)
+        let inventory = try await shared.workerInventory(now: now)
+        publishWorkers(inventory)
+        return inventory
     }
 
     /// Nanoseconds of a heartbeat interval in seconds; beyond `UInt64` (or negative) it is `.max`, which the
@@ -154,18 +163,22 @@ extension Store {
     /// Closes the store unless it holds live leases or worker registrations, which live only in its memory, so
     /// that closing it would free keys that their holders still believe theirs. Expired ones are removed first.
     /// Leases and presence that the storage shares (``StoreStorage/coordination``) are not in memory and outlive
-    /// the close: such a store always closes.
+    /// the close: such a store closes, unless its worker inventory is watched (``watchWorkers()``), which reaches
+    /// the watchers only through the store's poll.
     ///
     /// The check and the start of the close run in one step on the store, so nothing is acquired in between.
     /// - Returns: Whether the store is closed.
     func closeUnlessCoordinating() async -> Bool {
         guard reads.storage.coordination == nil else {
+            // Shared presence reaches its watchers only through the poll of an open store.
+            guard workerWatching.watches.isEmpty else { return false }
             await close()
             return true
         }
         let now = configuration.clock.now()
         leases.sweep(now: now)
         workers.evictExpired(now: now)
+        workersChanged()
         guard leases.count == 0, workers.count == 0 else { return false }
         await close()
         return true

@@ -44,6 +44,8 @@ public actor Store {
     private var following: Task<Void, Never>?
     var leases = LeaseTable()
     var workers = WorkerRegistry()
+    /// The watches of the worker inventory, with their timer or poll (``watchWorkers()``).
+    var workerWatching = WorkerWatching()
     /// Callers waiting for a segment's visible head to reach a sequence (``catchUp(_:through:)``), by segment.
     var visibleWaiters: [SegmentKey: [VisibleWaiter]] = [:]
     var nextWaiterID: UInt64 = 0
@@ -449,6 +451,7 @@ public actor Store {
             for subscription in list where !subscription.outlivesStore { subscription.finish() }
         }
         subscriptions.removeAll()
+        closeWorkerWatches()
         configuration.logger.info("store closed", metadata: ["store_id": "\(id)"])
     }
 

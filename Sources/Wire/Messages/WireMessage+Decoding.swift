@@ -148,6 +148,8 @@ extension WireMessage {
             message = .workerInventoryRequest
         case .workerInventory:
             message = .workerInventory(try reader.workerInventory())
+        case .workerWatch:
+            message = .workerWatch
         }
         try reader.expectEnd("the \(kind) message")
         return message

@@ -19,7 +19,7 @@ extension WireMessage {
             try error.encodeWire(into: &buffer, limits: limits)
         case .ack(let flag):
             buffer.writeBool(flag)
-        case .empty, .produceEnd, .spaces, .workerInventoryRequest:
+        case .empty, .produceEnd, .spaces, .workerInventoryRequest, .workerWatch:
             break
         case .produceOpen(let space, let segment), .peek(let space, let segment),
             .getStatus(let space, let segment):

@@ -113,6 +113,9 @@ public enum WireMessage: Hashable, Sendable {
     case workerInventoryRequest
     /// The live workers.
     case workerInventory(WorkerInventory)
+    /// Watches the live workers; ``workerInventory(_:)`` messages answer (the current inventory, then one per
+    /// change) until the client ends the stream. Only to servers that listed ``workerWatchFeature``.
+    case workerWatch
 }
 
 // MARK: - Kind
@@ -125,6 +128,8 @@ extension WireMessage {
     /// The hello feature of peers that know the durable consumer messages (``consumerCreate(name:target:startAtHead:)``
     /// and the rest).
     public static let consumersFeature = "consumers"
+    /// The hello feature of peers that know ``workerWatch``.
+    public static let workerWatchFeature = "worker-watch"
 
     /// Whether the request deletes entries, at once or by setting a retention policy: a token needs the
     /// `streamkit::delete:` grant for it.
@@ -179,6 +184,7 @@ extension WireMessage {
         case .workerUnregister: .workerUnregister
         case .workerInventoryRequest: .workerInventoryRequest
         case .workerInventory: .workerInventory
+        case .workerWatch: .workerWatch
         }
     }
 

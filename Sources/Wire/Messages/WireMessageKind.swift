@@ -80,6 +80,8 @@ public enum WireMessageKind: UInt8, Sendable, Hashable, CaseIterable {
     case workerInventoryRequest = 0x44
     /// The `workerInventory` message.
     case workerInventory = 0x45
+    /// The `workerWatch` message.
+    case workerWatch = 0x46
     // Durable consumers.
     /// The `consumerCreate` message.
     case consumerCreate = 0x50

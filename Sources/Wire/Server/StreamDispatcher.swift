@@ -60,6 +60,10 @@ struct StreamDispatcher: Sendable {
                 let subscription = try await registry.subscribe(
                     storeID, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
                 try await subscribe(subscription, id: id, connection: connection)
+            } else if case .workerWatch = open.request {
+                // As a subscription: pins nothing, creates nothing, outlives its store closing.
+                let watch = try await registry.watchWorkers(storeID)
+                try await watchWorkers(watch, id: id, connection: connection)
             } else if Self.createsStore(open.request) {
                 try await registry.withStore(storeID) { store in
                     try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
@@ -173,8 +177,8 @@ struct StreamDispatcher: Sendable {
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
             try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
-        case .subscribe:
-            throw StreamKitError(code: .internalError, message: "subscriptions are served unpinned")
+        case .subscribe, .workerWatch:
+            throw StreamKitError(code: .internalError, message: "subscriptions and watches are served unpinned")
         case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory, .deleted, .retention, .consumers:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
@@ -205,6 +209,25 @@ struct StreamDispatcher: Sendable {
         throw StreamKitError(code: .storeClosing, message: "the store closed; subscribe again")
     }
 
+    /// Streams a watch's worker inventories until the client closes or resets the stream (or the connection
+    /// ends), or the registry shuts down (`storeClosing`), as ``subscribe(_:id:connection:)`` streams statuses.
+    private func watchWorkers(_ watch: WorkerInventoryWatch, id: UInt64, connection: ServerConnection) async throws {
+        let endedByClient = Mutex(false)
+        await connection.onEnd(id) {
+            endedByClient.withLock { $0 = true }
+            watch.cancel()
+        }
+        defer { watch.cancel() }
+        for await inventory in watch {
+            try await connection.send(.workerInventory(inventory), on: id)
+        }
+        guard !endedByClient.withLock({ $0 }) else { return }
+        if Task.isCancelled {
+            throw StreamKitError(code: .storeUnavailable, message: "the server is shutting down")
+        }
+        throw StreamKitError(code: .storeClosing, message: "the registry shut down; watch again")
+    }
+
     /// Whether `request` may create its store: writes, and the leases and worker registrations that need one.
     /// Every other request reaches its store only if it exists (``serveAbsent(_:id:connection:)`` otherwise).
     private static func createsStore(_ request: WireMessage) -> Bool {
@@ -213,7 +236,7 @@ struct StreamDispatcher: Sendable {
             true
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
-            .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
+            .workerWatch, .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory, .deleteEntries, .deleted, .getRetention, .setRetention, .retention,
             .consumerQuery, .consumerAck, .consumerDelete, .consumers:
             false
@@ -256,7 +279,7 @@ struct StreamDispatcher: Sendable {
             throw StreamKitError.consumerNotFound(name)
         case .consumerDelete:
             try await connection.send(.ack(false), on: id)
-        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .hello, .consumerCreate:
+        case .publish, .produceOpen, .leaseAcquire, .workerRegister, .subscribe, .workerWatch, .hello, .consumerCreate:
             throw StreamKitError(code: .internalError, message: "\(request.kind) is not answered for a missing store")
         case .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
             .workerRegistered, .workerInventory, .deleted, .retention, .consumers:
@@ -280,7 +303,7 @@ struct StreamDispatcher: Sendable {
     /// The optional features this server supports.
     static let features = [
         "trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature,
-        WireMessage.consumersFeature,
+        WireMessage.consumersFeature, WireMessage.workerWatchFeature,
     ]
 
     /// Commits each `records` message of an upload as it arrives (cut into transactions only by the store's

@@ -90,6 +90,11 @@ actor ClientConnection {
                 throw StreamKitError(
                     code: .unsupported, message: "the server at \(url) does not support durable consumers", storeID: store)
             }
+        case .workerWatch:
+            guard features.contains(WireMessage.workerWatchFeature) else {
+                throw StreamKitError(
+                    code: .unsupported, message: "the server at \(url) does not support watching workers", storeID: store)
+            }
         default: break
         }
         let (id, frame): (UInt64, [UInt8])

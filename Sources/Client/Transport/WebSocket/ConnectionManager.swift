@@ -222,7 +222,7 @@ actor ConnectionManager {
         let local = WireHello(
             features: [
                 "trace-context", StoredEntries.feature, WireMessage.deleteFeature, WireMessage.retentionFeature,
-                WireMessage.consumersFeature,
+                WireMessage.consumersFeature, WireMessage.workerWatchFeature,
             ])
         let inbox = StreamInbox(autoConsume: true)
         do {

@@ -517,6 +517,12 @@ struct WebSocketTransport: ClientTransport {
         guard case .ack = answer else { throw Self.unexpected(answer, to: "unregisterWorker") }
     }
 
+    func watchWorkers(store id: UUID) async throws -> any WorkerInventoryFeed {
+        let feed = WebSocketWorkerFeed(transport: self, store: id)
+        try await feed.start()
+        return feed
+    }
+
     func workerInventory(store id: UUID) async throws -> WorkerInventory {
         switch try await call("workerInventory", store: id, .workerInventoryRequest, replay: .safe) {
         case .workerInventory(let inventory): return inventory
