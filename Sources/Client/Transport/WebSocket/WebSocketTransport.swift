@@ -439,7 +439,7 @@ struct WebSocketTransport: ClientTransport {
     // MARK: - Subscriptions
 
     func subscribe(store id: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed {
-        let feed = WebSocketStatusFeed(
+        let feed = WebSocketFeed<SegmentStatus>.subscription(
             transport: self, store: id, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         try await feed.start()
         return feed
@@ -518,7 +518,7 @@ struct WebSocketTransport: ClientTransport {
     }
 
     func watchWorkers(store id: UUID) async throws -> any WorkerInventoryFeed {
-        let feed = WebSocketWorkerFeed(transport: self, store: id)
+        let feed = WebSocketFeed<WorkerInventory>.workerWatch(transport: self, store: id)
         try await feed.start()
         return feed
     }

@@ -8,14 +8,15 @@ import StreamKitEngine
 import StreamKitWire
 import Synchronization
 
-/// A subscription over the WebSocket transport that survives lost connections: statuses arrive in a coalescing
-/// ``StatusBuffer``; when the connection is lost the feed waits for the transport to reconnect (with backoff, for
-/// as long as it takes) and subscribes again, which delivers a fresh snapshot and then live statuses.
+/// A live feed over the WebSocket transport that survives lost connections — a subscription's statuses
+/// (``subscription(transport:store:space:segment:heartbeatSeconds:)``) or a worker watch's inventories
+/// (``workerWatch(transport:store:)``): elements arrive in a ``CoalescingBuffer``; when the connection is lost the
+/// feed waits for the transport to reconnect (with backoff, for as long as it takes) and opens its stream again,
+/// which delivers a fresh snapshot (the current statuses, the current inventory) and then live elements.
 ///
-/// It ends (nil) when the server finishes the subscription (the store closed) or after ``cancel()``; it throws
-/// the server's error, or a permanent reconnect error such as `unauthorized`. A `Mutex` guards the current stream.
-final class WebSocketStatusFeed: StatusFeed {
-    typealias Element = SegmentStatus
+/// It ends (nil) when the server finishes the feed (the store closed) or after ``cancel()``; it throws the server's
+/// error, or a permanent reconnect error such as `unauthorized`. A `Mutex` guards the current stream.
+final class WebSocketFeed<Element: Sendable>: AsyncSequence, Sendable {
 
     private struct Current {
         var connection: ClientConnection?
@@ -25,31 +26,38 @@ final class WebSocketStatusFeed: StatusFeed {
 
     private let transport: WebSocketTransport
     private let store: UUID
-    private let space: String
-    private let segment: String
-    private let heartbeatSeconds: Int?
-    private let buffer = StatusBuffer()
+    /// The request that opens the feed's stream, and its operation name (spans, logs).
+    private let request: WireMessage
+    private let operation: String
+    /// Log metadata naming what the feed follows.
+    private let metadata: Logger.Metadata
+    private let buffer: CoalescingBuffer<Element>
+    /// Whether to hand an element on (a worker watch skips an inventory it handed on before a reconnect).
+    private let accept: @Sendable (Element) -> Bool
     private let current = Mutex(Current())
     private let resubscriptions = Mutex(0)
-    /// The trace context of the subscribe span, sent again on every re-subscription.
+    /// The trace context of the feed's span, sent again on every reopen.
     private let traceparent: String?
 
-    /// Creates the feed; call it in the subscription's trace context (the client's span), which every open carries.
-    init(transport: WebSocketTransport, store: UUID, space: String, segment: String, heartbeatSeconds: Int? = nil) {
+    /// Creates the feed; call it in the feed's trace context (the client's span), which every open carries.
+    private init(
+        transport: WebSocketTransport, store: UUID, request: WireMessage, operation: String, metadata: Logger.Metadata,
+        buffer: CoalescingBuffer<Element>, accept: @escaping @Sendable (Element) -> Bool = { _ in true }
+    ) {
         self.transport = transport
         self.store = store
-        self.space = space
-        self.segment = segment
-        self.heartbeatSeconds = heartbeatSeconds
+        self.request = request
+        self.operation = operation
+        self.metadata = metadata.merging(["store_id": "\(store)"]) { $1 }
+        self.buffer = buffer
+        self.accept = accept
         traceparent = WebSocketTransport.currentTraceparent()
     }
 
     var coalescedCount: Int { buffer.coalescedCount }
 
-    /// Times the feed subscribed again after a lost connection.
+    /// Times the feed opened its stream again after a lost connection.
     var resubscriptionCount: Int { resubscriptions.withLock { $0 } }
-
-    private var request: WireMessage { .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds) }
 
     /// Opens the first subscribe stream and waits until the server accepted it, so that a refusal of the stream
     /// (`forbidden` for a store the token does not grant, `overloaded` …) is thrown here, as the in-process
@@ -63,9 +71,9 @@ final class WebSocketStatusFeed: StatusFeed {
         let transport = self.transport
         let manager = transport.manager
         do {
-            try await transport.context.retrying("subscribe", store: store, stopIf: { manager.isClosing }) {
+            try await transport.context.retrying(operation, store: store, stopIf: { manager.isClosing }) {
                 let (connection, id) = try await transport.openStream(
-                    "subscribe", store: store, request, receiver: buffer, closeAfterOpen: false, retrying: false,
+                    operation, store: store, request, receiver: buffer, closeAfterOpen: false, retrying: false,
                     traceparent: traceparent)
                 attach(connection, id)
                 switch await buffer.acceptance() {
@@ -79,9 +87,9 @@ final class WebSocketStatusFeed: StatusFeed {
                     throw error  // Retryable: the connection went away before the server accepted it.
                 case .ended(.cancelled):
                     throw CancellationError()
-                case .ended(.finished), .ended(.status):
+                case .ended(.finished), .ended(.element):
                     throw StreamKitError(
-                        code: .internalError, message: "the server ended a subscription it had not accepted",
+                        code: .internalError, message: "the server ended a \(request.kind) stream it had not accepted",
                         storeID: store)
                 }
             }
@@ -91,7 +99,7 @@ final class WebSocketStatusFeed: StatusFeed {
         }
     }
 
-    /// Ends the feed: the server's subscription ends too, and iteration returns nil.
+    /// Ends the feed: the server's side ends too, and iteration returns nil.
     func cancel() {
         buffer.cancel()
         let stream = current.withLock { current -> (ClientConnection, UInt64)? in
@@ -106,21 +114,21 @@ final class WebSocketStatusFeed: StatusFeed {
 
     func makeAsyncIterator() -> Iterator { Iterator(feed: self) }
 
-    /// Iterates statuses.
+    /// Iterates the elements.
     struct Iterator: AsyncIteratorProtocol {
-        let feed: WebSocketStatusFeed
+        let feed: WebSocketFeed
 
-        /// The next status; nil once the feed ended.
-        mutating func next() async throws -> SegmentStatus? { try await feed.next() }
+        /// The next element; nil once the feed ended.
+        mutating func next() async throws -> Element? { try await feed.next() }
     }
 
     // MARK: - Delivery
 
-    private func next() async throws -> SegmentStatus? {
+    private func next() async throws -> Element? {
         while true {
             switch await buffer.next() {
-            case .status(let status):
-                return status
+            case .element(let element):
+                if accept(element) { return element }
             case .finished, .cancelled:
                 return nil
             case .failed(let error):
@@ -131,13 +139,12 @@ final class WebSocketStatusFeed: StatusFeed {
         }
     }
 
-    /// Waits for a connection and subscribes again; false when the feed was cancelled meanwhile.
+    /// Waits for a connection and opens the feed's stream again; false when the feed was cancelled meanwhile.
     private func resubscribe(after loss: StreamKitError) async throws -> Bool {
         current.withLock { $0.connection = nil }
-        let metadata: Logger.Metadata = [
-            "store_id": "\(store)", "space": "\(space)", "segment": "\(segment)", "error": "\(loss)",
-        ]
-        transport.context.logger.debug("subscription connection lost; re-subscribing", metadata: metadata)
+        var metadata = self.metadata
+        metadata["error"] = "\(loss)"
+        transport.context.logger.debug("\(operation) connection lost; opening the feed again", metadata: metadata)
         var failures = 0
         while true {
             let connection: ClientConnection
@@ -177,5 +184,35 @@ final class WebSocketStatusFeed: StatusFeed {
         }
         if cancelled { Task { await connection.endSubscription(id) } }
         return !cancelled
+    }
+}
+
+extension WebSocketFeed: StatusFeed where Element == SegmentStatus {
+    /// A subscription's statuses (``StreamKitClient/subscribe(store:space:segment:heartbeat:silenceBound:handler:)``).
+    static func subscription(
+        transport: WebSocketTransport, store: UUID, space: String, segment: String, heartbeatSeconds: Int?
+    ) -> WebSocketFeed<SegmentStatus> {
+        WebSocketFeed(
+            transport: transport, store: store,
+            request: .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds), operation: "subscribe",
+            metadata: ["space": "\(space)", "segment": "\(segment)"], buffer: .statuses())
+    }
+}
+
+extension WebSocketFeed: WorkerInventoryFeed where Element == WorkerInventory {
+    /// A worker watch's inventories (``StreamKitClient/workerInventoryUpdates(store:)``); after a reconnect the
+    /// current inventory is handed on only when its version differs from the last one handed on.
+    static func workerWatch(transport: WebSocketTransport, store: UUID) -> WebSocketFeed<WorkerInventory> {
+        let last = Mutex<UInt64?>(nil)
+        return WebSocketFeed(
+            transport: transport, store: store, request: .workerWatch, operation: "workerInventoryUpdates", metadata: [:],
+            buffer: .inventories(),
+            accept: { inventory in
+                last.withLock { last in
+                    guard last != inventory.version else { return false }
+                    last = inventory.version
+                    return true
+                }
+            })
     }
 }

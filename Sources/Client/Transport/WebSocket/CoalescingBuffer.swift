@@ -2,44 +2,53 @@ import StreamKitEngine
 import StreamKitWire
 import Synchronization
 
-/// The inventories of one worker watch between the connection and the watch's reader: at most one waits (a newer
-/// inventory replaces an undelivered older one), so a slow reader costs one inventory of memory. Every message
-/// is taken at once, so the server is never held back by the reader. The buffer outlives the streams of its
-/// watch: after a lost connection the next `workerWatch` stream delivers into it again. A `Mutex` guards it.
-final class InventoryBuffer: StreamReceiver {
-    /// What the reader gets next.
+/// What a live feed (a subscription's statuses, a worker watch's inventories) holds between the connection and
+/// its consumer: at most one element per key (a newer one replaces an undelivered older one of its key and counts
+/// as coalesced), so a slow consumer costs memory bounded by the number of keys — segments for statuses, one for
+/// inventories. Every message is taken at once, so the server is never held back by the consumer. The buffer
+/// outlives the streams of its feed: after a lost connection the next stream delivers into it again. A `Mutex`
+/// guards it.
+final class CoalescingBuffer<Element: Sendable>: StreamReceiver {
+    /// What the consumer gets next.
     enum Event: Sendable {
-        case inventory(WorkerInventory)
-        /// The server finished the watch.
+        case element(Element)
+        /// The server finished the feed (the store closed).
         case finished
-        /// The server failed the watch; rethrow.
+        /// The server failed the feed; rethrow.
         case failed(StreamKitError)
-        /// The connection was lost: watch again.
+        /// The connection was lost: open the feed again.
         case lost(StreamKitError)
         /// ``cancel()`` was called, or the waiting task was cancelled.
         case cancelled
     }
 
-    /// Whether the server accepted a watch stream.
+    /// Whether the server accepted the feed's stream.
     enum Acceptance: Sendable {
-        /// Its credit or an inventory arrived.
+        /// Its credit or an element arrived.
         case accepted
         /// It ended first, so.
         case ended(Event)
     }
 
     private struct State {
-        var pending: WorkerInventory?
+        var order: [String] = []
+        var head = 0
+        var pending: [String: Element] = [:]
         var end: Event?
         var waiter: CheckedContinuation<Event, Never>?
+        var coalesced = 0
+        /// Whether the server accepted the current stream (its credit or an element arrived).
         var accepted = false
+        /// ``acceptance()``'s waiter.
         var acceptanceWaiter: CheckedContinuation<Acceptance, Never>?
 
+        /// What ``acceptance()`` answers now, if it is known.
         var acceptance: Acceptance? {
             if accepted { return .accepted }
             return end.map { .ended($0) }
         }
 
+        /// The waiter of ``acceptance()`` with its answer, once there is one.
         mutating func takeAcceptanceWaiter() -> AcceptanceWaiter? {
             guard let waiter = acceptanceWaiter, let answer = acceptance else { return nil }
             acceptanceWaiter = nil
@@ -48,13 +57,25 @@ final class InventoryBuffer: StreamReceiver {
     }
 
     private let state = Mutex(State())
+    /// What the feed expects (for the error when another message arrives), and each message's key and element.
+    private let expected: String
+    private let unpack: @Sendable (WireMessage) -> (key: String, element: Element)?
+
+    /// A buffer for messages `unpack` takes apart; any other message fails the feed (`expected` names what it wants).
+    init(expecting expected: String, _ unpack: @escaping @Sendable (WireMessage) -> (key: String, element: Element)?) {
+        self.expected = expected
+        self.unpack = unpack
+    }
+
+    /// Elements replaced by a newer one of the same key before delivery.
+    var coalescedCount: Int { state.withLock { $0.coalesced } }
 
     // MARK: - Connection side
 
     func deliver(_ message: WireMessage) -> Bool {
-        guard case .workerInventory(let inventory) = message else {
+        guard let (key, element) = unpack(message) else {
             fail(
-                StreamKitError(code: .internalError, message: "a worker watch received \(message.kind), not an inventory"),
+                StreamKitError(code: .internalError, message: "a feed of \(expected) received \(message.kind)"),
                 reason: .server)
             return true
         }
@@ -66,11 +87,16 @@ final class InventoryBuffer: StreamReceiver {
                 state.waiter = nil
                 return (waiter, acceptance)
             }
-            state.pending = inventory
+            if state.pending[key] != nil {
+                state.coalesced += 1
+            } else {
+                state.order.append(key)
+            }
+            state.pending[key] = element
             return (nil, acceptance)
         }
         acceptance?.resume()
-        waiter?.resume(returning: .inventory(inventory))
+        waiter?.resume(returning: .element(element))
         return true
     }
 
@@ -89,11 +115,13 @@ final class InventoryBuffer: StreamReceiver {
         end(reason == .server ? .failed(error) : .lost(error))
     }
 
-    /// Ends delivery for good: a waiting reader gets `.cancelled`, a queued inventory is dropped.
+    /// Ends delivery for good: a waiting consumer gets `.cancelled`, queued elements are dropped.
     func cancel() {
         let (waiter, acceptance) = state.withLock { state -> Wakeups in
             state.end = .cancelled
-            state.pending = nil
+            state.pending.removeAll()
+            state.order.removeAll()
+            state.head = 0
             defer { state.waiter = nil }
             return (state.waiter, state.takeAcceptanceWaiter())
         }
@@ -101,7 +129,8 @@ final class InventoryBuffer: StreamReceiver {
         waiter?.resume(returning: .cancelled)
     }
 
-    /// Accepts inventories again after a lost connection, for the next watch stream (not accepted yet).
+    /// Accepts elements again after a lost connection, for the next stream (not accepted yet). Elements still queued
+    /// stay.
     ///
     /// - Returns: false when the buffer was cancelled meanwhile.
     func reopen() -> Bool {
@@ -124,8 +153,10 @@ final class InventoryBuffer: StreamReceiver {
         waiter?.resume(returning: event)
     }
 
+    /// The waiters to resume, outside the lock, after a change.
     private typealias Wakeups = (CheckedContinuation<Event, Never>?, AcceptanceWaiter?)
 
+    /// A waiter of ``acceptance()`` and its answer, resumed outside the lock.
     private struct AcceptanceWaiter {
         let continuation: CheckedContinuation<Acceptance, Never>
         let answer: Acceptance
@@ -133,7 +164,8 @@ final class InventoryBuffer: StreamReceiver {
         func resume() { continuation.resume(returning: answer) }
     }
 
-    /// Waits until the server accepted the current watch stream, or the stream ended first.
+    /// Waits until the server accepted the current stream, or the stream ended first; its elements stay queued for
+    /// ``next()``. `.ended(.cancelled)` when the waiting task is cancelled.
     func acceptance() async -> Acceptance {
         if let ready = state.withLock({ $0.acceptance }) { return ready }
         return await withTaskCancellationHandler {
@@ -155,10 +187,9 @@ final class InventoryBuffer: StreamReceiver {
         }
     }
 
-    // MARK: - Reader side
+    // MARK: - Consumer side
 
-    /// The queued inventory, or the next one, or how delivery ended; `.cancelled` when the waiting task is
-    /// cancelled.
+    /// The next element (queued ones first), or how delivery ended; `.cancelled` when the waiting task is cancelled.
     func next() async -> Event {
         if let ready = state.withLock({ Self.take(&$0) }) { return ready }
         return await withTaskCancellationHandler {
@@ -181,10 +212,38 @@ final class InventoryBuffer: StreamReceiver {
     }
 
     private static func take(_ state: inout State) -> Event? {
-        if let inventory = state.pending {
-            state.pending = nil
-            return .inventory(inventory)
+        while state.head < state.order.count {
+            let name = state.order[state.head]
+            state.head += 1
+            if state.head == state.order.count {
+                state.order.removeAll(keepingCapacity: true)
+                state.head = 0
+            } else if state.head > 1024 && state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            if let element = state.pending.removeValue(forKey: name) { return .element(element) }
         }
         return state.end
+    }
+}
+
+extension CoalescingBuffer where Element == SegmentStatus {
+    /// A subscription's statuses, the latest per segment.
+    static func statuses() -> CoalescingBuffer<SegmentStatus> {
+        CoalescingBuffer(expecting: "statuses") { message in
+            guard case .status(let status) = message else { return nil }
+            return (status.segment, status)
+        }
+    }
+}
+
+extension CoalescingBuffer where Element == WorkerInventory {
+    /// A worker watch's inventories: only the latest waits.
+    static func inventories() -> CoalescingBuffer<WorkerInventory> {
+        CoalescingBuffer(expecting: "worker inventories") { message in
+            guard case .workerInventory(let inventory) = message else { return nil }
+            return ("", inventory)
+        }
     }
 }
