@@ -10,7 +10,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-// The four examples of README.md, "Using the client": each function body below is copied there verbatim (less its
+// The five examples of README.md, "Using the client": each function body below is copied there verbatim (less its
 // final `return`), each test runs it, and `readmeShowsTheseExamples` checks the copies, so the README cannot drift
 // from the API. Change both together.
 
@@ -74,6 +74,19 @@ func leaseExample(client: StreamKitClient, store: UUID) async throws -> UInt64 {
         // Pass lease.fencingToken with every write so that a stale holder is refused.
         lease.fencingToken
     }
+}
+
+/// README: a durable consumer that resumes where it stopped.
+func consumerExample(client: StreamKitClient, store: UUID) async throws -> Int {
+    try await client.createConsumer(store: store, name: "billing", spaces: ["orders"])  // Once; idempotent.
+    let billed = try await client.withConsumer(store: store, name: "billing") { reader in
+        var count = 0
+        for try await entry in reader.entries() {  // After the last acknowledged entry, up to the head.
+            count += entry.payload.isEmpty ? 0 : 1  // Processed once the loop asks for the next entry.
+        }
+        return count
+    }  // Acknowledged before withConsumer returns: the next run goes on from there.
+    return billed
 }
 
 // MARK: - Event sourcing example (as in README.md, "Event sourcing")
@@ -170,6 +183,26 @@ struct ReadmeExamplesTests {
         await registry.shutdown()
     }
 
+    @Test("the consumer example reads what is new and a second run continues after it")
+    func consumer() async throws {
+        var configuration = RegistryConfiguration()
+        configuration.inMemory = true
+        let registry = StoreRegistry(root: "", configuration: configuration)
+        let client = StreamKitClient(transport: .inProcess(registry))
+        let store = UUID()
+        try await client.publish(store: store, space: "orders", segment: "order-1", payload: Array("created".utf8))
+        try await client.publish(store: store, space: "orders", segment: "order-2", payload: Array("created".utf8))
+
+        let first = try await consumerExample(client: client, store: store)
+        let second = try await consumerExample(client: client, store: store)
+        try await client.publish(store: store, space: "orders", segment: "order-1", payload: Array("paid".utf8))
+        let third = try await consumerExample(client: client, store: store)
+
+        #expect([first, second, third] == [2, 0, 1])
+        await client.close()
+        await registry.shutdown()
+    }
+
     @Test("README.md shows each example's body verbatim (without its final return)")
     func readmeShowsTheseExamples() throws {
         let source = URL(fileURLWithPath: #filePath)
@@ -177,9 +210,9 @@ struct ReadmeExamplesTests {
         for _ in 0..<4 { root.deleteLastPathComponent() }  // Tests/ClientTests/Examples/<file>
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let blocks = Self.swiftBlocks(in: readme, section: "## Using the client")
-        #expect(blocks.count == 4)
+        #expect(blocks.count == 5)
         let code = try String(contentsOf: source, encoding: .utf8)
-        for example in ["embeddedExample", "webSocketExample", "subscriptionExample", "leaseExample"] {
+        for example in ["embeddedExample", "webSocketExample", "subscriptionExample", "leaseExample", "consumerExample"] {
             let body = try #require(Self.body(of: example, in: code), "\(example) not found")
             #expect(blocks.contains(body), "README.md has no block equal to the body of \(example):\n\(body)")
         }
