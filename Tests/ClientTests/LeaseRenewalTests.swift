@@ -92,6 +92,40 @@ struct LeaseRenewalTests {
         #expect(attempts.get == 1)
     }
 
+    @Test func aLeaseBodySurvivesAServerRestartBetweenRenewals() async throws {
+        let h = try await ClientHarness.make(.webSocket)
+        let server = try #require(h.server)
+        let gate = ManualClock()
+        let run = Task {
+            try await h.client.withLease(store: h.storeID, key: "job", ttl: .seconds(10)) { lease in
+                try await gate.sleep(1)
+                return lease.fencingToken
+            }
+        }
+        let store = try await h.registry.store(h.storeID)
+        await eventually("lease acquired, renewer asleep") {
+            (try? await store.lease(key: "job")) != nil && h.clock.sleeperCount == 1
+        }
+        let before = try #require(try await store.lease(key: "job")).expiresAt
+
+        await server.stop()  // The renewal at 5 s finds no server: storeUnavailable, retried every second.
+        h.clock.advance(by: 5 * Self.second)
+        await eventually("renewal failed, retry pending") { h.clock.sleeperCount == 1 }
+        let whileDown = try #require(try await store.lease(key: "job")).expiresAt
+        try await server.resume()
+        h.clock.advance(by: Self.second)
+        await eventually("renewed through the new server") {
+            ((try? await store.lease(key: "job"))?.expiresAt ?? 0) > before
+        }
+        await eventually("body waiting") { gate.sleeperCount == 1 }
+        gate.advance(by: 1)
+        let token = try await run.value
+        await h.tearDown()
+
+        #expect(whileDown == before)
+        #expect(token > 0)
+    }
+
     @Test(arguments: TransportKind.allCases)
     func leasesCanBeAcquiredRenewedAndReleasedDirectly(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
