@@ -86,17 +86,22 @@ public final class StreamKitServer: Sendable {
         case refused
     }
 
-    private struct State: ~Copyable {
-        var channel: (any Channel)?
-        var acceptTask: Task<Void, Never>?
-        var stopped = false
+    /// Where the server is in its life. `idle` → `starting` (``start()`` binds) → `running` → `stopped`; a
+    /// ``shutdown()`` during `starting` records itself and waits: `start` then closes what it bound, resumes it and
+    /// throws, so nothing listens after `shutdown` returns, whenever it came.
+    private enum Phase {
+        case idle
+        /// Binding; the shutdowns that arrived meanwhile wait for the start to give up.
+        case starting(shutdowns: [CheckedContinuation<Void, Never>])
+        case running(channel: any Channel, acceptTask: Task<Void, Never>)
+        case stopped
     }
 
     /// The registry whose stores are served.
     public let registry: StoreRegistry
     /// The settings.
     public let configuration: Configuration
-    private let state = Mutex(State())
+    private let phase = Mutex<Phase>(.idle)
     private let group: MultiThreadedEventLoopGroup
     /// The open connections, against `configuration.maxConnections`.
     private let slots: ConnectionSlots
@@ -121,25 +126,48 @@ public final class StreamKitServer: Sendable {
     /// Binds and starts accepting connections in the background.
     ///
     /// - Returns: The bound port (the chosen one when the configuration's port is 0).
-    /// - Throws: The bind error; `invalidArgument` when the server was already started or shut down, or when the
-    ///   authentication settings are unusable (an empty HMAC secret, a PEM that is no supported public key) or the
-    ///   TLS certificate or key cannot be read.
+    /// - Throws: The bind error (the server may be started again); `invalidArgument` when the server was already
+    ///   started or shut down, or when the authentication settings are unusable (an empty HMAC secret, a PEM that is
+    ///   no supported public key) or the TLS certificate or key cannot be read; `storeClosing` when ``shutdown()``
+    ///   came while it was binding (what it bound is closed before that shutdown returns).
     public func start() async throws -> Int {
-        let taken = state.withLock { state in
-            let taken = state.stopped || state.channel != nil
-            state.stopped = true  // Reserves the start; cleared below once bound.
-            return taken
+        let idle = phase.withLock { phase -> Bool in
+            guard case .idle = phase else { return false }
+            phase = .starting(shutdowns: [])
+            return true
         }
-        guard !taken else {
+        guard idle else {
             throw StreamKitError(code: .invalidArgument, message: "the server was already started or shut down")
         }
-        let server = try await bind(
-            verifier: TokenVerifier.make(configuration.authentication), tls: configuration.tls?.makeContext())
+        let server: NIOAsyncChannel<EventLoopFuture<Upgrade>, Never>
+        do {
+            server = try await bind(
+                verifier: TokenVerifier.make(configuration.authentication), tls: configuration.tls?.makeContext())
+        } catch {
+            for waiter in giveUpStarting() { waiter.resume() }
+            throw error
+        }
         let port = server.channel.localAddress?.port ?? configuration.port
         let task = Task { [self] in await accept(server) }
-        state.withLock { state in
-            state.channel = server.channel
-            state.acceptTask = task
+        let shutdowns = phase.withLock { phase -> [CheckedContinuation<Void, Never>]? in
+            guard case .starting(let shutdowns) = phase else {
+                phase = .stopped
+                return []
+            }
+            if !shutdowns.isEmpty {
+                phase = .stopped
+                return shutdowns
+            }
+            phase = .running(channel: server.channel, acceptTask: task)
+            return nil
+        }
+        if let shutdowns {  // Shut down while binding: close what was bound before the shutdowns return.
+            try? await server.channel.close()
+            pending.closeAll()
+            task.cancel()
+            await task.value
+            for waiter in shutdowns { waiter.resume() }
+            throw StreamKitError(code: .storeClosing, message: "the server was shut down while it started")
         }
         configuration.logger.info(
             "server listening",
@@ -153,7 +181,10 @@ public final class StreamKitServer: Sendable {
     /// Starts the server (see ``start()``) and returns when it has been shut down.
     public func run() async throws {
         _ = try await start()
-        let task = state.withLock { $0.acceptTask }
+        let task = phase.withLock { phase -> Task<Void, Never>? in
+            guard case .running(_, let acceptTask) = phase else { return nil }
+            return acceptTask
+        }
         await withTaskCancellationHandler {
             await task?.value
         } onCancel: {
@@ -168,13 +199,52 @@ public final class StreamKitServer: Sendable {
     /// and recovers (reads resume, subscriptions subscribe again) instead of taking the error as final. The last
     /// frames are written (2 s at most: a peer that reads nothing cannot hold the shutdown) before the socket closes.
     public func shutdown() async {
-        let (channel, task) = state.withLock { state in
-            state.stopped = true
-            defer {
-                state.channel = nil
-                state.acceptTask = nil
+        enum Step {
+            case none
+            case waitForStart
+            case close(any Channel, Task<Void, Never>)
+        }
+        let step = phase.withLock { phase -> Step in
+            switch phase {
+            case .idle, .stopped:
+                phase = .stopped
+                return .none
+            case .starting(let shutdowns):
+                phase = .starting(shutdowns: shutdowns)
+                return .waitForStart
+            case .running(let channel, let acceptTask):
+                phase = .stopped
+                return .close(channel, acceptTask)
             }
-            return (state.channel, state.acceptTask)
+        }
+        let channel: (any Channel)?
+        let task: Task<Void, Never>?
+        switch step {
+        case .none:
+            return
+        case .waitForStart:
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let registered = phase.withLock { phase -> Bool in
+                    guard case .starting(var shutdowns) = phase else { return false }  // Settled meanwhile: see below.
+                    shutdowns.append(waiter)
+                    phase = .starting(shutdowns: shutdowns)
+                    return true
+                }
+                if !registered { waiter.resume() }
+            }
+            // The start gave up and closed what it bound, or it finished first and is running: stop it then.
+            let running = phase.withLock { phase -> (any Channel, Task<Void, Never>)? in
+                guard case .running(let channel, let acceptTask) = phase else {
+                    phase = .stopped
+                    return nil
+                }
+                phase = .stopped
+                return (channel, acceptTask)
+            }
+            guard let running else { return }
+            (channel, task) = (running.0, running.1)
+        case .close(let running, let acceptTask):
+            (channel, task) = (running, acceptTask)
         }
         try? await channel?.close()
         pending.closeAll()
@@ -184,6 +254,26 @@ public final class StreamKitServer: Sendable {
     }
 
     // MARK: - Listening
+
+    /// The start failed: back to stopped; the shutdowns that waited for it go on.
+    private func giveUpStarting() -> [CheckedContinuation<Void, Never>] {
+        phase.withLock { phase in
+            guard case .starting(let shutdowns) = phase else {
+                phase = .stopped
+                return []
+            }
+            phase = shutdowns.isEmpty ? .idle : .stopped
+            return shutdowns
+        }
+    }
+
+    /// Whether the server is listening (for tests).
+    package var isListening: Bool {
+        phase.withLock { phase in
+            if case .running = phase { return true }
+            return false
+        }
+    }
 
     private func bind(verifier: TokenVerifier, tls: NIOSSLContext?) async throws
         -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never>
