@@ -222,6 +222,7 @@ let package = Package(
             dependencies: [
                 "StreamKitWire", "StreamKitEngine", "StreamKitLogFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

@@ -267,6 +267,9 @@ public final class StreamKitServer: Sendable {
         }
     }
 
+    /// Whether the readiness probe answers 200: the server is running (started, not shutting down).
+    var isReady: Bool { isListening }
+
     /// Whether the server is listening (for tests).
     package var isListening: Bool {
         phase.withLock { phase in
@@ -386,7 +389,7 @@ public final class StreamKitServer: Sendable {
                         configuration: .init(upgradeConfiguration: configuration))
                     // RFC 6455 §4.2 checks with the right status codes, before NIO's upgrader sees the request.
                     try operations.addHandler(
-                        UpgradeValidator(path: path, logger: logger),
+                        UpgradeValidator(path: path, logger: logger, isReady: { [weak self] in self?.isReady ?? false }),
                         position: .before(operations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)))
                     // After the 400 that NIO's protocol error handler writes for an unparsable request: close.
                     try operations.addHandler(

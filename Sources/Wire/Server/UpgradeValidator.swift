@@ -13,15 +13,24 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
 
     private let path: String
     private let logger: Logger
-    /// Set once a head was refused: the answer, written at the request's end.
+    /// Whether the server is ready (`GET /health/ready`).
+    private let isReady: @Sendable () -> Bool
+    /// Set once a head was refused (or was a health probe): the answer, written at the request's end.
     private var refusal: HTTPRefusal?
+
+    /// The liveness probe's path: 200 while the server accepts connections.
+    static let livePath = "/health/live"
+    /// The readiness probe's path: 200 while the server is running, 503 before and while it shuts down.
+    static let readyPath = "/health/ready"
 
     /// - Parameters:
     ///   - path: The path that upgrades.
     ///   - logger: Where refusals are logged (debug).
-    init(path: String, logger: Logger) {
+    ///   - isReady: Whether the server is ready to serve (the readiness probe's answer).
+    init(path: String, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
         self.path = path
         self.logger = logger
+        self.isReady = isReady
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -34,6 +43,10 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
             context.fireChannelRead(data)
             return
         }
+        if let probe = health(head) {  // Unauthenticated, answered before any upgrade check.
+            refusal = probe
+            return
+        }
         if let refusal = UpgradeRequestCheck.refusal(for: head, path: path) {
             self.refusal = refusal
             Counter(
@@ -44,5 +57,20 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
         }
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    /// The answer to a health probe (`GET` of ``livePath`` or ``readyPath``), nil for other requests.
+    private func health(_ head: HTTPRequestHead) -> HTTPRefusal? {
+        guard head.method == .GET else { return nil }
+        let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch target {
+        case Self.livePath:
+            return HTTPRefusal(.ok, reason: "live")
+        case Self.readyPath:
+            return isReady()
+                ? HTTPRefusal(.ok, reason: "ready") : HTTPRefusal(.serviceUnavailable, reason: "not ready: shutting down")
+        default:
+            return nil
+        }
     }
 }
