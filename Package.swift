@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         // jwt-kit's own crypto package (same location as jwt-kit names it): HMAC for the synchronous token signer.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.1.0"),
@@ -139,6 +140,8 @@ let package = Package(
             dependencies: [
                 "StreamKitLogFiles", "StreamKitEngine", "StreamKitWire", "StreamKitClient", "StreamKitPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/streamkit",

@@ -310,6 +310,31 @@ import Testing
         #expect(inspected.stdout.contains("consumers: 1") && inspected.stdout.contains("later: segment s/g, after sequence 5"), "\(inspected.stdout)")
     }
 
+    @Test("serve exposes the process's metrics at GET /metrics (Prometheus text) and answers the health probes, without a token")
+    func serveExportsMetricsAndHealth() async throws {
+        let data = temporaryPath("metrics")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
+        defer { server.child.stop() }
+        let port = try #require(Int(server.url.split(separator: ":").last?.split(separator: "/").first ?? ""))
+        let token = try await self.token(["--all"])
+        let store = UUID().uuidString
+        let publish = ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", token]
+        #expect(try await ChildProcess.run(publish, stdin: "a\nb\n").status == 0)
+
+        let metrics = try HTTPProbe.get(port: port, path: "/metrics")
+        let live = try HTTPProbe.get(port: port, path: "/health/live")
+        let ready = try HTTPProbe.get(port: port, path: "/health/ready")
+        #expect(try await server.terminate().status == 0)
+
+        #expect(metrics.status == 200, "\(metrics.text)")
+        #expect(metrics.text.contains("Content-Type: text/plain; version=0.0.4"))
+        #expect(metrics.text.contains("streamkit_server_connections_total"))
+        #expect(metrics.text.contains("streamkit_server_stream_duration"))
+        #expect(live.status == 200)
+        #expect(ready.status == 200)
+    }
+
     @Test("retention shows the server's default and sets and clears a store's own policy with a token that grants deletion")
     func retentionThroughTheServer() async throws {
         let data = temporaryPath("retention")
@@ -483,4 +508,43 @@ import Testing
         #expect(copied.count == 600)
         #expect(copied == (try await identities(source)))
     }
+}
+
+/// A minimal blocking HTTP/1.1 GET over a plain TCP socket (the test machine may have no curl).
+enum HTTPProbe {
+    struct Answer {
+        var status: Int?
+        var text: String
+    }
+
+    static func get(port: Int, path: String) throws -> Answer {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CLIProbeError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw CLIProbeError("connect to port \(port) failed") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {  // The server closes the connection after its answer.
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            received += buffer[0..<n]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) }
+        return Answer(status: status, text: text)
+    }
+}
+
+struct CLIProbeError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

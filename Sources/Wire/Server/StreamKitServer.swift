@@ -56,6 +56,10 @@ public final class StreamKitServer: Sendable {
         /// by ``StreamKitServer/start()``. The TLS handshake counts in ``upgradeTimeout``. Default nil (plain
         /// `ws://`; keep it to loopback or behind a TLS proxy, since tokens cross in clear).
         public var tls: ServerTLS? = nil
+        /// When set, `GET /metrics` on the server's port answers with what it returns: the Prometheus text
+        /// exposition of the process's metrics (`streamkit serve` bootstraps swift-prometheus and sets it). Served
+        /// without a token, like the health probes. Default nil: `/metrics` is 404.
+        public var metricsExporter: (@Sendable () -> [UInt8])? = nil
         /// Where the server logs: lifecycle at info, failed streams (internal errors) at error, connections,
         /// refused tokens and streams ended by typed errors at debug. Default label `streamkit.server`.
         public var logger: Logger
@@ -282,6 +286,7 @@ public final class StreamKitServer: Sendable {
         -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never>
     {
         let path = configuration.path
+        let metricsExporter = configuration.metricsExporter
         let maxFrame = configuration.limits.maxFrameBytes
         let logger = configuration.logger
         let slots = slots
@@ -389,7 +394,9 @@ public final class StreamKitServer: Sendable {
                         configuration: .init(upgradeConfiguration: configuration))
                     // RFC 6455 §4.2 checks with the right status codes, before NIO's upgrader sees the request.
                     try operations.addHandler(
-                        UpgradeValidator(path: path, logger: logger, isReady: { [weak self] in self?.isReady ?? false }),
+                        UpgradeValidator(
+                            path: path, logger: logger, isReady: { [weak self] in self?.isReady ?? false },
+                            metrics: metricsExporter),
                         position: .before(operations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)))
                     // After the 400 that NIO's protocol error handler writes for an unparsable request: close.
                     try operations.addHandler(

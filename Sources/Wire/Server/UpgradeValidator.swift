@@ -15,6 +15,8 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     private let logger: Logger
     /// Whether the server is ready (`GET /health/ready`).
     private let isReady: @Sendable () -> Bool
+    /// The Prometheus exposition (`GET /metrics`), when the server exports metrics.
+    private let metrics: (@Sendable () -> [UInt8])?
     /// Set once a head was refused (or was a health probe): the answer, written at the request's end.
     private var refusal: HTTPRefusal?
 
@@ -27,11 +29,19 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     ///   - path: The path that upgrades.
     ///   - logger: Where refusals are logged (debug).
     ///   - isReady: Whether the server is ready to serve (the readiness probe's answer).
-    init(path: String, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true }) {
+    ///   - metrics: The Prometheus exposition served at `GET /metrics`; nil: 404 there.
+    init(
+        path: String, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true },
+        metrics: (@Sendable () -> [UInt8])? = nil
+    ) {
         self.path = path
         self.logger = logger
         self.isReady = isReady
+        self.metrics = metrics
     }
+
+    /// The path of the Prometheus exposition.
+    static let metricsPath = "/metrics"
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = Self.unwrapInboundIn(data)
@@ -69,6 +79,9 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
         case Self.readyPath:
             return isReady()
                 ? HTTPRefusal(.ok, reason: "ready") : HTTPRefusal(.serviceUnavailable, reason: "not ready: shutting down")
+        case Self.metricsPath:
+            guard let metrics else { return nil }
+            return HTTPRefusal(.ok, body: metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return nil
         }

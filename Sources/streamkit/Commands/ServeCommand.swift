@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import StreamKitEngine
 import StreamKitPostgres
 import StreamKitWire
@@ -165,6 +167,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Output.run {
+            // Every metric the process emits (swift-metrics) goes to this registry, served at GET /metrics.
+            let prometheus = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus))
             let authentication = try self.authentication()
             let level = Logger.Level(rawValue: logLevel) ?? .notice
             var store = StoreConfiguration()
@@ -206,6 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
                 authentication: authentication, host: host, port: port,
                 upgradeTimeout: Self.duration(seconds: upgradeTimeout),
                 maxConnections: maxConnections)
+            configuration.metricsExporter = { prometheus.emitToBuffer() }
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
             }

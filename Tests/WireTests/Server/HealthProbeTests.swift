@@ -33,10 +33,25 @@ struct HealthProbeTests {
             let live = try await Self.probe(port, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
             let ready = try await Self.probe(port, "GET /health/ready?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n")
             let other = try await Self.probe(port, "GET /health/other HTTP/1.1\r\nHost: x\r\n\r\n")
+            let noMetrics = try await Self.probe(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
 
             #expect(live.0 == 200 && live.1.hasSuffix("live\n"))
             #expect(ready.0 == 200 && ready.1.hasSuffix("ready\n"))
             #expect(other.0 == 404)
+            #expect(noMetrics.0 == 404)  // No exporter configured.
+        }
+    }
+
+    @Test("with a metrics exporter, GET /metrics answers its exposition as Prometheus text, without a token")
+    func metricsAreServedFromTheExporter() async throws {
+        var configuration = StreamKitServer.Configuration(authentication: .hmac(secret: Self.secret), port: 0)
+        configuration.metricsExporter = { Array("# TYPE demo_total counter\ndemo_total 7\n".utf8) }
+        try await withTestServer(configuration) { port, _ in
+            let (status, text) = try await Self.probe(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+
+            #expect(status == 200)
+            #expect(text.contains("text/plain; version=0.0.4"))
+            #expect(text.hasSuffix("demo_total 7\n"))
         }
     }
 
