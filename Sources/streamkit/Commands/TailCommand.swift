@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StreamKitClient
 import StreamKitEngine
+import Synchronization
 
 /// `streamkit tail URL --store ID --space S [--segment G] [--token T] [--from-start] [--consumer NAME]`.
 struct TailCommand: AsyncParsableCommand {
@@ -120,38 +121,58 @@ private struct Follower: Sendable {
             }
         Output.error("streamkit: following as consumer \(name) (\(created.consumer.target)), \(created.lag.entries) entries behind")
         try await client.withConsumer(store: store, name: name, acknowledgement: .manual) { reader in
-            let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-            let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
-                wake.yield()
-            }
-            let ticker = Task {
-                while (try? await Task.sleep(for: .seconds(1))) != nil { wake.yield() }
-            }
-            defer { ticker.cancel() }
-            wake.yield()
-            for await _ in wakes {
-                let state = subscription.status()
-                if state.state == .failed {
-                    throw CLIError("the subscription ended: \(state.lastError ?? "connection lost")")
+            // The last entry written to stdout and not acknowledged yet: acknowledged even when a signal ends the
+            // command (in a task the signal does not cancel), so a later run does not print it again.
+            let printed = Mutex<Entry?>(nil)
+            do {
+                try await follow(client, reader: reader, printed: printed)
+            } catch {
+                if let last = printed.withLock({ $0 }) {
+                    _ = await Task.detached { try? await reader.acknowledge(through: last) }.value
                 }
-                var buffer = Data()
-                var last: Entry?
-                for try await entry in reader.entries() {
-                    try Task.checkCancellation()
-                    buffer.append(DumpCommand.json(entry))
-                    buffer.append(0x0A)
-                    last = entry
-                    if buffer.count > 1 << 16 {
-                        Output.write(buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                        try await reader.acknowledge(through: entry)
-                    }
-                }
-                Output.write(buffer)
-                if let last { try await reader.acknowledge(through: last) }
+                throw error
             }
-            await subscription.cancel()
         }
+    }
+
+    private func follow(_ client: StreamKitClient, reader: ConsumerReader, printed: borrowing Mutex<Entry?>) async throws {
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
+            wake.yield()
+        }
+        let ticker = Task {
+            while (try? await Task.sleep(for: .seconds(1))) != nil { wake.yield() }
+        }
+        defer { ticker.cancel() }
+        wake.yield()
+        for await _ in wakes {
+            let state = subscription.status()
+            if state.state == .failed {
+                throw CLIError("the subscription ended: \(state.lastError ?? "connection lost")")
+            }
+            var buffer = Data()
+            var last: Entry?
+            for try await entry in reader.entries() {
+                try Task.checkCancellation()
+                buffer.append(DumpCommand.json(entry))
+                buffer.append(0x0A)
+                last = entry
+                if buffer.count > 1 << 16 {
+                    Output.write(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                    printed.withLock { $0 = entry }
+                    try await reader.acknowledge(through: entry)
+                    printed.withLock { $0 = nil }
+                }
+            }
+            Output.write(buffer)
+            if let last {
+                printed.withLock { $0 = last }
+                try await reader.acknowledge(through: last)
+                printed.withLock { $0 = nil }
+            }
+        }
+        await subscription.cancel()
     }
 
     /// The starting point: the very beginning, or just after the newest entry now.
