@@ -49,8 +49,13 @@ actor ConsumerBook {
     func unrecorded() -> [String: ConsumerPosition] { pending.mapValues(\.position) }
 
     /// Adds an acknowledgement; a durable one returns once recorded.
+    /// - Returns: Whether the consumer's lag is due for the metrics (``lagReportDue(_:)``), so that the store needs
+    ///   no second hop onto this actor to ask.
     /// - Throws: `leaseNotHeld` (fenced: a higher token acknowledged), `notFound` (no such consumer), storage errors.
-    func acknowledge(_ name: String, position: ConsumerPosition, fencingToken: UInt64, time: Int64, durable: Bool) async throws {
+    @discardableResult
+    func acknowledge(_ name: String, position: ConsumerPosition, fencingToken: UInt64, time: Int64, durable: Bool)
+        async throws -> Bool
+    {
         guard !closed else { throw StreamKitError.storeClosing }
         if let refusal = refused[name], refusal.token == fencingToken {
             refused[name] = nil
@@ -74,17 +79,18 @@ actor ConsumerBook {
         }
         guard durable else {
             schedule()
-            return
+            return lagReportDue(name)
         }
         try await withCheckedThrowingContinuation { continuation in
             pending[name]?.waiters.append(continuation)
             startWriting()
         }
+        return lagReportDue(name)
     }
 
     /// Whether `name`'s lag is due for the metrics (at most once per ``consumerFlushInterval``, at least once a
     /// second); notes it as reported.
-    func lagReportDue(_ name: String) -> Bool {
+    private func lagReportDue(_ name: String) -> Bool {
         let now = clock.now()
         if let last = lagReported[name], now &- last < min(interval, 1_000_000_000) { return false }
         lagReported[name] = now

@@ -62,9 +62,9 @@ extension Store {
     public nonisolated func acknowledge(
         consumer name: String, through position: ConsumerPosition, fencingToken: UInt64 = 0, durable: Bool = true
     ) async throws {
-        try await consumerBook.acknowledge(
+        let lagDue = try await consumerBook.acknowledge(
             name, position: position, fencingToken: fencingToken, time: configuration.log.clock(), durable: durable)
-        if await consumerBook.lagReportDue(name), let consumer = try? await consumer(named: name) {
+        if lagDue, let consumer = try? await consumer(named: name) {
             _ = try? await reportLag(of: consumer)
         }
     }
