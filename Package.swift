@@ -248,7 +248,8 @@ let package = Package(
         .testTarget(
             name: "StreamKitClientTests",
             dependencies: [
-                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport", "StreamKitPostgres", "StreamKitEventSourcing",
+                "StreamKitClient", "StreamKitWire", "StreamKitTestSupport", "StreamKitPostgres",
+                "StreamKitEventSourcing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

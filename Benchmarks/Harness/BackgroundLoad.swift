@@ -1,4 +1,5 @@
 import CStreamKitSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif

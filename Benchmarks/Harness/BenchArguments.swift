@@ -142,7 +142,7 @@ struct BenchArguments: Sendable, Equatable {
     /// Fails early (before a long run) when an output file's directory is missing or not writable.
     func checkOutputPaths() throws(UsageError) {
         let outputs = [("--json", jsonPath), ("--markdown", markdownPath), ("--svg", svgPath)]
-        for case let (flag, path?) in outputs {
+        for case (let flag, let path?) in outputs {
             let directory = path.contains("/") ? String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) : "."
             guard access(directory.isEmpty ? "/" : directory, W_OK) == 0 else {
                 throw .unwritableOutput(flag: flag, path: path)

@@ -58,7 +58,8 @@ final class BenchPostgresClient: Sendable {
         do {
             try await execute("CHECKPOINT")
         } catch {
-            StandardError.emitLine("note: CHECKPOINT before a timed phase failed (not a superuser?): \(String(reflecting: error))")
+            StandardError.emitLine(
+                "note: CHECKPOINT before a timed phase failed (not a superuser?): \(String(reflecting: error))")
         }
         TimedPhase.prepare()
     }

@@ -1,9 +1,10 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
 
 /// Entry point: `swift run -c release Benchmarks [SCENARIO ...] [options]` (see `--help`).
 @main

@@ -9,8 +9,8 @@ enum DiskUsage {
         while let relative = enumerator.nextObject() as? String {
             let full = path + "/" + relative
             guard let attributes = try? manager.attributesOfItem(atPath: full),
-                  attributes[.type] as? FileAttributeType == .typeRegular,
-                  let size = attributes[.size] as? NSNumber
+                attributes[.type] as? FileAttributeType == .typeRegular,
+                let size = attributes[.size] as? NSNumber
             else { continue }
             total += size.intValue
         }

@@ -15,7 +15,8 @@ struct PostgresPhaseSample: Sendable {
         let wal = try? await database.integer("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::int8")
         let server = postmaster.flatMap(ProcessCPU.treeSeconds(of:))
         return PostgresPhaseSample(
-            nanoseconds: MonotonicClock.nanoseconds(), ownCPU: ProcessCPU.ownSeconds(), serverCPU: server, walBytes: wal)
+            nanoseconds: MonotonicClock.nanoseconds(), ownCPU: ProcessCPU.ownSeconds(), serverCPU: server, walBytes: wal
+        )
     }
 
     /// Takes the counters at a phase's end (right after timing): this process's CPU first.

@@ -1,10 +1,11 @@
+import CStreamKitSupport
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CStreamKitSupport
-import Foundation
 
 /// A throwaway PostgreSQL cluster for the `postgres.*` scenarios when no `--postgres URL` is given: started with
 /// `scripts/postgres.sh start` (the same private cluster the tests use: initdb in a temp directory, 127.0.0.1 on

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// CPU seconds (user + system) of this process and of a local PostgreSQL server, for where-time-goes figures of
 /// the `postgres.*` scenarios. Linux `/proc`; elsewhere the server figures are nil.

@@ -29,7 +29,8 @@ enum ScenarioRegistry {
 
     /// The quick suite when `patterns` is empty; otherwise every scenario whose name equals a pattern
     /// or starts with `pattern + "."`, in registry order, each once.
-    static func select(_ patterns: [String], from scenarios: [any Scenario] = all) throws(UsageError) -> [any Scenario] {
+    static func select(_ patterns: [String], from scenarios: [any Scenario] = all) throws(UsageError) -> [any Scenario]
+    {
         guard !patterns.isEmpty else { return scenarios.filter(\.inQuickSuite) }
         for pattern in patterns where !scenarios.contains(where: { matches($0.name, pattern) }) {
             throw .unknownScenario(pattern)

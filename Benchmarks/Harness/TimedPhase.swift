@@ -1,4 +1,5 @@
 import CMallocCounter
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// A fresh scratch directory under the system temp dir (`$TMPDIR` or `/tmp`), removed by `remove()`.
 struct WorkDirectory: Sendable {

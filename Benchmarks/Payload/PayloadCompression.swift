@@ -26,7 +26,8 @@ enum PayloadCompression {
                 var used = 0
                 for record in index..<end {
                     raw.storeBytes(of: UInt32(payloads.payloadBytes).littleEndian, toByteOffset: used, as: UInt32.self)
-                    (raw + used + 4).copyMemory(from: base + record * payloads.payloadBytes, byteCount: payloads.payloadBytes)
+                    (raw + used + 4).copyMemory(
+                        from: base + record * payloads.payloadBytes, byteCount: payloads.payloadBytes)
                     used += recordBytes
                 }
                 let stored = LZ4_compress_default(

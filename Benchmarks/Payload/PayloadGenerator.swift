@@ -56,13 +56,14 @@ struct PayloadGenerator: Sendable {
         var orders: [Order] = []
         orders.reserveCapacity(max(1, orderPool))
         for _ in 0..<max(1, orderPool) {
-            orders.append(Order(
-                number: 100_000 + random.next() % 900_000,
-                customer: random.next() % 100_000,
-                city: random.next(below: Self.cities.count),
-                amountCents: 199 + random.next() % 49_800,
-                items: 1 + random.next() % 9
-            ))
+            orders.append(
+                Order(
+                    number: 100_000 + random.next() % 900_000,
+                    customer: random.next() % 100_000,
+                    city: random.next(below: Self.cities.count),
+                    amountCents: 199 + random.next() % 49_800,
+                    items: 1 + random.next() % 9
+                ))
         }
         self.random = random
         self.orders = orders

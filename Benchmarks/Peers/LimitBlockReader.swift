@@ -1,9 +1,10 @@
+import CLZ4
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CLZ4
 
 /// Reads a `LimitBlockWriter` file sequentially: large `read(2)` calls into one reused buffer, one
 /// `LZ4_decompress_safe` per block, then a walk over the record length prefixes.
@@ -23,7 +24,8 @@ struct LimitBlockReader: ~Copyable {
         self.fd = fd
         self.path = path
         self.blockBytes = blockBytes
-        self.inputCapacity = Self.readChunkBytes + LimitBlockWriter.headerBytes + Int(LZ4_compressBound(Int32(blockBytes)))
+        self.inputCapacity =
+            Self.readChunkBytes + LimitBlockWriter.headerBytes + Int(LZ4_compressBound(Int32(blockBytes)))
         self.input = UnsafeMutableRawPointer.allocate(byteCount: inputCapacity, alignment: 16)
         self.raw = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 16)
     }
@@ -54,10 +56,14 @@ struct LimitBlockReader: ~Copyable {
             var offset = 0
             while filled - offset >= LimitBlockWriter.headerBytes {
                 let rawLength = Int(UInt32(littleEndian: input.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                let storedLength = Int(UInt32(littleEndian: input.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+                let storedLength = Int(
+                    UInt32(littleEndian: input.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
                 guard rawLength <= blockBytes, storedLength > 0,
-                      LimitBlockWriter.headerBytes + storedLength <= inputCapacity
-                else { throw .corruptFile(path: path, detail: "bad block header (raw \(rawLength), stored \(storedLength))") }
+                    LimitBlockWriter.headerBytes + storedLength <= inputCapacity
+                else {
+                    throw .corruptFile(
+                        path: path, detail: "bad block header (raw \(rawLength), stored \(storedLength))")
+                }
                 guard filled - offset >= LimitBlockWriter.headerBytes + storedLength else { break }
                 let produced = LZ4_decompress_safe(
                     (input + offset + LimitBlockWriter.headerBytes).assumingMemoryBound(to: CChar.self),
@@ -66,7 +72,8 @@ struct LimitBlockReader: ~Copyable {
                     Int32(blockBytes)
                 )
                 guard Int(produced) == rawLength else {
-                    throw .compression(path: path, detail: "LZ4_decompress_safe returned \(produced), expected \(rawLength)")
+                    throw .compression(
+                        path: path, detail: "LZ4_decompress_safe returned \(produced), expected \(rawLength)")
                 }
                 var position = 0
                 while position + 4 <= rawLength {
@@ -82,7 +89,9 @@ struct LimitBlockReader: ~Copyable {
                 onBlock(records)
             }
             if endOfFile {
-                guard offset == filled else { throw .corruptFile(path: path, detail: "\(filled - offset) trailing bytes") }
+                guard offset == filled else {
+                    throw .corruptFile(path: path, detail: "\(filled - offset) trailing bytes")
+                }
                 return (records, payloadBytes)
             }
             // Keep the partial block at the front and read more behind it.

@@ -1,9 +1,10 @@
+import CLZ4
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CLZ4
 
 /// Writes the `limit` peer's file: record-aligned blocks of at most `blockBytes` raw bytes (records as
 /// little-endian `u32` length + bytes), each LZ4-compressed and written with one `write(2)` behind an

@@ -97,7 +97,8 @@ struct LimitPeer: Sendable {
         guard result.records == total, result.payloadBytes == total * workload.payloadBytes else {
             throw .verification(
                 system: .limit,
-                detail: "read \(result.records) records / \(result.payloadBytes) bytes, expected \(total) / \(total * workload.payloadBytes)"
+                detail:
+                    "read \(result.records) records / \(result.payloadBytes) bytes, expected \(total) / \(total * workload.payloadBytes)"
             )
         }
         return workload.measurement(

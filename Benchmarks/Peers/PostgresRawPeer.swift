@@ -84,7 +84,8 @@ struct PostgresRawPeer: Sendable {
                         var i = w
                         while i < batches.count {
                             let t0 = MonotonicClock.nanoseconds()
-                            for try await _ in try await connection.execute(batches[i].insert, logger: database.logger) {}
+                            for try await _ in try await connection.execute(batches[i].insert, logger: database.logger)
+                            {}
                             latency.append(MonotonicClock.nanoseconds() &- t0)
                             if w == 0 && i & 255 == 0 {
                                 progress.update(label, done: i * workload.batch, total: total)
@@ -129,28 +130,35 @@ struct PostgresRawPeer: Sendable {
                 """
         }
         await database.settle()
-        let (rows, bytes, seconds, sampled) = try await read(query, label: label, expected: expected, progress: progress)
+        let (rows, bytes, seconds, sampled) = try await read(
+            query, label: label, expected: expected, progress: progress)
         var extras = sampled
         let peak = ResidentMemory.peak()
         guard rows == expected, bytes == expected * workload.payloadBytes else {
             throw PeerError.verification(
                 system: .postgresRaw,
-                detail: "read \(rows) rows / \(bytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)")
+                detail: "read \(rows) rows / \(bytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)"
+            )
         }
         if segment == nil {
             // For comparison: the same rows in the table's physical order (no ORDER BY: a sequential scan).
             await database.settle()
-            let heap: PostgresQuery = "SELECT sequence, timestamp, payload FROM streamkit_bench_raw WHERE store = \(store)"
-            let (heapRows, _, heapSeconds, _) = try await read(heap, label: label + " (heap order)", expected: expected, progress: progress)
+            let heap: PostgresQuery =
+                "SELECT sequence, timestamp, payload FROM streamkit_bench_raw WHERE store = \(store)"
+            let (heapRows, _, heapSeconds, _) = try await read(
+                heap, label: label + " (heap order)", expected: expected, progress: progress)
             if heapSeconds > 0 {
                 extras["heap_order_records_per_second"] = NumberFormat.fixed(Double(heapRows) / heapSeconds, digits: 0)
             }
         }
-        return workload.measurement(system: .postgresRaw, records: rows, seconds: seconds, peakResidentBytes: peak, extras: extras)
+        return workload.measurement(
+            system: .postgresRaw, records: rows, seconds: seconds, peakResidentBytes: peak, extras: extras)
     }
 
     /// Streams `query`'s rows over one connection (timed): rows, payload bytes, seconds, phase extras.
-    private func read(_ query: PostgresQuery, label: String, expected: Int, progress: any ProgressReporting)
+    private func read(
+        _ query: PostgresQuery, label: String, expected: Int, progress: any ProgressReporting
+    )
         async throws -> (Int, Int, Double, [String: String])
     {
         try await database.client.withConnection { connection in
@@ -175,7 +183,9 @@ struct PostgresRawPeer: Sendable {
 
     /// Latency from the start of a one-row insert (with `pg_notify` in its transaction) until a listener on another
     /// connection, woken by the notification, has selected the row; one record at a time. Creates the table.
-    func subscribeLatency(_ workload: Workload, warmUp: Int, progress: any ProgressReporting) async throws -> Measurement {
+    func subscribeLatency(
+        _ workload: Workload, warmUp: Int, progress: any ProgressReporting
+    ) async throws -> Measurement {
         try await create()
         let label = "\(workload.scenario) postgres-raw"
         let segment = EngineBench.segmentName(0)
@@ -197,9 +207,10 @@ struct PostgresRawPeer: Sendable {
                                 SELECT sequence, payload FROM streamkit_bench_raw
                                 WHERE store = \(store) AND segment = \(segment) AND sequence > \(last) ORDER BY sequence
                                 """
-                            for try await (sequence, _) in try await readConnection.query(query, logger: database.logger)
-                                .decode((Int64, ByteBuffer).self)
-                            {
+                            for try await (sequence, _) in try await readConnection.query(
+                                query, logger: database.logger
+                            )
+                            .decode((Int64, ByteBuffer).self) {
                                 last = sequence
                             }
                             seen.continuation.yield((last, MonotonicClock.nanoseconds()))

@@ -23,7 +23,8 @@ struct SQLitePeer: Sendable {
         static let preferred: Layout = .withoutRowid
 
         var createTable: String {
-            let columns = "segment TEXT NOT NULL, sequence INTEGER NOT NULL, timestamp INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (segment, sequence)"
+            let columns =
+                "segment TEXT NOT NULL, sequence INTEGER NOT NULL, timestamp INTEGER NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (segment, sequence)"
             switch self {
             case .withoutRowid: return "CREATE TABLE IF NOT EXISTS entries (\(columns)) WITHOUT ROWID"
             case .rowid: return "CREATE TABLE IF NOT EXISTS entries (\(columns))"
@@ -58,7 +59,8 @@ struct SQLitePeer: Sendable {
 
         let database = try open(durability: workload.durability)
         try database.execute(layout.createTable)
-        let insert = try database.prepare("INSERT INTO entries (segment, sequence, timestamp, payload) VALUES (?1, ?2, ?3, ?4)")
+        let insert = try database.prepare(
+            "INSERT INTO entries (segment, sequence, timestamp, payload) VALUES (?1, ?2, ?3, ?4)")
         let begin = try database.prepare("BEGIN")
         let commit = try database.prepare("COMMIT")
         let statement = insert.handle
@@ -79,7 +81,8 @@ struct SQLitePeer: Sendable {
                     let began = MonotonicClock.nanoseconds()
                     try begin.run("BEGIN")
                     // SQLITE_STATIC (nil destructor): the name and payload stay valid until reset/rebind.
-                    sqlite3_bind_text(statement, 1, namesBase + segment * Self.segmentNameBytes, Int32(Self.segmentNameBytes), nil)
+                    sqlite3_bind_text(
+                        statement, 1, namesBase + segment * Self.segmentNameBytes, Int32(Self.segmentNameBytes), nil)
                     for index in batchStart..<batchEnd {
                         sqlite3_bind_int64(statement, 2, sequences[segment])
                         sequences[segment] += 1
@@ -118,16 +121,21 @@ struct SQLitePeer: Sendable {
     /// Reads back what `produce` wrote for the same workload, in key order: every row when `segment`
     /// is `nil` (`ORDER BY segment, sequence`), else one segment (`WHERE segment = ? ORDER BY sequence`).
     /// Checks the row count and payload bytes.
-    func consume(_ workload: Workload, segment: Int? = nil, progress: any ProgressReporting) throws(PeerError) -> Measurement {
+    func consume(
+        _ workload: Workload, segment: Int? = nil, progress: any ProgressReporting
+    ) throws(PeerError) -> Measurement {
         let label = "\(workload.scenario) sqlite read"
         let expected = segment.map { workload.records(inSegment: $0) } ?? workload.records
         let database = try open(durability: .none)
         let select: SQLiteStatement
         if let segment {
-            select = try database.prepare("SELECT sequence, timestamp, payload FROM entries WHERE segment = ?1 ORDER BY sequence")
+            select = try database.prepare(
+                "SELECT sequence, timestamp, payload FROM entries WHERE segment = ?1 ORDER BY sequence")
             let name = Self.segmentNames(count: segment + 1).suffix(Self.segmentNameBytes)
             let code = Array(name).withUnsafeBytes { bytes in
-                sqlite3_bind_text(select.handle, 1, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+                sqlite3_bind_text(
+                    select.handle, 1, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                    unsafeBitCast(-1, to: sqlite3_destructor_type.self))
             }
             guard code == SQLITE_OK else { throw database.error("bind segment", code: code) }
         } else {
@@ -153,10 +161,12 @@ struct SQLitePeer: Sendable {
         let peak = ResidentMemory.peak()
         select.finalize()
         try database.close()
-        guard rows == expected, payloadBytes == expected * workload.payloadBytes, timestampSum != 0 || expected == 0 else {
+        guard rows == expected, payloadBytes == expected * workload.payloadBytes, timestampSum != 0 || expected == 0
+        else {
             throw .verification(
                 system: .sqlite,
-                detail: "read \(rows) rows / \(payloadBytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)"
+                detail:
+                    "read \(rows) rows / \(payloadBytes) bytes, expected \(expected) / \(expected * workload.payloadBytes)"
             )
         }
         return workload.measurement(
@@ -172,7 +182,8 @@ struct SQLitePeer: Sendable {
         let database = try SQLiteDatabase(path: path)
         let mode = try database.scalarText("PRAGMA journal_mode=WAL")
         guard mode?.lowercased() == "wal" else {
-            throw .sqlite(operation: "PRAGMA journal_mode=WAL", code: 0, message: "journal mode is \(mode ?? "unknown")")
+            throw .sqlite(
+                operation: "PRAGMA journal_mode=WAL", code: 0, message: "journal mode is \(mode ?? "unknown")")
         }
         try database.execute("PRAGMA synchronous=\(durability == .fsync ? "FULL" : "NORMAL")")
         return database

@@ -50,9 +50,11 @@ struct ReportTable {
 
     /// `ours` records/s ÷ the first `system` row of the same scenario and durability.
     static func ratio(_ ours: Measurement, against system: BenchSystem, in measurements: [Measurement]) -> Double? {
-        guard let peer = measurements.first(where: {
-            $0.system == system && $0.scenario == ours.scenario && $0.durability == ours.durability
-        }), peer.recordsPerSecond > 0 else { return nil }
+        guard
+            let peer = measurements.first(where: {
+                $0.system == system && $0.scenario == ours.scenario && $0.durability == ours.durability
+            }), peer.recordsPerSecond > 0
+        else { return nil }
         return ours.recordsPerSecond / peer.recordsPerSecond
     }
 
@@ -89,7 +91,9 @@ struct ReportTable {
     func markdown() -> String {
         let escape: (String) -> String = { $0.replacingPipes() }
         var lines = ["| " + Self.headers.joined(separator: " | ") + " |"]
-        lines.append("|" + Self.headers.indices.map { Self.numericColumns.contains($0) ? "---:" : ":---" }.joined(separator: "|") + "|")
+        lines.append(
+            "|" + Self.headers.indices.map { Self.numericColumns.contains($0) ? "---:" : ":---" }.joined(separator: "|")
+                + "|")
         lines += rows.map { "| " + $0.map(escape).joined(separator: " | ") + " |" }
         lines.append("")
         lines += notes.map { "- " + $0 }

@@ -16,7 +16,9 @@ enum EngineBench {
         configuration.log.logger.logLevel = .warning
         configuration.logger.logLevel = .warning
         // Experiment knob: STREAMKIT_BENCH_NO_LZ4=1 stores blocks raw (to see what compression costs).
-        if ProcessInfo.processInfo.environment["STREAMKIT_BENCH_NO_LZ4"] == "1" { configuration.log.compression = false }
+        if ProcessInfo.processInfo.environment["STREAMKIT_BENCH_NO_LZ4"] == "1" {
+            configuration.log.compression = false
+        }
         return configuration
     }
 

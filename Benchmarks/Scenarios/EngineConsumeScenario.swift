@@ -13,14 +13,17 @@ struct EngineConsumeScenario: Scenario {
     var inQuickSuite = true
 
     static let segment = EngineConsumeScenario(
-        name: "engine.consume.segment", summary: "read one segment of --records back in sequence order; peers sqlite, limit",
+        name: "engine.consume.segment",
+        summary: "read one segment of --records back in sequence order; peers sqlite, limit",
         segments: 1)
     static let space = EngineConsumeScenario(
-        name: "engine.consume.space", summary: "read a space of 100 interleaved segments in commit order; peers sqlite, limit",
+        name: "engine.consume.space",
+        summary: "read a space of 100 interleaved segments in commit order; peers sqlite, limit",
         segments: 100)
     static let coldSegment = EngineConsumeScenario(
         name: "engine.consume.cold",
-        summary: "read one segment of --records back with the files dropped from the page cache first; peers sqlite, limit",
+        summary:
+            "read one segment of --records back with the files dropped from the page cache first; peers sqlite, limit",
         segments: 1, cold: true, inQuickSuite: false)
 
     func run(_ options: BenchOptions, progress: any ProgressReporting) async throws -> [Measurement] {
@@ -65,7 +68,8 @@ struct EngineConsumeScenario: Scenario {
             throw ReadBackMismatch(read: count, bytes: bytes, written: records)
         }
         let ours = workload.measurement(
-            system: .streamkit, seconds: seconds, bytesOnDisk: DiskUsage.bytes(under: directory), peakResidentBytes: peak,
+            system: .streamkit, seconds: seconds, bytesOnDisk: DiskUsage.bytes(under: directory),
+            peakResidentBytes: peak,
             extras: [
                 "segments": "\(workload.segments)",
                 "allocations_per_entry": String(format: "%.3f", Double(allocations) / Double(max(count, 1))),

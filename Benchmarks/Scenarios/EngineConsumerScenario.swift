@@ -62,14 +62,16 @@ struct EngineConsumerScenario: Scenario {
                 extras: [
                     "segments": "\(workload.segments)",
                     "vs_space": String(format: "%.2f", plainSeconds / consumerSeconds),
-                    "rounds_records_per_s": consumer.map { String(format: "%.0f", Double(records) / $0) }.joined(separator: "/"),
+                    "rounds_records_per_s": consumer.map { String(format: "%.0f", Double(records) / $0) }.joined(
+                        separator: "/"),
                     "allocations_per_entry": String(format: "%.3f", allocations),
                 ]),
             spaceWorkload.measurement(
                 system: .streamkit, seconds: plainSeconds,
                 extras: [
                     "segments": "\(workload.segments)",
-                    "rounds_records_per_s": plain.map { String(format: "%.0f", Double(records) / $0) }.joined(separator: "/"),
+                    "rounds_records_per_s": plain.map { String(format: "%.0f", Double(records) / $0) }.joined(
+                        separator: "/"),
                 ]),
         ]
     }

@@ -4,7 +4,8 @@ import StreamKitEngine
 /// their transactions share WAL syncs (group commit).
 struct EngineGroupCommitScenario: Scenario {
     let name = "engine.produce.fsync16"
-    let summary = "16 concurrent producers, fsync group commit; peers sqlite (one writer), limit (one sync per 16 batches)"
+    let summary =
+        "16 concurrent producers, fsync group commit; peers sqlite (one writer), limit (one sync per 16 batches)"
     let inQuickSuite = true
 
     func run(_ options: BenchOptions, progress: any ProgressReporting) async throws -> [Measurement] {
@@ -30,9 +31,12 @@ struct EngineGroupCommitScenario: Scenario {
                     var i = p
                     while i < batches.count {
                         let t0 = MonotonicClock.nanoseconds()
-                        try await store.produce(space: "orders", segment: batches[i].segment, records: batches[i].records)
+                        try await store.produce(
+                            space: "orders", segment: batches[i].segment, records: batches[i].records)
                         latency.append(MonotonicClock.nanoseconds() - t0)
-                        if p == 0 && i & 1023 == 0 { progress.update("\(name) streamkit", done: i * batchSize, total: records) }
+                        if p == 0 && i & 1023 == 0 {
+                            progress.update("\(name) streamkit", done: i * batchSize, total: records)
+                        }
                         i += producers
                     }
                     return latency
@@ -47,7 +51,8 @@ struct EngineGroupCommitScenario: Scenario {
         await store.close()
         let ours = [
             workload.measurement(
-                system: .streamkit, seconds: seconds, latency: latencies.summary, bytesOnDisk: DiskUsage.bytes(under: directory),
+                system: .streamkit, seconds: seconds, latency: latencies.summary,
+                bytesOnDisk: DiskUsage.bytes(under: directory),
                 peakResidentBytes: peak, extras: ["producers": "\(producers)"])
         ]
         guard options.peers else { return ours }

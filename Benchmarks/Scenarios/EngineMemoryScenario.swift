@@ -43,7 +43,8 @@ struct EngineMemoryScenario: Scenario {
                     "live_bytes_per_segment": "\(live / max(segments, 1))",
                     "reopened_bytes_per_segment": "\(reopened.bytes / max(segments, 1))",
                     "blocks": "\(reopened.statistics.blocks)",
-                    "directory_bytes_per_block": "\(reopened.statistics.directoryBytes / max(reopened.statistics.blocks, 1))",
+                    "directory_bytes_per_block":
+                        "\(reopened.statistics.directoryBytes / max(reopened.statistics.blocks, 1))",
                 ])
         ]
     }

@@ -45,8 +45,12 @@ struct EngineProduceScenario: Scenario {
                     bytesOnDisk: DiskUsage.bytes(under: directory), peakResidentBytes: peak,
                     extras: ["segments": "\(workload.segments)"]))
             guard options.peers else { continue }
-            rows.append(try SQLitePeer(directory: try work.subdirectory("sqlite-\(durability.rawValue)")).produce(workload, progress: progress))
-            rows.append(try LimitPeer(directory: try work.subdirectory("limit-\(durability.rawValue)")).append(workload, progress: progress))
+            rows.append(
+                try SQLitePeer(directory: try work.subdirectory("sqlite-\(durability.rawValue)")).produce(
+                    workload, progress: progress))
+            rows.append(
+                try LimitPeer(directory: try work.subdirectory("limit-\(durability.rawValue)")).append(
+                    workload, progress: progress))
         }
         return rows
     }

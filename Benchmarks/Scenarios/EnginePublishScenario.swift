@@ -30,7 +30,8 @@ struct EnginePublishScenario: Scenario {
         let peak = ResidentMemory.peak()
         await store.close()
         let ours = workload.measurement(
-            system: .streamkit, seconds: seconds, latency: latency.summary, bytesOnDisk: DiskUsage.bytes(under: directory),
+            system: .streamkit, seconds: seconds, latency: latency.summary,
+            bytesOnDisk: DiskUsage.bytes(under: directory),
             peakResidentBytes: peak)
         guard options.peers else { return [ours] }
         return [

@@ -32,7 +32,9 @@ struct EngineRecoveryScenario: Scenario {
             }
             let segment = batchIndex % segments
             let records = (0..<options.batch).map { i in
-                Record(sequence: next[segment] + UInt64(i), payload: Array(payloads.record((written + i) % payloads.count)))
+                Record(
+                    sequence: next[segment] + UInt64(i), payload: Array(payloads.record((written + i) % payloads.count))
+                )
             }
             try await store.produce(space: "orders", segment: EngineBench.segmentName(segment), records: records)
             next[segment] += UInt64(options.batch)

@@ -44,9 +44,11 @@ struct EngineRetentionScenario: Scenario {
                 var configuration = EngineBench.configuration(.none)
                 configuration.log.logFileBytes = Self.logFileBytes
                 if retained {
-                    let perSegment = variant == "deleting" ? max(1, records / max(1, Set(batches.map(\.segment)).count) / 10) : nil
+                    let perSegment =
+                        variant == "deleting" ? max(1, records / max(1, Set(batches.map(\.segment)).count) / 10) : nil
                     configuration.retention = RetentionConfiguration(
-                        policy: .init(maxBytes: Self.maxBytes, maxEntriesPerSegment: perSegment), interval: .milliseconds(100))
+                        policy: .init(maxBytes: Self.maxBytes, maxEntriesPerSegment: perSegment),
+                        interval: .milliseconds(100))
                 }
                 let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
                 TimedPhase.prepare()
@@ -57,7 +59,8 @@ struct EngineRetentionScenario: Scenario {
                     try await store.produce(space: "orders", segment: batch.segment, records: batch.records)
                     if (i + 1) % every == 0 {
                         samples.append(DiskUsage.bytes(under: directory))
-                        progress.update("\(scenario) streamkit round \(round + 1)", done: (i + 1) * workload.batch, total: records)
+                        progress.update(
+                            "\(scenario) streamkit round \(round + 1)", done: (i + 1) * workload.batch, total: records)
                     }
                 }
                 let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
@@ -66,12 +69,15 @@ struct EngineRetentionScenario: Scenario {
                 await store.close()
                 let secondHalf = samples.suffix(samples.count / 2).max() ?? 0
                 var extras = [
-                    "disk_samples_mib": samples.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: "/"),
+                    "disk_samples_mib": samples.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(
+                        separator: "/"),
                     "disk_max_second_half_mib": String(format: "%.1f", Double(secondHalf) / 1_048_576),
                 ]
                 if variant == "deleting", let reader = try? LogReader(directory: directory) {
                     // Erased records still on disk (compaction rewrote their files; retention drops them later).
-                    let erased = reader.blocks.reduce(0) { $0 + $1.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count } }
+                    let erased = reader.blocks.reduce(0) {
+                        $0 + $1.runs.filter(\.space.isEmpty).reduce(0) { $0 + $1.count }
+                    }
                     extras["erased_records_on_disk"] = "\(erased)"
                     extras["deletions_pending"] = "\(reader.manifest.deletions.count)"
                 }
@@ -89,11 +95,13 @@ struct EngineRetentionScenario: Scenario {
             let seconds = Self.median(done.map(\.seconds))
             let median = done.min { abs($0.seconds - seconds) < abs($1.seconds - seconds) } ?? done[0]
             var extras = median.extras
-            extras["rounds_records_per_s"] = done.map { String(format: "%.0f", Double(records) / $0.seconds) }.joined(separator: "/")
+            extras["rounds_records_per_s"] = done.map { String(format: "%.0f", Double(records) / $0.seconds) }.joined(
+                separator: "/")
             if variant != "off" { extras["throughput_vs_off"] = String(format: "%.2f", medianOff / seconds) }
             rows.append(
                 workload.measurement(
-                    system: .streamkit, seconds: seconds, bytesOnDisk: median.bytesOnDisk, peakResidentBytes: median.peak,
+                    system: .streamkit, seconds: seconds, bytesOnDisk: median.bytesOnDisk,
+                    peakResidentBytes: median.peak,
                     extras: extras))
         }
         return rows

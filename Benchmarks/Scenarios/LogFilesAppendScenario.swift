@@ -19,10 +19,12 @@ struct LogFilesAppendScenario: Scenario {
                 progress: progress
             )
             guard options.peers else { continue }
-            rows.append(try SQLitePeer(directory: try work.subdirectory("sqlite-\(durability.rawValue)"))
-                .produce(workload, progress: progress))
-            rows.append(try LimitPeer(directory: try work.subdirectory("limit-\(durability.rawValue)"))
-                .append(workload, progress: progress))
+            rows.append(
+                try SQLitePeer(directory: try work.subdirectory("sqlite-\(durability.rawValue)"))
+                    .produce(workload, progress: progress))
+            rows.append(
+                try LimitPeer(directory: try work.subdirectory("limit-\(durability.rawValue)"))
+                    .append(workload, progress: progress))
         }
         return rows
     }

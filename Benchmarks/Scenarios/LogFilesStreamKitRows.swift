@@ -39,10 +39,13 @@ enum LogFilesStreamKitRows {
 
     /// `logfiles.append`: one appender awaiting each transaction (as the C reference did), timed to the last
     /// acknowledgement; then 16 concurrent appenders (group commit) on a fresh store, reported in `extras`.
-    static func append(_ workload: Workload, directory: String, progress: any ProgressReporting) async throws -> [Measurement] {
+    static func append(
+        _ workload: Workload, directory: String, progress: any ProgressReporting
+    ) async throws -> [Measurement] {
         let transactions = transactions(workload)
         TimedPhase.prepare()
-        let opened = try LogWriter.open(directory: directory + "/serial", configuration: configuration(workload.durability))
+        let opened = try LogWriter.open(
+            directory: directory + "/serial", configuration: configuration(workload.durability))
         let writer = opened.writer
         var latency = LatencyRecorder()
         let start = MonotonicClock.nanoseconds()
@@ -50,7 +53,9 @@ enum LogFilesStreamKitRows {
             let t0 = MonotonicClock.nanoseconds()
             try await writer.append(transaction)
             latency.record(nanoseconds: MonotonicClock.nanoseconds() - t0)
-            if i % 256 == 0 { progress.update("logfiles.append streamkit", done: i * workload.batch, total: workload.records) }
+            if i % 256 == 0 {
+                progress.update("logfiles.append streamkit", done: i * workload.batch, total: workload.records)
+            }
         }
         let end = MonotonicClock.nanoseconds()
         let closeStart = MonotonicClock.nanoseconds()
@@ -59,7 +64,9 @@ enum LogFilesStreamKitRows {
         let disk = DiskUsage.bytes(under: directory + "/serial")
 
         // Group commit: 16 appenders sharing the writer.
-        let grouped = try LogWriter.open(directory: directory + "/group", configuration: configuration(workload.durability)).writer
+        let grouped = try LogWriter.open(
+            directory: directory + "/group", configuration: configuration(workload.durability)
+        ).writer
         let producers = 16
         let groupStart = MonotonicClock.nanoseconds()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -93,7 +100,9 @@ enum LogFilesStreamKitRows {
     /// `logfiles.read`: write the workload untimed (durability `none`, closed so every entry is in a block),
     /// then time reading every entry from the start through the read-only `LogReader` (CRC, decompress,
     /// decode into `Entry` values). Also reports the reopen (recovery) time and the compression ratio.
-    static func read(_ workload: Workload, directory: String, progress: any ProgressReporting) async throws -> [Measurement] {
+    static func read(
+        _ workload: Workload, directory: String, progress: any ProgressReporting
+    ) async throws -> [Measurement] {
         let transactions = transactions(workload)
         let store = directory + "/store"
         let opened = try LogWriter.open(directory: store, configuration: configuration(.none))

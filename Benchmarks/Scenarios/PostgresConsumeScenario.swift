@@ -51,7 +51,8 @@ struct PostgresConsumeScenario: Scenario {
                     throw error
                 }
                 await writer.close()
-                let ours = try await read(workload, store: id, database: database, postmaster: postmaster, url: url, progress: progress)
+                let ours = try await read(
+                    workload, store: id, database: database, postmaster: postmaster, url: url, progress: progress)
                 await database.deleteStreamKitStore(id)
                 guard options.peers else { return [ours] }
                 let raw = PostgresRawPeer(database: database, postmaster: postmaster)
@@ -90,7 +91,9 @@ struct PostgresConsumeScenario: Scenario {
             let before = await PostgresPhaseSample.begin(database, postmaster: postmaster)
             let start = MonotonicClock.nanoseconds()
             if oneSegment {
-                for try await entry in store.consumeSegment(space: PostgresBench.space, segment: EngineBench.segmentName(0)) {
+                for try await entry in store.consumeSegment(
+                    space: PostgresBench.space, segment: EngineBench.segmentName(0))
+                {
                     count += 1
                     bytes &+= entry.payload.count
                     if count & 0xFFFF == 0 { progress.update("\(name) streamkit", done: count, total: records) }

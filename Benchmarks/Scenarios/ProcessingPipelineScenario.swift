@@ -30,7 +30,9 @@ struct ProcessingPipelineScenario: Scenario {
             .mapValues(stage: "decode") { (entry: Entry) -> Int in
                 // "Decode": find the order id's digits in the JSON, as a consumer would parse a field.
                 var value = 0
-                for byte in entry.payload.prefix(48) where byte >= 48 && byte <= 57 { value = value &* 10 &+ Int(byte - 48) }
+                for byte in entry.payload.prefix(48) where byte >= 48 && byte <= 57 {
+                    value = value &* 10 &+ Int(byte - 48)
+                }
                 return value
             }
             .filterValues { $0 >= 0 }
@@ -43,7 +45,9 @@ struct ProcessingPipelineScenario: Scenario {
         }
         let seconds = MonotonicClock.seconds(from: start, to: MonotonicClock.nanoseconds())
         await store.close()
-        guard count == records, bare == records else { throw ReadBackMismatch(read: count, bytes: bare, written: records) }
+        guard count == records, bare == records else {
+            throw ReadBackMismatch(read: count, bytes: bare, written: records)
+        }
         let overhead = (seconds - bareSeconds) / Double(records) * 1e9
         return [
             workload.measurement(

@@ -182,4 +182,3 @@ private struct IntSource: AsyncSequence, Sendable {
         mutating func next() async -> Int? { await next(isolation: nil) }
     }
 }
-

@@ -71,7 +71,9 @@ struct WireScenario: Scenario {
                     progress.update("\(name) streamkit", done: done, total: records)
                 }
             case .consume:
-                for try await entry in bench.client.consumeSegment(store: bench.store, space: "orders", segment: segment) {
+                for try await entry in bench.client.consumeSegment(
+                    store: bench.store, space: "orders", segment: segment)
+                {
                     done += 1
                     if entry.sequence & 0xFFFF == 0 { progress.update("\(name) streamkit", done: done, total: records) }
                 }
@@ -110,7 +112,8 @@ struct WireScenario: Scenario {
             let start = MonotonicClock.nanoseconds()
             for (i, payload) in prepared.enumerated() {
                 let t0 = MonotonicClock.nanoseconds()
-                _ = try await bench.client.publish(store: bench.store, space: "orders", segment: "order-1", payload: payload)
+                _ = try await bench.client.publish(
+                    store: bench.store, space: "orders", segment: "order-1", payload: payload)
                 latency.record(nanoseconds: MonotonicClock.nanoseconds() - t0)
                 if i & 255 == 0 { progress.update("\(name) streamkit", done: i, total: records) }
             }

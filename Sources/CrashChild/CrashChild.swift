@@ -24,7 +24,8 @@ struct CrashChild {
         let compact = arguments.contains("--compact")
         arguments.removeAll { $0 == "--retain" || $0 == "--compact" }
         guard arguments.count >= 3, let id = UUID(uuidString: arguments[2]) else {
-            FileHandle.standardError.write(Data("usage: streamkit-crash-child <directory> <store-uuid> [transactions]\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: streamkit-crash-child <directory> <store-uuid> [transactions]\n".utf8))
             exit(64)
         }
         let limit = arguments.count > 3 ? Int(arguments[3]) ?? Int.max : Int.max
@@ -36,7 +37,8 @@ struct CrashChild {
         configuration.logger.logLevel = .error
         if retain {
             configuration.log.logFileBytes = 16 << 10
-            configuration.retention = RetentionConfiguration(policy: .init(maxBytes: 64 << 10), interval: .milliseconds(10))
+            configuration.retention = RetentionConfiguration(
+                policy: .init(maxBytes: 64 << 10), interval: .milliseconds(10))
         } else if compact {
             configuration.log.logFileBytes = 16 << 10
             configuration.retention = RetentionConfiguration(interval: .milliseconds(10), compactionBytesPerSecond: nil)
@@ -44,7 +46,9 @@ struct CrashChild {
         do {
             let store = try await Store.open(id: id, directory: arguments[1], configuration: configuration)
             var next: [UInt64] = []
-            for s in 0..<4 { next.append((await store.status(space: "crash", segment: "g\(s)")?.lastSequence ?? 0) + 1) }
+            for s in 0..<4 {
+                next.append((await store.status(space: "crash", segment: "g\(s)")?.lastSequence ?? 0) + 1)
+            }
             emit("ready")
             for n in 0..<limit {
                 let s = n % 4

@@ -1,10 +1,11 @@
+import Logging
+public import StreamKitClient
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-public import StreamKitClient
 
 /// Loads and saves event-sourced aggregates in a StreamKit store: an aggregate is a segment, its events are the
 /// segment's records, its version is the segment's last sequence.
@@ -192,7 +193,9 @@ public struct AggregateRepository<A: Aggregate>: Sendable {
 
     /// The aggregate's version after a save expecting `expected` met `conflict`: the segment's last sequence as the
     /// store reported it (the sequence it expected, less one), or, when the error does not say, as a peek finds it.
-    private func currentVersion(_ id: String, after conflict: StreamKitError, expected: UInt64) async throws
+    private func currentVersion(
+        _ id: String, after conflict: StreamKitError, expected: UInt64
+    ) async throws
         -> UInt64
     {
         if let next = conflict.expectedSequence, next > 0, next != expected + 1 { return next - 1 }

@@ -1,9 +1,10 @@
+public import StreamKitClient
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import StreamKitClient
 
 /// Stores `Codable` events as JSON, with the event's type name in the metadata key `"type"`.
 ///

@@ -1,9 +1,10 @@
+public import StreamKitClient
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import StreamKitClient
 
 /// Stores a `Codable` aggregate's snapshots as JSON (`JSONEncoder`'s default settings).
 public struct JSONSnapshotCodec<State: Codable & Sendable>: SnapshotCodec {

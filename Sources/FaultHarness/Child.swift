@@ -181,7 +181,9 @@ final class Child: @unchecked Sendable {
                 collected.markTimedOut()
                 kill(pid, SIGKILL)
                 let reaped = ContinuousClock.now + .seconds(30)
-                while !collected.isFinished && ContinuousClock.now < reaped { try? await Task.sleep(for: .milliseconds(5)) }
+                while !collected.isFinished && ContinuousClock.now < reaped {
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
                 break
             }
             try? await Task.sleep(for: .milliseconds(5))

@@ -61,7 +61,8 @@ struct CrashConsistency {
         publish(figures)
     }
 
-    private func runStore(number: Int, random: inout SplitMix64, figures: inout Figures, reserve: Duration) async throws {
+    private func runStore(number: Int, random: inout SplitMix64, figures: inout Figures, reserve: Duration) async throws
+    {
         let data = work + "/crash/store-\(number)"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = random.uuid()
@@ -75,7 +76,8 @@ struct CrashConsistency {
             cycle += 1
             figures.cycles += 1
             let label = "store \(number) (\(store)) cycle \(cycle)"
-            await publishAndCrash(server, store: store, ledgers: ledgers, heads: heads, random: &random, figures: &figures, label: label)
+            await publishAndCrash(
+                server, store: store, ledgers: ledgers, heads: heads, random: &random, figures: &figures, label: label)
 
             figures.verifyRuns += 1
             let verify = try await Child.run(binary, ["verify", data], timeout: .seconds(120))
@@ -95,7 +97,9 @@ struct CrashConsistency {
             case .exited:
                 if sound {
                     figures.verifyFalseAlarms += 1
-                    report.example(Self.phase, "verify false alarms after a crash", "\(label): \(Report.oneLine(verify.stdoutText + verify.stderrText))")
+                    report.example(
+                        Self.phase, "verify false alarms after a crash",
+                        "\(label): \(Report.oneLine(verify.stdoutText + verify.stderrText))")
                 } else {
                     figures.verifyTrueAlarms += 1
                 }
@@ -108,18 +112,23 @@ struct CrashConsistency {
         let stopped = await server.stop()
         if stopped.end != .exited(0) {
             figures.stopFailures += 1
-            report.example(Self.phase, "graceful stops that failed", "store \(number): \(stopped.end) \(stopped.stderrTail())")
+            report.example(
+                Self.phase, "graceful stops that failed", "store \(number): \(stopped.end) \(stopped.stderrTail())")
         }
         let verify = try await Child.run(binary, ["verify", data], timeout: .seconds(120))
         if verify.end != .exited(0) {
             figures.cleanVerifyFailures += 1
-            report.example(Self.phase, "verify failures on a cleanly closed store", "store \(number): \(verify.end) \(Report.oneLine(verify.stdoutText + verify.stderrText))")
+            report.example(
+                Self.phase, "verify failures on a cleanly closed store",
+                "store \(number): \(verify.end) \(Report.oneLine(verify.stdoutText + verify.stderrText))")
         }
         let dump = try await Child.run(binary, ["dump", data, "--store", store.uuidString], timeout: .seconds(300))
         let problems = dumpProblems(dump, ledgers: ledgers)
         if !problems.isEmpty {
             figures.dumpMismatches += 1
-            report.example(Self.phase, "dumps of a cleanly closed store that differ from the reads", "store \(number): \(problems.joined(separator: "; "))")
+            report.example(
+                Self.phase, "dumps of a cleanly closed store that differ from the reads",
+                "store \(number): \(problems.joined(separator: "; "))")
         }
     }
 
@@ -157,7 +166,8 @@ struct CrashConsistency {
         if !server.child.isRunning {
             figures.serverDiedEarly += 1
             let outcome = await server.child.wait(timeout: .seconds(5))
-            report.example(Self.phase, "server deaths before the kill", "\(label): \(outcome.end) \(outcome.stderrTail())")
+            report.example(
+                Self.phase, "server deaths before the kill", "\(label): \(outcome.end) \(outcome.stderrTail())")
         }
         _ = await server.crash()
         stop.set()
@@ -199,7 +209,9 @@ struct CrashConsistency {
                 report.example(Self.phase, "reads that failed after a restart", "\(label) \(ledger.segment): \(error)")
             }
             if !check.problems.isEmpty {
-                report.example(Self.phase, "acknowledged records lost, duplicated, out of place or altered", "\(label) \(ledger.segment): \(check.problems.joined(separator: "; "))")
+                report.example(
+                    Self.phase, "acknowledged records lost, duplicated, out of place or altered",
+                    "\(label) \(ledger.segment): \(check.problems.joined(separator: "; "))")
             }
         }
         if !(await HarnessClient.close(client)) { figures.closeHangs += 1 }
@@ -235,7 +247,9 @@ struct CrashConsistency {
         report.figure(phase, "kill -9 cycles", "\(figures.cycles)")
         report.figure(phase, "stores (\(Self.cyclesPerStore) cycles each at most)", "\(figures.stores)")
         report.figure(phase, "records acknowledged", "\(figures.acknowledged)")
-        report.figure(phase, "records beyond the last acknowledgement found intact after a crash", "\(figures.unacknowledgedPresent)")
+        report.figure(
+            phase, "records beyond the last acknowledgement found intact after a crash",
+            "\(figures.unacknowledgedPresent)")
         report.zero(phase, "acknowledged records lost", figures.lost)
         report.zero(phase, "records duplicated", figures.duplicated)
         report.zero(phase, "gaps (missing unacknowledged sequences below the head)", figures.gaps)

@@ -88,7 +88,9 @@ struct DamageCase: Sendable {
         case .append: damaged = target.size..<target.size
         }
         let header = !damaged.isEmpty && damaged.lowerBound < StoreLayout.headerBytes
-        let units = header ? target.units : target.units.filter { $0.offset < damaged.upperBound && damaged.lowerBound < $0.end }
+        let units =
+            header
+            ? target.units : target.units.filter { $0.offset < damaged.upperBound && damaged.lowerBound < $0.end }
         let touches = header || !units.isEmpty
         let lostPositions = Set(units.flatMap { $0.positions }.filter { !layout.heldElsewhere($0, besides: file) })
         // The documented torn tail: invalid bytes at the end of the last log or WAL file, nothing valid after them.
@@ -96,14 +98,17 @@ struct DamageCase: Sendable {
         switch kind {
         case .cut: tailShaped = layout.isLastOfKind(file)
         case .flip, .zero:  // Nothing valid after the damage: no unit after it is left intact.
-            tailShaped = layout.isLastOfKind(file) && !header && (units.isEmpty || units.last?.end == target.units.last?.end)
+            tailShaped =
+                layout.isLastOfKind(file) && !header && (units.isEmpty || units.last?.end == target.units.last?.end)
         case .append: tailShaped = layout.isLastOfKind(file)
         }
         // A torn tail that leaves a later position readable is a gap, not a tail.
         let firstLost = lostPositions.min()
-        let survivorAfterLoss = firstLost.map { first in
-            first < layout.lastPosition && ((first + 1)...layout.lastPosition).contains { !lostPositions.contains($0) }
-        } ?? false
+        let survivorAfterLoss =
+            firstLost.map { first in
+                first < layout.lastPosition
+                    && ((first + 1)...layout.lastPosition).contains { !lostPositions.contains($0) }
+            } ?? false
         let tailLike = tailShaped && !survivorAfterLoss
         var cleanCut = false
         if case .cut(let offset) = kind, tailLike {
@@ -118,6 +123,7 @@ struct DamageCase: Sendable {
             required = start - 1
         }
         return Expectation(
-            touchesData: touches, tailLike: tailLike, cleanCut: cleanCut, lost: lostPositions.count, requiredCount: required)
+            touchesData: touches, tailLike: tailLike, cleanCut: cleanCut, lost: lostPositions.count,
+            requiredCount: required)
     }
 }

@@ -41,7 +41,9 @@ struct DamageCases {
             let (store, file, offset) = exhaustive[exhaustiveIndex]
             exhaustiveIndex += 1
             pendingCut = DamageCase(number: 0, store: store, file: file, kind: .cut(offset: offset))
-            return DamageCase(number: number, store: store, file: file, kind: .flip(offset: offset, bit: Int.random(in: 0..<8, using: &random)))
+            return DamageCase(
+                number: number, store: store, file: file,
+                kind: .flip(offset: offset, bit: Int.random(in: 0..<8, using: &random)))
         }
         let store = Int.random(in: 0..<sources.count, using: &random)
         let files = sources[store].layout.files
@@ -60,7 +62,9 @@ struct DamageCases {
         case ..<45 where size > 0: kind = .flip(offset: offset, bit: Int.random(in: 0..<8, using: &random))
         case ..<75: kind = .cut(offset: offset)
         case ..<90 where size > 0: kind = .zero(offset: offset, length: Int.random(in: 1...64, using: &random))
-        default: kind = .append((0..<Int.random(in: 1...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        default:
+            kind = .append(
+                (0..<Int.random(in: 1...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
         }
         return DamageCase(number: number, store: store, file: file, kind: kind)
     }

@@ -35,7 +35,9 @@ struct FaultHarness: AsyncParsableCommand {
     @Option(name: .long, help: "Phases to run, comma-separated: crash, damage, garbage.")
     var phases = "crash,damage,garbage"
 
-    @Flag(name: .customLong("every-byte"), help: "Damage every byte of the tiny stores' files (flip and cut), not a sample.")
+    @Flag(
+        name: .customLong("every-byte"),
+        help: "Damage every byte of the tiny stores' files (flip and cut), not a sample.")
     var everyByte = false
 
     @Option(name: .long, help: "Damage cases and tool runs at once.")
@@ -76,7 +78,9 @@ struct FaultHarness: AsyncParsableCommand {
         let chosen = try selectedPhases()
         let work = self.work ?? (NSTemporaryDirectory() + "streamkit-faults-\(seed)")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        Self.say("streamkit-faults: seed \(seed) (replay with --seed \(seed)), \(duration) s, phases \(chosen.map(\.rawValue).joined(separator: ",")), work \(work)")
+        Self.say(
+            "streamkit-faults: seed \(seed) (replay with --seed \(seed)), \(duration) s, phases \(chosen.map(\.rawValue).joined(separator: ",")), work \(work)"
+        )
         // A copy of the binary: the tree's build may replace the original while the harness runs.
         let streamkit = work + "/streamkit"
         try? FileManager.default.removeItem(atPath: streamkit)
@@ -94,16 +98,20 @@ struct FaultHarness: AsyncParsableCommand {
                 Self.say("streamkit-faults: \(phase.rawValue) phase, \(Int(share)) s")
                 switch phase {
                 case .crash:
-                    try await CrashConsistency(binary: streamkit, work: work, seed: seed, deadline: deadline, report: report).run()
+                    try await CrashConsistency(
+                        binary: streamkit, work: work, seed: seed, deadline: deadline, report: report
+                    ).run()
                 case .damage:
                     try await StoreDamage(
                         binary: streamkit, work: work, seed: seed, deadline: deadline, everyByte: everyByte, jobs: jobs,
                         report: report
                     ).run()
                 case .garbage:
-                    try await PortGarbage(binary: streamkit, work: work, seed: seed, deadline: deadline, report: report).run()
+                    try await PortGarbage(binary: streamkit, work: work, seed: seed, deadline: deadline, report: report)
+                        .run()
                 }
-                report.figure(phase.rawValue, "seconds", "\(Int((ContinuousClock.now - phaseBegan).components.seconds))")
+                report.figure(
+                    phase.rawValue, "seconds", "\(Int((ContinuousClock.now - phaseBegan).components.seconds))")
                 start = deadline
             }
         } catch {
@@ -114,7 +122,9 @@ struct FaultHarness: AsyncParsableCommand {
         Self.say(report.render())
         let elapsed = (ContinuousClock.now - began).components.seconds
         if report.failed {
-            Self.say("streamkit-faults: FAILED after \(elapsed) s (seed \(seed), work \(work) kept): \(report.failures.joined(separator: "; "))")
+            Self.say(
+                "streamkit-faults: FAILED after \(elapsed) s (seed \(seed), work \(work) kept): \(report.failures.joined(separator: "; "))"
+            )
             throw ExitCode(1)
         }
         Self.say("streamkit-faults: every check passed in \(elapsed) s (seed \(seed))")

@@ -19,9 +19,18 @@ enum GarbageInputs {
         let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
         return [
             ("HTTP/1.0", "GET \(path) HTTP/1.0\r\n\(host)\(ws)\(key)Sec-WebSocket-Version: 13\r\n\r\n"),
-            ("no Connection: Upgrade", "GET \(path) HTTP/1.1\r\n\(host)Upgrade: websocket\r\n\(key)Sec-WebSocket-Version: 13\r\n\r\n"),
-            ("no Upgrade", "GET \(path) HTTP/1.1\r\n\(host)Connection: Upgrade\r\n\(key)Sec-WebSocket-Version: 13\r\n\r\n"),
-            ("invalid key", "GET \(path) HTTP/1.1\r\n\(host)\(ws)Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+            (
+                "no Connection: Upgrade",
+                "GET \(path) HTTP/1.1\r\n\(host)Upgrade: websocket\r\n\(key)Sec-WebSocket-Version: 13\r\n\r\n"
+            ),
+            (
+                "no Upgrade",
+                "GET \(path) HTTP/1.1\r\n\(host)Connection: Upgrade\r\n\(key)Sec-WebSocket-Version: 13\r\n\r\n"
+            ),
+            (
+                "invalid key",
+                "GET \(path) HTTP/1.1\r\n\(host)\(ws)Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ),
             ("no key", "GET \(path) HTTP/1.1\r\n\(host)\(ws)Sec-WebSocket-Version: 13\r\n\r\n"),
             ("version 8", "GET \(path) HTTP/1.1\r\n\(host)\(ws)\(key)Sec-WebSocket-Version: 8\r\n\r\n"),
             ("POST", "POST \(path) HTTP/1.1\r\n\(host)\(ws)\(key)Sec-WebSocket-Version: 13\r\n\r\n"),
@@ -39,11 +48,16 @@ enum GarbageInputs {
             let choice = choices[Int.random(in: 0..<choices.count, using: &random)]
             return (choice.name, Array(choice.request.utf8))
         case 2:
-            let lines = ["GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", " \r\n\r\n", "\r\n\r\n\r\n", "GET \(path) HTTP/1.1\n\n"]
+            let lines = [
+                "GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", " \r\n\r\n", "\r\n\r\n\r\n",
+                "GET \(path) HTTP/1.1\n\n",
+            ]
             return ("broken request line", Array(lines[Int.random(in: 0..<lines.count, using: &random)].utf8))
         case 3:
             let long = String(repeating: "a", count: Int.random(in: 10_000...200_000, using: &random))
-            return ("huge header value", Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: \(long)\r\n\r\n".utf8))
+            return (
+                "huge header value", Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: \(long)\r\n\r\n".utf8)
+            )
         case 4:
             let headers = (0..<Int.random(in: 200...3_000, using: &random)).map { "X-\($0): v\r\n" }.joined()
             return ("many headers", Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)\r\n".utf8))
@@ -51,12 +65,24 @@ enum GarbageInputs {
             let uri = "/" + String(repeating: "%2e%2e/", count: Int.random(in: 10...20_000, using: &random))
             return ("long or odd URI", Array("GET \(uri) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
         case 6:
-            return ("control bytes in headers", Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: \u{0}\u{1}\u{7f}\r\nBad Header\r\n\r\n".utf8) + [0xFF, 0xFE, 0x00])
+            return (
+                "control bytes in headers",
+                Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: \u{0}\u{1}\u{7f}\r\nBad Header\r\n\r\n".utf8) + [
+                    0xFF, 0xFE, 0x00,
+                ]
+            )
         case 7:
-            let bogus = ["Content-Length: 99999999999999999999\r\n", "Content-Length: -1\r\n", "Transfer-Encoding: chunked\r\n", "Content-Length: 10\r\nContent-Length: 20\r\n"]
+            let bogus = [
+                "Content-Length: 99999999999999999999\r\n", "Content-Length: -1\r\n", "Transfer-Encoding: chunked\r\n",
+                "Content-Length: 10\r\nContent-Length: 20\r\n",
+            ]
             let header = bogus[Int.random(in: 0..<bogus.count, using: &random)]
-            let body = (0..<Int.random(in: 0...5_000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-            return ("bogus body framing", Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(header)\r\n".utf8) + body)
+            let body = (0..<Int.random(in: 0...5_000, using: &random)).map { _ in
+                UInt8.random(in: 0...255, using: &random)
+            }
+            return (
+                "bogus body framing", Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(header)\r\n".utf8) + body
+            )
         default:
             var bytes = valid
             for _ in 0..<Int.random(in: 1...5, using: &random) {
@@ -68,7 +94,9 @@ enum GarbageInputs {
 
     /// Random bytes, sometimes starting like a request.
     static func randomBytes(_ random: inout SplitMix64) -> [UInt8] {
-        let bytes = (0..<Int.random(in: 1...16_384, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let bytes = (0..<Int.random(in: 1...16_384, using: &random)).map { _ in
+            UInt8.random(in: 0...255, using: &random)
+        }
         return Int.random(in: 0..<4, using: &random) == 0 ? Array("GET ".utf8) + bytes : bytes
     }
 
@@ -105,26 +133,52 @@ enum GarbageInputs {
         case 0:
             return ("raw bytes", payload(1...8_192))
         case 1:
-            return ("random binary message (garbage mux frame)", frame(opcode: 2, payload: payload(0...4_096), random: &random))
+            return (
+                "random binary message (garbage mux frame)",
+                frame(opcode: 2, payload: payload(0...4_096), random: &random)
+            )
         case 2:
             let opcode = UInt8.random(in: 0...15, using: &random)
             let rsv = UInt8.random(in: 0...7, using: &random)
-            return ("random opcode and bits", frame(opcode: opcode, payload: payload(0...300), fin: Bool.random(using: &random), rsv: rsv, random: &random))
+            return (
+                "random opcode and bits",
+                frame(
+                    opcode: opcode, payload: payload(0...300), fin: Bool.random(using: &random), rsv: rsv,
+                    random: &random)
+            )
         case 3:
             let declared: [UInt64] = [UInt64.max >> 1, 1 << 40, 64 << 20, 17 << 20]
-            return ("oversized frame header", frame(opcode: 2, payload: payload(0...65_536), declaredLength: declared[Int.random(in: 0..<declared.count, using: &random)], random: &random))
+            return (
+                "oversized frame header",
+                frame(
+                    opcode: 2, payload: payload(0...65_536),
+                    declaredLength: declared[Int.random(in: 0..<declared.count, using: &random)], random: &random)
+            )
         case 4:
             return ("unmasked frame", frame(opcode: 2, payload: payload(1...512), masked: false, random: &random))
         case 5:
             return ("control frame over 125 bytes", frame(opcode: 9, payload: payload(126...2_000), random: &random))
         case 6:
             let first = frame(opcode: 2, payload: payload(1...1_000), fin: false, random: &random)
-            return ("unfinished fragments", (0..<Int.random(in: 1...50, using: &random)).reduce(first) { bytes, _ in bytes + frame(opcode: 0, payload: payload(1...1_000), fin: false, random: &random) })
+            return (
+                "unfinished fragments",
+                (0..<Int.random(in: 1...50, using: &random)).reduce(first) { bytes, _ in
+                    bytes + frame(opcode: 0, payload: payload(1...1_000), fin: false, random: &random)
+                }
+            )
         case 7:
-            return ("ping flood", (0..<200).reduce([UInt8]()) { bytes, _ in bytes + frame(opcode: 9, payload: payload(0...125), random: &random) })
+            return (
+                "ping flood",
+                (0..<200).reduce([UInt8]()) { bytes, _ in
+                    bytes + frame(opcode: 9, payload: payload(0...125), random: &random)
+                }
+            )
         case 8:
             let code = UInt16.random(in: 0...5_000, using: &random)
-            return ("close with a random code", frame(opcode: 8, payload: [UInt8(code >> 8), UInt8(code & 0xFF)] + payload(0...100), random: &random))
+            return (
+                "close with a random code",
+                frame(opcode: 8, payload: [UInt8(code >> 8), UInt8(code & 0xFF)] + payload(0...100), random: &random)
+            )
         default:
             return ("text message", frame(opcode: 1, payload: payload(0...2_000), random: &random))
         }

@@ -7,7 +7,9 @@ import StreamKitTestSupport
 /// server's answer is read (1 s at most) and dropped; a 101 to a request RFC 6455 says to refuse is counted.
 enum GarbageSender {
     /// Starts a sender thread; `done` is called when it has stopped.
-    static func start(port: Int, seed: UInt64, stop: StopSignal, tally: GarbageTally, done: @escaping @Sendable () -> Void) {
+    static func start(
+        port: Int, seed: UInt64, stop: StopSignal, tally: GarbageTally, done: @escaping @Sendable () -> Void
+    ) {
         Thread.detachNewThread {
             var random = SplitMix64(seed: seed)
             while !stop.isSet {

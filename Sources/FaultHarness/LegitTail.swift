@@ -33,7 +33,9 @@ final class LegitTail: Sendable {
     }
 
     /// Follows until `stop` is set or a call fails.
-    func run(_ client: StreamKitClient, store: UUID, space: String, segment: String, seed: UInt64, stop: StopSignal) async {
+    func run(
+        _ client: StreamKitClient, store: UUID, space: String, segment: String, seed: UInt64, stop: StopSignal
+    ) async {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let ticker = Task {
             while !stop.isSet, (try? await Task.sleep(for: .milliseconds(250))) != nil { wake.yield() }
@@ -41,13 +43,19 @@ final class LegitTail: Sendable {
         }
         defer { ticker.cancel() }
         do {
-            let subscription = try await client.subscribe(store: store, space: space, segment: segment) { _ in wake.yield() }
+            let subscription = try await client.subscribe(store: store, space: space, segment: segment) { _ in
+                wake.yield()
+            }
             for await _ in wakes where !stop.isSet {
                 var last = self.last
-                for try await entry in client.consumeSegment(store: store, space: space, segment: segment, minSequence: last + 1) {
+                for try await entry in client.consumeSegment(
+                    store: store, space: space, segment: segment, minSequence: last + 1)
+                {
                     if entry.sequence != last + 1 {
                         note("read \(entry.sequence) after \(last)")
-                    } else if Array(entry.payload) != ExpectedPayload.bytes(seed: seed, segment: segment, sequence: entry.sequence) {
+                    } else if Array(entry.payload)
+                        != ExpectedPayload.bytes(seed: seed, segment: segment, sequence: entry.sequence)
+                    {
                         note("sequence \(entry.sequence) has a payload that was not sent for it")
                     }
                     last = max(last, entry.sequence)

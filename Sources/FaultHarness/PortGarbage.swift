@@ -44,14 +44,24 @@ struct PortGarbage {
         let ledger = SegmentLedger(segment: Self.segment)
         let publisherClient = HarnessClient.make(server.url)
         let tailClient = HarnessClient.make(server.url)
-        let publisher = SegmentPublisher(client: publisherClient, store: store, space: Self.space, ledger: ledger, seed: seed, maxBatch: 10)
+        let publisher = SegmentPublisher(
+            client: publisherClient, store: store, space: Self.space, ledger: ledger, seed: seed, maxBatch: 10)
         let publisherSeed = SplitMix64(seed: random.next())
-        let publishing = Task { await publisher.run(from: 1, random: publisherSeed, stop: legitStop, pause: .milliseconds(5)) }
-        try await waitFor("the first acknowledgement", within: .seconds(60)) { ledger.acknowledged > 0 || !server.child.isRunning }
+        let publishing = Task {
+            await publisher.run(from: 1, random: publisherSeed, stop: legitStop, pause: .milliseconds(5))
+        }
+        try await waitFor("the first acknowledgement", within: .seconds(60)) {
+            ledger.acknowledged > 0 || !server.child.isRunning
+        }
         let tail = LegitTail()
         let seed = self.seed
-        let tailing = Task { await tail.run(tailClient, store: store, space: Self.space, segment: Self.segment, seed: seed, stop: tailStop) }
-        try await waitFor("the tail's first entry", within: .seconds(60)) { tail.last > 0 || tail.failure != nil || !server.child.isRunning }
+        let tailing = Task {
+            await tail.run(
+                tailClient, store: store, space: Self.space, segment: Self.segment, seed: seed, stop: tailStop)
+        }
+        try await waitFor("the tail's first entry", within: .seconds(60)) {
+            tail.last > 0 || tail.failure != nil || !server.child.isRunning
+        }
         let residentBefore = server.residentKiB ?? 0
         let descriptorsBefore = server.openDescriptors ?? 0
         let directoriesBefore = Self.directories(data)
@@ -66,7 +76,9 @@ struct PortGarbage {
         let running = Atomic(0)
         let garbageStarted = ContinuousClock.now
         running.add(1, ordering: .relaxed)
-        Lingerers.start(port: server.port, idle: 40, slow: 40, window: Self.lingerWindow, stop: lingerStop, tally: tally) {
+        Lingerers.start(
+            port: server.port, idle: 40, slow: 40, window: Self.lingerWindow, stop: lingerStop, tally: tally
+        ) {
             running.subtract(1, ordering: .relaxed)
         }
         for _ in 0..<Self.senders {
@@ -108,14 +120,18 @@ struct PortGarbage {
         legitStop.set()
         let publisherFailure = await withDeadline(.seconds(30)) { await publishing.value } ?? "did not stop within 30 s"
         let target = ledger.acknowledged
-        let caughtUp = await waitOutcome(within: .seconds(60)) { tail.last >= target || tail.failure != nil || !server.child.isRunning }
+        let caughtUp = await waitOutcome(within: .seconds(60)) {
+            tail.last >= target || tail.failure != nil || !server.child.isRunning
+        }
         tailStop.set()
         _ = await withDeadline(.seconds(30)) { await tailing.value }
         _ = await HarnessClient.close(publisherClient)
         _ = await HarnessClient.close(tailClient)
 
         // The server releases what the garbage held.
-        _ = await waitOutcome(within: .seconds(20)) { (server.openDescriptors ?? 0) <= descriptorsBefore + Self.descriptorSlack }
+        _ = await waitOutcome(within: .seconds(20)) {
+            (server.openDescriptors ?? 0) <= descriptorsBefore + Self.descriptorSlack
+        }
         let residentAfter = server.residentKiB ?? 0
         let descriptorsAfter = server.openDescriptors ?? 0
         let directoriesCreated = Self.directories(data) - directoriesBefore
@@ -123,7 +139,9 @@ struct PortGarbage {
 
         report.figure(phase, "seconds of garbage", "\(garbageTime.components.seconds)")
         report.figure(phase, "inputs sent", "\(tally.totalInputs)")
-        for (name, count) in tally.inputs.sorted(by: { $0.key < $1.key }) { report.figure(phase, "  \(name)", "\(count)") }
+        for (name, count) in tally.inputs.sorted(by: { $0.key < $1.key }) {
+            report.figure(phase, "  \(name)", "\(count)")
+        }
         report.figure(phase, "idle and slowloris connections", "\(tally.lingerersOpened)")
         report.figure(phase, "streams on unknown stores", "\(tally.unknownStoreCalls)")
         for (code, count) in tally.unknownStoreErrors.sorted(by: { $0.key < $1.key }) {
@@ -132,25 +150,43 @@ struct PortGarbage {
         report.figure(phase, "connections refused (connect failed)", "\(tally.connectFailures)")
         report.figure(phase, "valid upgrades refused", "\(tally.upgradeFailures)")
         report.zero(phase, "server deaths", died ? 1 : 0)
-        if died { report.example(phase, "server deaths", "\(server.child.isRunning ? "" : stopped.end.description) \(stopped.stderrTail(600))") }
+        if died {
+            report.example(
+                phase, "server deaths",
+                "\(server.child.isRunning ? "" : stopped.end.description) \(stopped.stderrTail(600))")
+        }
         report.check(phase, "graceful stop after the garbage", "\(stopped.end)", passed: stopped.end == .exited(0))
         report.figure(
             phase, "server RSS before / peak / after (MiB)",
-            String(format: "%.1f / %.1f / %.1f", Double(residentBefore) / 1024, Double(residentPeak) / 1024, Double(residentAfter) / 1024))
-        if !residentTrace.isEmpty { report.figure(phase, "server RSS every 30 s of garbage (MiB)", residentTrace.joined(separator: ", ")) }
+            String(
+                format: "%.1f / %.1f / %.1f", Double(residentBefore) / 1024, Double(residentPeak) / 1024,
+                Double(residentAfter) / 1024))
+        if !residentTrace.isEmpty {
+            report.figure(phase, "server RSS every 30 s of garbage (MiB)", residentTrace.joined(separator: ", "))
+        }
         report.check(
-            phase, "server descriptors before / after (≤ before + \(Self.descriptorSlack))", "\(descriptorsBefore) / \(descriptorsAfter)",
+            phase, "server descriptors before / after (≤ before + \(Self.descriptorSlack))",
+            "\(descriptorsBefore) / \(descriptorsAfter)",
             passed: descriptorsAfter <= descriptorsBefore + Self.descriptorSlack)
         report.zero(phase, "store directories created by reads", directoriesCreated)
-        let closedValue = "\(tally.lingerersClosed) of \(tally.lingerersOpened)"
+        let closedValue =
+            "\(tally.lingerersClosed) of \(tally.lingerersOpened)"
             + (tally.slowestLingererClose.map { ", the last after \($0.components.seconds) s" } ?? "")
         report.check(
-            phase, "idle and slowloris connections closed by the server within \(Self.lingerWindow.components.seconds) s", closedValue,
+            phase,
+            "idle and slowloris connections closed by the server within \(Self.lingerWindow.components.seconds) s",
+            closedValue,
             passed: tally.lingerersClosed == tally.lingerersOpened)
         let leftOpen = tally.leftOpenCounts
-        report.zero(phase, "refused connections still open \(GarbageSender.lingerAfterAnswer / 1000) s after the HTTP error answer", leftOpen.values.reduce(0, +))
+        report.zero(
+            phase,
+            "refused connections still open \(GarbageSender.lingerAfterAnswer / 1000) s after the HTTP error answer",
+            leftOpen.values.reduce(0, +))
         for (name, count) in leftOpen.sorted(by: { $0.key < $1.key }) {
-            report.example(phase, "refused connections still open \(GarbageSender.lingerAfterAnswer / 1000) s after the HTTP error answer", "\(name): \(count) times")
+            report.example(
+                phase,
+                "refused connections still open \(GarbageSender.lingerAfterAnswer / 1000) s after the HTTP error answer",
+                "\(name): \(count) times")
         }
         let accepted = tally.refusableAcceptedCounts
         report.zero(phase, "refusable upgrades accepted (101)", accepted.values.reduce(0, +))
@@ -158,16 +194,21 @@ struct PortGarbage {
             report.example(phase, "refusable upgrades accepted (101)", "\(name): \(count) times")
         }
         report.figure(phase, "records acknowledged during the garbage", "\(acknowledgedDuringGarbage)")
-        report.check(phase, "legitimate publisher progressed during the garbage", "\(acknowledgedDuringGarbage) records", passed: acknowledgedDuringGarbage > 0)
+        report.check(
+            phase, "legitimate publisher progressed during the garbage", "\(acknowledgedDuringGarbage) records",
+            passed: acknowledgedDuringGarbage > 0)
         report.check(
             phase, "longest publisher / tail stall (< \(Self.longestStallAllowed.components.seconds) s)",
             String(format: "%.1f / %.1f s", Self.seconds(publisherStall), Self.seconds(tailStall)),
             passed: publisherStall < Self.longestStallAllowed && tailStall < Self.longestStallAllowed)
-        report.check(phase, "legitimate publisher failures", publisherFailure ?? "none", passed: publisherFailure == nil)
+        report.check(
+            phase, "legitimate publisher failures", publisherFailure ?? "none", passed: publisherFailure == nil)
         report.check(phase, "tail failures", tail.failure ?? "none", passed: tail.failure == nil)
         report.zero(phase, "tail entries out of order or altered", tail.problems.count)
         for problem in tail.problems { report.example(phase, "tail entries out of order or altered", problem) }
-        report.check(phase, "tail read every acknowledged record", "\(tail.last) of \(target)", passed: caughtUp && tail.last >= target)
+        report.check(
+            phase, "tail read every acknowledged record", "\(tail.last) of \(target)",
+            passed: caughtUp && tail.last >= target)
         report.check(phase, "garbage senders stopped", senders ? "yes" : "no", passed: senders)
     }
 
@@ -192,6 +233,8 @@ struct PortGarbage {
 
     /// Like ``waitOutcome(within:_:)``, but a timeout is a `HarnessError` (the phase cannot start).
     private func waitFor(_ what: String, within timeout: Duration, _ condition: () -> Bool) async throws {
-        guard await waitOutcome(within: timeout, condition) else { throw HarnessError("garbage phase: no \(what) within \(timeout)") }
+        guard await waitOutcome(within: timeout, condition) else {
+            throw HarnessError("garbage phase: no \(what) within \(timeout)")
+        }
     }
 }

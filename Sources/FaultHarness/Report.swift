@@ -35,7 +35,9 @@ final class Report: Sendable {
 
     /// A check: `value` is shown, `passed` decides the verdict.
     func check(_ phase: String, _ name: String, _ value: String, passed: Bool) {
-        state.withLock { $0.lines.append(Line(phase: phase, name: name, value: value, verdict: passed ? .pass : .fail)) }
+        state.withLock {
+            $0.lines.append(Line(phase: phase, name: name, value: value, verdict: passed ? .pass : .fail))
+        }
     }
 
     /// A check that a count is zero.
@@ -47,7 +49,9 @@ final class Report: Sendable {
     func example(_ phase: String, _ name: String, _ text: String) {
         state.withLock { state in
             let key = "\(phase): \(name)"
-            if (state.examples[key]?.count ?? 0) < Self.examplesPerCheck { state.examples[key, default: []].append(text) }
+            if (state.examples[key]?.count ?? 0) < Self.examplesPerCheck {
+                state.examples[key, default: []].append(text)
+            }
         }
     }
 
@@ -60,7 +64,9 @@ final class Report: Sendable {
     var failed: Bool { state.withLock { $0.lines.contains { $0.verdict == .fail } } }
 
     /// The failed checks, as `phase: name`.
-    var failures: [String] { state.withLock { $0.lines.filter { $0.verdict == .fail }.map { "\($0.phase): \($0.name)" } } }
+    var failures: [String] {
+        state.withLock { $0.lines.filter { $0.verdict == .fail }.map { "\($0.phase): \($0.name)" } }
+    }
 
     /// The table (Markdown, readable as plain text too), then the examples of each check or figure that has some.
     func render() -> String {

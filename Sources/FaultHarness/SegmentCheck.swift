@@ -26,7 +26,9 @@ struct SegmentCheck: Sendable {
     /// The first problems, described.
     var problems: [String] = []
 
-    var passed: Bool { lost == 0 && duplicated == 0 && gaps == 0 && wrongPayload == 0 && phantom == 0 && readError == nil }
+    var passed: Bool {
+        lost == 0 && duplicated == 0 && gaps == 0 && wrongPayload == 0 && phantom == 0 && readError == nil
+    }
 
     init(segment: String) {
         self.segment = segment

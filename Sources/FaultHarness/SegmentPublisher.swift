@@ -33,9 +33,11 @@ struct SegmentPublisher: Sendable {
             }
             ledger.noteSent(through: last)
             do {
-                let statuses = try await client.produce(store: store, space: space, segment: ledger.segment, records: records)
+                let statuses = try await client.produce(
+                    store: store, space: space, segment: ledger.segment, records: records)
                 guard statuses.last?.lastSequence == last else {
-                    return "batch \(next)…\(last) acknowledged up to \(statuses.last.map { "\($0.lastSequence)" } ?? "nothing")"
+                    return
+                        "batch \(next)…\(last) acknowledged up to \(statuses.last.map { "\($0.lastSequence)" } ?? "nothing")"
                 }
                 ledger.noteAcknowledged(through: last, records: Int(count))
                 next = last + 1

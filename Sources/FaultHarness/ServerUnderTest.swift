@@ -28,8 +28,10 @@ final class ServerUnderTest: Sendable {
     ) async throws -> ServerUnderTest {
         let child = try Child(
             binary,
-            ["serve", "--data", data, "--host", "127.0.0.1", "--port", "0", "--no-auth", "--durability", durability,
-             "--log-level", "warning"])
+            [
+                "serve", "--data", data, "--host", "127.0.0.1", "--port", "0", "--no-auth", "--durability", durability,
+                "--log-level", "warning",
+            ])
         guard let url = await child.firstLine(timeout: timeout), url.hasPrefix("ws://127.0.0.1:") else {
             let outcome = await child.wait(timeout: .seconds(5))
             throw StartFailure(data: data, outcome: outcome)
@@ -42,7 +44,9 @@ final class ServerUnderTest: Sendable {
         var data: String
         var outcome: Child.Outcome
 
-        var description: String { "serve --data \(data) did not print its URL (\(outcome.end)): \(outcome.stderrTail())" }
+        var description: String {
+            "serve --data \(data) did not print its URL (\(outcome.end)): \(outcome.stderrTail())"
+        }
     }
 
     /// The port of ``url``.

@@ -37,21 +37,29 @@ struct SourceStore: Sendable {
     static func shapes(_ random: inout SplitMix64) -> [Shape] {
         let tiny = [(segment: "t", count: 2), (segment: "t", count: 1)]
         func small() -> [(segment: String, count: Int)] {
-            (0..<24).map { _ in (segment: ["a", "b", "c"].randomElement(using: &random) ?? "a", count: Int.random(in: 1...8, using: &random)) }
+            (0..<24).map { _ in
+                (
+                    segment: ["a", "b", "c"].randomElement(using: &random) ?? "a",
+                    count: Int.random(in: 1...8, using: &random)
+                )
+            }
         }
         return [
             Shape(name: "tiny-closed", rounds: [tiny], sizes: 4...8, largeEvery: nil, crash: false),
             Shape(name: "tiny-crashed", rounds: [tiny], sizes: 4...8, largeEvery: nil, crash: true),
             Shape(name: "small-closed", rounds: [small()], sizes: 10...2_000, largeEvery: 10, crash: false),
             Shape(name: "small-crashed", rounds: [small()], sizes: 10...2_000, largeEvery: 10, crash: true),
-            Shape(name: "small-crashed-twice", rounds: [small(), small()], sizes: 10...2_000, largeEvery: 10, crash: true),
+            Shape(
+                name: "small-crashed-twice", rounds: [small(), small()], sizes: 10...2_000, largeEvery: 10, crash: true),
         ]
     }
 
     /// Builds a store of `shape` under `directory`.
     /// - Throws: `HarnessError` when the server, a produce, `dump` or `verify` does not do its job on the healthy
     ///   store (then damage would prove nothing).
-    static func build(_ shape: Shape, binary: String, directory: String, random: inout SplitMix64) async throws -> SourceStore {
+    static func build(
+        _ shape: Shape, binary: String, directory: String, random: inout SplitMix64
+    ) async throws -> SourceStore {
         let data = directory + "/" + shape.name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let id = random.uuid()
@@ -65,7 +73,10 @@ struct SourceStore: Sendable {
                     var records: [Record] = []
                     for sequence in first..<(first + UInt64(batch.count)) {
                         let large = shape.largeEvery.map { Int.random(in: 0..<$0, using: &random) == 0 } ?? false
-                        let size = large ? Int.random(in: 20_000...30_000, using: &random) : Int.random(in: shape.sizes, using: &random)
+                        let size =
+                            large
+                            ? Int.random(in: 20_000...30_000, using: &random)
+                            : Int.random(in: shape.sizes, using: &random)
                         var payload = Array("\(batch.segment)#\(sequence):".utf8)
                         while payload.count < size { payload.append(UInt8.random(in: 0x61...0x7A, using: &random)) }
                         records.append(Record(sequence: sequence, payload: payload))
@@ -85,11 +96,15 @@ struct SourceStore: Sendable {
             }
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: data).filter { !$0.hasPrefix(".") }
-        guard names.count == 1, let name = names.first else { throw HarnessError("\(shape.name): expected one store in \(data), found \(names)") }
+        guard names.count == 1, let name = names.first else {
+            throw HarnessError("\(shape.name): expected one store in \(data), found \(names)")
+        }
 
         let verify = try await Child.run(binary, ["verify", data], timeout: .seconds(60))
         guard verify.end == .exited(0) else {
-            throw HarnessError("\(shape.name): verify calls the healthy source store damaged (\(verify.end)): \(verify.stdoutText) \(verify.stderrTail())")
+            throw HarnessError(
+                "\(shape.name): verify calls the healthy source store damaged (\(verify.end)): \(verify.stdoutText) \(verify.stderrTail())"
+            )
         }
         let dump = try await Child.run(binary, ["dump", data, "--store", id.uuidString], timeout: .seconds(60))
         let (entries, malformed) = DumpedEntry.parse(dump.stdout)
@@ -97,11 +112,13 @@ struct SourceStore: Sendable {
         let inOrder = entries.enumerated().allSatisfy { $0.element.position == UInt64($0.offset + 1) }
         let intact = entries.allSatisfy { entry in
             let payloads = sent[entry.segment] ?? []
-            return entry.sequence >= 1 && Int(entry.sequence) <= payloads.count && payloads[Int(entry.sequence) - 1] == entry.payload
+            return entry.sequence >= 1 && Int(entry.sequence) <= payloads.count
+                && payloads[Int(entry.sequence) - 1] == entry.payload
         }
         guard dump.end == .exited(0), malformed == 0, entries.count == produced, inOrder, intact else {
             throw HarnessError(
-                "\(shape.name): dump of the healthy source store is not what was acknowledged (\(dump.end), \(entries.count) of \(produced) entries, \(malformed) bad lines): \(dump.stderrTail())")
+                "\(shape.name): dump of the healthy source store is not what was acknowledged (\(dump.end), \(entries.count) of \(produced) entries, \(malformed) bad lines): \(dump.stderrTail())"
+            )
         }
         let layout = try StoreLayout.read(storeDirectory: data + "/" + name)
         guard layout.lastPosition == UInt64(produced) else {

@@ -53,7 +53,8 @@ struct StoreDamage {
         var sources: [SourceStore] = []
         for shape in SourceStore.shapes(&random) {
             do {
-                sources.append(try await SourceStore.build(shape, binary: binary, directory: root + "/sources", random: &random))
+                sources.append(
+                    try await SourceStore.build(shape, binary: binary, directory: root + "/sources", random: &random))
             } catch {
                 figures.sourceFailures += 1
                 report.example(Self.phase, "healthy source stores the tools misjudge", "\(error)")
@@ -79,12 +80,15 @@ struct StoreDamage {
                     running -= 1
                 }
                 group.addTask {
-                    let (expectation, verdict) = await runCase(damage, source: stores[damage.store], serve: serve, root: root)
+                    let (expectation, verdict) = await runCase(
+                        damage, source: stores[damage.store], serve: serve, root: root)
                     return (damage, expectation, verdict)
                 }
                 running += 1
             }
-            for await done in group { tally(done, into: &figures, exhaustive: cases.isExhaustive(done.0), sources: stores) }
+            for await done in group {
+                tally(done, into: &figures, exhaustive: cases.isExhaustive(done.0), sources: stores)
+            }
         }
         publish(figures, everyByteTotal: everyByteTotal)
     }
@@ -119,7 +123,8 @@ struct StoreDamage {
             }
             let inspect = try await Child.run(binary, ["inspect", data, "--json"], timeout: Self.toolTimeout)
             if let output = verdict.judge("inspect", inspect, expectation) { verdict.checkInspect(output, expectation) }
-            let dump = try await Child.run(binary, ["dump", data, "--store", source.id.uuidString], timeout: Self.toolTimeout)
+            let dump = try await Child.run(
+                binary, ["dump", data, "--store", source.id.uuidString], timeout: Self.toolTimeout)
             if let output = verdict.judge("dump", dump, expectation) {
                 verdict.checkDump(output, expectation, entries: source.entries)
             } else {
@@ -164,11 +169,15 @@ struct StoreDamage {
                 } catch {
                     return (nil, "\(error)")
                 }
-                let prefix = got.count <= expected.count
+                let prefix =
+                    got.count <= expected.count
                     && zip(got, expected).allSatisfy { $0.sequence == $1.sequence && $0.payload == $1.payload }
                 let needed = expected.filter { $0.position <= UInt64(required) }.count
                 if !prefix || got.count < needed {
-                    return ("serve read of \(segment) ended normally with \(got.count) of \(expected.count) entries (\(needed) required, \(prefix ? "a prefix" : "not a prefix"))", nil)
+                    return (
+                        "serve read of \(segment) ended normally with \(got.count) of \(expected.count) entries (\(needed) required, \(prefix ? "a prefix" : "not a prefix"))",
+                        nil
+                    )
                 }
             }
             return (nil, nil)
@@ -190,7 +199,8 @@ struct StoreDamage {
             verdict.serveRefused = true
             verdict.alarms += 1
             if !DamageVerdict.locates(refusal) && !verdict.serveLogged {
-                verdict.unlocated.append("serve read failed without file and offset: \(Report.oneLine(refusal, limit: 300))")
+                verdict.unlocated.append(
+                    "serve read failed without file and offset: \(Report.oneLine(refusal, limit: 300))")
             }
             if !expectation.touchesData { verdict.falseAlarms.append("serve") }
         }
@@ -211,7 +221,8 @@ struct StoreDamage {
         if expectation.tailLike { figures.tailLike += 1 }
         if expectation.cleanCut { figures.cleanCuts += 1 }
         if expectation.lost > 0 { figures.lostData += 1 }
-        let what = "case \(damage.number): \(sources[damage.store].name) \(sources[damage.store].layout.files[damage.file].path) \(damage.kind)"
+        let what =
+            "case \(damage.number): \(sources[damage.store].name) \(sources[damage.store].layout.files[damage.file].path) \(damage.kind)"
             + " (\(expectation.lost) positions lost, \(expectation.tailLike ? "tail-shaped" : "not tail-shaped"))"
         if expectation.touchesData && !expectation.cleanCut {
             figures.detectable += 1
@@ -240,8 +251,12 @@ struct StoreDamage {
 
         for text in verdict.crashed { report.example(Self.phase, "tool crashes (signal)", "\(what): \(text)") }
         for text in verdict.hung { report.example(Self.phase, "tool hangs (timeout)", "\(what): \(text)") }
-        for text in verdict.silentLoss { report.example(Self.phase, "silent losses (success with data missing)", "\(what): \(text)") }
-        for text in verdict.unlocated { report.example(Self.phase, "failures without file and offset", "\(what): \(text)") }
+        for text in verdict.silentLoss {
+            report.example(Self.phase, "silent losses (success with data missing)", "\(what): \(text)")
+        }
+        for text in verdict.unlocated {
+            report.example(Self.phase, "failures without file and offset", "\(what): \(text)")
+        }
         if verdict.verifyMissed { report.example(Self.phase, "damage verify exits 0 on", what) }
     }
 
@@ -251,15 +266,23 @@ struct StoreDamage {
         report.zero(phase, "healthy source stores the tools misjudge", figures.sourceFailures)
         report.figure(phase, "damaged copies (files damaged)", "\(figures.cases)")
         if everyByteTotal > 0 {
-            report.check(phase, "every-byte cases of the tiny stores done", "\(figures.everyByteDone) of \(everyByteTotal)", passed: figures.everyByteDone == everyByteTotal)
+            report.check(
+                phase, "every-byte cases of the tiny stores done", "\(figures.everyByteDone) of \(everyByteTotal)",
+                passed: figures.everyByteDone == everyByteTotal)
         }
         report.figure(phase, "copies with data damage (header, block or frame)", "\(figures.touching)")
         report.figure(phase, "copies losing positions no other file holds", "\(figures.lostData)")
         report.figure(phase, "copies with tail-shaped damage (torn tail)", "\(figures.tailLike)")
         report.figure(phase, "clean cuts (a valid shorter store; undetectable)", "\(figures.cleanCuts)")
-        let rate = figures.detectable > 0 ? String(format: "%.1f %%", 100 * Double(figures.verifyDetected) / Double(figures.detectable)) : "n/a"
-        report.figure(phase, "detection rate of verify (reported / detectable)", "\(rate) (\(figures.verifyDetected)/\(figures.detectable))")
-        report.figure(phase, "copies losing data that is no torn tail: dump failed on", "\(figures.dumpRefusedLoss) of \(figures.lostNotTail)")
+        let rate =
+            figures.detectable > 0
+            ? String(format: "%.1f %%", 100 * Double(figures.verifyDetected) / Double(figures.detectable)) : "n/a"
+        report.figure(
+            phase, "detection rate of verify (reported / detectable)",
+            "\(rate) (\(figures.verifyDetected)/\(figures.detectable))")
+        report.figure(
+            phase, "copies losing data that is no torn tail: dump failed on",
+            "\(figures.dumpRefusedLoss) of \(figures.lostNotTail)")
         report.zero(phase, "tool crashes (signal)", figures.crashes)
         report.zero(phase, "tool hangs (timeout)", figures.hangs)
         report.zero(phase, "silent losses (success with data missing)", figures.silentLosses)

@@ -46,7 +46,9 @@ struct StoreLayout: Sendable {
             for name in names.sorted() {
                 let path = folder + "/" + name
                 let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path)))
-                let kind: Kind = name.hasSuffix(".log") ? .log : name.hasSuffix(".wal") ? .wal : name.hasSuffix(".idx") ? .index : .other
+                let kind: Kind =
+                    name.hasSuffix(".log")
+                    ? .log : name.hasSuffix(".wal") ? .wal : name.hasSuffix(".idx") ? .index : .other
                 let units = kind == .log ? blocks(bytes) : kind == .wal ? frames(bytes) : []
                 files.append(File(path: path, kind: kind, size: bytes.count, units: units))
             }
@@ -64,7 +66,9 @@ struct StoreLayout: Sendable {
             let end = offset + headerBytes + stored
             guard end <= bytes.count else { break }
             units.append(
-                Unit(offset: offset, end: end, first: integer(bytes, at: offset + 24, size: 8), count: Int(integer(bytes, at: offset + 20, size: 4))))
+                Unit(
+                    offset: offset, end: end, first: integer(bytes, at: offset + 24, size: 8),
+                    count: Int(integer(bytes, at: offset + 20, size: 4))))
             offset = end
         }
         return units

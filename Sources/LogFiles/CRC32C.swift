@@ -11,7 +11,8 @@ public enum CRC32C {
 
     /// The CRC32C of a byte collection.
     public static func checksum(_ bytes: some Collection<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
-        if let value = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0), continuing: crc) }) {
+        if let value = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0), continuing: crc) })
+        {
             return value
         }
         return Array(bytes).withUnsafeBytes { checksum($0, continuing: crc) }

@@ -1,11 +1,12 @@
+import Logging
+import PostgresNIO
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import PostgresNIO
-import StreamKitEngine
 
 /// A PostgreSQL store's durable consumers: one `streamkit_consumers` row per consumer (its ``ConsumerCodec``
 /// encoding), shared by every node. A change runs in one transaction that first locks the store's
@@ -36,7 +37,8 @@ struct PostgresConsumers: Sendable {
                         logger: logger)
                     try await connection.query(
                         "SELECT 1 FROM streamkit_coordination WHERE store = \(store) FOR UPDATE", logger: logger)
-                    let before = ConsumerTable(try await Self.read(store, on: connection, logger: logger, locking: true))
+                    let before = ConsumerTable(
+                        try await Self.read(store, on: connection, logger: logger, locking: true))
                     var table = before
                     let outcomes = changes.map { table.apply($0) }
                     for name in Set(changes.map(\.name)) where before.consumers[name] != table.consumers[name] {
@@ -62,7 +64,9 @@ struct PostgresConsumers: Sendable {
         }
     }
 
-    private static func read(_ store: UUID, on connection: PostgresConnection, logger: Logger, locking: Bool) async throws
+    private static func read(
+        _ store: UUID, on connection: PostgresConnection, logger: Logger, locking: Bool
+    ) async throws
         -> [Consumer]
     {
         var out: [Consumer] = []
@@ -73,7 +77,8 @@ struct PostgresConsumers: Sendable {
                 out.append(try ConsumerCodec.decode(Array(buffer: body)))
             } catch {
                 throw StreamKitError(
-                    code: .corrupt, message: "a streamkit_consumers row of store \(store) does not decode (offset \(error.offset))",
+                    code: .corrupt,
+                    message: "a streamkit_consumers row of store \(store) does not decode (offset \(error.offset))",
                     storeID: store)
             }
         }

@@ -1,12 +1,13 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import NIOCore
-import PostgresNIO
-import StreamKitEngine
 
 /// The leases and worker presence of one store in PostgreSQL, shared by every node that opens the store (schema
 /// version 2, see ``PostgresSchema``; rules in `docs/semantics.md`, "Leases and fencing", "Worker presence").
@@ -35,7 +36,9 @@ struct PostgresCoordination: SharedCoordination {
 
     // MARK: - Leases
 
-    func acquireLease(key: String, holder: String, ttl: UInt64, fencingFloor: UInt64, now: UInt64) async throws
+    func acquireLease(
+        key: String, holder: String, ttl: UInt64, fencingFloor: UInt64, now: UInt64
+    ) async throws
         -> Lease?
     {
         let (keyBytes, holderBytes) = (ByteBuffer(string: key), ByteBuffer(string: holder))
@@ -118,7 +121,7 @@ struct PostgresCoordination: SharedCoordination {
                 ).decode(Int64.self) {
                     token = value
                 }
-            } catch where PostgresFailure.sqlState(of: error) == "22003" {
+            } catch  where PostgresFailure.sqlState(of: error) == "22003" {
                 throw Self.fencingTokensExhausted  // bigint out of range
             }
             guard let token else { throw Self.missingRow(store) }
@@ -248,7 +251,9 @@ struct PostgresCoordination: SharedCoordination {
 
     // MARK: - Worker presence
 
-    func registerWorker(workerID: String, metadata: [String: String], heartbeatInterval: UInt64, now: UInt64)
+    func registerWorker(
+        workerID: String, metadata: [String: String], heartbeatInterval: UInt64, now: UInt64
+    )
         async throws -> WorkerRegistration
     {
         let id = ByteBuffer(string: workerID)
@@ -414,7 +419,9 @@ struct PostgresCoordination: SharedCoordination {
 
     /// The live workers and the version, in one statement (one snapshot), and whether expired workers wait for
     /// eviction.
-    private func readInventory(now: UInt64, on connection: PostgresConnection, logger: Logger) async throws
+    private func readInventory(
+        now: UInt64, on connection: PostgresConnection, logger: Logger
+    ) async throws
         -> (inventory: WorkerInventory, expired: Bool)
     {
         var version: Int64 = 0
@@ -483,7 +490,9 @@ struct PostgresCoordination: SharedCoordination {
     }
 
     /// Rows of the store in `table`, counted up to `limit`.
-    private func count(_ table: String, limit: Int, on connection: PostgresConnection, logger: Logger) async throws
+    private func count(
+        _ table: String, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws
         -> Int
     {
         for try await count in try await connection.query(

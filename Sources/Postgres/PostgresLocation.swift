@@ -29,7 +29,10 @@ public struct PostgresLocation: Sendable, Hashable {
     public var socketDirectory: String?
 
     /// Creates a location.
-    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String, tls: TLSMode = .prefer) {
+    public init(
+        host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
+        tls: TLSMode = .prefer
+    ) {
         self.host = host
         self.port = port
         self.username = username
@@ -97,7 +100,8 @@ public struct PostgresLocation: Sendable, Hashable {
     func clientConfiguration(statementTimeout: Duration, maxConnections: Int) -> PostgresClient.Configuration {
         var configuration =
             socketPath.map {
-                PostgresClient.Configuration(unixSocketPath: $0, username: username, password: password, database: database)
+                PostgresClient.Configuration(
+                    unixSocketPath: $0, username: username, password: password, database: database)
             }
             ?? PostgresClient.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: clientTLS)
@@ -112,7 +116,8 @@ public struct PostgresLocation: Sendable, Hashable {
     func connectionConfiguration(statementTimeout: Duration) -> PostgresConnection.Configuration {
         var configuration =
             socketPath.map {
-                PostgresConnection.Configuration(unixSocketPath: $0, username: username, password: password, database: database)
+                PostgresConnection.Configuration(
+                    unixSocketPath: $0, username: username, password: password, database: database)
             }
             ?? PostgresConnection.Configuration(
                 host: host, port: port, username: username, password: password, database: database, tls: connectionTLS)
@@ -122,7 +127,10 @@ public struct PostgresLocation: Sendable, Hashable {
     }
 
     private static func startupParameters(statementTimeout: Duration) -> [(String, String)] {
-        let milliseconds = max(1, statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = max(
+            1,
+            statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds
+                / 1_000_000_000_000_000)
         return [("statement_timeout", "\(milliseconds)"), ("application_name", "streamkit")]
     }
 

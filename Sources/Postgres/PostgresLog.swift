@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import Logging
 import NIOCore
 import PostgresNIO
 public import StreamKitEngine
 import StreamKitLogFiles
 import Synchronization
+
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 /// A PostgreSQL database holding StreamKit stores, shared by every process (node) that connects to it: each
 /// node opens the same stores, appends to them with compare-and-append decided by the database, and follows the
@@ -246,7 +247,8 @@ public final class PostgresLog: Sendable {
             do {
                 _ = try await withConnection { connection in
                     try await connection.query(
-                        "SELECT pg_notify(\(Self.channel), p) FROM unnest(\(payloads)::text[]) AS p", logger: self.logger)
+                        "SELECT pg_notify(\(Self.channel), p) FROM unnest(\(payloads)::text[]) AS p",
+                        logger: self.logger)
                 }
             } catch {
                 // Followers poll too: a lost notification only delays other nodes by up to their poll interval.

@@ -135,7 +135,7 @@ enum PostgresSchema {
                 ADD COLUMN retention_max_age_ns bigint CHECK (retention_max_age_ns > 0),
                 ADD COLUMN retention_max_bytes bigint CHECK (retention_max_bytes > 0),
                 ADD COLUMN retention_max_entries bigint CHECK (retention_max_entries > 0)
-            """,
+            """
         ],
         [
             """
@@ -145,7 +145,7 @@ enum PostgresSchema {
                 body bytea NOT NULL,
                 PRIMARY KEY (store, name)
             )
-            """,
+            """
         ],
     ]
 

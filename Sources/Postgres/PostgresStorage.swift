@@ -1,14 +1,15 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import PostgresNIO
 import StreamKitEngine
 import StreamKitLogFiles
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// One store's log in PostgreSQL (see ``PostgresLog`` and ``PostgresSchema``): a `StoreStorage` whose appends
 /// are group-committed and decided by the database, and a `LogFollower` that brings other nodes' commits in.
@@ -114,7 +115,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     /// Opens store `id` (creating its head row when `creating`), reading every row's summary for the index.
     /// Returns nil when the store does not exist and `creating` is false.
-    static func open(id: UUID, log: PostgresLog, configuration: StoreConfiguration, creating: Bool) async throws
+    static func open(
+        id: UUID, log: PostgresLog, configuration: StoreConfiguration, creating: Bool
+    ) async throws
         -> (PostgresStorage, StoredLog)?
     {
         let logger = log.logger
@@ -126,7 +129,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
                         INSERT INTO streamkit_stores (store) SELECT \(id)
                         WHERE NOT EXISTS (SELECT 1 FROM streamkit_stores WHERE store = \(id))
                         """, logger: logger)
-                } catch where PostgresFailure.sqlState(of: error) == "23505" {
+                } catch  where PostgresFailure.sqlState(of: error) == "23505" {
                     // Another node created it at the same moment.
                 }
             }
@@ -157,7 +160,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     guard row.firstPosition == expected, row.count > 0 else {
                         throw StreamKitError(
                             code: .corrupt,
-                            message: "store \(id): the row at position \(row.firstPosition) does not follow position \(expected - 1)",
+                            message:
+                                "store \(id): the row at position \(row.firstPosition) does not follow position \(expected - 1)",
                             storeID: id)
                     }
                     let summary = try row.summary(storedRuns: runs)
@@ -172,20 +176,24 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 for try await (space, segment, last, transaction) in try await connection.query(
                     "SELECT space, segment, last_sequence, last_transaction FROM streamkit_segments WHERE store = \(id)",
                     logger: logger
-                ).decode((String, String, Int64, Int64).self) where !present.contains(SegmentName(space: space, segment: segment)) {
+                ).decode((String, String, Int64, Int64).self)
+                where !present.contains(SegmentName(space: space, segment: segment)) {
                     retired.append(
                         .init(
-                            space: space, segment: segment, lastSequence: UInt64(last), lastTransactionNumber: UInt64(transaction),
+                            space: space, segment: segment, lastSequence: UInt64(last),
+                            lastTransactionNumber: UInt64(transaction),
                             lastTimestamp: 0))
                 }
                 try await connection.query("COMMIT", logger: logger)
                 let last = rows.last?.lastPosition ?? (logStart - 1)
                 guard last == headPosition else {
                     throw StreamKitError(
-                        code: .corrupt, message: "store \(id): rows end at position \(last), the head is \(headPosition)",
+                        code: .corrupt,
+                        message: "store \(id): rows end at position \(last), the head is \(headPosition)",
                         storeID: id)
                 }
-                let storage = PostgresStorage(id: id, log: log, configuration: configuration, rows: rows, logStart: logStart)
+                let storage = PostgresStorage(
+                    id: id, log: log, configuration: configuration, rows: rows, logStart: logStart)
                 let contents = StoredLog(
                     blocks: blocks, tail: [], nextPosition: headPosition + 1, lastTimestamp: lastTimestamp,
                     retired: retired, logStart: logStart, deletions: deletions)
@@ -203,7 +211,10 @@ final class PostgresStorage: StoreStorage, LogFollower {
         guard !transaction.records.isEmpty else {
             throw LogFilesError(code: .invalidArgument, message: "a transaction needs at least one record")
         }
-        enum Queued { case refused(any Error), lead, behind }
+        enum Queued {
+            case refused(any Error)
+            case lead, behind
+        }
         return try await withCheckedThrowingContinuation { continuation in
             let queued = state.withLock { state -> Queued in
                 if let diverged = state.diverged { return .refused(diverged) }
@@ -230,8 +241,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 var taken = 0
                 for waiting in state.queue {
                     let size = waiting.transaction.records.reduce(0) { $0 + $1.payload.count + 64 }
-                    if taken > 0 && (entries + waiting.transaction.records.count > Self.maxGroupEntries
-                        || bytes + size > Self.maxGroupBytes)
+                    if taken > 0
+                        && (entries + waiting.transaction.records.count > Self.maxGroupEntries
+                            || bytes + size > Self.maxGroupBytes)
                     {
                         break
                     }
@@ -308,7 +320,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 if PostgresFailure.isRetryableConflict(error), attempt < Self.maxGroupRetries { continue }
                 let failure = StreamKitError.postgres(error, storeID: id, doing: "appending")
                 if failure.code == .storeUnavailable {
-                    logger.warning("PostgreSQL append failed", metadata: ["store_id": "\(id)", "error": "\(failure.message)"])
+                    logger.warning(
+                        "PostgreSQL append failed", metadata: ["store_id": "\(id)", "error": "\(failure.message)"])
                 }
                 for i in members { group[i].continuation.resume(throwing: failure) }
                 // A failed group may have committed (a lost answer to COMMIT): the follower finds out.
@@ -330,7 +343,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     /// Runs the group's database transaction on `connection`.
-    private func run(_ group: [Waiting], members: [Int], chains: [Chain], on connection: PostgresConnection)
+    private func run(
+        _ group: [Waiting], members: [Int], chains: [Chain], on connection: PostgresConnection
+    )
         async throws -> Outcome
     {
         var outcome = Outcome()
@@ -377,13 +392,16 @@ final class PostgresStorage: StoreStorage, LogFollower {
         }
         try await connection.query("BEGIN", logger: log.logger)
         do {
-            if asynchronousCommit { try await connection.query("SET LOCAL synchronous_commit = off", logger: log.logger) }
+            if asynchronousCommit {
+                try await connection.query("SET LOCAL synchronous_commit = off", logger: log.logger)
+            }
             let won = try await compareAndAdvance(live, on: connection)
             let losers = live.filter { !won.contains(SegmentName(space: $0.space, segment: $0.segment)) }
             if !losers.isEmpty {
                 let heads = try await segmentHeads(losers, on: connection)
                 for chain in losers {
-                    let head = heads[SegmentName(space: chain.space, segment: chain.segment)]
+                    let head =
+                        heads[SegmentName(space: chain.space, segment: chain.segment)]
                         ?? SegmentHeadConflict(lastSequence: 0, lastTransactionNumber: 0)
                     for i in chain.members { outcome.conflicts[i] = head }
                 }
@@ -427,7 +445,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     /// `outcome` with the committed row: `batch` (the `winners`' records) placed at `first` with `timestamp`.
     private static func placed(
-        _ outcome: Outcome, _ group: [Waiting], winners: [Int], batch: BatchCodec.EncodedBatch, at placed: (Int64, Int64)
+        _ outcome: Outcome, _ group: [Waiting], winners: [Int], batch: BatchCodec.EncodedBatch,
+        at placed: (Int64, Int64)
     ) -> Outcome {
         var outcome = outcome
         let (first, timestamp) = placed
@@ -461,7 +480,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// runs the group in steps to learn which segments moved. For ``asynchronousCommit`` the statement sets
     /// `synchronous_commit = off` for its own transaction (`set_config(…, true)`, as `SET LOCAL` in a block).
     /// - Returns: The row's first position and timestamp, or nil when not every segment followed.
-    private func appendInOneStatement(_ chains: [Chain], batch: BatchCodec.EncodedBatch, on connection: PostgresConnection)
+    private func appendInOneStatement(
+        _ chains: [Chain], batch: BatchCodec.EncodedBatch, on connection: PostgresConnection
+    )
         async throws -> (Int64, Int64)?
     {
         let existing = chains.filter { $0.expected > 0 }
@@ -510,7 +531,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
             for try await row in try await connection.query(query, logger: log.logger).decode((Int64, Int64).self) {
                 placed = row
             }
-        } catch where PostgresFailure.sqlState(of: error) == Self.notEverySegmentFollows {
+        } catch  where PostgresFailure.sqlState(of: error) == Self.notEverySegmentFollows {
             return nil
         }
         guard let placed else {
@@ -522,7 +543,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
 
     /// Advances every chain's segment row whose last sequence is the chain's expected one (creating the rows of
     /// new segments); returns the segments advanced. A segment not returned was moved by another writer.
-    private func compareAndAdvance(_ chains: [Chain], on connection: PostgresConnection) async throws -> Set<SegmentName> {
+    private func compareAndAdvance(
+        _ chains: [Chain], on connection: PostgresConnection
+    ) async throws -> Set<SegmentName> {
         var won: Set<SegmentName> = []
         let existing = chains.filter { $0.expected > 0 }
         if !existing.isEmpty {
@@ -535,7 +558,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 WHERE s.store = \(id) AND s.space = i.space AND s.segment = i.segment AND s.last_sequence = i.expected
                 RETURNING s.space, s.segment
                 """
-            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode((String, String).self) {
+            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode(
+                (String, String).self)
+            {
                 won.insert(SegmentName(space: space, segment: segment))
             }
         }
@@ -554,7 +579,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     WHERE x.store = \(id) AND x.space = i.space AND x.segment = i.segment)
                 RETURNING space, segment
                 """
-            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode((String, String).self) {
+            for try await (space, segment) in try await connection.query(query, logger: log.logger).decode(
+                (String, String).self)
+            {
                 won.insert(SegmentName(space: space, segment: segment))
             }
         }
@@ -562,7 +589,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     /// The heads of the chains' segments (absent: never written).
-    private func segmentHeads(_ chains: [Chain], on connection: PostgresConnection) async throws -> [SegmentName: SegmentHeadConflict] {
+    private func segmentHeads(
+        _ chains: [Chain], on connection: PostgresConnection
+    ) async throws -> [SegmentName: SegmentHeadConflict] {
         var heads: [SegmentName: SegmentHeadConflict] = [:]
         let query: PostgresQuery = """
             SELECT s.space, s.segment, s.last_sequence, s.last_transaction FROM streamkit_segments s
@@ -645,7 +674,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
             if let known = state.diverged { return (known, false) }
             let error = StreamKitError(
                 code: .corrupt,
-                message: "store \(id): PostgreSQL assigned positions \(row.firstPosition)...\(row.lastPosition), which this node "
+                message:
+                    "store \(id): PostgreSQL assigned positions \(row.firstPosition)...\(row.lastPosition), which this node "
                     + "already read with other contents (the database's log went back, as after a failover to a replica "
                     + "that had not received every commit); appends through this node stop: restart it once the database "
                     + "is the one it was, or to follow the new log",
@@ -657,7 +687,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
             logger.error(
                 "PostgreSQL log went back under this node",
                 metadata: [
-                    "store_id": "\(id)", "first_position": "\(row.firstPosition)", "last_position": "\(row.lastPosition)",
+                    "store_id": "\(id)", "first_position": "\(row.firstPosition)",
+                    "last_position": "\(row.lastPosition)",
                 ])
         }
         return error
@@ -694,7 +725,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// and asks again: no reader thread ever waits for the database).
     func readBlock(at index: Int) throws -> [Entry] {
         guard let loaded = readAhead.withLock({ $0.rows.removeValue(forKey: index) }) else {
-            let (known, base, logStart) = state.withLock { ($0.rows.indices.contains(index - $0.base), $0.base, $0.logStart) }
+            let (known, base, logStart) = state.withLock {
+                ($0.rows.indices.contains(index - $0.base), $0.base, $0.logStart)
+            }
             guard known else {
                 if index < base { throw BlockDropped(index: index, logStart: logStart) }
                 throw LogFilesError(code: .invalidArgument, message: "no block \(index)")
@@ -756,12 +789,23 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 if let logStart, row.lastPosition < logStart {
                     loaded.append((index + offset, .failure(BlockDropped(index: index + offset, logStart: logStart))))
                 } else {
-                    loaded.append((index + offset, .failure(StreamKitError(
-                        code: .corrupt, message: "store \(id): the row at position \(row.firstPosition) is gone", storeID: id))))
+                    loaded.append(
+                        (
+                            index + offset,
+                            .failure(
+                                StreamKitError(
+                                    code: .corrupt,
+                                    message: "store \(id): the row at position \(row.firstPosition) is gone",
+                                    storeID: id))
+                        ))
                 }
                 continue
             }
-            loaded.append((index + offset, Result { try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body) }))
+            loaded.append(
+                (
+                    index + offset,
+                    Result { try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body) }
+                ))
         }
         readAhead.withLock { cache in
             for (i, result) in loaded {
@@ -773,9 +817,12 @@ final class PostgresStorage: StoreStorage, LogFollower {
         }
     }
 
-    private static func decode(_ row: Row, codec: Int16, rawLength: Int32, checksum: Int64, body: ByteBuffer) throws -> [Entry] {
+    private static func decode(
+        _ row: Row, codec: Int16, rawLength: Int32, checksum: Int64, body: ByteBuffer
+    ) throws -> [Entry] {
         guard let codecByte = UInt8(exactly: codec), let crc = UInt32(exactly: checksum) else {
-            throw LogFilesError(code: .corrupt, message: "the row at position \(row.firstPosition) has an impossible codec or checksum")
+            throw LogFilesError(
+                code: .corrupt, message: "the row at position \(row.firstPosition) has an impossible codec or checksum")
         }
         return try body.withUnsafeReadableBytes { bytes in
             try BatchCodec.decode(
@@ -880,7 +927,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
             start = state.withLock { state -> UInt64? in
                 guard state.rows.count > 1 else { return nil }
                 let keep = min(
-                    state.rows.partitioningIndex { $0.firstTimestamp + Int64($0.count) - 1 >= horizon }, state.rows.count - 1)
+                    state.rows.partitioningIndex { $0.firstTimestamp + Int64($0.count) - 1 >= horizon },
+                    state.rows.count - 1)
                 return keep > 0 ? state.rows[keep].firstPosition : nil
             }
         }
@@ -915,7 +963,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// Deletes the rows before `logStart` and records the new start (`streamkit_stores.log_start`) in one
     /// statement; other nodes learn it from their follow loop. Segments keep their heads in `streamkit_segments`
     /// (`retired` is not needed).
-    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws -> LogRetention.Outcome {
+    func dropEntries(
+        before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
+    ) async throws -> LogRetention.Outcome {
         let (id, logger) = (self.id, log.logger)
         var outcome = LogRetention.Outcome(manifest: StoreManifest(logStart: logStart))
         do {
@@ -996,7 +1046,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 ).decode((Int64, String?, String?, Int64?, Int64?).self) {
                     start = UInt64(max(1, found))
                     if let space, let segment, let before, let through {
-                        deletions.append(.init(space: space, segment: segment, before: UInt64(before), through: UInt64(through)))
+                        deletions.append(
+                            .init(space: space, segment: segment, before: UInt64(before), through: UInt64(through)))
                     }
                 }
                 return (start, deletions)
@@ -1058,7 +1109,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
         var pass = LogWriter.CompactionPass()
         let deletions = try await deletions()
         guard let lastCovered = deletions.map(\.through).max() else { return pass }
-        let byName = Dictionary(deletions.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+        let byName = Dictionary(deletions.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) })
+        { $1 }
         let (id, logger) = (self.id, log.logger)
         let candidates: [Row]
         do {
@@ -1070,12 +1122,15 @@ final class PostgresStorage: StoreStorage, LogFollower {
                     WHERE store = \(id) AND first_position <= \(Int64(clamping: lastCovered)) ORDER BY first_position
                     """, logger: logger
                 ).decode((Int64, Int32, Int64, ByteBuffer).self) {
-                    let covered = try BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp).contains { run in
+                    let covered = try BatchCodec.decodeRuns(Array(buffer: runs), firstTimestamp: timestamp).contains {
+                        run in
                         byName[StoreManifest.SegmentName(space: run.space, segment: run.segment)].map {
                             run.firstSequence < $0.before && UInt64(first) <= $0.through
                         } ?? false
                     }
-                    if covered { out.append(Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)) }
+                    if covered {
+                        out.append(Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp))
+                    }
                 }
                 return out
             }
@@ -1109,7 +1164,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     /// Rewrites one row with the covered records erased; nil when it holds none (any more).
-    private func erase(_ row: Row, deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]) async throws
+    private func erase(
+        _ row: Row, deletions: [StoreManifest.SegmentName: StoreManifest.Deletion]
+    ) async throws
         -> (bytes: Int, erased: Int, runs: [SegmentRun])?
     {
         let (id, logger) = (self.id, log.logger)
@@ -1177,7 +1234,9 @@ final class PostgresStorage: StoreStorage, LogFollower {
     }
 
     /// The deletions recorded for store `id`.
-    private static func deletions(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws
+    private static func deletions(
+        of id: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws
         -> [StoreManifest.Deletion]
     {
         var out: [StoreManifest.Deletion] = []
@@ -1222,7 +1281,8 @@ final class PostgresStorage: StoreStorage, LogFollower {
                 let row = Row(firstPosition: UInt64(first), count: Int(count), firstTimestamp: timestamp)
                 let summary = try row.summary(storedRuns: runs)
                 if let body {
-                    let entries = try Self.decode(row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
+                    let entries = try Self.decode(
+                        row, codec: codec, rawLength: rawLength, checksum: checksum, body: body)
                     Self.split(entries, after: position, into: &out)
                 }
                 register(row, summary, local: body == nil)

@@ -1,17 +1,19 @@
+import PostgresNIO
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import PostgresNIO
-import StreamKitEngine
 
 extension StreamKitError {
     /// The database holds a schema newer than this build knows.
     static func newerSchema(found: Int, known: Int) -> StreamKitError {
         StreamKitError(
             code: .storage,
-            message: "the PostgreSQL schema is version \(found); this StreamKit knows up to \(known): upgrade StreamKit")
+            message: "the PostgreSQL schema is version \(found); this StreamKit knows up to \(known): upgrade StreamKit"
+        )
     }
 
     /// What a failed database call means to a caller: `storeUnavailable` (retryable) when the database could not
@@ -23,7 +25,9 @@ extension StreamKitError {
         let unavailable = PostgresFailure.isUnavailable(error)
         var mapped = StreamKitError(
             code: unavailable ? .storeUnavailable : .storage,
-            message: "PostgreSQL \(what) failed: \(PostgresFailure.describe(error))\(state.map { " (SQLSTATE \($0))" } ?? "")")
+            message:
+                "PostgreSQL \(what) failed: \(PostgresFailure.describe(error))\(state.map { " (SQLSTATE \($0))" } ?? "")"
+        )
         mapped.storeID = storeID
         return mapped
     }

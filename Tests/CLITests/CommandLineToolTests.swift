@@ -6,7 +6,8 @@ import Testing
 /// Runs the real `streamkit` binary against stores made by the engine.
 @Suite struct CommandLineToolTests {
     static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streamkit").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streamkit")
+            .path
     }
 
     struct Run {
@@ -41,10 +42,13 @@ import Testing
         configuration.log.blockBytes = 4096
         configuration.log.logger.logLevel = .warning
         configuration.logger.logLevel = .warning
-        let store = try await Store.open(id: id, directory: root + "/" + id.uuidString.lowercased(), configuration: configuration)
+        let store = try await Store.open(
+            id: id, directory: root + "/" + id.uuidString.lowercased(), configuration: configuration)
         for (space, segment) in [("orders", "o-1"), ("orders", "o-2"), ("audit", "a-1")] {
             let records = (1...200).map {
-                Record(sequence: UInt64($0), payload: Array("{\"\(segment)\":\($0)}".utf8), metadata: $0 == 1 ? ["first": "yes"] : [:])
+                Record(
+                    sequence: UInt64($0), payload: Array("{\"\(segment)\":\($0)}".utf8),
+                    metadata: $0 == 1 ? ["first": "yes"] : [:])
             }
             try await store.produce(space: space, segment: segment, records: records)
         }
@@ -77,7 +81,9 @@ import Testing
         #expect(all.status == 0)
         #expect(lines(all.stdout).count == 600)
         let one = try run(["dump", root, "--store", id.uuidString, "--space", "orders", "--segment", "o-2"])
-        let objects = try lines(one.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let objects = try lines(one.stdout).map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         #expect(objects.count == 200)
         #expect(objects.first??["payload"] as? String == "{\"o-2\":1}")
         #expect(objects.first??["payload_encoding"] as? String == "utf8")
@@ -93,7 +99,8 @@ import Testing
         #expect(sound.stdout.contains(": ok"))
 
         let logDirectory = root + "/" + id.uuidString.lowercased() + "/log"
-        let log = try #require(try FileManager.default.contentsOfDirectory(atPath: logDirectory).first { $0.hasSuffix(".log") })
+        let log = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: logDirectory).first { $0.hasSuffix(".log") })
         let path = logDirectory + "/" + log
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         let offset = bytes.count / 2
@@ -123,7 +130,8 @@ import Testing
         func identities(_ output: String) throws -> [String] {
             try lines(output).map { line in
                 let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                return "\(object["space"] ?? "")/\(object["segment"] ?? "")/\(object["sequence"] ?? "")/\(object["payload"] ?? "")/\(object["metadata"] ?? "")"
+                return
+                    "\(object["space"] ?? "")/\(object["segment"] ?? "")/\(object["sequence"] ?? "")/\(object["payload"] ?? "")/\(object["metadata"] ?? "")"
             }
         }
         let source = try identities(try run(["dump", root, "--store", id.uuidString]).stdout)

@@ -13,10 +13,16 @@ extension CommandLineToolTests {
         let configuration = Self.smallFiles(logFileBytes: 8 * 1024)
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
-        let records = (1...1_000).map { Record(sequence: UInt64($0), payload: Array("{\"n\":\($0),\"pad\":\"\(String(repeating: "p", count: 80))\"}".utf8)) }
+        let records = (1...1_000).map {
+            Record(
+                sequence: UInt64($0),
+                payload: Array("{\"n\":\($0),\"pad\":\"\(String(repeating: "p", count: 80))\"}".utf8))
+        }
         try await store.produce(space: "s", segment: "g", records: records)
         await store.close()
-        let logFiles = { try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") } }
+        let logFiles = {
+            try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") }
+        }
         let before = try logFiles().count
 
         let nothingDeleted = try run(["compact", root])
@@ -37,7 +43,9 @@ extension CommandLineToolTests {
         #expect(compacted.stdout.contains("dropped \(before - 1) log files"))
         #expect(try logFiles().count == 1)
         #expect(inspected.stdout.contains("retention: the log starts at position"), "\(inspected.stdout)")
-        let objects = try lines(dumped.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let objects = try lines(dumped.stdout).map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         let sequences = objects.compactMap { ($0?["sequence"] as? NSNumber)?.intValue }
         #expect(sequences.count == objects.count)
         #expect(!sequences.isEmpty)
@@ -53,9 +61,11 @@ extension CommandLineToolTests {
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
         try await store.produce(
-            space: "s", segment: "secret", records: (1...50).map { Record(sequence: UInt64($0), payload: Array("ERASE-ME-\($0)".utf8)) })
+            space: "s", segment: "secret",
+            records: (1...50).map { Record(sequence: UInt64($0), payload: Array("ERASE-ME-\($0)".utf8)) })
         try await store.produce(
-            space: "s", segment: "g", records: (1...300).map { Record(sequence: UInt64($0), payload: Array("keep-\($0)".utf8)) })
+            space: "s", segment: "g",
+            records: (1...300).map { Record(sequence: UInt64($0), payload: Array("keep-\($0)".utf8)) })
         try await store.deleteSegment(space: "s", segment: "secret")
         await store.close()
         let holding = { try Self.filesHolding("ERASE-ME", under: directory) }
@@ -88,14 +98,16 @@ extension CommandLineToolTests {
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: configuration)
         try await store.produce(
-            space: "s", segment: "g", records: (1...200).map { Record(sequence: UInt64($0), payload: Array("OLD-\($0)".utf8)) })
+            space: "s", segment: "g",
+            records: (1...200).map { Record(sequence: UInt64($0), payload: Array("OLD-\($0)".utf8)) })
         await store.close()
 
         let zero = try run(["compact", root, "--retention-max-entries", "0"])
         let compacted = try run(["compact", root, "--retention-max-entries", "10"])
         let dumped = try run(["dump", root, "--store", id.uuidString])
         let sequences = try lines(dumped.stdout).compactMap {
-            ((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["sequence"] as? NSNumber)?.intValue
+            ((try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["sequence"] as? NSNumber)?
+                .intValue
         }
 
         #expect(zero.status == 64)
@@ -113,7 +125,8 @@ extension CommandLineToolTests {
         let id = UUID()
         let directory = root + "/" + id.uuidString.lowercased()
         let store = try await Store.open(id: id, directory: directory, configuration: Self.smallFiles())
-        try await store.produce(space: "s", segment: "g", records: (1...200).map { Record(sequence: UInt64($0), payload: [1]) })
+        try await store.produce(
+            space: "s", segment: "g", records: (1...200).map { Record(sequence: UInt64($0), payload: [1]) })
         try await store.setRetentionPolicy(.init(maxEntriesPerSegment: 10))
         await store.close()
 
@@ -123,7 +136,9 @@ extension CommandLineToolTests {
         let summary = try #require(
             (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first)
 
-        #expect(inspected.stdout.contains("retention: the store's own policy, max entries per segment 10"), "\(inspected.stdout)")
+        #expect(
+            inspected.stdout.contains("retention: the store's own policy, max entries per segment 10"),
+            "\(inspected.stdout)")
         #expect(inspected.stdout.contains("190 entries past its per-segment bound"), "\(inspected.stdout)")
         #expect(compacted.status == 0, "\(compacted.stderr)")
         #expect(compacted.stdout.contains("the store's own retention policy applies"), "\(compacted.stdout)")
@@ -151,7 +166,9 @@ extension CommandLineToolTests {
         return try FileManager.default.subpathsOfDirectory(atPath: directory).filter { name in
             var isDirectory: ObjCBool = false
             let path = directory + "/" + name
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return false }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                return false
+            }
             return try Data(contentsOf: URL(fileURLWithPath: path)).range(of: needle) != nil
         }
     }

@@ -62,7 +62,9 @@ import Testing
         run.stdoutLines.compactMap { Int($0.dropFirst("entry-".count)) }
     }
 
-    @Test("a bit flipped in a log file's header: dump, inspect and verify exit 2 naming the file and offset; dump --skip-damaged prints every entry")
+    @Test(
+        "a bit flipped in a log file's header: dump, inspect and verify exit 2 naming the file and offset; dump --skip-damaged prints every entry"
+    )
     func logFileHeader() async throws {
         let (root, id, store) = try await makeStore(closed: 30, open: 0)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -87,14 +89,18 @@ import Testing
         #expect((parsed?.first?["damage"] as? [String])?.count == 1)
         #expect(try await ChildProcess.run(["verify", root]).status == 2)
 
-        let skipping = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged"])
+        let skipping = try await ChildProcess.run([
+            "dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged",
+        ])
         #expect(skipping.status == 0)
         #expect(sequences(skipping) == Array(1...300))
         #expect(skipping.stderr.contains("skipped damaged data: \(log) @60"), "\(skipping.stderr)")
         #expect(skipping.stderr.contains("no entry skipped"))
     }
 
-    @Test("a bit flipped in a WAL frame with frames after it: dump prints the entries before it and exits 2; --skip-damaged prints the rest and names the positions it skipped")
+    @Test(
+        "a bit flipped in a WAL frame with frames after it: dump prints the entries before it and exits 2; --skip-damaged prints the rest and names the positions it skipped"
+    )
     func walFrameInTheMiddle() async throws {
         let (root, id, store) = try await makeStore(closed: 0, open: 20)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -112,7 +118,9 @@ import Testing
         #expect(dump.stderr.contains(name + " @"), "\(dump.stderr)")
         #expect(dump.stderr.contains(skipped), "\(dump.stderr)")
 
-        let skipping = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged"])
+        let skipping = try await ChildProcess.run([
+            "dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged",
+        ])
         #expect(skipping.status == 0)
         #expect(sequences(skipping) == Array(1...before.count) + Array((before.count + 11)...200))
         #expect(skipping.stderr.contains(skipped))
@@ -122,7 +130,9 @@ import Testing
         #expect(inspect.stderr.contains(name + " @"))
     }
 
-    @Test("a log cut below where the WAL starts: dump exits 2 naming the missing positions; --skip-damaged prints the log and the WAL around the gap")
+    @Test(
+        "a log cut below where the WAL starts: dump exits 2 naming the missing positions; --skip-damaged prints the log and the WAL around the gap"
+    )
     func logCutBelowTheWAL() async throws {
         let (root, id, store) = try await makeStore(closed: 20, open: 10)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -139,14 +149,18 @@ import Testing
         #expect(dump.stderr.contains("positions \(before.count + 1)…200 skipped"), "\(dump.stderr)")
         #expect(dump.stderr.contains(".wal @"))
 
-        let skipping = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged"])
+        let skipping = try await ChildProcess.run([
+            "dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged",
+        ])
         #expect(skipping.status == 0)
         #expect(sequences(skipping) == Array(1...before.count) + Array(201...300))
         #expect(try await ChildProcess.run(["verify", root]).status == 2)
         #expect(try await ChildProcess.run(["inspect", root]).status == 2)
     }
 
-    @Test("a block whose body fails its CRC in the middle of a closed store's log: inspect reports it with file and offset and exits 2")
+    @Test(
+        "a block whose body fails its CRC in the middle of a closed store's log: inspect reports it with file and offset and exits 2"
+    )
     func blockBodyFoundByInspect() async throws {
         let (root, id, store) = try await makeStore(closed: 30, open: 0)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -161,14 +175,18 @@ import Testing
         let dump = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw"])
         #expect(dump.status == 2)
         #expect(dump.stdout.isEmpty)
-        let skipping = try await ChildProcess.run(["dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged"])
+        let skipping = try await ChildProcess.run([
+            "dump", root, "--store", id.uuidString, "--format", "raw", "--skip-damaged",
+        ])
         #expect(skipping.status == 0)
         let read = sequences(skipping)
         #expect(read.last == 300 && read.first.map { $0 > 1 } == true)
         #expect(skipping.stderr.contains("positions 1…\(read[0] - 1) skipped"))
     }
 
-    @Test("replay stops at damage with status 2 after the entries before it; --skip-damaged replays the rest and the gap is a conflict")
+    @Test(
+        "replay stops at damage with status 2 after the entries before it; --skip-damaged replays the rest and the gap is a conflict"
+    )
     func replayAtDamage() async throws {
         let (root, id, store) = try await makeStore(closed: 0, open: 20)
         let target = root + "-replayed"

@@ -7,15 +7,20 @@ import Testing
     /// How the tools name the test database in what they print: the URL without a password.
     func redacted(_ url: String) throws -> String {
         let components = try #require(URLComponents(string: url))
-        return "postgres://\(components.user ?? "")@\(components.host ?? ""):\(components.port ?? 5432)\(components.path)"
+        return
+            "postgres://\(components.user ?? "")@\(components.host ?? ""):\(components.port ?? 5432)\(components.path)"
     }
 
-    @Test("serve --postgres names the database without its password and serves; STREAMKIT_POSTGRES_URL and STREAMKIT_POSTGRES_PASSWORD can replace the flag")
+    @Test(
+        "serve --postgres names the database without its password and serves; STREAMKIT_POSTGRES_URL and STREAMKIT_POSTGRES_PASSWORD can replace the flag"
+    )
     func serveNamesTheDatabaseWithoutItsPassword() async throws {
         let url = try TestDatabase.url()
         let password = "hunter2-not-for-logs"
         let store = UUID()
-        let flagged = try ChildProcess(["serve", "--postgres", try TestDatabase.url(withPassword: password), "--port", "0", "--no-auth"])
+        let flagged = try ChildProcess([
+            "serve", "--postgres", try TestDatabase.url(withPassword: password), "--port", "0", "--no-auth",
+        ])
         defer { flagged.stop() }
         let flaggedURL = try #require(try await flagged.lines(1, timeout: .seconds(120)).first)
         let published = try await ChildProcess.run(
@@ -33,7 +38,9 @@ import Testing
         defer { environment.stop() }
         let environmentURL = try #require(try await environment.lines(1, timeout: .seconds(120)).first)
         let read = try await NodeClient.read(1, through: environmentURL, store: store, space: "s", segment: "g")
-        #expect(try read.map(NodeClient.json).map { $0["payload"] as? String } == ["one"], "the second server reads what the first wrote")
+        #expect(
+            try read.map(NodeClient.json).map { $0["payload"] as? String } == ["one"],
+            "the second server reads what the first wrote")
         environment.signal(SIGTERM)
         let ended = try await environment.finished(timeout: .seconds(60))
         #expect(ended.status == 0, "\(ended.stderr)")
@@ -41,7 +48,9 @@ import Testing
         #expect(!ended.stderr.contains(password))
     }
 
-    @Test("serve: --postgres with --data, --durability or a malformed URL, pool options without --postgres, or no place for the stores are usage errors (64)")
+    @Test(
+        "serve: --postgres with --data, --durability or a malformed URL, pool options without --postgres, or no place for the stores are usage errors (64)"
+    )
     func serveUsageErrors() async throws {
         let data = temporaryPath("pg-usage")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -52,13 +61,16 @@ import Testing
         let durability = try await ChildProcess.run(["serve", "--postgres", url, "--durability", "none", "--no-auth"])
         #expect(durability.status == 64)
         #expect(durability.stderr.contains("--durability goes with --data"))
-        let retention = try await ChildProcess.run(["serve", "--postgres", url, "--retention-max-entries", "0", "--no-auth"])
+        let retention = try await ChildProcess.run([
+            "serve", "--postgres", url, "--retention-max-entries", "0", "--no-auth",
+        ])
         #expect(retention.status == 64)
         #expect(retention.stderr.contains("--retention-max-entries must be 1 or more"), "\(retention.stderr)")
         let malformed = try await ChildProcess.run(["serve", "--postgres", "mysql://db/x", "--no-auth"])
         #expect(malformed.status == 64)
         #expect(malformed.stderr.contains("not a postgres:// URL"))
-        let noUser = try await ChildProcess.run(["serve", "--no-auth"], environment: ["STREAMKIT_POSTGRES_URL": "postgres://127.0.0.1/x"])
+        let noUser = try await ChildProcess.run(
+            ["serve", "--no-auth"], environment: ["STREAMKIT_POSTGRES_URL": "postgres://127.0.0.1/x"])
         #expect(noUser.status == 64)
         #expect(noUser.stderr.contains("STREAMKIT_POSTGRES_URL: the PostgreSQL URL names no user"), "\(noUser.stderr)")
         for option in ["--postgres-connections", "--postgres-statement-timeout", "--postgres-connection-wait"] {
@@ -72,18 +84,25 @@ import Testing
 
         let toolBoth = try await ChildProcess.run(["inspect", data, "--postgres", url])
         #expect(toolBoth.status == 64)
-        let skipping = try await ChildProcess.run(["dump", "--postgres", url, "--store", UUID().uuidString, "--skip-damaged"])
+        let skipping = try await ChildProcess.run([
+            "dump", "--postgres", url, "--store", UUID().uuidString, "--skip-damaged",
+        ])
         #expect(skipping.status == 64)
         let notAnID = try await ChildProcess.run(["verify", "--postgres", url, "--store", "orders"])
         #expect(notAnID.status == 64)
     }
 
-    @Test("serve fails with status 1 and one line naming the database, not its password, when PostgreSQL cannot be reached")
+    @Test(
+        "serve fails with status 1 and one line naming the database, not its password, when PostgreSQL cannot be reached"
+    )
     func serveWithoutADatabase() async throws {
         let port = try closedPort()
         let failed = try await ChildProcess.run(
-            ["serve", "--postgres", "postgres://streamkit:hunter2@127.0.0.1:\(port)/streamkit", "--port", "0", "--no-auth",
-             "--log-level", "critical", "--postgres-connection-wait", "2", "--postgres-statement-timeout", "2"],
+            [
+                "serve", "--postgres", "postgres://streamkit:hunter2@127.0.0.1:\(port)/streamkit", "--port", "0",
+                "--no-auth",
+                "--log-level", "critical", "--postgres-connection-wait", "2", "--postgres-statement-timeout", "2",
+            ],
             timeout: .seconds(180))
         #expect(failed.status == 1)
         #expect(failed.stdout.isEmpty)
@@ -92,7 +111,9 @@ import Testing
         #expect(!failed.stderr.contains("hunter2"))
     }
 
-    @Test("inspect, verify and dump --postgres read a store written through a node: its segments, a clean check, and the entries tail prints")
+    @Test(
+        "inspect, verify and dump --postgres read a store written through a node: its segments, a clean check, and the entries tail prints"
+    )
     func toolsReadTheTables() async throws {
         let url = try TestDatabase.url()
         let node = try await NodeProcess(extra: ["--compaction-interval", "1w"])  // The deletion below stays recorded.
@@ -110,7 +131,8 @@ import Testing
         #expect(try all.stdoutLines.map(NodeClient.json).map { $0["position"] as? Int } == Array(1...6))
         let space = try await ChildProcess.run(["dump"] + database + ["--space", "s"])
         #expect(space.stdoutLines == tailed, "dump prints what tail prints")
-        let raw = try await ChildProcess.run(["dump"] + database + ["--space", "s", "--segment", "a", "--from", "2", "--format", "raw"])
+        let raw = try await ChildProcess.run(
+            ["dump"] + database + ["--space", "s", "--segment", "a", "--from", "2", "--format", "raw"])
         #expect(raw.stdoutLines == ["a2", "a3"])
 
         let inspect = try await ChildProcess.run(["inspect"] + database)
@@ -128,7 +150,9 @@ import Testing
 
         let verify = try await ChildProcess.run(["verify"] + database)
         #expect(verify.status == 0, "\(verify.stderr)")
-        #expect(verify.stdout.contains("\(store.uuidString.lowercased()): ok — 6 rows, 6 entries of 6, 3 segments"), "\(verify.stdout)")
+        #expect(
+            verify.stdout.contains("\(store.uuidString.lowercased()): ok — 6 rows, 6 entries of 6, 3 segments"),
+            "\(verify.stdout)")
 
         let unknown = UUID().uuidString
         for command in ["inspect", "verify", "dump"] {
@@ -141,23 +165,30 @@ import Testing
         // A deletion (kept recorded: the node compacts weekly) and a policy of the store's own show in inspect.
         let deleted = try await ChildProcess.run(
             ["delete", node.url, "--store", store.uuidString, "--space", "s", "--segment", "b", "--before", "2"])
-        let policy = try await ChildProcess.run(["retention", node.url, "--store", store.uuidString, "--max-entries", "50"])
+        let policy = try await ChildProcess.run([
+            "retention", node.url, "--store", store.uuidString, "--max-entries", "50",
+        ])
         let inspected = try await ChildProcess.run(["inspect"] + database)
         #expect(deleted.status == 0, "\(deleted.stderr)")
         #expect(policy.status == 0, "\(policy.stderr)")
-        #expect(inspected.stdout.contains("retention: the store's own policy, max entries per segment 50"), "\(inspected.stdout)")
+        #expect(
+            inspected.stdout.contains("retention: the store's own policy, max entries per segment 50"),
+            "\(inspected.stdout)")
         #expect(inspected.stdout.contains("s/b: sequences before 2, in positions up to 4"), "\(inspected.stdout)")
         #expect(try await node.terminate().status == 0)
     }
 
-    @Test("verify and dump --postgres find a row whose checksum does not match (status 2; dump prints the entries before it), and a store whose rows have a hole cannot be opened (status 2)")
+    @Test(
+        "verify and dump --postgres find a row whose checksum does not match (status 2; dump prints the entries before it), and a store whose rows have a hole cannot be opened (status 2)"
+    )
     func damagedRows() async throws {
         let url = try TestDatabase.url()
         let node = try await NodeProcess()
         defer { node.child.stop() }
         let store = UUID()
         // One record per transaction: three rows, at positions 1, 2 and 3.
-        _ = try await NodeClient.publish(["one", "two", "three"], through: node, store: store, space: "s", segment: "g")
+        _ = try await NodeClient.publish(
+            ["one", "two", "three"], through: node, store: store, space: "s", segment: "g")
         #expect(try await node.terminate().status == 0)
         let database = ["--postgres", url, "--store", store.uuidString]
         let json = try await ChildProcess.run(["inspect"] + database + ["--json"])
@@ -170,7 +201,8 @@ import Testing
             }
         }
 
-        try TestDatabase.psql("UPDATE streamkit_batches SET checksum = checksum # 1 WHERE store = '\(id)' AND first_position = 2")
+        try TestDatabase.psql(
+            "UPDATE streamkit_batches SET checksum = checksum # 1 WHERE store = '\(id)' AND first_position = 2")
         let verify = try await ChildProcess.run(["verify"] + database)
         #expect(verify.status == 2, "\(verify.stdout) \(verify.stderr)")
         #expect(verify.stdout.contains("\(id): CORRUPT"))

@@ -8,7 +8,8 @@ import Testing
         let data = temporaryPath("limits")
         defer { try? FileManager.default.removeItem(atPath: data) }
         // Started with a soft limit of 256 (the hard one unchanged), as a default `ulimit -n` would leave it.
-        let server = try await ServerProcess(data: data, auth: ["--no-auth"], launcher: ["/usr/bin/prlimit", "--nofile=256:"])
+        let server = try await ServerProcess(
+            data: data, auth: ["--no-auth"], launcher: ["/usr/bin/prlimit", "--nofile=256:"])
         defer { server.child.stop() }
 
         let limits = try String(contentsOfFile: "/proc/\(server.child.pid)/limits", encoding: .utf8)

@@ -8,7 +8,9 @@ import Testing
 @Suite(.serialized) struct ServeNodesOverPostgresTests {
     typealias Acknowledged = NodeClient.Acknowledged
 
-    @Test("concurrent publishers through three nodes on one segment end contiguous 1…N, each record once, at the sequence it was acknowledged with")
+    @Test(
+        "concurrent publishers through three nodes on one segment end contiguous 1…N, each record once, at the sequence it was acknowledged with"
+    )
     func concurrentPublishersThroughThreeNodes() async throws {
         let nodes = try await NodeProcess.three()
         defer { for node in nodes { node.child.stop() } }
@@ -16,7 +18,9 @@ import Testing
         let perNode = 150
         let payloads = nodes.indices.map { node in (1...perNode).map { "node\(node)-\($0)" } }
 
-        let publishers = try NodeClient.startPublishers(payloads, through: nodes, store: store, space: "s") { _ in "shared" }
+        let publishers = try NodeClient.startPublishers(payloads, through: nodes, store: store, space: "s") { _ in
+            "shared"
+        }
         defer { for publisher in publishers { publisher.stop() } }
         var acknowledged: [Acknowledged] = []
         for (node, publisher) in publishers.enumerated() {
@@ -37,7 +41,9 @@ import Testing
         for node in nodes { #expect(try await node.terminate().status == 0) }
     }
 
-    @Test("a space written through three nodes at once reads the same through each node: the same entries, positions and transactions, in the same order")
+    @Test(
+        "a space written through three nodes at once reads the same through each node: the same entries, positions and transactions, in the same order"
+    )
     func spaceReadsAgreeAcrossNodes() async throws {
         let nodes = try await NodeProcess.three()
         defer { for node in nodes { node.child.stop() } }
@@ -45,7 +51,9 @@ import Testing
         let perNode = 100
         let payloads = nodes.indices.map { node in (1...perNode).map { "g\(node)-\($0)" } }
 
-        let publishers = try NodeClient.startPublishers(payloads, through: nodes, store: store, space: "s") { "g-\($0)" }
+        let publishers = try NodeClient.startPublishers(payloads, through: nodes, store: store, space: "s") {
+            "g-\($0)"
+        }
         defer { for publisher in publishers { publisher.stop() } }
         for (node, publisher) in publishers.enumerated() {
             _ = try await NodeClient.acknowledgements(of: publisher, payloads: payloads[node])
@@ -66,13 +74,17 @@ import Testing
         for node in nodes { #expect(try await node.terminate().status == 0) }
     }
 
-    @Test("a tail on one node sees every commit made through another node, in order (cross-node latency p50/p99 printed, not asserted)")
+    @Test(
+        "a tail on one node sees every commit made through another node, in order (cross-node latency p50/p99 printed, not asserted)"
+    )
     func tailOnOneNodeSeesAnotherNodesCommits() async throws {
         let nodes = try await NodeProcess.three()
         defer { for node in nodes { node.child.stop() } }
         let store = UUID()
         _ = try await NodeClient.publish(["first"], through: nodes[1], store: store, space: "s", segment: "lat")
-        let tail = try ChildProcess(["tail", nodes[0].url, "--store", store.uuidString, "--space", "s", "--segment", "lat"])
+        let tail = try ChildProcess([
+            "tail", nodes[0].url, "--store", store.uuidString, "--space", "s", "--segment", "lat",
+        ])
         defer { tail.stop() }
         try await tail.wait(for: "tail to follow after sequence 1", timeout: .seconds(120)) {
             $0.stderr.contains("after sequence 1")
@@ -109,7 +121,9 @@ import Testing
         for node in nodes { #expect(try await node.terminate().status == 0) }
     }
 
-    @Test("kill -9 of a node while three nodes produce loses no acknowledged record; the restarted node reads everything and follows new commits")
+    @Test(
+        "kill -9 of a node while three nodes produce loses no acknowledged record; the restarted node reads everything and follows new commits"
+    )
     func killedNodeLosesNoAcknowledgedRecord() async throws {
         var nodes = try await NodeProcess.three()
         defer { for node in nodes { node.child.stop() } }
@@ -128,7 +142,9 @@ import Testing
         // Node 0's publisher fails at the kill; what it printed before was acknowledged.
         let interrupted = try await publishers[0].finished(timeout: .seconds(300))
         acknowledged += try NodeClient.acknowledged(interrupted.stdoutLines, payloads: payloads[0])
-        print("kill -9: node 0's publisher had \(interrupted.stdoutLines.count) of \(perNode) records acknowledged (status \(interrupted.status))")
+        print(
+            "kill -9: node 0's publisher had \(interrupted.stdoutLines.count) of \(perNode) records acknowledged (status \(interrupted.status))"
+        )
         for node in 1..<nodes.count {
             acknowledged += try await NodeClient.acknowledgements(of: publishers[node], payloads: payloads[node])
         }
@@ -144,7 +160,9 @@ import Testing
 
         // Node 0 again: it reads what the others committed while it was down, then follows new commits.
         nodes[0] = try await nodes[0].restarted()
-        let tail = try ChildProcess(["tail", nodes[0].url, "--store", store.uuidString, "--space", "s", "--segment", "k", "--from-start"])
+        let tail = try ChildProcess([
+            "tail", nodes[0].url, "--store", store.uuidString, "--space", "s", "--segment", "k", "--from-start",
+        ])
         defer { tail.stop() }
         _ = try await tail.lines(committed, timeout: .seconds(120))
         let after = (1...10).map { "after-\($0)" }
@@ -154,13 +172,18 @@ import Testing
         tail.signal(SIGINT)
         let throughRestarted = try await tail.finished(timeout: .seconds(60)).stdoutLines
         #expect(throughRestarted.count == total)
-        #expect(Array(throughRestarted.prefix(committed)) == dump.stdoutLines, "the restarted node reads what the database holds")
+        #expect(
+            Array(throughRestarted.prefix(committed)) == dump.stdoutLines,
+            "the restarted node reads what the database holds")
 
         let entries = try throughRestarted.map(NodeClient.json)
         #expect(entries.map { $0["sequence"] as? Int } == Array(1...total), "contiguous, no duplicates")
-        let read = Set(entries.compactMap { entry in
-            (entry["payload"] as? String).flatMap { payload in (entry["sequence"] as? Int).map { Acknowledged(payload: payload, sequence: $0) } }
-        })
+        let read = Set(
+            entries.compactMap { entry in
+                (entry["payload"] as? String).flatMap { payload in
+                    (entry["sequence"] as? Int).map { Acknowledged(payload: payload, sequence: $0) }
+                }
+            })
         let lost = acknowledged.filter { !read.contains($0) }
         #expect(lost.isEmpty, "acknowledged but not read: \(lost.prefix(10))")
         #expect(Set(entries.compactMap { $0["payload"] as? String }).count == total, "no record stored twice")
@@ -188,7 +211,9 @@ import Testing
             }
             guard now < deadline, publisher.isRunning, tail.isRunning else {
                 throw TimedOut(
-                    description: "record \(count) not acknowledged and printed; publish: \(publisher.stderr) tail: \(tail.stderr)")
+                    description:
+                        "record \(count) not acknowledged and printed; publish: \(publisher.stderr) tail: \(tail.stderr)"
+                )
             }
             try await Task.sleep(for: .microseconds(500))
         }
@@ -202,7 +227,9 @@ import Testing
     private static func percentiles(_ milliseconds: [Double]) -> String {
         let sorted = milliseconds.sorted()
         guard !sorted.isEmpty else { return "no samples" }
-        func at(_ fraction: Double) -> Double { sorted[min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)] }
+        func at(_ fraction: Double) -> Double {
+            sorted[min(sorted.count - 1, Int((fraction * Double(sorted.count)).rounded(.up)) - 1)]
+        }
         return String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms", at(0.5), at(0.99), sorted[sorted.count - 1])
     }
 }

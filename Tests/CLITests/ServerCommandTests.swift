@@ -18,7 +18,9 @@ import Testing
         return try #require(minted.stdoutLines.first)
     }
 
-    @Test("serve prints its URL, publish and tail go through it, and after SIGTERM (status 0) the data directory holds every entry")
+    @Test(
+        "serve prints its URL, publish and tail go through it, and after SIGTERM (status 0) the data directory holds every entry"
+    )
     func serveEndToEnd() async throws {
         let data = temporaryPath("serve")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -39,7 +41,10 @@ import Testing
             fifth
             """
         let published = try await ChildProcess.run(
-            ["publish", server.url, "--store", store.uuidString, "--space", "orders", "--segment", "o-1", "--token", token],
+            [
+                "publish", server.url, "--store", store.uuidString, "--space", "orders", "--segment", "o-1", "--token",
+                token,
+            ],
             stdin: input)
         #expect(published.status == 0, "\(published.stderr)")
         #expect(published.stdoutLines.count == 5)
@@ -81,7 +86,8 @@ import Testing
         #expect(verify.status == 0)
         #expect(verify.stdout.contains(": ok"))
         let dump = try await ChildProcess.run(["dump", data, "--store", store.uuidString])
-        #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == live.map { $0["payload"] as? String })
+        #expect(
+            try dump.stdoutLines.map(json).map { $0["payload"] as? String } == live.map { $0["payload"] as? String })
     }
 
     @Test("tail of one segment without --from-start prints only what is published after it starts")
@@ -123,9 +129,12 @@ import Testing
         configuration.log.durability = .none
         configuration.log.logger.logLevel = .error
         configuration.logger.logLevel = .error
-        let writer = try await Store.open(id: store, directory: data + "/" + store.uuidString.lowercased(), configuration: configuration)
+        let writer = try await Store.open(
+            id: store, directory: data + "/" + store.uuidString.lowercased(), configuration: configuration)
         for start in stride(from: 1, through: count, by: 1_000) {
-            let records = (start..<(start + 1_000)).map { Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8)) }
+            let records = (start..<(start + 1_000)).map {
+                Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8))
+            }
             try await writer.produce(space: "s", segment: "g", records: records)
         }
         await writer.close()
@@ -148,7 +157,9 @@ import Testing
         #expect(try await server.terminate().status == 0)
     }
 
-    @Test("tail that reaches a damaged block prints every entry before it (the same as dump), then fails with one line and status 1")
+    @Test(
+        "tail that reaches a damaged block prints every entry before it (the same as dump), then fails with one line and status 1"
+    )
     func tailDeliversEntriesBeforeDamage() async throws {
         let data = temporaryPath("tail-damage")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -161,14 +172,18 @@ import Testing
         configuration.logger.logLevel = .error
         let writer = try await Store.open(id: store, directory: directory, configuration: configuration)
         for start in stride(from: 1, through: 400, by: 10) {
-            let records = (start..<(start + 10)).map { Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8)) }
+            let records = (start..<(start + 10)).map {
+                Record(sequence: UInt64($0), payload: Array("entry-\($0)".utf8))
+            }
             try await writer.produce(space: "s", segment: "g", records: records)
         }
         await writer.close()
         // Damage one block's body in the middle of the log (not a header, which opening the store checks).
         let logDirectory = directory + "/log"
-        let log = logDirectory + "/" + (try #require(
-            try FileManager.default.contentsOfDirectory(atPath: logDirectory).first { $0.hasSuffix(".log") }))
+        let log =
+            logDirectory + "/"
+            + (try #require(
+                try FileManager.default.contentsOfDirectory(atPath: logDirectory).first { $0.hasSuffix(".log") }))
         var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
         var offset = bytes.count / 2
         while true {
@@ -190,12 +205,16 @@ import Testing
                 ["tail", server.url, "--store", store.uuidString, "--space", "s", "--from-start"] + segment)
             #expect(tail.status == 1, "\(tail.stderr)")
             #expect(tail.stderrLines.last?.contains("corrupt") == true, "\(tail.stderr)")
-            #expect(tail.stdoutLines == dump.stdoutLines, "tail printed \(tail.stdoutLines.count), dump \(dump.stdoutLines.count)")
+            #expect(
+                tail.stdoutLines == dump.stdoutLines,
+                "tail printed \(tail.stdoutLines.count), dump \(dump.stdoutLines.count)")
         }
         #expect(try await server.terminate().status == 0)
     }
 
-    @Test("a token that does not verify, or that grants another store, fails with one line on stderr and a non-zero status")
+    @Test(
+        "a token that does not verify, or that grants another store, fails with one line on stderr and a non-zero status"
+    )
     func badToken() async throws {
         let data = temporaryPath("auth")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -203,9 +222,12 @@ import Testing
         defer { server.child.stop() }
         let store = UUID().uuidString
 
-        let forged = try await ChildProcess.run(["token", "--secret", String(Self.secret.reversed()), "--all"]).stdoutLines.first ?? ""
+        let forged =
+            try await ChildProcess.run(["token", "--secret", String(Self.secret.reversed()), "--all"]).stdoutLines.first
+            ?? ""
         let refused = try await ChildProcess.run(
-            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", forged], stdin: "x\n")
+            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", forged], stdin: "x\n"
+        )
         #expect(refused.status != 0)
         #expect(refused.stderrLines.count == 1)
         #expect(refused.stderr.contains("unauthorized") || refused.stderr.contains("refused the token"))
@@ -226,7 +248,9 @@ import Testing
         #expect(try await server.terminate().status == 0)
     }
 
-    @Test("delete removes a segment's entries (or those before --before) with a token that grants deletion; inspect and dump leave them out")
+    @Test(
+        "delete removes a segment's entries (or those before --before) with a token that grants deletion; inspect and dump leave them out"
+    )
     func deleteThroughTheServer() async throws {
         let data = temporaryPath("delete")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -259,12 +283,16 @@ import Testing
         #expect(zero.status == 64)
         #expect(inspect.stdout.contains("g: 3 entries, sequences 3…5"), "\(inspect.stdout)")
         #expect(!inspect.stdout.contains("    h:"))
-        #expect(inspect.stdout.contains("deletions: 2 (4 entries left out of every read and still on disk"), "\(inspect.stdout)")
+        #expect(
+            inspect.stdout.contains("deletions: 2 (4 entries left out of every read and still on disk"),
+            "\(inspect.stdout)")
         #expect(inspect.stdout.contains("3 live, 4 deleted, 0 erased"))
         #expect(try dump.stdoutLines.map(json).map { $0["payload"] as? String } == ["3", "4", "5"])
     }
 
-    @Test("tail --consumer continues where its last run stopped; consumers lists, creates and deletes; inspect shows them")
+    @Test(
+        "tail --consumer continues where its last run stopped; consumers lists, creates and deletes; inspect shows them"
+    )
     func tailAsADurableConsumer() async throws {
         let data = temporaryPath("consumer")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -289,7 +317,8 @@ import Testing
         second.signal(SIGTERM)
         let secondEnd = try await second.finished()
         let listed = try await ChildProcess.run(consumers + ["--json"])
-        let atHead = try await ChildProcess.run(consumers + ["--create", "later", "--space", "s", "--segment", "g", "--from-now"])
+        let atHead = try await ChildProcess.run(
+            consumers + ["--create", "later", "--space", "s", "--segment", "g", "--from-now"])
         let deleted = try await ChildProcess.run(consumers + ["--delete", "c"])
         let deletedAgain = try await ChildProcess.run(consumers + ["--delete", "c"])
         #expect(try await server.terminate().status == 0)
@@ -307,14 +336,19 @@ import Testing
         #expect(deleted.status == 0)
         #expect(deletedAgain.status == 1)
         #expect(inspected.status == 0, "\(inspected.stderr)")
-        #expect(inspected.stdout.contains("consumers: 1") && inspected.stdout.contains("later: segment s/g, after sequence 5"), "\(inspected.stdout)")
+        #expect(
+            inspected.stdout.contains("consumers: 1")
+                && inspected.stdout.contains("later: segment s/g, after sequence 5"), "\(inspected.stdout)")
     }
 
-    @Test("serve exposes the process's metrics at GET /metrics (Prometheus text) and answers the health probes, without a token")
+    @Test(
+        "serve exposes the process's metrics at GET /metrics (Prometheus text) and answers the health probes, without a token"
+    )
     func serveExportsMetricsAndHealth() async throws {
         let data = temporaryPath("metrics")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
+        let server = try await ServerProcess(
+            data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
         defer { server.child.stop() }
         let port = try #require(Int(server.url.split(separator: ":").last?.split(separator: "/").first ?? ""))
         let token = try await self.token(["--all"])
@@ -335,7 +369,9 @@ import Testing
         #expect(ready.status == 200)
     }
 
-    @Test("retention shows the server's default and sets and clears a store's own policy with a token that grants deletion")
+    @Test(
+        "retention shows the server's default and sets and clears a store's own policy with a token that grants deletion"
+    )
     func retentionThroughTheServer() async throws {
         let data = temporaryPath("retention")
         defer { try? FileManager.default.removeItem(atPath: data) }
@@ -371,7 +407,9 @@ import Testing
         #expect(set.stdoutLines.first == "own policy: max age 7d, max entries per segment 2", "\(set.stderr)")
         #expect(set.stdoutLines.last == "applies: max age 7d, max entries per segment 2 (the store's own)")
         #expect(bad.status == 64)
-        #expect(inspect.stdout.contains("retention: the store's own policy, max age 7d, max entries per segment 2"), "\(inspect.stdout)")
+        #expect(
+            inspect.stdout.contains("retention: the store's own policy, max age 7d, max entries per segment 2"),
+            "\(inspect.stdout)")
         #expect(inspect.stdout.contains("3 entries past its per-segment bound"), "\(inspect.stdout)")
     }
 
@@ -385,7 +423,8 @@ import Testing
         let store = UUID().uuidString
         let scoped = try await token(["--store", store, "--subject", "cli-test", "--expires-in", "60"])
         #expect(scoped.split(separator: ".").count == 3)
-        let everyStore = try await ChildProcess.run(["token", "--all"], environment: ["STREAMKIT_JWT_SECRET": Self.secret])
+        let everyStore = try await ChildProcess.run(
+            ["token", "--all"], environment: ["STREAMKIT_JWT_SECRET": Self.secret])
         #expect(everyStore.status == 0)
 
         for token in [scoped, everyStore.stdout.trimmingCharacters(in: .whitespacesAndNewlines)] {
@@ -408,7 +447,9 @@ import Testing
         #expect(nobody.status != 0)
         #expect(nobody.stderrLines.count == 1)
         #expect(nobody.stderr.contains("127.0.0.1:\(port)"))
-        let tail = try await ChildProcess.run(["tail", "ws://127.0.0.1:\(port)/streamkit", "--store", store, "--space", "s"])
+        let tail = try await ChildProcess.run([
+            "tail", "ws://127.0.0.1:\(port)/streamkit", "--store", store, "--space", "s",
+        ])
         #expect(tail.status != 0)
         #expect(tail.stderrLines.count == 1)
 
@@ -425,16 +466,22 @@ import Testing
         #expect(try await server.terminate().status == 0)
     }
 
-    @Test("serve without exactly one auth choice, and remote commands with a malformed URL or store id, are usage errors (64)")
+    @Test(
+        "serve without exactly one auth choice, and remote commands with a malformed URL or store id, are usage errors (64)"
+    )
     func usageErrors() async throws {
         let data = temporaryPath("usage")
         defer { try? FileManager.default.removeItem(atPath: data) }
         let noAuth = try await ChildProcess.run(["serve", "--data", data, "--port", "0"])
         #expect(noAuth.status == 64)
         #expect(noAuth.stderr.contains("--no-auth"))
-        let both = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--no-auth", "--jwt-secret", "x"])
+        let both = try await ChildProcess.run([
+            "serve", "--data", data, "--port", "0", "--no-auth", "--jwt-secret", "x",
+        ])
         #expect(both.status == 64)
-        let badDurability = try await ChildProcess.run(["serve", "--data", data, "--no-auth", "--durability", "sometimes"])
+        let badDurability = try await ChildProcess.run([
+            "serve", "--data", data, "--no-auth", "--durability", "sometimes",
+        ])
         #expect(badDurability.status == 64)
         #expect(!FileManager.default.fileExists(atPath: data))
 
@@ -463,7 +510,8 @@ import Testing
         let missing = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--jwt-public-key", pem])
         #expect(missing.status == 1)
         #expect(missing.stderrLines.count == 1)
-        try "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n".write(toFile: pem, atomically: true, encoding: .utf8)
+        try "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n".write(
+            toFile: pem, atomically: true, encoding: .utf8)
         let unusable = try await ChildProcess.run(["serve", "--data", data, "--port", "0", "--jwt-public-key", pem])
         #expect(unusable.status == 1)
         #expect(unusable.stderrLines.count == 1)
@@ -486,7 +534,8 @@ import Testing
             try? FileManager.default.removeItem(atPath: source)
             try? FileManager.default.removeItem(atPath: data)
         }
-        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
+        let server = try await ServerProcess(
+            data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
         defer { server.child.stop() }
         let token = try await token(["--store", store.uuidString])
         let replay = ["replay", source, "--store", store.uuidString, "--to-url", server.url, "--token", token]
@@ -501,7 +550,8 @@ import Testing
             let dump = try await ChildProcess.run(["dump", directory, "--store", store.uuidString])
             return try dump.stdoutLines.map { line in
                 let object = try json(line)
-                return "\(object["space"] ?? "")/\(object["segment"] ?? "")/\(object["sequence"] ?? "")/\(object["payload"] ?? "")/\(object["metadata"] ?? "")"
+                return
+                    "\(object["space"] ?? "")/\(object["segment"] ?? "")/\(object["sequence"] ?? "")/\(object["payload"] ?? "")/\(object["metadata"] ?? "")"
             }
         }
         let copied = try await identities(data)
@@ -526,7 +576,9 @@ enum HTTPProbe {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw CLIProbeError("connect to port \(port) failed") }
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)

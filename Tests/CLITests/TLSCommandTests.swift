@@ -5,7 +5,9 @@ import Testing
 /// `serve --tls-cert/--tls-key` with `publish` and `tail` over `wss://` (`--ca-file`), with certificates made at
 /// test time.
 @Suite(.serialized) struct TLSCommandTests {
-    @Test("serve --tls-cert prints a wss:// URL; publish and tail with --ca-file go through it; without the CA they fail with a TLS message")
+    @Test(
+        "serve --tls-cert prints a wss:// URL; publish and tail with --ca-file go through it; without the CA they fail with a TLS message"
+    )
     func publishAndTailOverWss() async throws {
         let certificates = try TestCertificates.make()
         defer { certificates.remove() }
@@ -19,14 +21,20 @@ import Testing
         #expect(server.url.hasPrefix("wss://127.0.0.1:"))
 
         let published = try await ChildProcess.run(
-            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--ca-file", certificates.caPath],
+            [
+                "publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--ca-file",
+                certificates.caPath,
+            ],
             stdin: "one\ntwo\n")
         let tail = try ChildProcess(
             ["tail", server.url, "--store", store, "--space", "s", "--from-start", "--ca-file", certificates.caPath])
         defer { tail.stop() }
         let lines = try await tail.lines(2)
         let untrusted = try await ChildProcess.run(
-            ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--ca-file", certificates.otherCAPath],
+            [
+                "publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--ca-file",
+                certificates.otherCAPath,
+            ],
             stdin: "three\n")
 
         #expect(published.status == 0, "\(published.stderr)")

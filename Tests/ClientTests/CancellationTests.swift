@@ -1,7 +1,8 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import Testing
+
+@testable import StreamKitClient
 
 /// Calls made from a task that is already cancelled: they throw `CancellationError` before reaching the store (no
 /// dial, no request), so nothing they would have done happens.
@@ -29,9 +30,13 @@ struct CancellationTests {
         let calls: [(String, @Sendable () async throws -> Void)] = [
             ("publish", { _ = try await client.publish(store: id, space: "s", segment: "g", payload: [1]) }),
             ("produce", { _ = try await client.produce(store: id, space: "s", segment: "g", records: records(1...1)) }),
-            ("produce stream", {
-                _ = try await collect(client.produce(store: id, space: "s", segment: "g", records: records(1...1).async))
-            }),
+            (
+                "produce stream",
+                {
+                    _ = try await collect(
+                        client.produce(store: id, space: "s", segment: "g", records: records(1...1).async))
+                }
+            ),
             ("peek", { _ = try await client.peek(store: id, space: "s", segment: "g") }),
             ("consumeSegment", { _ = try await collect(client.consumeSegment(store: id, space: "s", segment: "g")) }),
             ("consumeSpace", { _ = try await collect(client.consumeSpace(store: id, space: "s")) }),

@@ -44,13 +44,21 @@ struct ClientLifecycleTests {
     func everyCallAfterCloseFailsWithStoreClosing(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [])
-        let stream = h.client.consumeSegment(store: h.storeID, space: "s", segment: "g")  // created before, opened after
+        // Created before, opened after.
+        let stream = h.client.consumeSegment(store: h.storeID, space: "s", segment: "g")
         await h.client.close()
         let id = h.storeID
         let c = h.client
-        #expect(await errorCode { try await c.publish(store: id, space: "s", segment: "g", payload: []) } == .storeClosing)
-        #expect(await errorCode { try await c.produce(store: id, space: "s", segment: "g", records: records(2...2)) } == .storeClosing)
-        #expect(await errorCode { _ = try await collect(c.produce(store: id, space: "s", segment: "g", records: AsyncStream { $0.finish() })) } == .storeClosing)
+        #expect(
+            await errorCode { try await c.publish(store: id, space: "s", segment: "g", payload: []) } == .storeClosing)
+        #expect(
+            await errorCode { try await c.produce(store: id, space: "s", segment: "g", records: records(2...2)) }
+                == .storeClosing)
+        #expect(
+            await errorCode {
+                _ = try await collect(
+                    c.produce(store: id, space: "s", segment: "g", records: AsyncStream { $0.finish() }))
+            } == .storeClosing)
         #expect(await errorCode { _ = try await c.peek(store: id, space: "s", segment: "g") } == .storeClosing)
         #expect(await errorCode { _ = try await collect(stream) } == .storeClosing)
         #expect(await errorCode { _ = try await collect(c.consumeSpace(store: id, space: "s")) } == .storeClosing)
@@ -58,7 +66,8 @@ struct ClientLifecycleTests {
         #expect(await errorCode { _ = try await c.spaces(store: id) } == .storeClosing)
         #expect(await errorCode { _ = try await c.segments(store: id, space: "s") } == .storeClosing)
         #expect(await errorCode { _ = try await c.subscribe(store: id, space: "s") { _ in } } == .storeClosing)
-        #expect(await errorCode { try await c.withLease(store: id, key: "k", ttl: .seconds(5)) { _ in } } == .storeClosing)
+        #expect(
+            await errorCode { try await c.withLease(store: id, key: "k", ttl: .seconds(5)) { _ in } } == .storeClosing)
         #expect(await errorCode { _ = try await c.registerWorker(store: id, workerID: "w") } == .storeClosing)
         #expect(await errorCode { _ = try await c.workerInventory(store: id) } == .storeClosing)
         await h.tearDown()

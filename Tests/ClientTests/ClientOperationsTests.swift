@@ -14,7 +14,8 @@ struct ClientOperationsTests {
             for record in records(1...5) { continuation.yield(record) }
             continuation.finish()
         }
-        let statuses = try await collect(h.client.produce(store: h.storeID, space: "s", segment: "g", records: upstream))
+        let statuses = try await collect(
+            h.client.produce(store: h.storeID, space: "s", segment: "g", records: upstream))
         #expect(statuses.map(\.lastSequence) == [5])
         #expect(statuses.first?.firstSequence == 1)
         let more = try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(6...7))
@@ -36,7 +37,11 @@ struct ClientOperationsTests {
             #expect(error.gotSequence == 5)
         }
         let stream = h.client.produce(
-            store: h.storeID, space: "s", segment: "g", records: AsyncStream { $0.yield(Record(sequence: 9, payload: [])); $0.finish() })
+            store: h.storeID, space: "s", segment: "g",
+            records: AsyncStream {
+                $0.yield(Record(sequence: 9, payload: []))
+                $0.finish()
+            })
         #expect(await errorCode { _ = try await collect(stream) } == .sequenceConflict)
         await h.tearDown()
     }
@@ -45,14 +50,21 @@ struct ClientOperationsTests {
     func writesRejectBadArguments(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
         let id = h.storeID
-        #expect(await errorCode { try await h.client.publish(store: id, space: "", segment: "g", payload: []) } == .invalidArgument)
-        #expect(await errorCode { try await h.client.publish(store: id, space: "s", segment: "*", payload: []) } == .invalidArgument)
+        #expect(
+            await errorCode { try await h.client.publish(store: id, space: "", segment: "g", payload: []) }
+                == .invalidArgument)
+        #expect(
+            await errorCode { try await h.client.publish(store: id, space: "s", segment: "*", payload: []) }
+                == .invalidArgument)
         #expect(
             await errorCode {
-                try await h.client.produce(store: id, space: "s", segment: "g", records: [Record(sequence: 0, payload: [])])
+                try await h.client.produce(
+                    store: id, space: "s", segment: "g", records: [Record(sequence: 0, payload: [])])
             } == .invalidArgument)
         let tooBig = [UInt8](repeating: 0, count: (4 << 20) + 1)
-        #expect(await errorCode { try await h.client.publish(store: id, space: "s", segment: "g", payload: tooBig) } == .limitExceeded)
+        #expect(
+            await errorCode { try await h.client.publish(store: id, space: "s", segment: "g", payload: tooBig) }
+                == .limitExceeded)
         await h.tearDown()
     }
 
@@ -66,7 +78,9 @@ struct ClientOperationsTests {
         let latest = try #require(try await h.client.peek(store: h.storeID, space: "s", segment: "g"))
         #expect(latest.sequence == 2)
         #expect(latest.payload == [2])
-        #expect(await errorCode { _ = try await h.client.peek(store: h.storeID, space: "s", segment: "") } == .invalidArgument)
+        #expect(
+            await errorCode { _ = try await h.client.peek(store: h.storeID, space: "s", segment: "") }
+                == .invalidArgument)
         await h.tearDown()
     }
 
@@ -78,7 +92,8 @@ struct ClientOperationsTests {
         try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...10))
         func read(_ min: UInt64, _ max: UInt64, _ limit: Int = 0) async throws -> [UInt64] {
             try await collect(
-                h.client.consumeSegment(store: h.storeID, space: "s", segment: "g", minSequence: min, maxSequence: max, limit: limit)
+                h.client.consumeSegment(
+                    store: h.storeID, space: "s", segment: "g", minSequence: min, maxSequence: max, limit: limit)
             ).map(\.sequence)
         }
         #expect(try await read(0, 0) == Array(1...10))
@@ -89,7 +104,9 @@ struct ClientOperationsTests {
         #expect(try await collect(h.client.consumeSegment(store: h.storeID, space: "s", segment: "none")).isEmpty)
         #expect(await errorCode { _ = try await read(0, 0, -1) } == .invalidArgument)
         #expect(
-            await errorCode { _ = try await collect(h.client.consumeSegment(store: h.storeID, space: "", segment: "g")) }
+            await errorCode {
+                _ = try await collect(h.client.consumeSegment(store: h.storeID, space: "", segment: "g"))
+            }
                 == .invalidArgument)
         await h.tearDown()
     }
@@ -121,7 +138,9 @@ struct ClientOperationsTests {
         #expect(try await collect(h.client.consumeSpace(store: h.storeID, space: "s", limit: 1)).count == 1)
         let forged = Offset(position: all[1].position, timestamp: all[1].timestamp + 1)
         #expect(
-            await errorCode { _ = try await collect(h.client.consumeSpace(store: h.storeID, space: "s", offset: forged)) }
+            await errorCode {
+                _ = try await collect(h.client.consumeSpace(store: h.storeID, space: "s", offset: forged))
+            }
                 == .invalidOffset)
         await h.tearDown()
     }
@@ -135,9 +154,12 @@ struct ClientOperationsTests {
         try await h.client.publish(store: h.storeID, space: "x", segment: "g", payload: [4])
         let merged = try await collect(h.client.consume(store: h.storeID, spaces: ["x": .start, "y": .start]))
         #expect(merged.map { $0.payload.bytes } == [[1], [2], [4]])
-        let limited = try await collect(h.client.consume(store: h.storeID, spaces: ["x": .start, "y": .start], limit: 2))
+        let limited = try await collect(
+            h.client.consume(store: h.storeID, spaces: ["x": .start, "y": .start], limit: 2))
         #expect(limited.count == 2)
-        #expect(await errorCode { _ = try await collect(h.client.consume(store: h.storeID, spaces: [:])) } == .invalidArgument)
+        #expect(
+            await errorCode { _ = try await collect(h.client.consume(store: h.storeID, spaces: [:])) }
+                == .invalidArgument)
         await h.tearDown()
     }
 
@@ -173,7 +195,9 @@ struct ClientOperationsTests {
         #expect(try await h.client.workerInventory(store: h.storeID).workers.isEmpty)
         #expect(h.client.backgroundTaskCount == 0)
         #expect(
-            await errorCode { _ = try await h.client.registerWorker(store: h.storeID, workerID: "", heartbeatInterval: .seconds(1)) }
+            await errorCode {
+                _ = try await h.client.registerWorker(store: h.storeID, workerID: "", heartbeatInterval: .seconds(1))
+            }
                 == .invalidArgument)
         await h.tearDown()
     }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Durable named consumers through the client, over both transports: resuming where the last reader stopped,
 /// automatic and manual acknowledgement, exclusivity, fencing, lag and deletion.
@@ -158,7 +159,8 @@ struct ConsumerClientTests {
 
         let refused = await errorCode {
             _ = try await connection.open(
-                .consumerQuery(name: nil), store: UUID(), receiver: StreamInbox(autoConsume: true), closeAfterOpen: true)
+                .consumerQuery(name: nil), store: UUID(), receiver: StreamInbox(autoConsume: true), closeAfterOpen: true
+            )
         }
 
         #expect(refused == .unsupported)

@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Deleting entries through the client, over both transports.
 struct DeletionClientTests {
@@ -18,7 +19,9 @@ struct DeletionClientTests {
         let deleted = try await h.client.deleteSegment(store: id, space: "s", segment: "g")
         let afterDeletion = try await collect(h.client.consumeSpace(store: id, space: "s"))
         let listed = try await h.client.segments(store: id, space: "s")
-        let reused = await errorCode { try await h.client.produce(store: id, space: "s", segment: "g", records: records(1...1)) }
+        let reused = await errorCode {
+            try await h.client.produce(store: id, space: "s", segment: "g", records: records(1...1))
+        }
         let next = try await h.client.publish(store: id, space: "s", segment: "g", payload: [1])
         await h.tearDown()
 
@@ -38,8 +41,12 @@ struct DeletionClientTests {
 
         let absentStore = await errorCode { _ = try await h.client.deleteSegment(store: id, space: "s", segment: "g") }
         try await h.client.publish(store: id, space: "s", segment: "g", payload: [1])
-        let absentSegment = await errorCode { _ = try await h.client.deleteSegment(store: id, space: "s", segment: "nope") }
-        let zero = await errorCode { _ = try await h.client.truncateSegment(store: id, space: "s", segment: "g", before: 0) }
+        let absentSegment = await errorCode {
+            _ = try await h.client.deleteSegment(store: id, space: "s", segment: "nope")
+        }
+        let zero = await errorCode {
+            _ = try await h.client.truncateSegment(store: id, space: "s", segment: "g", before: 0)
+        }
         let empty = await errorCode { _ = try await h.client.deleteSegment(store: id, space: "", segment: "g") }
         await h.tearDown()
 
@@ -55,7 +62,8 @@ struct DeletionClientTests {
 
         let refused = await errorCode {
             _ = try await connection.open(
-                .deleteEntries(space: "s", segment: "g", before: nil), store: UUID(), receiver: StreamInbox(autoConsume: true),
+                .deleteEntries(space: "s", segment: "g", before: nil), store: UUID(),
+                receiver: StreamInbox(autoConsume: true),
                 closeAfterOpen: true)
         }
 

@@ -23,7 +23,9 @@ struct InProcessCancellationTests {
 
     /// How a read iterated by a task that cancels itself after the first entry ended: the entries it delivered,
     /// and whether it threw `CancellationError` (false: it ended normally).
-    private func readCancelledAfterFirstEntry(_ read: @escaping @Sendable () -> ClientStream<Entry>) async
+    private func readCancelledAfterFirstEntry(
+        _ read: @escaping @Sendable () -> ClientStream<Entry>
+    ) async
         -> (delivered: Int, threwCancellation: Bool)
     {
         await Task {
@@ -46,7 +48,9 @@ struct InProcessCancellationTests {
         let store = UUID()
         _ = try await client.produce(store: store, space: "s", segment: "g", records: records(1...300))
 
-        let outcome = await readCancelledAfterFirstEntry { client.consumeSegment(store: store, space: "s", segment: "g") }
+        let outcome = await readCancelledAfterFirstEntry {
+            client.consumeSegment(store: store, space: "s", segment: "g")
+        }
 
         #expect(outcome.threwCancellation, "delivered \(outcome.delivered) and ended normally")
         await client.close()

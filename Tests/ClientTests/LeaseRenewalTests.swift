@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-@testable import StreamKitClient
 import StreamKitTestSupport
 import Testing
+
+@testable import StreamKitClient
 
 /// `withLease`'s renewer on the manual clock: retryable renewal failures are retried while the lease still holds,
 /// up to a margin before it would expire; permanent failures lose the lease at once. And the lease calls the client
@@ -129,7 +130,8 @@ struct LeaseRenewalTests {
     @Test(arguments: TransportKind.allCases)
     func leasesCanBeAcquiredRenewedAndReleasedDirectly(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
-        let lease = try #require(try await h.client.acquireLease(store: h.storeID, key: "job", ttl: .seconds(10), holder: "a"))
+        let lease = try #require(
+            try await h.client.acquireLease(store: h.storeID, key: "job", ttl: .seconds(10), holder: "a"))
         let other = try await h.client.acquireLease(store: h.storeID, key: "job", ttl: .seconds(10), holder: "b")
         h.clock.advance(by: 4 * Self.second)
         let renewed = try await h.client.renewLease(store: h.storeID, lease)

@@ -35,8 +35,13 @@ struct LeaseTests {
             #expect(code == .leaseNotHeld)
         }
         #expect(inside.get)
-        #expect(await errorCode { try await h.client.withLease(store: h.storeID, key: "", ttl: .seconds(10)) { _ in } } == .invalidArgument)
-        #expect(await errorCode { try await h.client.withLease(store: h.storeID, key: "k", ttl: .milliseconds(10)) { _ in } } == .invalidArgument)
+        #expect(
+            await errorCode { try await h.client.withLease(store: h.storeID, key: "", ttl: .seconds(10)) { _ in } }
+                == .invalidArgument)
+        #expect(
+            await errorCode {
+                try await h.client.withLease(store: h.storeID, key: "k", ttl: .milliseconds(10)) { _ in }
+            } == .invalidArgument)
         await h.tearDown()
     }
 

@@ -18,7 +18,10 @@ struct RetryPolicyTests {
     @Test func defaultPolicyHasTheReferenceNumbers() {
         let policy = noJitter(.default)
         #expect(policy.maxAttempts == 5)
-        #expect((1...8).map { policy.delayNanoseconds(beforeRetry: $0) / Self.ms } == [100, 200, 400, 800, 1600, 3200, 5000, 5000])
+        #expect(
+            (1...8).map { policy.delayNanoseconds(beforeRetry: $0) / Self.ms } == [
+                100, 200, 400, 800, 1600, 3200, 5000, 5000,
+            ])
     }
 
     @Test func aggressivePolicyHasTheReferenceNumbers() {
@@ -61,7 +64,9 @@ struct RetryPolicyTests {
         return logger
     }
 
-    private func run(_ policy: RetryPolicy, failures: [any Error]) async -> (attempts: Int, sleeps: [UInt64], error: (any Error)?) {
+    private func run(
+        _ policy: RetryPolicy, failures: [any Error]
+    ) async -> (attempts: Int, sleeps: [UInt64], error: (any Error)?) {
         let clock = RecordingClock()
         let attempts = Box(0)
         do {
@@ -96,7 +101,8 @@ struct RetryPolicyTests {
 
     @Test(arguments: [StreamKitError.Code.invalidArgument, .notFound, .unauthorized, .sequenceConflict, .storage])
     func neverRetriesPermanentCodes(_ code: StreamKitError.Code) async {
-        let outcome = await run(.default, failures: [StreamKitError(code: code, message: "service unavailable, timeout")])
+        let outcome = await run(
+            .default, failures: [StreamKitError(code: code, message: "service unavailable, timeout")])
         #expect(outcome.attempts == 1)
         #expect(outcome.sleeps.isEmpty)
     }
@@ -127,7 +133,8 @@ struct RetryPolicyTests {
         var policy = RetryPolicy.default
         policy.jitter = 0
         let client = StreamKitClient(
-            transport: .inProcess(registry), configuration: ClientConfiguration(retryPolicy: policy, clock: clock.engineClock, logger: Self.quiet))
+            transport: .inProcess(registry),
+            configuration: ClientConfiguration(retryPolicy: policy, clock: clock.engineClock, logger: Self.quiet))
         let status = try await client.publish(store: UUID(), space: "s", segment: "g", payload: [1])
         #expect(status.lastSequence == 1)
         #expect(opens.get == 3)
@@ -147,7 +154,8 @@ struct RetryPolicyTests {
         }
         let registry = StoreRegistry(root: "/nonexistent", configuration: configuration)
         let client = StreamKitClient(
-            transport: .inProcess(registry), configuration: ClientConfiguration(clock: clock.engineClock, logger: Self.quiet))
+            transport: .inProcess(registry),
+            configuration: ClientConfiguration(clock: clock.engineClock, logger: Self.quiet))
         let code = await errorCode { _ = try await client.peek(store: UUID(), space: "s", segment: "g") }
         #expect(code == .corrupt)
         #expect(opens.get == 1)

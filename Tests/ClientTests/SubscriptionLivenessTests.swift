@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Subscription liveness: heartbeats asked for and counted (never handed to the handler), a subscription that hears
 /// nothing within its silence bound turns `silent` and back, and a failed subscription can be restarted.
@@ -39,14 +40,18 @@ struct SubscriptionLivenessTests {
     @Test(arguments: TransportKind.allCases)
     func aSubscriptionThatHearsNothingWithinItsBoundTurnsSilentUntilAStatusArrives(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
-        let subscription = try await h.client.subscribe(store: h.storeID, space: "s", segment: "g", silenceBound: .seconds(3)) { _ in }
+        let subscription = try await h.client.subscribe(
+            store: h.storeID, space: "s", segment: "g", silenceBound: .seconds(3)
+        ) { _ in }
         await eventually("watchdog asleep") { h.clock.sleeperCount == 1 }
 
         h.clock.advance(by: 3 * Self.second)
         await eventually("silent") { subscription.status().state == .silent }
         let silent = subscription.status()
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [1])
-        await eventually("active again") { subscription.status().state == .active && subscription.status().deliveredCount == 1 }
+        await eventually("active again") {
+            subscription.status().state == .active && subscription.status().deliveredCount == 1
+        }
         let resumed = subscription.status()
         await h.tearDown()
 
@@ -57,9 +62,15 @@ struct SubscriptionLivenessTests {
 
     @Test func badLivenessSettingsAreRefused() async throws {
         let h = try await ClientHarness.make(.inProcess)
-        let zero = await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "s", heartbeat: .zero) { _ in } }
-        let long = await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "s", heartbeat: .seconds(301)) { _ in } }
-        let bound = await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "s", silenceBound: .zero) { _ in } }
+        let zero = await errorCode {
+            _ = try await h.client.subscribe(store: h.storeID, space: "s", heartbeat: .zero) { _ in }
+        }
+        let long = await errorCode {
+            _ = try await h.client.subscribe(store: h.storeID, space: "s", heartbeat: .seconds(301)) { _ in }
+        }
+        let bound = await errorCode {
+            _ = try await h.client.subscribe(store: h.storeID, space: "s", silenceBound: .zero) { _ in }
+        }
         await h.tearDown()
 
         #expect(zero == .invalidArgument)

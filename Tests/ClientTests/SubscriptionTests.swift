@@ -61,7 +61,8 @@ struct SubscriptionTests {
         for sequence in UInt64(1)...3 {
             try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [])
             await eventually("both handled") {
-                failing.status().lastStatus?.lastSequence == sequence && other.status().lastStatus?.lastSequence == sequence
+                failing.status().lastStatus?.lastSequence == sequence
+                    && other.status().lastStatus?.lastSequence == sequence
             }
         }
         #expect(healthy.get == 3)
@@ -164,7 +165,9 @@ struct SubscriptionTests {
     func cancelStopsDeliveryAndTheStoreClosingFailsTheSubscription(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
         let seen = Box(0)
-        let cancelled = try await h.client.subscribe(store: h.storeID, space: "s", segment: "g") { _ in seen.update { $0 += 1 } }
+        let cancelled = try await h.client.subscribe(store: h.storeID, space: "s", segment: "g") { _ in
+            seen.update { $0 += 1 }
+        }
         let failing = try await h.client.subscribe(store: h.storeID, space: "s", segment: "g") { _ in }
         await cancelled.cancel()
         await cancelled.cancel()
@@ -172,7 +175,9 @@ struct SubscriptionTests {
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [])
         await eventually("other delivered") { failing.status().deliveredCount == 1 }
         #expect(seen.get == 0)
-        #expect(await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "", segment: "g") { _ in } } == .invalidArgument)
+        #expect(
+            await errorCode { _ = try await h.client.subscribe(store: h.storeID, space: "", segment: "g") { _ in } }
+                == .invalidArgument)
         await h.registry.shutdown()
         await eventually("failed") { failing.status().state == .failed }
         #expect(failing.status().failureCount == 1)

@@ -35,7 +35,9 @@ struct WorkerInventoryUpdatesTests {
         let generation = try await register(h, "w")
         await eventually("the registration") { ids(seen) == ["w"] }
         let registered = try #require(seen.get.last)
-        _ = try await h.registry.withStore(h.storeID) { try await $0.unregisterWorker(workerID: "w", generation: generation) }
+        _ = try await h.registry.withStore(h.storeID) {
+            try await $0.unregisterWorker(workerID: "w", generation: generation)
+        }
         await eventually("the unregistration") { ids(seen) == [] && seen.get.count == 3 }
 
         let versions = seen.get.map(\.version)

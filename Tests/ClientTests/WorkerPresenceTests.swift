@@ -57,7 +57,8 @@ struct WorkerPresenceTests {
     @Test(arguments: TransportKind.allCases)
     func anEvictedRegistrationRegistersAgain(_ kind: TransportKind) async throws {
         let h = try await ClientHarness.make(kind)
-        let presence = try await h.client.registerWorker(store: h.storeID, workerID: "w", heartbeatInterval: .seconds(1))
+        let presence = try await h.client.registerWorker(
+            store: h.storeID, workerID: "w", heartbeatInterval: .seconds(1))
         let generation = presence.generation
         await eventually("heartbeat loop asleep") { h.clock.sleeperCount == 1 }
         h.clock.advance(by: 4_000_000_000)  // Past three missed intervals before the heartbeat: evicted.

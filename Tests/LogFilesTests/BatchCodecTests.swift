@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 /// The row encoding of a group commit (`BatchCodec`): transactions of several segments in one LZ4 body with
@@ -91,7 +92,9 @@ import Testing
     }
 
     /// Re-seals a raw (codec 0) body after `edit` changed its records, so only the record checks can object.
-    func resealed(_ batch: BatchCodec.EncodedBatch, _ edit: (inout [UInt8]) -> Void) -> (body: [UInt8], checksum: UInt32) {
+    func resealed(
+        _ batch: BatchCodec.EncodedBatch, _ edit: (inout [UInt8]) -> Void
+    ) -> (body: [UInt8], checksum: UInt32) {
         var body = batch.body
         edit(&body)
         return (body, CRC32C.checksum(body))
@@ -99,7 +102,9 @@ import Testing
 
     // MARK: - Round trips
 
-    @Test("a batch of several transactions over several segments decodes to its entries: positions and timestamps from the row's first ones, sequences, transaction ids and numbers, transaction ends, payloads and metadata")
+    @Test(
+        "a batch of several transactions over several segments decodes to its entries: positions and timestamps from the row's first ones, sequences, transaction ids and numbers, transaction ends, payloads and metadata"
+    )
     func roundTrip() throws {
         let transactions = mixedTransactions()
         let batch = try BatchCodec.encode(transactions)
@@ -117,7 +122,8 @@ import Testing
 
         let entries = try decode(batch)
 
-        let bases = Set(entries.map { entry in entry.payload.storage.withUnsafeBytes { Int(bitPattern: $0.baseAddress) } })
+        let bases = Set(
+            entries.map { entry in entry.payload.storage.withUnsafeBytes { Int(bitPattern: $0.baseAddress) } })
         #expect(bases.count == 1)
     }
 
@@ -131,7 +137,9 @@ import Testing
         #expect(entries.map(\.timestamp) == Array(-5...2))
     }
 
-    @Test("a batch's runs: one per segment in order of first appearance, relative timestamps, and absolute ones after a round trip through runsBytes")
+    @Test(
+        "a batch's runs: one per segment in order of first appearance, relative timestamps, and absolute ones after a round trip through runsBytes"
+    )
     func runsRoundTrip() throws {
         let transactions = mixedTransactions()
         let batch = try BatchCodec.encode(transactions)
@@ -165,9 +173,16 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         // One record: several would share compressible headers (names, transaction id) that LZ4 shrinks.
         let random = [Record(sequence: 1, payload: (0..<16_000).map { _ in generator.next() })]
-        let repetitive = (0..<20).map { i in Record(sequence: UInt64(i + 1), payload: Array(repeating: UInt8(i), count: 2_000)) }
-        let noise = [TransactionInput(space: "s", segment: "noise", transactionID: UUID(), transactionNumber: 1, records: random)]
-        let zeros = [TransactionInput(space: "s", segment: "zeros", transactionID: UUID(), transactionNumber: 1, records: repetitive)]
+        let repetitive = (0..<20).map { i in
+            Record(sequence: UInt64(i + 1), payload: Array(repeating: UInt8(i), count: 2_000))
+        }
+        let noise = [
+            TransactionInput(space: "s", segment: "noise", transactionID: UUID(), transactionNumber: 1, records: random)
+        ]
+        let zeros = [
+            TransactionInput(
+                space: "s", segment: "zeros", transactionID: UUID(), transactionNumber: 1, records: repetitive)
+        ]
 
         let raw = try BatchCodec.encode(noise)
         let lz4 = try BatchCodec.encode(zeros)
@@ -254,7 +269,9 @@ import Testing
         #expect(isCorrupt { try decode(batch, firstPosition: 0) })
         #expect(isCorrupt { try decode(batch, firstPosition: UInt64.max - 2) })
         #expect(isCorrupt { try decode(batch, firstTimestamp: Int64.max - 2) })
-        #expect(try decode(batch, firstPosition: UInt64.max - 7, firstTimestamp: Int64.max - 7).last?.position == UInt64.max)
+        #expect(
+            try decode(batch, firstPosition: UInt64.max - 7, firstTimestamp: Int64.max - 7).last?.position == UInt64.max
+        )
     }
 
     @Test("records whose relative timestamps are not 0, 1, 2 … are corruption even under a valid checksum")
@@ -271,7 +288,11 @@ import Testing
     @Test("a batch whose last record does not end its transaction is corruption even under a valid checksum")
     func lastRecordEndsTransaction() throws {
         let batch = try BatchCodec.encode(
-            [TransactionInput(space: "s", segment: "g", transactionID: UUID(), transactionNumber: 1, records: [Record(sequence: 1, payload: [5])])],
+            [
+                TransactionInput(
+                    space: "s", segment: "g", transactionID: UUID(), transactionNumber: 1,
+                    records: [Record(sequence: 1, payload: [5])])
+            ],
             compress: false)
 
         let (body, checksum) = resealed(batch) { $0[4] = 0 }
@@ -279,7 +300,9 @@ import Testing
         #expect(isCorrupt { try decode(batch, body: body, checksum: checksum) })
     }
 
-    @Test("garbage runs bytes throw corruption and never crash: random bytes, truncations and flips of valid ones, with and without a valid checksum")
+    @Test(
+        "garbage runs bytes throw corruption and never crash: random bytes, truncations and flips of valid ones, with and without a valid checksum"
+    )
     func garbageRunsThrow() throws {
         let batch = try BatchCodec.encode(mixedTransactions())
         let valid = batch.runsBytes
@@ -328,7 +351,8 @@ import Testing
         var negative = good
         negative.firstTimestamp = -1
 
-        #expect(try BatchCodec.decodeRuns(BatchCodec.encodeRuns([good]), firstTimestamp: 10).map(\.lastTimestamp) == [12])
+        #expect(
+            try BatchCodec.decodeRuns(BatchCodec.encodeRuns([good]), firstTimestamp: 10).map(\.lastTimestamp) == [12])
         for run in [noEntries, backwards, tooDense, negative] {
             #expect(isCorrupt { try BatchCodec.decodeRuns(BatchCodec.encodeRuns([run]), firstTimestamp: 10) }, "\(run)")
         }
@@ -341,8 +365,11 @@ import Testing
     @Test("no transactions, an empty transaction, an oversize name or metadata key are invalid arguments")
     func invalidInputs() {
         let long = String(repeating: "x", count: RecordCodec.maxNameBytes + 1)
-        func one(space: String = "s", segment: String = "g", records: [Record] = [Record(sequence: 1, payload: [])]) -> TransactionInput {
-            TransactionInput(space: space, segment: segment, transactionID: UUID(), transactionNumber: 1, records: records)
+        func one(
+            space: String = "s", segment: String = "g", records: [Record] = [Record(sequence: 1, payload: [])]
+        ) -> TransactionInput {
+            TransactionInput(
+                space: space, segment: segment, transactionID: UUID(), transactionNumber: 1, records: records)
         }
 
         #expect(isInvalidArgument([]))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 @Suite struct BlockBuilderTests {
@@ -8,7 +9,9 @@ import Testing
         let space = Array("orders".utf8)
         let segment = Array("order-7".utf8)
         let records = (0..<count).map { i in
-            Record(sequence: firstSequence + UInt64(i), payload: [UInt8](repeating: UInt8(i & 0xFF), count: payloadBytes + i % 5))
+            Record(
+                sequence: firstSequence + UInt64(i),
+                payload: [UInt8](repeating: UInt8(i & 0xFF), count: payloadBytes + i % 5))
         }
         let sizes = records.map { try! RecordCodec.encodedSize(nameBytes: space.count + segment.count, record: $0) }
         var bytes = [UInt8](repeating: 0, count: sizes.reduce(0, +))
@@ -50,22 +53,27 @@ import Testing
         }
         var position = firstPosition
         for frame in frames {
-            try frame.withUnsafeBytes { try builder.add(records: $0, position: position, oneSegment: oneSegment, emit: emit) }
-            position += UInt64(frame.withUnsafeBytes { records in
-                var n = 0
-                var o = 0
-                while o < records.count {
-                    o += RecordView(base: records.baseAddress! + o).size
-                    n += 1
-                }
-                return n
-            })
+            try frame.withUnsafeBytes {
+                try builder.add(records: $0, position: position, oneSegment: oneSegment, emit: emit)
+            }
+            position += UInt64(
+                frame.withUnsafeBytes { records in
+                    var n = 0
+                    var o = 0
+                    while o < records.count {
+                        o += RecordView(base: records.baseAddress! + o).size
+                        n += 1
+                    }
+                    return n
+                })
         }
         try builder.sealNow(emit)
         return out
     }
 
-    @Test("a transaction spanning several blocks is cut into the same blocks, runs and timestamp bounds as record by record")
+    @Test(
+        "a transaction spanning several blocks is cut into the same blocks, runs and timestamp bounds as record by record"
+    )
     func spansMatchRecordByRecord() throws {
         // Arrange: three transactions of one segment, ~60–70-byte records, 1 KiB blocks (each spans blocks).
         let frames = [

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import StreamKitLogFiles
 
 @Suite struct CRC32CTests {
@@ -27,7 +28,9 @@ import Testing
         let bytes = (0..<(3 * 24_576 * 2 + 800)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         bytes.withUnsafeBytes { all in
             for start in [0, 1, 5] {
-                for length in [767, 768, 769, 3 * 768 + 7, 24_575, 24_576, 24_577, 2 * 24_576 + 3 * 768 + 13, 3 * 24_576 * 2 + 100] {
+                for length in [
+                    767, 768, 769, 3 * 768 + 7, 24_575, 24_576, 24_577, 2 * 24_576 + 3 * 768 + 13, 3 * 24_576 * 2 + 100,
+                ] {
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                     #expect(CRC32C.checksum(slice) == CRC32C.portable(slice), "length \(length) at offset \(start)")
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 /// Torn tails, bit flips and injected I/O failures: reopen must give a prefix of the committed transactions,
@@ -21,7 +22,9 @@ import Testing
     }
 
     /// Reopens a damaged copy with a writer, reads everything back, and closes it.
-    func reopenAndRead(_ directory: String, _ configuration: LogConfiguration = smallConfiguration()) async throws -> (RecoveryReport, [Entry]) {
+    func reopenAndRead(
+        _ directory: String, _ configuration: LogConfiguration = smallConfiguration()
+    ) async throws -> (RecoveryReport, [Entry]) {
         let opened = try LogWriter.open(directory: directory, configuration: configuration)
         let report = opened.recovery.report
         await opened.writer.close()
@@ -45,7 +48,8 @@ import Testing
             let wal = try #require(files(in: crashed + "/wal", ext: "wal").last)
             let size = fileSize(wal)
             let walID = try #require(UInt64(URL(fileURLWithPath: wal).deletingPathExtension().lastPathComponent))
-            let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(fileID: walID)
+            let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(
+                fileID: walID)
             let lastFrame = try #require(scan.frames.last).offset
             let scratch = dir + "-scratch"
             defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -94,7 +98,8 @@ import Testing
             let reader = try LogReader(directory: dir)
             #expect(try reader.verify().isClean)
             let block = reader.blocks[reader.blocks.count / 2]
-            let logName = URL(fileURLWithPath: StoreLayout(root: dir).logPath(firstPosition: block.fileFirstPosition)).lastPathComponent
+            let logName = URL(fileURLWithPath: StoreLayout(root: dir).logPath(firstPosition: block.fileFirstPosition))
+                .lastPathComponent
             var configuration = smallConfiguration()
             configuration.verifyOnOpen = .full
             let scratch = dir + "-scratch"
@@ -162,7 +167,8 @@ import Testing
             await opened.writer.close()
             let recycled = try files(in: crashed + "/wal", ext: "wal").contains { path in
                 let id = try #require(UInt64(URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent))
-                let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(fileID: id)
+                let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(
+                    fileID: id)
                 return scan.header.flags & FileHeader.recycledFlag != 0 && fileSize(path) > scan.validEnd
             }
             #expect(recycled, "no recycled WAL file with stale bytes was left to recover from")
@@ -174,7 +180,9 @@ import Testing
         }
     }
 
-    @Test("after two crashes the second WAL file starts past the log's end, continuing the first: verify calls it sound, as recovery does")
+    @Test(
+        "after two crashes the second WAL file starts past the log's end, continuing the first: verify calls it sound, as recovery does"
+    )
     func walContinuingEarlierWALPastLogEnd() async throws {
         try await withTemporaryDirectory { dir in
             var configuration = smallConfiguration()
@@ -256,12 +264,13 @@ import Testing
 
     // MARK: - Injected failures
 
-    @Test("ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",
-          arguments: [
+    @Test(
+        "ENOSPC, EIO and short writes on the WAL give typed errors and reopen shows only whole transactions",
+        arguments: [
             FaultInjectingFileSystem.Fault(.write, pathContains: "/wal/", after: 3, errno: 28),
             FaultInjectingFileSystem.Fault(.write, pathContains: "/wal/", after: 5, shortWriteBytes: 100, errno: 5),
             FaultInjectingFileSystem.Fault(.sync, pathContains: "/wal/", after: 4, errno: 5),
-          ])
+        ])
     func injectedWALFailure(fault: FaultInjectingFileSystem.Fault) async throws {
         try await withTemporaryDirectory { dir in
             let faults = FaultInjectingFileSystem()

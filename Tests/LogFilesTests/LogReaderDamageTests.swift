@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 /// What the read-only reader (behind `inspect`, `verify`, `dump`, `replay`) makes of damage: it finds what
@@ -65,7 +66,9 @@ import Testing
         return (crashed, transactions)
     }
 
-    @Test("a bit flipped anywhere in a log file's header is damage at that file: a strict read fails at once, a read past it gets every entry")
+    @Test(
+        "a bit flipped anywhere in a log file's header is damage at that file: a strict read fails at once, a read past it gets every entry"
+    )
     func logFileHeaderFlip() async throws {
         try await withTemporaryDirectory { dir in
             let transactions = try await sealedStore(dir + "/store")
@@ -82,19 +85,25 @@ import Testing
                 #expect(try await openRefuses(scratch), "flip at \(offset)")
                 #expect(throws: LogFilesError.self) { try reader.entries() }
                 let (entries, damage) = try readPast(scratch)
-                #expect(entries.map(Fingerprint.init) == fingerprints(transactions), "flip at \(offset): \(entries.count) entries")
+                #expect(
+                    entries.map(Fingerprint.init) == fingerprints(transactions),
+                    "flip at \(offset): \(entries.count) entries")
                 #expect(damage.map(\.skipped) == [1..<1], "flip at \(offset)")
             }
         }
     }
 
-    @Test("a bit flipped in a WAL frame with frames after it is damage: a strict read stops there, a read past it skips exactly that frame's positions")
+    @Test(
+        "a bit flipped in a WAL frame with frames after it is damage: a strict read stops there, a read past it skips exactly that frame's positions"
+    )
     func walFrameFlipInTheMiddle() async throws {
         try await withTemporaryDirectory { dir in
             let (crashed, transactions) = try await crashedStore(dir)
             let wal = try #require(files(in: crashed + "/wal", ext: "wal").last)
             let id = try #require(UInt64(URL(fileURLWithPath: wal).deletingPathExtension().lastPathComponent))
-            let frames = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(fileID: id).frames
+            let frames = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: crashed)).scan(
+                fileID: id
+            ).frames
             try #require(frames.count == 20 && frames.first?.firstPosition == 31)
             let bad = frames[10]  // positions 61…63
             let scratch = dir + "/scratch"
@@ -109,13 +118,17 @@ import Testing
                 #expect(try reader.entries(limit: 60).count == 60)
                 let (entries, damage) = try readPast(scratch)
                 let expected = fingerprints(transactions)
-                #expect(entries.map(Fingerprint.init) == Array(expected[0..<60] + expected[63...]), "flip at \(offset): \(entries.count) entries")
+                #expect(
+                    entries.map(Fingerprint.init) == Array(expected[0..<60] + expected[63...]),
+                    "flip at \(offset): \(entries.count) entries")
                 #expect(damage.map(\.skipped) == [61..<64], "flip at \(offset)")
             }
         }
     }
 
-    @Test("a log cut below where the WAL starts is damage: the positions between are reported missing, the WAL after them is read")
+    @Test(
+        "a log cut below where the WAL starts is damage: the positions between are reported missing, the WAL after them is read"
+    )
     func logCutBelowTheWAL() async throws {
         try await withTemporaryDirectory { dir in
             let (crashed, transactions) = try await crashedStore(dir)
@@ -124,7 +137,8 @@ import Testing
             #expect(reader.blocks.count > 2)
             let log = try #require(files(in: crashed + "/log", ext: "log").first)
             let keep = reader.blocks[1]
-            for cut in [Int(keep.offset) + keep.byteCount + 10, Int(keep.offset) + keep.byteCount] {  // torn, then clean
+            // Torn, then clean.
+            for cut in [Int(keep.offset) + keep.byteCount + 10, Int(keep.offset) + keep.byteCount] {
                 try truncateFile(log, to: cut)
 
                 let damaged = try LogReader(directory: crashed)
@@ -134,13 +148,17 @@ import Testing
                 let (entries, damage) = try readPast(crashed)
                 let end = Int(keep.header.lastPosition)
                 let expected = fingerprints(transactions)
-                #expect(entries.map(Fingerprint.init) == Array(expected[0..<end] + expected[30...]), "cut at \(cut): \(entries.count) entries")
+                #expect(
+                    entries.map(Fingerprint.init) == Array(expected[0..<end] + expected[30...]),
+                    "cut at \(cut): \(entries.count) entries")
                 #expect(damage.map(\.skipped) == [UInt64(end + 1)..<31], "cut at \(cut)")
             }
         }
     }
 
-    @Test("a block whose body fails its CRC in the middle of a log is damage found by a checksum check, and read past block by block")
+    @Test(
+        "a block whose body fails its CRC in the middle of a log is damage found by a checksum check, and read past block by block"
+    )
     func blockBodyFlip() async throws {
         try await withTemporaryDirectory { dir in
             let transactions = try await sealedStore(dir)
@@ -215,7 +233,9 @@ import Testing
                     try flipBit(scratch + relative, at: offset, mask: UInt8(1 << (offset % 8)))
                     let damaged = try LogReader(directory: scratch, check: .full).damage
                     let refused = try await openRefuses(scratch)
-                    #expect(!damaged.isEmpty == refused, "\(relative) flip at \(offset): reader \(damaged), open refused \(refused)")
+                    #expect(
+                        !damaged.isEmpty == refused,
+                        "\(relative) flip at \(offset): reader \(damaged), open refused \(refused)")
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 /// Dropping whole log files from the start of a closed store (retention): what goes, what stays, what the
@@ -100,7 +101,8 @@ struct LogRetentionTests {
         try await withTemporaryDirectory { dir in
             let layout = StoreLayout(root: dir)
             let manifest = StoreManifest(
-                logStart: 7, retired: [.init(space: "s", segment: "g", lastSequence: 3, lastTransactionNumber: 1, lastTimestamp: 1)])
+                logStart: 7,
+                retired: [.init(space: "s", segment: "g", lastSequence: 3, lastTransactionNumber: 1, lastTimestamp: 1)])
             try manifest.write(fileSystem: PosixFileSystem(), layout: layout, createdAt: 0)
             try flipBit(layout.manifestPath, at: offset)
 
@@ -130,7 +132,10 @@ struct LogRetentionTests {
             let before = try readAll(dir)
             let filesBefore = logFiles(dir)
             #expect(filesBefore.count >= 4, "the store should span several log files")
-            let bound = Int64(filesBefore.suffix(2).reduce(0) { $0 + fileSize($1) + fileSize($1.replacingOccurrences(of: ".log", with: ".idx")) })
+            let bound = Int64(
+                filesBefore.suffix(2).reduce(0) {
+                    $0 + fileSize($1) + fileSize($1.replacingOccurrences(of: ".log", with: ".idx"))
+                })
 
             let outcome = try LogRetention.drop(
                 directory: dir, policy: .init(maxBytes: bound), configuration: smallConfiguration())
@@ -167,7 +172,8 @@ struct LogRetentionTests {
             let last = try #require(logFiles(dir).last)
 
             _ = try LogRetention.drop(
-                directory: dir, policy: .init(maxAge: .zero, maxBytes: 0), now: .max, configuration: smallConfiguration())
+                directory: dir, policy: .init(maxAge: .zero, maxBytes: 0), now: .max,
+                configuration: smallConfiguration())
 
             #expect(logFiles(dir) == [last])
         }
@@ -184,7 +190,8 @@ struct LogRetentionTests {
             let before = try readAll(dir)
 
             let outcome = try LogRetention.drop(
-                directory: dir, policy: .init(maxAge: .nanoseconds(1)), now: horizon + 1, configuration: smallConfiguration())
+                directory: dir, policy: .init(maxAge: .nanoseconds(1)), now: horizon + 1,
+                configuration: smallConfiguration())
 
             let after = try readAll(dir)
             #expect(outcome.droppedFiles > 0)
@@ -200,14 +207,16 @@ struct LogRetentionTests {
             let early: [TransactionInput] = (0..<200).map { (i: Int) -> TransactionInput in
                 let record = Record(sequence: UInt64(i + 1), payload: [UInt8](repeating: UInt8(i % 251), count: 200))
                 return TransactionInput(
-                    space: "s", segment: "early", transactionID: UUID(), transactionNumber: UInt64(i + 1), records: [record])
+                    space: "s", segment: "early", transactionID: UUID(), transactionNumber: UInt64(i + 1),
+                    records: [record])
             }
             let opened = try LogWriter.open(directory: dir, configuration: smallConfiguration())
             try await appendAll(opened.writer, early)
             try await appendAll(opened.writer, (0..<30).map { transaction($0) })
             await opened.writer.close()
 
-            let outcome = try LogRetention.drop(directory: dir, policy: .init(maxBytes: 0), configuration: smallConfiguration())
+            let outcome = try LogRetention.drop(
+                directory: dir, policy: .init(maxBytes: 0), configuration: smallConfiguration())
 
             #expect(try readAll(dir).allSatisfy { $0.segment != "early" })
             let retired = try #require(outcome.manifest.retired.first)
@@ -239,7 +248,9 @@ struct LogRetentionTests {
 
     /// The states a crash during a drop can leave, each reopened: before the manifest is renamed the store is as
     /// it was; after, it is as the drop leaves it, however many of the files were unlinked.
-    @Test(arguments: ["torn temporary manifest", "manifest written, nothing unlinked", "manifest written, one file unlinked"])
+    @Test(arguments: [
+        "torn temporary manifest", "manifest written, nothing unlinked", "manifest written, one file unlinked",
+    ])
     func aCrashAtAnyStepOfADropLeavesTheStoreBeforeOrAfterIt(state: String) async throws {
         try await withTemporaryDirectory { dir in
             let original = dir + "/original"
@@ -248,7 +259,8 @@ struct LogRetentionTests {
             _ = try await makeStore(original)
             let entriesBefore = try readAll(original).map(Fingerprint.init)
             try copyStore(original, to: dropped)
-            let outcome = try LogRetention.drop(directory: dropped, policy: .init(maxBytes: 0), configuration: smallConfiguration())
+            let outcome = try LogRetention.drop(
+                directory: dropped, policy: .init(maxBytes: 0), configuration: smallConfiguration())
             let entriesAfter = try readAll(dropped).map(Fingerprint.init)
             #expect(outcome.droppedFiles >= 2)
 
@@ -288,7 +300,9 @@ struct LogRetentionTests {
             let before = try readAll(dir).map(Fingerprint.init)
             let filesBefore = logFiles(dir)
             var configuration = smallConfiguration()
-            configuration.fileSystem = FaultInjectingFileSystem(faults: [.init(.sync, pathContains: "manifest", errno: EIO)])
+            configuration.fileSystem = FaultInjectingFileSystem(faults: [
+                .init(.sync, pathContains: "manifest", errno: EIO)
+            ])
 
             #expect {
                 try LogRetention.drop(directory: dir, policy: .init(maxBytes: 0), configuration: configuration)

@@ -1,13 +1,15 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import StreamKitLogFiles
 
 @Suite struct LogWriterTests {
     // MARK: - Round trip
 
-    @Test("entries come back identical after many transactions across file rolls and a reopen, with every durability",
-          arguments: [Durability.none, .fsync, .interval(milliseconds: 2)])
+    @Test(
+        "entries come back identical after many transactions across file rolls and a reopen, with every durability",
+        arguments: [Durability.none, .fsync, .interval(milliseconds: 2)])
     func roundTripAcrossRolls(durability: Durability) async throws {
         try await withTemporaryDirectory { dir in
             let transactions = (0..<300).map { transaction($0) }
@@ -27,7 +29,9 @@ import Testing
             #expect(reopened.recovery.report.blocksFromIndex == reopened.recovery.blocks.count)
             #expect(reopened.recovery.tail.isEmpty)
             var fromWriter: [Entry] = []
-            for i in 0..<reopened.writer.sealedBlocks.count { fromWriter += try reopened.writer.sealedBlocks.read(at: i) }
+            for i in 0..<reopened.writer.sealedBlocks.count {
+                fromWriter += try reopened.writer.sealedBlocks.read(at: i)
+            }
             #expect(fromWriter == entries)
             await reopened.writer.close()
         }
@@ -191,8 +195,10 @@ import Testing
             try await opened.writer.checkpoint()
             let remaining = files(in: dir + "/wal", ext: "wal")
             #expect(remaining.count == 1)
-            let current = try #require(UInt64(URL(fileURLWithPath: remaining[0]).deletingPathExtension().lastPathComponent))
-            let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: dir)).scan(fileID: current)
+            let current = try #require(
+                UInt64(URL(fileURLWithPath: remaining[0]).deletingPathExtension().lastPathComponent))
+            let scan = try WALScanner(fileSystem: PosixFileSystem(), layout: StoreLayout(root: dir)).scan(
+                fileID: current)
             #expect(scan.frames.isEmpty, "the current WAL file still holds covered transactions")
 
             let copy = dir + "-copy"
@@ -206,8 +212,9 @@ import Testing
         }
     }
 
-    @Test("while appends run, WAL files are dropped once the log covers them (synced unless durability is none), without a checkpoint",
-          arguments: [Durability.fsync, .none])
+    @Test(
+        "while appends run, WAL files are dropped once the log covers them (synced unless durability is none), without a checkpoint",
+        arguments: [Durability.fsync, .none])
     func walDroppedDuringRun(durability: Durability) async throws {
         try await withTemporaryDirectory { dir in
             var configuration = smallConfiguration(durability: durability)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitLogFiles
 
 /// Holds writes to log files (`*.log`) until released, to stall the sealer thread.
@@ -48,7 +49,9 @@ final class LogWriteGate: @unchecked Sendable {
         return true
     }
 
-    @Test("while the sealer is stuck on a log write, the appender compresses queued blocks itself, stops at the queue bound, and loses nothing once the write returns")
+    @Test(
+        "while the sealer is stuck on a log write, the appender compresses queued blocks itself, stops at the queue bound, and loses nothing once the write returns"
+    )
     func appenderHelpsAStuckSealer() async throws {
         try await withTemporaryDirectory { dir in
             // Arrange: 1 KiB blocks, so 400 transactions make ~130 blocks, far more than the 16 that may queue.
@@ -64,7 +67,8 @@ final class LogWriteGate: @unchecked Sendable {
 
             // Act: append everything while the first log write is held, then let it through.
             let appender = Task { try await appendAll(writer, transactions) }
-            #expect(try await eventually { gate.waiting == 1 && writer.builderCompressions >= CommitWorker.resumeBlocks })
+            #expect(
+                try await eventually { gate.waiting == 1 && writer.builderCompressions >= CommitWorker.resumeBlocks })
             let stalledAt = writer.nextPosition
             gate.release()
             let committed = try await appender.value

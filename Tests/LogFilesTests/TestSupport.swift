@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+
 @testable import StreamKitLogFiles
 
 /// A directory under the system temp folder, removed when `body` returns or throws.
@@ -26,13 +27,15 @@ func copyLiveStore(_ from: String, to: String) throws {
         try FileManager.default.createDirectory(atPath: to + "/" + directory, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: from + "/" + directory) {
             // A file the writer removes meanwhile is simply not in the copy.
-            try? FileManager.default.copyItem(atPath: from + "/" + directory + "/" + name, toPath: to + "/" + directory + "/" + name)
+            try? FileManager.default.copyItem(
+                atPath: from + "/" + directory + "/" + name, toPath: to + "/" + directory + "/" + name)
         }
     }
 }
 
 func files(in directory: String, ext: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix("." + ext) }.sorted()
+    ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix("." + ext) }
+        .sorted()
         .map { directory + "/" + $0 }
 }
 
@@ -72,7 +75,8 @@ func transaction(_ n: Int, records: Int = 3, payloadBytes: Int = 40) -> Transact
         records: (0..<records).map { i in
             Record(
                 sequence: base + UInt64(i),
-                payload: Array("{\"order\":\(n),\"item\":\(i),\"pad\":\"\(String(repeating: "x", count: payloadBytes))\"}".utf8),
+                payload: Array(
+                    "{\"order\":\(n),\"item\":\(i),\"pad\":\"\(String(repeating: "x", count: payloadBytes))\"}".utf8),
                 metadata: i == 0 ? ["kind": "created", "n": "\(n)"] : [:])
         })
 }

@@ -1,5 +1,5 @@
-import StreamKitTestSupport
 import StreamKitProcessing
+import StreamKitTestSupport
 import Testing
 
 @Suite("RetryPolicy and CircuitBreaker", .timeLimit(.minutes(1)))
@@ -162,7 +162,8 @@ struct ResilienceTests {
         let gate = Gate()
         let trial = Task {
             try await breaker.run {
-                await gate.pass(1); return 1
+                await gate.pass(1)
+                return 1
             }
         }
         #expect(await eventually { gate.started.count == 1 })

@@ -1,5 +1,5 @@
-import StreamKitTestSupport
 import StreamKitProcessing
+import StreamKitTestSupport
 import Testing
 
 @Suite("take, skip, sample, dedupe")

@@ -1,5 +1,5 @@
-import Synchronization
 package import StreamKitEngine
+import Synchronization
 
 /// A monotonic clock that moves only when a test calls ``advance(by:)``; its `sleep` suspends until an
 /// advance passes the sleeper's deadline (or the sleeping task is cancelled).

@@ -33,14 +33,17 @@ public struct TestCertificates: Sendable {
     private func generate() throws {
         let d = directory
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        for (name, key, cert) in [("StreamKit Test CA", "ca-key.pem", caPath), ("Other CA", "other-ca-key.pem", otherCAPath)] {
+        for (name, key, cert) in [
+            ("StreamKit Test CA", "ca-key.pem", caPath), ("Other CA", "other-ca-key.pem", otherCAPath),
+        ] {
             try Self.openssl(
                 ["req", "-x509"] + ec + [
                     "-keyout", d + "/" + key, "-out", cert, "-days", "2", "-subj", "/CN=\(name)",
                     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                 ])
         }
-        try Self.openssl(["req", "-new"] + ec + ["-keyout", serverKeyPath, "-out", d + "/server.csr", "-subj", "/CN=localhost"])
+        try Self.openssl(
+            ["req", "-new"] + ec + ["-keyout", serverKeyPath, "-out", d + "/server.csr", "-subj", "/CN=localhost"])
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             .write(toFile: d + "/server.ext", atomically: true, encoding: .utf8)
         try Self.openssl([

@@ -1,6 +1,6 @@
 public import InMemoryTracing
-public import Tracing
 import Synchronization
+public import Tracing
 
 /// A test tracer that records spans in memory (``InMemoryTracer``) and propagates context as a W3C
 /// `traceparent` (`00-<32 hex trace id>-<16 hex span id>-01`), the way a production propagator does.

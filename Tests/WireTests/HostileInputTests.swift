@@ -121,9 +121,11 @@ struct HostileInputTests {
     func badConsumerTargetsAndPositionsAreMalformed() {
         let name: [UInt8] = [1, 0x63]  // "c"
         let badKind = name + [7] + [0]  // Target kind 7; start at head false.
-        let twice = name + [0] + [2, 1, 0x73, 1, 2, 1, 0x73, 3, 4] + [0, 0]  // Sequence 0; "s" twice; token 0; deferred.
+        // Sequence 0; "s" twice; token 0; deferred.
+        let twice = name + [0] + [2, 1, 0x73, 1, 2, 1, 0x73, 3, 4] + [0, 0]
         #expect(
-            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consumerCreate.rawValue, body: badKind))?.code
+            WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consumerCreate.rawValue, body: badKind))?
+                .code
                 == .malformed)
         #expect(
             WireFixtures.decodeError(WireFixtures.frame(kind: WireMessageKind.consumerAck.rawValue, body: twice))?.code

@@ -1,5 +1,5 @@
-import StreamKitTestSupport
 import StreamKitEngine
+import StreamKitTestSupport
 import StreamKitWire
 import Testing
 

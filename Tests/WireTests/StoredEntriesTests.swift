@@ -42,9 +42,11 @@ struct StoredEntriesTests {
         #expect(try WireFixtures.roundTrip(damaged) != message)
     }
 
-    @Test("a stored block whose range or lengths do not fit its header is malformed", arguments: [
-        (first: 3, count: 2), (first: 4, count: 1), (first: 0, count: 0),
-    ])
+    @Test(
+        "a stored block whose range or lengths do not fit its header is malformed",
+        arguments: [
+            (first: 3, count: 2), (first: 4, count: 1), (first: 0, count: 0),
+        ])
     func rangeOutsideTheBlockIsMalformed(first: Int, count: Int) throws {
         var stored = WireFixtures.storedEntries
         stored.range = first..<(first + count)

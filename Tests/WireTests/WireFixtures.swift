@@ -1,6 +1,6 @@
-import StreamKitTestSupport
 import StreamKitEngine
 import StreamKitLogFiles
+import StreamKitTestSupport
 import StreamKitWire
 
 #if canImport(FoundationEssentials)
@@ -8,7 +8,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-
 
 /// Messages with boundary values, used by the round-trip and mutation tests.
 enum WireFixtures {
@@ -18,12 +17,15 @@ enum WireFixtures {
 
     /// Entries 2 and 3 (of 4) of a block, as a server sends a stretch of a sealed block.
     static let storedEntries: StoredEntries = {
-        let records = (1...4).map { Record(sequence: $0, payload: compressible(300), metadata: $0 == 2 ? ["k": "v"] : [:]) }
+        let records = (1...4).map {
+            Record(sequence: $0, payload: compressible(300), metadata: $0 == 2 ? ["k": "v"] : [:])
+        }
         let transaction = TransactionInput(
             space: "orders", segment: unicode, transactionID: transactionA, transactionNumber: 9, records: records)
         let batch = try! BatchCodec.encode([transaction])
         let header = BlockHeader(
-            codec: BlockHeader.Codec(rawValue: batch.codec)!, rawLength: batch.rawLength, storedLength: batch.body.count,
+            codec: BlockHeader.Codec(rawValue: batch.codec)!, rawLength: batch.rawLength,
+            storedLength: batch.body.count,
             checksum: batch.checksum, entryCount: batch.entryCount, firstPosition: 41, minTimestamp: 0,
             maxTimestamp: Int64(batch.entryCount - 1))
         return StoredEntries(block: StoredBlock(header: header, body: batch.body), range: 1..<3)
@@ -130,7 +132,8 @@ enum WireFixtures {
             .setRetention(LogRetention.Policy()),
             .setRetention(LogRetention.Policy(maxAge: .seconds(7 * 86_400), maxBytes: .max, maxEntriesPerSegment: 1)),
             .retention(StoreRetention(own: nil, configured: LogRetention.Policy(maxBytes: 1 << 30))),
-            .retention(StoreRetention(own: LogRetention.Policy(maxEntriesPerSegment: 9), configured: LogRetention.Policy())),
+            .retention(
+                StoreRetention(own: LogRetention.Policy(maxEntriesPerSegment: 9), configured: LogRetention.Policy())),
             .consumerCreate(name: "billing", target: .spaces(["orders", unicode]), startAtHead: false),
             .consumerCreate(name: unicode, target: .segment(space: "orders", segment: "order-1"), startAtHead: true),
             .consumerQuery(name: nil),
@@ -139,7 +142,9 @@ enum WireFixtures {
             .consumerAck(
                 name: "billing",
                 position: ConsumerPosition(
-                    offsets: ["orders": Offset(position: .max, timestamp: .min), unicode: Offset(position: 1, timestamp: 2)],
+                    offsets: [
+                        "orders": Offset(position: .max, timestamp: .min), unicode: Offset(position: 1, timestamp: 2),
+                    ],
                     sequence: .max),
                 fencingToken: .max, durable: true),
             .consumerDelete(name: "billing"),

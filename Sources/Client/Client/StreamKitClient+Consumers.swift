@@ -1,10 +1,11 @@
+public import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import StreamKitEngine
-import Synchronization
 
 // MARK: - Durable consumers
 
@@ -25,7 +26,9 @@ extension StreamKitClient {
     /// - Throws: `invalidArgument` (bad names; a consumer of that name reading something else), `limitExceeded`
     ///   (1,024 consumers per store), `unsupported` (a server or storage without consumers), `storeClosing`.
     @discardableResult
-    public func createConsumer(store: UUID, name: String, spaces: [String], startAtHead: Bool = false) async throws
+    public func createConsumer(
+        store: UUID, name: String, spaces: [String], startAtHead: Bool = false
+    ) async throws
         -> ConsumerStatus
     {
         try await createConsumer(store: store, name: name, target: .spaces(spaces), startAtHead: startAtHead)
@@ -42,19 +45,24 @@ extension StreamKitClient {
     /// - Returns: The consumer and its lag.
     /// - Throws: As ``createConsumer(store:name:spaces:startAtHead:)``.
     @discardableResult
-    public func createConsumer(store: UUID, name: String, space: String, segment: String, startAtHead: Bool = false)
+    public func createConsumer(
+        store: UUID, name: String, space: String, segment: String, startAtHead: Bool = false
+    )
         async throws -> ConsumerStatus
     {
         try await createConsumer(
             store: store, name: name, target: .segment(space: space, segment: segment), startAtHead: startAtHead)
     }
 
-    private func createConsumer(store: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+    private func createConsumer(
+        store: UUID, name: String, target: ConsumerTarget, startAtHead: Bool
+    ) async throws
         -> ConsumerStatus
     {
         try await observer.run("createConsumer", .init(store: store)) {
             try check(store: store, names: [("consumer", name)] + target.spaces.map { ("space", $0) })
-            return try await transport.createConsumer(store: store, name: name, target: target, startAtHead: startAtHead)
+            return try await transport.createConsumer(
+                store: store, name: name, target: target, startAtHead: startAtHead)
         }
     }
 
@@ -96,7 +104,9 @@ extension StreamKitClient {
     }
 
     /// Acknowledges a consumer's entries through `position` (``ConsumerReader`` does this for its reads).
-    func acknowledge(store: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+    func acknowledge(
+        store: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool
+    )
         async throws
     {
         try await observer.run("acknowledge", .init(store: store)) {

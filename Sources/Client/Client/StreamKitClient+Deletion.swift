@@ -30,10 +30,14 @@ extension StreamKitClient {
     /// - Returns: How many entries were deleted.
     /// - Throws: As ``deleteSegment(store:space:segment:)``; `invalidArgument` for sequence 0.
     @discardableResult
-    public func truncateSegment(store: UUID, space: String, segment: String, before sequence: UInt64) async throws -> Int {
+    public func truncateSegment(
+        store: UUID, space: String, segment: String, before sequence: UInt64
+    ) async throws -> Int {
         try await observer.run("deleteEntries", .init(store: store, space: space, segment: segment)) {
             try check(store: store, names: [("space", space), ("segment", segment)])
-            guard sequence > 0 else { throw StreamKitError.clientInvalidArgument("sequences start at 1: nothing is before 0") }
+            guard sequence > 0 else {
+                throw StreamKitError.clientInvalidArgument("sequences start at 1: nothing is before 0")
+            }
             return try await transport.deleteEntries(store: store, space: space, segment: segment, before: sequence)
         }
     }

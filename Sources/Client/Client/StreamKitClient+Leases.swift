@@ -1,11 +1,12 @@
+import Logging
+public import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-import Synchronization
-public import StreamKitEngine
 
 // MARK: - Leases
 
@@ -23,7 +24,8 @@ extension StreamKitClient {
     public func acquireLease(store: UUID, key: String, ttl: Duration, holder: String) async throws -> Lease? {
         try await observer.run("acquireLease", .init(store: store)) {
             try check(store: store, names: [])
-            return try await transport.acquireLease(store: store, key: key, holder: holder, ttlSeconds: Self.seconds(ttl))
+            return try await transport.acquireLease(
+                store: store, key: key, holder: holder, ttlSeconds: Self.seconds(ttl))
         }
     }
 
@@ -174,7 +176,9 @@ struct LeaseScope: Sendable {
         case renewerStopped((any Error)?)
     }
 
-    func run<T: Sendable>(lease: Lease, _ body: @escaping @Sendable (Lease) async throws -> T) async
+    func run<T: Sendable>(
+        lease: Lease, _ body: @escaping @Sendable (Lease) async throws -> T
+    ) async
         -> Result<T, any Error>
     {
         let acquiredAt = clock.now()
@@ -242,7 +246,8 @@ struct LeaseScope: Sendable {
                     break
                 } catch {
                     if Task.isCancelled && error is CancellationError { return nil }
-                    guard let failure = error as? StreamKitError, failure.isRetryable, failure.code != .storeClosing else {
+                    guard let failure = error as? StreamKitError, failure.isRetryable, failure.code != .storeClosing
+                    else {
                         return error
                     }
                     logger.debug(
@@ -262,6 +267,7 @@ struct LeaseScope: Sendable {
     private static func gaveUp(_ lease: Lease, margin: UInt64) -> StreamKitError {
         StreamKitError(
             code: .leaseNotHeld,
-            message: "renewals of lease '\(lease.key)' kept failing until \(margin / 1_000_000) ms before it would expire")
+            message:
+                "renewals of lease '\(lease.key)' kept failing until \(margin / 1_000_000) ms before it would expire")
     }
 }

@@ -1,11 +1,12 @@
+import Logging
+public import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-public import StreamKitEngine
-import Synchronization
 
 // MARK: - Subscriptions
 

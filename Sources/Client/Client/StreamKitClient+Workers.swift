@@ -1,12 +1,13 @@
+import Logging
+public import StreamKitEngine
+import Synchronization
+import Tracing
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-public import StreamKitEngine
-import Synchronization
-import Tracing
 
 // MARK: - Worker presence
 
@@ -140,7 +141,12 @@ private final class FeedEnding: Sendable {
     init(_ cancel: @escaping @Sendable () -> Void) { self.cancel = cancel }
 
     func end() {
-        guard !ended.withLock({ value in defer { value = true }; return value }) else { return }
+        guard
+            !ended.withLock({ value in
+                defer { value = true }
+                return value
+            })
+        else { return }
         cancel()
     }
 

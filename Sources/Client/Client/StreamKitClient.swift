@@ -1,10 +1,11 @@
+import Logging
+public import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-public import StreamKitEngine
 
 /// The StreamKit client: produce, read, subscribe, lease and register workers in stores identified by UUID,
 /// over a ``Transport``: a registry in this process (`.inProcess`) or a `StreamKitServer` (`.webSocket`).
@@ -107,7 +108,9 @@ public final class StreamKitClient: Sendable {
     /// - Throws: The first failure (`sequenceConflict`, `invalidArgument`, `limitExceeded`, `storeClosing`);
     ///   transactions acknowledged before it stay committed.
     @discardableResult
-    public func produce(store: UUID, space: String, segment: String, records: [Record]) async throws
+    public func produce(
+        store: UUID, space: String, segment: String, records: [Record]
+    ) async throws
         -> [SegmentStatus]
     {
         let statuses = try await observer.run("produce", .init(store: store, space: space, segment: segment)) {

@@ -1,10 +1,11 @@
+public import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-public import StreamKitEngine
-import Synchronization
 
 /// Reads as a durable consumer inside ``StreamKitClient/withConsumer(store:name:acknowledgement:ttl:holder:_:)``:
 /// ``entries(limit:)`` continues after the last entry it delivered (at first, after the consumer's acknowledged
@@ -44,7 +45,8 @@ public final class ConsumerReader: Sendable {
         self.consumer = consumer
         self.fencingToken = fencingToken
         self.acknowledgement = acknowledgement
-        self.state = Mutex(State(delivered: consumer.position, processed: consumer.position, acknowledged: consumer.position))
+        self.state = Mutex(
+            State(delivered: consumer.position, processed: consumer.position, acknowledged: consumer.position))
     }
 
     /// The position acknowledged so far (sent to the store).

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Synchronization
 
 /// A live subscription made by ``StreamKitClient/subscribe(store:space:segment:handler:)``: its status, and
 /// how to end it.
@@ -82,7 +83,9 @@ public final class Subscription: Sendable {
 
     // MARK: - For the dispatcher
 
-    func attach(_ task: BackgroundTasks.Handle, restart start: @escaping @Sendable () async throws -> BackgroundTasks.Handle) {
+    func attach(
+        _ task: BackgroundTasks.Handle, restart start: @escaping @Sendable () async throws -> BackgroundTasks.Handle
+    ) {
         state.withLock { state in
             state.task = task
             state.start = start

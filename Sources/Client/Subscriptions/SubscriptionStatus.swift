@@ -1,9 +1,10 @@
+public import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import StreamKitEngine
 
 /// A snapshot of a subscription's health, from ``Subscription/status()``.
 public struct SubscriptionStatus: Sendable, Hashable {

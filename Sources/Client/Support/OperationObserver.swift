@@ -1,11 +1,12 @@
+import StreamKitEngine
+import Synchronization
+import Tracing
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitEngine
-import Synchronization
-import Tracing
 
 /// Wraps each client operation in a swift-distributed-tracing span `streamkit.client.<operation>` and records its
 /// duration and errors in the client's metrics.

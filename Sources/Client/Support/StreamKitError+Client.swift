@@ -1,9 +1,10 @@
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitEngine
 
 // MARK: - Client errors
 
@@ -20,7 +21,8 @@ extension StreamKitError {
 
     /// `leaseNotHeld`: another holder holds the lease on `key`, so it was not acquired.
     static func leaseNotAcquired(key: String, storeID: UUID) -> Self {
-        .init(code: .leaseNotHeld, message: "lease '\(key)' was not acquired: another holder holds it", storeID: storeID)
+        .init(
+            code: .leaseNotHeld, message: "lease '\(key)' was not acquired: another holder holds it", storeID: storeID)
     }
 
     /// `notFound`: another registration of `workerID` replaced this client's, which ended (it is not registered

@@ -1,9 +1,10 @@
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitEngine
 
 /// What a ``StreamKitClient`` needs from the thing that reaches the stores: the in-process transport calls a
 /// `StoreRegistry` directly; the WebSocket transport sends the same requests to a server over the wire.
@@ -25,7 +26,9 @@ protocol ClientTransport: Sendable {
         store: UUID, space: String, segment: String, records: Records
     ) -> ClientStream<SegmentStatus> where Records.Element == Record
     func produce(store: UUID, space: String, segment: String, records: [Record]) async throws -> [SegmentStatus]
-    func publish(store: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String])
+    func publish(
+        store: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String]
+    )
         async throws -> SegmentStatus
 
     // MARK: Reads
@@ -47,12 +50,15 @@ protocol ClientTransport: Sendable {
 
     // MARK: Durable consumers
     /// Creates a consumer (or finds the same one) and returns it with its lag.
-    func createConsumer(store: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+    func createConsumer(
+        store: UUID, name: String, target: ConsumerTarget, startAtHead: Bool
+    ) async throws
         -> ConsumerStatus
     /// The consumer named `name` (nil: every one) with its lag.
     func consumerStatuses(store: UUID, name: String?) async throws -> [ConsumerStatus]
     /// Acknowledges a consumer's entries through `position` (durable: returns once recorded).
-    func acknowledge(store: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+    func acknowledge(
+        store: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
         async throws
     /// Deletes a consumer; whether it existed.
     func deleteConsumer(store: UUID, name: String) async throws -> Bool
@@ -70,7 +76,9 @@ protocol ClientTransport: Sendable {
     func releaseLease(store: UUID, lease: Lease) async throws
 
     // MARK: Worker presence
-    func registerWorker(store: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
+    func registerWorker(
+        store: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int
+    )
         async throws -> RegisteredWorker
     func workerHeartbeat(store: UUID, workerID: String, generation: UInt64) async throws
     func unregisterWorker(store: UUID, workerID: String, generation: UInt64) async throws

@@ -1,9 +1,10 @@
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitEngine
 
 /// Calls a `StoreRegistry` in this process directly: no serialisation, engine errors as they are.
 ///
@@ -90,7 +91,8 @@ struct InProcessTransport: ClientTransport {
         let transport = self
         return ClientStream {
             guard let pin = try await transport.openStream("produce", id, creating: true) else {
-                throw StreamKitError(code: .internalError, message: "the registry did not create the store", storeID: id)
+                throw StreamKitError(
+                    code: .internalError, message: "the registry did not create the store", storeID: id)
             }
             var statuses = pin.store.produce(space: space, segment: segment, records: records).makeAsyncIterator()
             return Cursor {
@@ -114,7 +116,9 @@ struct InProcessTransport: ClientTransport {
         }
     }
 
-    func publish(store id: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String])
+    func publish(
+        store id: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String]
+    )
         async throws -> SegmentStatus
     {
         try await withStore("publish", id) { store in
@@ -141,7 +145,9 @@ struct InProcessTransport: ClientTransport {
 
     func retention(store id: UUID) async throws -> StoreRetention {
         let configured = registry.configuration.store.retention.policy
-        return try await withExistingStore("retention", id, orIfAbsent: { StoreRetention(own: nil, configured: configured) }) {
+        return try await withExistingStore(
+            "retention", id, orIfAbsent: { StoreRetention(own: nil, configured: configured) }
+        ) {
             StoreRetention(own: try await $0.retentionPolicy(), configured: configured)
         }
     }
@@ -151,7 +157,8 @@ struct InProcessTransport: ClientTransport {
         return try await withExistingStore(
             "setRetention", id,
             orIfAbsent: {
-                throw StreamKitError(code: .notFound, message: "the store does not exist (write to it first)", storeID: id)
+                throw StreamKitError(
+                    code: .notFound, message: "the store does not exist (write to it first)", storeID: id)
             }
         ) { store in
             try await store.setRetentionPolicy(policy)
@@ -161,7 +168,9 @@ struct InProcessTransport: ClientTransport {
 
     // MARK: - Durable consumers
 
-    func createConsumer(store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+    func createConsumer(
+        store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool
+    ) async throws
         -> ConsumerStatus
     {
         try await withStore("createConsumer", id) { store in
@@ -174,16 +183,22 @@ struct InProcessTransport: ClientTransport {
         try await withExistingStore("consumers", id, orIfAbsent: { [] }) { try await $0.consumerStatuses(named: name) }
     }
 
-    func acknowledge(store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+    func acknowledge(
+        store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool
+    )
         async throws
     {
-        try await withExistingStore("acknowledge", id, orIfAbsent: { throw StreamKitError.consumerNotFound(consumer) }) {
-            try await $0.acknowledge(consumer: consumer, through: position, fencingToken: fencingToken, durable: durable)
+        try await withExistingStore("acknowledge", id, orIfAbsent: { throw StreamKitError.consumerNotFound(consumer) })
+        {
+            try await $0.acknowledge(
+                consumer: consumer, through: position, fencingToken: fencingToken, durable: durable)
         }
     }
 
     func deleteConsumer(store id: UUID, name: String) async throws -> Bool {
-        try await withExistingStore("deleteConsumer", id, orIfAbsent: { false }) { try await $0.deleteConsumer(named: name) }
+        try await withExistingStore("deleteConsumer", id, orIfAbsent: { false }) {
+            try await $0.deleteConsumer(named: name)
+        }
     }
 
     // MARK: - Reads
@@ -267,7 +282,9 @@ struct InProcessTransport: ClientTransport {
 
     // MARK: - Subscriptions
 
-    func subscribe(store id: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed {
+    func subscribe(
+        store id: UUID, space: String, segment: String, heartbeatSeconds: Int?
+    ) async throws -> any StatusFeed {
         let registry = self.registry
         return try await context.retrying("subscribe", store: id) {
             try await registry.subscribe(id, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
@@ -300,7 +317,9 @@ struct InProcessTransport: ClientTransport {
 
     // MARK: - Worker presence
 
-    func registerWorker(store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
+    func registerWorker(
+        store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int
+    )
         async throws -> RegisteredWorker
     {
         let registration = try await withStore("registerWorker", id) { store in

@@ -1,10 +1,11 @@
+import Logging
+import StreamKitEngine
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import StreamKitEngine
 
 /// What the client lends its transport: the retry policy, the clock, the logger, the metrics, and whether it is
 /// closed.

@@ -1,10 +1,11 @@
+import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import StreamKitEngine
-import Synchronization
 
 /// A worker registered by ``StreamKitClient/registerWorker(store:workerID:metadata:heartbeatInterval:)``,
 /// kept alive by heartbeats in the background until ``stop()`` or ``StreamKitClient/close()`` — or until another

@@ -53,7 +53,9 @@ actor ConsumerBook {
     ///   no second hop onto this actor to ask.
     /// - Throws: `leaseNotHeld` (fenced: a higher token acknowledged), `notFound` (no such consumer), storage errors.
     @discardableResult
-    func acknowledge(_ name: String, position: ConsumerPosition, fencingToken: UInt64, time: Int64, durable: Bool)
+    func acknowledge(
+        _ name: String, position: ConsumerPosition, fencingToken: UInt64, time: Int64, durable: Bool
+    )
         async throws -> Bool
     {
         guard !closed else { throw StreamKitError.storeClosing }
@@ -100,7 +102,9 @@ actor ConsumerBook {
     /// Forgets what is pending for `name` (the consumer is being deleted); its durable waiters get `notFound`.
     func forget(_ name: String) {
         lagReported[name] = nil
-        for waiter in pending.removeValue(forKey: name)?.waiters ?? [] { waiter.resume(throwing: StreamKitError.consumerNotFound(name)) }
+        for waiter in pending.removeValue(forKey: name)?.waiters ?? [] {
+            waiter.resume(throwing: StreamKitError.consumerNotFound(name))
+        }
         refused[name] = nil
     }
 
@@ -149,7 +153,8 @@ actor ConsumerBook {
             let batch = pending.sorted { $0.key < $1.key }
             pending.removeAll()
             let changes = batch.map {
-                ConsumerChange.advance(name: $0.key, position: $0.value.position, fencingToken: $0.value.fencingToken, time: $0.value.time)
+                ConsumerChange.advance(
+                    name: $0.key, position: $0.value.position, fencingToken: $0.value.fencingToken, time: $0.value.time)
             }
             let outcomes: [Result<Consumer?, StreamKitError>]
             do {

@@ -1,5 +1,5 @@
-import Synchronization
 import StreamKitLogFiles
+import Synchronization
 
 /// A file store's durable consumers: the table in memory and its `consumers` file beside the log, rewritten whole
 /// (atomically) on every change. Changes arrive batched (``Store`` flushes acknowledgements together), so a file
@@ -11,7 +11,8 @@ package final class ConsumerFile: Sendable {
     /// Reads the file at `path` (none: no consumers).
     /// - Throws: `StreamKitError` `.corrupt` for a damaged file, `.storage` when it cannot be read.
     init(path: String, fileSystem: any FileSystem) throws {
-        let file = SideFile(path: path, magic: ConsumerCodec.magic, version: ConsumerCodec.version, fileSystem: fileSystem)
+        let file = SideFile(
+            path: path, magic: ConsumerCodec.magic, version: ConsumerCodec.version, fileSystem: fileSystem)
         self.file = file
         self.table = Mutex(ConsumerTable(try Self.read(file)))
     }
@@ -19,7 +20,8 @@ package final class ConsumerFile: Sendable {
     /// The consumers recorded in `directory`'s file, for tools reading a store that is not open.
     package static func read(directory: String) throws -> [Consumer] {
         let layout = StoreLayout(root: directory)
-        return try read(SideFile(path: layout.consumersPath, magic: ConsumerCodec.magic, version: ConsumerCodec.version))
+        return try read(
+            SideFile(path: layout.consumersPath, magic: ConsumerCodec.magic, version: ConsumerCodec.version))
     }
 
     private static func read(_ file: SideFile) throws -> [Consumer] {
@@ -29,7 +31,8 @@ package final class ConsumerFile: Sendable {
         do {
             return try ConsumerCodec.decodeTable(body)
         } catch {
-            throw StreamKitError(code: .corrupt, message: "\(file.path): consumer record damaged at body offset \(error.offset)")
+            throw StreamKitError(
+                code: .corrupt, message: "\(file.path): consumer record damaged at body offset \(error.offset)")
         }
     }
 

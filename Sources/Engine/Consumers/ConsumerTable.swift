@@ -27,15 +27,21 @@ public struct ConsumerTable: Sendable, Hashable {
     /// - creating one that exists with another target: `invalidArgument`; past ``maxConsumers``: `limitExceeded`;
     /// - advancing one that does not exist: `notFound`; with a fencing token below the highest one seen:
     ///   `leaseNotHeld` (a newer reader took the consumer over).
-    public static func apply(_ change: ConsumerChange, to current: Consumer?, count: Int) -> Result<Consumer?, StreamKitError> {
+    public static func apply(
+        _ change: ConsumerChange, to current: Consumer?, count: Int
+    ) -> Result<Consumer?, StreamKitError> {
         switch change {
         case .create(let consumer):
             if let current {
-                guard current.target == consumer.target else { return .failure(.consumerTargetMismatch(current, consumer.target)) }
+                guard current.target == consumer.target else {
+                    return .failure(.consumerTargetMismatch(current, consumer.target))
+                }
                 return .success(current)
             }
             guard count < maxConsumers else {
-                return .failure(.limitExceeded("a store has at most \(maxConsumers) consumers", limit: maxConsumers, value: count + 1))
+                return .failure(
+                    .limitExceeded(
+                        "a store has at most \(maxConsumers) consumers", limit: maxConsumers, value: count + 1))
             }
             return .success(consumer)
         case .advance(let name, let position, let token, let time):

@@ -30,7 +30,9 @@ public protocol SharedCoordination: Sendable {
     ///   - fencingFloor: The least token a new acquisition may get.
     ///   - now: The store's monotonic clock, read before the call.
     /// - Returns: The lease, or nil while another holder's lease is live.
-    func acquireLease(key: String, holder: String, ttl: UInt64, fencingFloor: UInt64, now: UInt64) async throws
+    func acquireLease(
+        key: String, holder: String, ttl: UInt64, fencingFloor: UInt64, now: UInt64
+    ) async throws
         -> Lease?
     /// Extends the caller's live lease by `ttl` from now (same token).
     func renewLease(key: String, holder: String, fencingToken: UInt64, ttl: UInt64, now: UInt64) async throws -> Lease
@@ -40,7 +42,9 @@ public protocol SharedCoordination: Sendable {
     func lease(key: String, now: UInt64) async throws -> Lease?
     /// Registers a worker, replacing an older registration of its id, after evicting expired workers.
     /// - Parameter heartbeatInterval: Nanoseconds (validated: 1 s … 300 s, the default already applied).
-    func registerWorker(workerID: String, metadata: [String: String], heartbeatInterval: UInt64, now: UInt64)
+    func registerWorker(
+        workerID: String, metadata: [String: String], heartbeatInterval: UInt64, now: UInt64
+    )
         async throws -> WorkerRegistration
     /// Records a heartbeat of a live registration.
     func workerHeartbeat(workerID: String, generation: UInt64) async throws

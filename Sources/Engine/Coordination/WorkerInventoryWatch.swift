@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Synchronization
 
 /// A store's worker inventory as it changes: first the current inventory, then a new one every time its
 /// ``WorkerInventory/version`` changes (a registration, a replacement, an unregistration, an eviction of an

@@ -1,9 +1,10 @@
+import StreamKitLogFiles
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import StreamKitLogFiles
 
 /// An error from StreamKit: a code to switch on, what the caller needs to act on it, and whether retrying
 /// can help.

@@ -1,5 +1,5 @@
-import Synchronization
 import StreamKitLogFiles
+import Synchronization
 
 /// Decoded blocks kept in memory within a byte budget; the least recently used go first.
 ///
@@ -114,7 +114,9 @@ final class BlockCache: Sendable {
         if sequential {
             state.withLock { state in
                 state.misses += 1
-                guard state.generation == generation, state.slots[index] == nil, !state.recent.contains(where: { $0.index == index }) else { return }
+                guard state.generation == generation, state.slots[index] == nil,
+                    !state.recent.contains(where: { $0.index == index })
+                else { return }
                 if state.recent.count >= Self.recentBlocks { state.recent.removeFirst() }
                 state.recent.append((index, entries))
             }
@@ -124,7 +126,9 @@ final class BlockCache: Sendable {
         state.withLock { state in
             state.misses += 1
             guard state.generation == generation, state.slots[index] == nil, bytes <= budget else { return }
-            while state.bytes + bytes > budget, let victim = state.slots.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            while state.bytes + bytes > budget,
+                let victim = state.slots.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
                 state.bytes -= victim.value.bytes
                 state.slots[victim.key] = nil
             }

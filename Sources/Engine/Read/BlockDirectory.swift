@@ -1,5 +1,5 @@
-import Synchronization
 import StreamKitLogFiles
+import Synchronization
 
 /// Which spaces each sealed block holds, so that space reads skip blocks of other spaces without reading
 /// them. Space names are interned to small integers.
@@ -91,7 +91,8 @@ final class BlockDirectory: Sendable {
     /// Bytes the directory uses, roughly.
     var approximateBytes: Int {
         state.withLock { state in
-            state.lastPositions.count * 8 + state.spaces.reduce(0) { $0 + 32 + 4 * $1.count } + state.spaceIDs.count * 48
+            state.lastPositions.count * 8 + state.spaces.reduce(0) { $0 + 32 + 4 * $1.count } + state.spaceIDs.count
+                * 48
         }
     }
 }

@@ -1,12 +1,13 @@
+import Logging
+import Metrics
+import StreamKitLogFiles
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Metrics
-import Synchronization
-import StreamKitLogFiles
 
 /// The damaged blocks a store has found, each reported once: logged at Error with its file and offset and
 /// counted in `streamkit_storage_damaged_blocks_total{found_by}`. Thread-safe; readers and the scrub report
@@ -45,7 +46,8 @@ final class DamageLog: Sendable {
             metadata: [
                 "store_id": "\(storeID)", "file": "\(damaged.path ?? "-")",
                 "offset": "\(damaged.offset.map(String.init) ?? "-")", "first_position": "\(damaged.firstPosition)",
-                "last_position": "\(damaged.lastPosition)", "reason": "\(damaged.reason)", "found_by": "\(foundBy.rawValue)",
+                "last_position": "\(damaged.lastPosition)", "reason": "\(damaged.reason)",
+                "found_by": "\(foundBy.rawValue)",
             ])
     }
 

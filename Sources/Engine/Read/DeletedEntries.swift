@@ -1,5 +1,5 @@
-import Synchronization
 import StreamKitLogFiles
+import Synchronization
 
 /// The deletions whose entries may still be in the log (``Store/deleteSegment(space:segment:)``,
 /// ``Store/truncateSegment(space:segment:before:)``): readers leave every entry they cover out. A deletion is

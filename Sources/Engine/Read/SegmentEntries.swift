@@ -110,7 +110,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             if !done, failure == nil, read.minTimestamp == 0, read.maxTimestamp == 0, let run = await nextExactRun() {
                 let found: (block: StoredBlock, range: Range<Int>)?
                 do {
-                    found = try read.store.reads.storedWindow(from: run.from, through: run.through, maxBytes: maxBlockBytes)
+                    found = try read.store.reads.storedWindow(
+                        from: run.from, through: run.through, maxBytes: maxBlockBytes)
                 } catch {
                     done = true
                     throw StreamKitError.storage(error)
@@ -159,9 +160,15 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                 // The window's array may be a cached block: start a batch of our own.
                 var buffer: [Entry] = []
                 window.clear()
-                guard let segment = await resolvedSegment() else { done = true; return nil }
+                guard let segment = await resolvedSegment() else {
+                    done = true
+                    return nil
+                }
                 let maxSequence = read.maxSequence == 0 ? UInt64.max : read.maxSequence
-                guard nextSequence <= maxSequence, remaining > 0 else { done = true; return nil }
+                guard nextSequence <= maxSequence, remaining > 0 else {
+                    done = true
+                    return nil
+                }
                 let batch = Swift.min(read.store.configuration.readBatchSize, remaining)
                 let runs = await segment.runs(from: nextSequence, maxEntries: batch)
                 let (key, from, reads) = (read.key, nextSequence, read.store.reads)
@@ -222,7 +229,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
         }
 
         private nonisolated(nonsending) func hasMore(after sequence: UInt64) async -> Bool {
-            guard let status = await read.store.status(space: read.key.space, segment: read.key.segment) else { return false }
+            guard let status = await read.store.status(space: read.key.space, segment: read.key.segment) else {
+                return false
+            }
             return status.lastSequence > sequence
         }
     }
@@ -230,7 +239,8 @@ public struct SegmentEntries: AsyncSequence, Sendable {
     /// Reads the entries of `key` with sequences `from...through` that `runs` locate, in sequence order, up to
     /// `maxCount`, stopping at the first one not visible yet.
     static func collect(
-        runs: [Segment.IndexRun], key: SegmentKey, from: UInt64, through: UInt64, reads: StoreReadContext, maxCount: Int,
+        runs: [Segment.IndexRun], key: SegmentKey, from: UInt64, through: UInt64, reads: StoreReadContext,
+        maxCount: Int,
         into out: inout [Entry]
     ) throws {
         var expected = from

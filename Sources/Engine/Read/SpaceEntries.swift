@@ -92,7 +92,8 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 let ids = reads.directory.ids(of: read.offsets.keys)
                 let found: (block: StoredBlock, range: Range<Int>)?
                 do {
-                    let through = StoreReadContext.lastPosition(reads.visibleThrough, from: cursor + 1, count: remaining)
+                    let through = StoreReadContext.lastPosition(
+                        reads.visibleThrough, from: cursor + 1, count: remaining)
                     found = try reads.storedWindow(from: cursor + 1, through: through, maxBytes: maxBlockBytes) {
                         reads.directory.block($0, holdsOnly: ids)
                     }
@@ -143,7 +144,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 var buffer: [Entry] = []
                 window.clear()
                 let visible = reads.visibleThrough
-                guard cursor < visible else { done = true; break }
+                guard cursor < visible else {
+                    done = true
+                    break
+                }
                 let ids = reads.directory.ids(of: read.offsets.keys)
                 let offsets = read.offsets
                 let minTimestamp = read.minTimestamp
@@ -158,7 +162,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                             from: from, through: visible, maxCount: batch, into: &buffer,
                             skip: { !reads.directory.block($0, mayHold: ids) }
                         ) { entry in
-                            guard let offset = offsets[entry.space], entry.position > offset.position else { return false }
+                            guard let offset = offsets[entry.space], entry.position > offset.position else {
+                                return false
+                            }
                             if maxTimestamp > 0 && entry.timestamp > maxTimestamp {
                                 past = true
                                 return false
@@ -179,7 +185,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 cursor = next - 1
                 if past {
                     // Timestamps rise with positions: nothing later can match.
-                    if let cut = buffer.firstIndex(where: { $0.timestamp > maxTimestamp }) { buffer.removeSubrange(cut...) }
+                    if let cut = buffer.firstIndex(where: { $0.timestamp > maxTimestamp }) {
+                        buffer.removeSubrange(cut...)
+                    }
                     done = true
                     failure = nil  // Complete before the failure.
                 }
@@ -212,7 +220,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 // An erased entry (compaction removed it; no names) keeps its position and a time that is its entry's or
                 // a lower bound of it (a block erased whole from its header).
                 guard let entry,
-                    entry.space.isEmpty ? offset.timestamp >= entry.timestamp : entry.timestamp == offset.timestamp && entry.space == space
+                    entry.space.isEmpty
+                        ? offset.timestamp >= entry.timestamp
+                        : entry.timestamp == offset.timestamp && entry.space == space
                 else {
                     throw StreamKitError(
                         code: .invalidOffset,
@@ -235,7 +245,9 @@ extension Store {
     public nonisolated func consumeSpace(
         space: String, offset: Offset = .start, minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
     ) -> SpaceEntries {
-        SpaceEntries(store: self, offsets: [space: offset], minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: max(0, limit))
+        SpaceEntries(
+            store: self, offsets: [space: offset], minTimestamp: minTimestamp, maxTimestamp: maxTimestamp,
+            limit: max(0, limit))
     }
 
     /// Reads several spaces merged in commit order, each after its own offset.
@@ -247,6 +259,7 @@ extension Store {
     public nonisolated func consume(
         spaces: [String: Offset], minTimestamp: Int64 = 0, maxTimestamp: Int64 = 0, limit: Int = 0
     ) -> SpaceEntries {
-        SpaceEntries(store: self, offsets: spaces, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: max(0, limit))
+        SpaceEntries(
+            store: self, offsets: spaces, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp, limit: max(0, limit))
     }
 }

@@ -1,5 +1,5 @@
-import Synchronization
 import StreamKitLogFiles
+import Synchronization
 
 /// Everything a reader needs to turn positions into entries without going through the store actor: the
 /// storage's sealed blocks (through the block cache and the block directory), the decoded tail, and the
@@ -67,8 +67,12 @@ final class StoreReadContext: Sendable {
         while position <= limit && out.count < maxCount {
             let tailStart = tail.startPosition
             if position >= tailStart {
-                guard let hidden else { return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept) }
-                return tail.collect(from: position, through: limit, max: maxCount, into: &out) { !hidden.hides($0) && accept($0) }
+                guard let hidden else {
+                    return tail.collect(from: position, through: limit, max: maxCount, into: &out, accept)
+                }
+                return tail.collect(from: position, through: limit, max: maxCount, into: &out) {
+                    !hidden.hides($0) && accept($0)
+                }
             }
             guard let index = storage.blockIndex(containing: position), let block = storage.block(at: index),
                 block.firstPosition <= position || block.firstPosition < tailStart
@@ -155,7 +159,9 @@ final class StoreReadContext: Sendable {
         var wait = true
         while true {
             var found: WindowLookup?
-            try await loading { found = try window(from: from, through: through, waitForPrefetch: wait, accept: accept) }
+            try await loading {
+                found = try window(from: from, through: through, waitForPrefetch: wait, accept: accept)
+            }
             switch found {
             case .none: return nil
             case .window(let window)?: return window
@@ -200,7 +206,9 @@ final class StoreReadContext: Sendable {
 
     /// Decodes the blocks after `index` that a read up to `limit` will need, on the other core, while the
     /// reader works on this one.
-    private func readAhead(after index: Int, _ block: LogBlock, limit: UInt64, tailStart: UInt64, skip: ((Int) -> Bool)?) {
+    private func readAhead(
+        after index: Int, _ block: LogBlock, limit: UInt64, tailStart: UInt64, skip: ((Int) -> Bool)?
+    ) {
         guard block.lastPosition < limit, block.lastPosition + 1 < tailStart else { return }
         let storage = self.storage
         let damage = self.damage
@@ -265,7 +273,8 @@ final class StoreReadContext: Sendable {
                 guard canRetry() else { throw notLoaded }
                 loads += 1
                 guard loads <= Self.maxLoads else {
-                    throw StreamKitError(code: .storeUnavailable, message: "block \(notLoaded.index) could not be kept loaded")
+                    throw StreamKitError(
+                        code: .storeUnavailable, message: "block \(notLoaded.index) could not be kept loaded")
                 }
                 try await storage.loadBlocks(from: notLoaded.index)
             }

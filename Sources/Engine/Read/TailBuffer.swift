@@ -1,10 +1,11 @@
+import StreamKitLogFiles
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
-import StreamKitLogFiles
 
 /// The most recent committed transactions, kept as the records the producer sent (no per-entry copy at
 /// commit): what readers get without touching the log. The store appends a chunk per visible transaction
@@ -29,7 +30,8 @@ final class TailBuffer: Sendable {
             let record = records[i]
             return Entry(
                 position: firstPosition + UInt64(i), space: space, segment: segment, sequence: record.sequence,
-                timestamp: firstTimestamp + Int64(i), transactionID: transactionID, transactionNumber: transactionNumber,
+                timestamp: firstTimestamp + Int64(i), transactionID: transactionID,
+                transactionNumber: transactionNumber,
                 endsTransaction: i == records.count - 1, payload: Payload(record.payload), metadata: record.metadata)
         }
     }
@@ -53,7 +55,9 @@ final class TailBuffer: Sendable {
 
     var byteCount: Int { state.withLock { $0.bytes } }
 
-    static func cost(_ entry: Entry) -> Int { 160 + entry.payload.count + entry.space.utf8.count + entry.segment.utf8.count }
+    static func cost(_ entry: Entry) -> Int {
+        160 + entry.payload.count + entry.space.utf8.count + entry.segment.utf8.count
+    }
 
     static func cost(records: [Record]) -> Int { records.reduce(96) { $0 + 64 + $1.payload.count } }
 
@@ -77,16 +81,21 @@ final class TailBuffer: Sendable {
             let first = entries[i]
             var records: [Record] = []
             var j = i
-            while j < entries.count, entries[j].transactionID == first.transactionID, entries[j].segment == first.segment,
+            while j < entries.count, entries[j].transactionID == first.transactionID,
+                entries[j].segment == first.segment,
                 entries[j].space == first.space, entries[j].position == first.position + UInt64(j - i),
                 entries[j].timestamp == first.timestamp + Int64(j - i)
             {
-                records.append(Record(sequence: entries[j].sequence, payload: entries[j].payload.bytes, metadata: entries[j].metadata))
+                records.append(
+                    Record(
+                        sequence: entries[j].sequence, payload: entries[j].payload.bytes, metadata: entries[j].metadata)
+                )
                 j += 1
             }
             append(
                 Chunk(
-                    space: first.space, segment: first.segment, firstPosition: first.position, firstTimestamp: first.timestamp,
+                    space: first.space, segment: first.segment, firstPosition: first.position,
+                    firstTimestamp: first.timestamp,
                     transactionID: first.transactionID, transactionNumber: first.transactionNumber, records: records,
                     cost: Self.cost(records: records)))
             i = j

@@ -21,7 +21,9 @@ extension StoreRegistry {
         let due = await withTaskExecutorPreference(openExecutor) { () async -> [UUID] in
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else { return [] }
             return names.compactMap { name -> UUID? in
-                guard let id = UUID(uuidString: name), name == id.uuidString.lowercased(), !open.contains(id) else { return nil }
+                guard let id = UUID(uuidString: name), name == id.uuidString.lowercased(), !open.contains(id) else {
+                    return nil
+                }
                 let directory = root.hasSuffix("/") ? root + name : root + "/" + name
                 return LogRetention.isDue(directory: directory, default: retention.policy, now: now) ? id : nil
             }
@@ -31,7 +33,8 @@ extension StoreRegistry {
                 _ = try await withExistingStore(id) { try await $0.retentionPass(retention) }
             } catch {
                 logger.warning(
-                    "retention of a closed store failed; retrying at the next sweep", metadata: ["store_id": "\(id)", "error": "\(error)"])
+                    "retention of a closed store failed; retrying at the next sweep",
+                    metadata: ["store_id": "\(id)", "error": "\(error)"])
             }
         }
     }

@@ -1,9 +1,10 @@
+import Logging
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
 
 /// The stores of one server or process, by id: each is opened on first use under
 /// `<root>/<uuid-lowercased>`, closed again once idle or when too many are open, and guarded by a circuit
@@ -339,7 +340,9 @@ public actor StoreRegistry {
     /// - Returns: The subscription.
     /// - Throws: `invalidArgument` for an empty name or a heartbeat outside 1–300 s; `storeClosing` after
     ///   ``shutdown()``; the open's errors when the store exists and cannot be opened.
-    public func subscribe(_ id: UUID, space: String, segment: String = "*", heartbeatSeconds: Int? = nil)
+    public func subscribe(
+        _ id: UUID, space: String, segment: String = "*", heartbeatSeconds: Int? = nil
+    )
         async throws -> StatusSubscription
     {
         try StatusSubscription.validate(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)

@@ -1,9 +1,10 @@
+import StreamKitLogFiles
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitLogFiles
 
 /// One segment's write side and index: its head, its reservations, and a sparse index from sequences to
 /// log positions. Created on a segment's first produce (or at open for segments the log holds).
@@ -81,7 +82,9 @@ actor Segment {
     /// Appends one record at the next sequence. Within one process no conflict is possible; over a shared log a
     /// sequence taken by another writer is retried on the log's new head (up to `attempts` times, then
     /// `storeUnavailable`: the segment is too contended to publish to right now).
-    func publish(payload: [UInt8], metadata: [String: String], attempts: Int, storage: any StoreStorage) async throws
+    func publish(
+        payload: [UInt8], metadata: [String: String], attempts: Int, storage: any StoreStorage
+    ) async throws
         -> (CommittedTransaction, UUID, UInt64, Record)
     {
         for _ in 0..<max(1, attempts) {
@@ -95,7 +98,8 @@ actor Segment {
         }
         throw StreamKitError(
             code: .storeUnavailable,
-            message: "publish to \(key.space)/\(key.segment) lost the race for the next sequence \(max(1, attempts)) times")
+            message:
+                "publish to \(key.space)/\(key.segment) lost the race for the next sequence \(max(1, attempts)) times")
     }
 
     /// Records a transaction another writer committed to the shared log: the index, the head and the reservation
@@ -122,7 +126,9 @@ actor Segment {
 
     /// Appends `records` at the reserved sequences. Throws ``SegmentHeadConflict`` (a shared log's own check
     /// failed; the reservation then follows the log's head) or `StreamKitError`.
-    private func append(_ records: [Record], storage: any StoreStorage) async throws -> (CommittedTransaction, UUID, UInt64) {
+    private func append(
+        _ records: [Record], storage: any StoreStorage
+    ) async throws -> (CommittedTransaction, UUID, UInt64) {
         let previousSequence = reservedSequence
         let previousTransaction = reservedTransaction
         let number = reservedTransaction + 1
@@ -132,7 +138,9 @@ actor Segment {
         let committed: CommittedTransaction
         do {
             committed = try await storage.append(
-                TransactionInput(space: key.space, segment: key.segment, transactionID: id, transactionNumber: number, records: records))
+                TransactionInput(
+                    space: key.space, segment: key.segment, transactionID: id, transactionNumber: number,
+                    records: records))
         } catch let conflict as SegmentHeadConflict {
             // The shared log's head is the truth; take it unless a later reservation was made meanwhile (that one
             // will learn the head from its own answer).
@@ -149,8 +157,12 @@ actor Segment {
             }
             throw StreamKitError.storage(error)
         }
-        record(IndexRun(firstSequence: records[0].sequence, count: UInt32(records.count), startPosition: committed.firstPosition, exact: true))
-        advanceHead(first: records[0].sequence, last: records[records.count - 1].sequence, committed: committed, number: number)
+        record(
+            IndexRun(
+                firstSequence: records[0].sequence, count: UInt32(records.count),
+                startPosition: committed.firstPosition, exact: true))
+        advanceHead(
+            first: records[0].sequence, last: records[records.count - 1].sequence, committed: committed, number: number)
         return (committed, id, number)
     }
 
@@ -174,7 +186,8 @@ actor Segment {
         if covering < index.count, index[covering].firstSequence <= run.firstSequence { return }
         if let last = index.last, last.lastSequence < run.firstSequence {
             if last.exact && run.exact && last.lastSequence + 1 == run.firstSequence
-                && last.startPosition + UInt64(last.count) == run.startPosition && UInt64(last.count) + UInt64(run.count) <= UInt64(UInt32.max)
+                && last.startPosition + UInt64(last.count) == run.startPosition
+                && UInt64(last.count) + UInt64(run.count) <= UInt64(UInt32.max)
             {
                 index[index.count - 1].count += run.count
             } else {

@@ -13,7 +13,8 @@ public final class FileStorage: StoreStorage {
     public static func open(directory: String, configuration: LogConfiguration) throws -> (FileStorage, StoredLog) {
         // Read before the writer takes the store's lock: the file is only ever replaced whole (rename), and an open
         // that then fails on the lock has not used it.
-        let consumers = try ConsumerFile(path: StoreLayout(root: directory).consumersPath, fileSystem: configuration.fileSystem)
+        let consumers = try ConsumerFile(
+            path: StoreLayout(root: directory).consumersPath, fileSystem: configuration.fileSystem)
         let opened = try LogWriter.open(directory: directory, configuration: configuration)
         let recovery = opened.recovery
         let contents = StoredLog(
@@ -45,20 +46,28 @@ public final class FileStorage: StoreStorage {
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? {
         writer.retentionStart(policy, now: now)
     }
-    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+    public func dropEntries(
+        before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
+    ) async throws
         -> LogRetention.Outcome
     {
         try writer.dropLogFiles(before: logStart, retired: retired)
     }
-    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws { try writer.recordDeletions(deletions) }
+    public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {
+        try writer.recordDeletions(deletions)
+    }
     public func retentionPolicy() async throws -> LogRetention.Policy? { writer.retentionPolicy }
     public func deletions() async throws -> [StoreManifest.Deletion] { writer.deletions }
-    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { try writer.setRetentionPolicy(policy) }
+    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
+        try writer.setRetentionPolicy(policy)
+    }
     public var compactsDeletions: Bool { true }
     public func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass {
         try writer.compactDeletions(pace: pace)
     }
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
+    public func finishDeletions(
+        _ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]
+    ) async throws {
         try await writer.finishDeletions(finished, retired: retired)
     }
     public func consumers() async throws -> [Consumer] { consumerFile.consumers }

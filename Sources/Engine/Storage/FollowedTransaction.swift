@@ -1,9 +1,10 @@
+public import StreamKitLogFiles
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import StreamKitLogFiles
 
 /// A transaction another writer committed to a shared log, as a ``LogFollower`` hands it to the store.
 public struct FollowedTransaction: Sendable {

@@ -1,10 +1,11 @@
+public import StreamKitLogFiles
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
-public import StreamKitLogFiles
 
 /// A store's log in memory, for tests and ephemeral stores: the same positions and timestamps as the file log,
 /// entries kept as they are in blocks of a fixed count, nothing on disk.
@@ -55,7 +56,8 @@ public final class MemoryStorage: StoreStorage {
             }
             state.nextPosition += UInt64(transaction.records.count)
             state.lastTimestamp = timestamp + Int64(last)
-            return CommittedTransaction(firstPosition: first, count: transaction.records.count, firstTimestamp: timestamp)
+            return CommittedTransaction(
+                firstPosition: first, count: transaction.records.count, firstTimestamp: timestamp)
         }
     }
 
@@ -100,7 +102,9 @@ public final class MemoryStorage: StoreStorage {
     public func recordDeletions(_ deletions: [StoreManifest.Deletion]) async throws {}
     public func retentionPolicy() async throws -> LogRetention.Policy? { state.withLock { $0.policy } }
     /// Kept in memory (it goes with the storage).
-    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws { state.withLock { $0.policy = policy } }
+    public func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
+        state.withLock { $0.policy = policy }
+    }
     public func consumers() async throws -> [Consumer] { state.withLock { $0.consumers.sorted } }
     public func recordConsumers(_ changes: [ConsumerChange]) async throws -> [Result<Consumer?, StreamKitError>] {
         state.withLock { state in changes.map { state.consumers.apply($0) } }

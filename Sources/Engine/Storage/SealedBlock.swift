@@ -36,7 +36,8 @@ public struct SealedBlock: Sendable, Hashable {
             }
         }
         let first = entries.first?.position ?? 1
-        let block = LogBlock(firstPosition: first, lastPosition: first + UInt64(entries.count) - 1, storedBytes: storedBytes)
+        let block = LogBlock(
+            firstPosition: first, lastPosition: first + UInt64(entries.count) - 1, storedBytes: storedBytes)
         self.init(block: block, runs: runs)
     }
 }

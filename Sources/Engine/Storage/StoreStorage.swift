@@ -67,7 +67,9 @@ public protocol StoreStorage: Sendable {
     /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
     /// the heads of segments with no entry left, so that they continue after them when the store reopens.
     /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
-    func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+    func dropEntries(
+        before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
+    ) async throws
         -> LogRetention.Outcome
     /// Records deletions durably, all at once, before returning (the store then leaves their entries out of every
     /// read, also after it reopens: ``StoredLog/deletions``). Throws `StreamKitError` `.unsupported` when the
@@ -111,7 +113,9 @@ extension StoreStorage {
         throw StreamKitError(code: .unsupported, message: "this store's storage cannot keep a retention policy")
     }
     /// This storage keeps every entry: nothing is dropped.
-    public func dropEntries(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) async throws
+    public func dropEntries(
+        before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
+    ) async throws
         -> LogRetention.Outcome
     {
         LogRetention.Outcome()
@@ -127,7 +131,9 @@ extension StoreStorage {
     /// Nothing to compact.
     public var compactsDeletions: Bool { false }
     /// Nothing recorded: does nothing.
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {}
+    public func finishDeletions(
+        _ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]
+    ) async throws {}
     /// No consumers kept.
     public func consumers() async throws -> [Consumer] { [] }
     /// This storage cannot keep consumers: throws `unsupported`.

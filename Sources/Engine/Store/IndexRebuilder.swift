@@ -7,7 +7,9 @@ struct IndexRebuilder {
         var head = Segment.Head()
         var index: [Segment.IndexRun] = []
 
-        mutating func note(first: UInt64, firstTimestamp: Int64, last: UInt64, lastTimestamp: Int64, transaction: UInt64) {
+        mutating func note(
+            first: UInt64, firstTimestamp: Int64, last: UInt64, lastTimestamp: Int64, transaction: UInt64
+        ) {
             if head.firstSequence == 0 {
                 head.firstSequence = first
                 head.firstTimestamp = firstTimestamp
@@ -29,7 +31,8 @@ struct IndexRebuilder {
                 lastTimestamp: run.lastTimestamp, transaction: run.lastTransactionNumber)
             segments[key]?.index.append(
                 Segment.IndexRun(
-                    firstSequence: run.firstSequence, count: UInt32(run.count), startPosition: sealed.block.firstPosition,
+                    firstSequence: run.firstSequence, count: UInt32(run.count),
+                    startPosition: sealed.block.firstPosition,
                     exact: false))
         }
     }
@@ -40,14 +43,17 @@ struct IndexRebuilder {
             let key = SegmentKey(space: entry.space, segment: entry.segment)
             var state = segments[key] ?? SegmentState()
             state.note(
-                first: entry.sequence, firstTimestamp: entry.timestamp, last: entry.sequence, lastTimestamp: entry.timestamp,
+                first: entry.sequence, firstTimestamp: entry.timestamp, last: entry.sequence,
+                lastTimestamp: entry.timestamp,
                 transaction: entry.transactionNumber)
             if let last = state.index.last, last.exact, last.lastSequence + 1 == entry.sequence,
                 last.startPosition + UInt64(last.count) == entry.position
             {
                 state.index[state.index.count - 1].count += 1
             } else {
-                state.index.append(Segment.IndexRun(firstSequence: entry.sequence, count: 1, startPosition: entry.position, exact: true))
+                state.index.append(
+                    Segment.IndexRun(
+                        firstSequence: entry.sequence, count: 1, startPosition: entry.position, exact: true))
             }
             segments[key] = state
         }

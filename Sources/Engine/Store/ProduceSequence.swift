@@ -5,7 +5,8 @@ import StreamKitLogFiles
 /// Iterating drives the produce: each step pulls records from the upstream sequence until a transaction
 /// is full (the store's record and byte limits) or the upstream ends, commits it, and returns its status
 /// once it is durable and visible. Earlier transactions stay committed when a later one fails.
-public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence, Sendable where Records.Element == Record {
+public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence, Sendable
+where Records.Element == Record {
     public typealias Element = SegmentStatus
 
     let store: Store
@@ -46,7 +47,8 @@ public struct ProduceSequence<Records: AsyncSequence & Sendable>: AsyncSequence,
                 }
                 while chunk.count < configuration.maxRecordsPerTransaction, let record = try await upstream.next() {
                     try produce.store.check(
-                        record, after: chunk.last?.sequence ?? previousLast, space: produce.space, segment: produce.segment)
+                        record, after: chunk.last?.sequence ?? previousLast, space: produce.space,
+                        segment: produce.segment)
                     if !chunk.isEmpty && bytes + record.payload.count > configuration.maxTransactionBytes {
                         carried = record
                         break
@@ -95,7 +97,8 @@ extension Store {
     nonisolated func check(_ record: Record, after previous: UInt64?, space: String, segment: String) throws {
         if record.sequence == 0 { throw StreamKitError.invalidArgument("sequence 0: sequences start at 1") }
         if let previous, record.sequence != previous + 1 {
-            throw StreamKitError.sequenceConflict(expected: previous + 1, got: record.sequence, space: space, segment: segment)
+            throw StreamKitError.sequenceConflict(
+                expected: previous + 1, got: record.sequence, space: space, segment: segment)
         }
         try validate(record)
     }

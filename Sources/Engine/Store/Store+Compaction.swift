@@ -82,7 +82,8 @@ extension Store {
         outcome.finishedDeletions = finished
         guard outcome.rewrittenFiles > 0 || !finished.isEmpty else { return nil }
         let metrics = configuration.metricsFactory ?? MetricsSystem.factory
-        Counter(label: "streamkit_storage_compaction_erased_entries_total", factory: metrics).increment(by: outcome.erasedEntries)
+        Counter(label: "streamkit_storage_compaction_erased_entries_total", factory: metrics).increment(
+            by: outcome.erasedEntries)
         Counter(label: "streamkit_storage_compaction_rewritten_files_total", factory: metrics)
             .increment(by: outcome.rewrittenFiles)
         Counter(label: "streamkit_storage_compaction_reclaimed_bytes_total", factory: metrics)
@@ -95,7 +96,9 @@ extension Store {
     }
 
     /// Runs the storage's compaction on a thread that may block, paced.
-    private nonisolated static func compactStorage(_ storage: any StoreStorage, bytesPerSecond: Int64?) async throws
+    private nonisolated static func compactStorage(
+        _ storage: any StoreStorage, bytesPerSecond: Int64?
+    ) async throws
         -> LogWriter.CompactionPass
     {
         try await withTaskExecutorPreference(compactionExecutor) { () async throws -> LogWriter.CompactionPass in

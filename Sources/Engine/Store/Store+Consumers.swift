@@ -1,9 +1,10 @@
+import Metrics
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Metrics
 
 /// Durable named consumers: cursors kept with the store's log (``Consumer``). Their positions are recorded by the
 /// storage (``StoreStorage/recordConsumers(_:)``): a file store's `consumers` file, a PostgreSQL store's
@@ -21,7 +22,8 @@ extension Store {
     /// - Throws: `invalidArgument` (bad names, no space, or a consumer of that name reading something else),
     ///   `limitExceeded` (``ConsumerTable/maxConsumers``), `storeClosing`, `unsupported` (a storage without
     ///   consumers), storage errors.
-    public func createConsumer(name: String, target: ConsumerTarget, startAtHead: Bool = false) async throws -> Consumer {
+    public func createConsumer(name: String, target: ConsumerTarget, startAtHead: Bool = false) async throws -> Consumer
+    {
         guard !closing else { throw StreamKitError.storeClosing }
         try Self.checkConsumerName(name)
         let target = try normalized(target)
@@ -121,7 +123,8 @@ extension Store {
                 let position = consumer.position.offset(of: space).position
                 var (exactAfter, blocksAfter) = (position, position)
                 let storage = reads.storage
-                if position > 0, let index = storage.blockIndex(containing: position), let block = storage.block(at: index),
+                if position > 0, let index = storage.blockIndex(containing: position),
+                    let block = storage.block(at: index),
                     block.firstPosition <= position
                 {
                     // The block holding the position mixes entries before and after it: count those after.
@@ -129,7 +132,9 @@ extension Store {
                     let reads = self.reads
                     try await reads.loading {
                         after.removeAll()
-                        _ = try reads.scan(from: position + 1, through: block.lastPosition, maxCount: .max, into: &after) {
+                        _ = try reads.scan(
+                            from: position + 1, through: block.lastPosition, maxCount: .max, into: &after
+                        ) {
                             $0.space == space
                         }
                     }
@@ -137,7 +142,8 @@ extension Store {
                     (exactAfter, blocksAfter) = (block.lastPosition, block.firstPosition)
                 }
                 for name in spaceSegments[space] ?? [] {
-                    guard let slot = segments[SegmentKey(space: space, segment: name)], let visible = slot.visible else { continue }
+                    guard let slot = segments[SegmentKey(space: space, segment: name)], let visible = slot.visible
+                    else { continue }
                     count += await slot.actor.entryCount(afterPosition: exactAfter, blocksAfter: blocksAfter)
                     newest = max(newest, visible.lastTimestamp)
                     oldest = min(oldest, visible.firstTimestamp)

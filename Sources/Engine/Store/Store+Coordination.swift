@@ -80,7 +80,9 @@ extension Store {
     /// - Returns: The registration: its generation (pass it to heartbeats) and the inventory.
     /// - Throws: `StreamKitError.invalidArgument`, `.limitExceeded` (too many workers), `.storeUnavailable`
     ///   (shared presence that cannot be reached).
-    public func registerWorker(workerID: String, metadata: [String: String] = [:], heartbeatSeconds: Int = 30)
+    public func registerWorker(
+        workerID: String, metadata: [String: String] = [:], heartbeatSeconds: Int = 30
+    )
         async throws -> WorkerRegistration
     {
         let now = configuration.clock.now()

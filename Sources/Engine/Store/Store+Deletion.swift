@@ -64,16 +64,20 @@ extension Store {
             through = run.startPosition + (min(run.lastSequence, plan.before - 1) - run.firstSequence)
         } else {
             // A block run's entries all lie in the block that starts at its start position.
-            guard let index = reads.storage.blockIndex(containing: run.startPosition), let block = reads.storage.block(at: index)
+            guard let index = reads.storage.blockIndex(containing: run.startPosition),
+                let block = reads.storage.block(at: index)
             else {
                 throw StreamKitError(
-                    code: .internalError, message: "no block holds position \(run.startPosition) of \(key.space)/\(key.segment)",
+                    code: .internalError,
+                    message: "no block holds position \(run.startPosition) of \(key.space)/\(key.segment)",
                     storeID: id)
             }
             through = block.lastPosition
         }
         return PlannedDeletion(
-            key: key, deletion: StoreManifest.Deletion(space: key.space, segment: key.segment, before: plan.before, through: through),
+            key: key,
+            deletion: StoreManifest.Deletion(
+                space: key.space, segment: key.segment, before: plan.before, through: through),
             count: plan.count)
     }
 
@@ -114,7 +118,8 @@ extension Store {
     func applyFollowedDeletions(_ deletions: [StoreManifest.Deletion]) async {
         guard !closed else { return }
         let new = deletions.filter { deletion in
-            guard let known = reads.deleted.deletion(of: SegmentKey(space: deletion.space, segment: deletion.segment)) else {
+            guard let known = reads.deleted.deletion(of: SegmentKey(space: deletion.space, segment: deletion.segment))
+            else {
                 return true
             }
             return deletion.before > known.before || deletion.through > known.through
@@ -136,7 +141,9 @@ extension Store {
             return
         }
         guard let visible = segments[key]?.visible, visible.firstSequence < first else { return }
-        let firstEntry = try? await consumeSegment(space: key.space, segment: key.segment, limit: 1).first(where: { _ in true })
+        let firstEntry = try? await consumeSegment(space: key.space, segment: key.segment, limit: 1).first(where: { _ in
+            true
+        })
         guard let current = segments[key]?.visible, current.firstSequence < first else { return }
         segments[key]?.visible?.firstSequence = firstEntry?.sequence ?? first
         if let firstEntry { segments[key]?.visible?.firstTimestamp = firstEntry.timestamp }
@@ -146,7 +153,9 @@ extension Store {
 
     /// The timestamp of the first entry of `key` in `run` when it can be read now without waiting (opening a
     /// store with deletions); nil otherwise.
-    nonisolated static func firstTimestamp(of key: SegmentKey, in run: Segment.IndexRun, reads: StoreReadContext) -> Int64? {
+    nonisolated static func firstTimestamp(
+        of key: SegmentKey, in run: Segment.IndexRun, reads: StoreReadContext
+    ) -> Int64? {
         var found: [Entry] = []
         try? SegmentEntries.collect(
             runs: [run], key: key, from: run.firstSequence, through: run.firstSequence, reads: reads, maxCount: 1,

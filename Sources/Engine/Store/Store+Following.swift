@@ -96,7 +96,8 @@ extension Store {
             await self?.expireWaiter(key, id: id)
         }
         await withCheckedContinuation { continuation in
-            visibleWaiters[key, default: []].append(VisibleWaiter(id: id, sequence: sequence, continuation: continuation))
+            visibleWaiters[key, default: []].append(
+                VisibleWaiter(id: id, sequence: sequence, continuation: continuation))
             follower.wake()
         }
         timer.cancel()

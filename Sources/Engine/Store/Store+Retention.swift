@@ -22,7 +22,8 @@ extension Store {
                 return
             } catch {
                 store.configuration.logger.error(
-                    "retention or compaction failed; retrying at the next interval", metadata: ["store": "\(store.id)", "error": "\(error)"])
+                    "retention or compaction failed; retrying at the next interval",
+                    metadata: ["store": "\(store.id)", "error": "\(error)"])
             }
         }
     }
@@ -125,7 +126,8 @@ extension Store {
     private func truncateSegments(keeping limit: Int) async throws -> Int {
         var planned: [PlannedDeletion] = []
         for (key, slot) in segments {
-            guard let visible = slot.visible, visible.lastSequence - visible.firstSequence + 1 > UInt64(max(limit, 0)) else {
+            guard let visible = slot.visible, visible.lastSequence - visible.firstSequence + 1 > UInt64(max(limit, 0))
+            else {
                 continue
             }
             let before = visible.lastSequence - UInt64(max(limit, 0)) + 1
@@ -153,7 +155,9 @@ extension Store {
         let storage = reads.storage
         let start: UInt64
         do {
-            guard let found = try await storage.retentionStart(policy, now: configuration.log.clock()) else { return nil }
+            guard let found = try await storage.retentionStart(policy, now: configuration.log.clock()) else {
+                return nil
+            }
             start = found
         } catch {
             throw StreamKitError.storage(error, storeID: id)
@@ -181,7 +185,8 @@ extension Store {
 
         await forgetEntries(before: start)
         let metrics = configuration.metricsFactory ?? MetricsSystem.factory
-        Counter(label: "streamkit_storage_retention_dropped_files_total", factory: metrics).increment(by: outcome.droppedFiles)
+        Counter(label: "streamkit_storage_retention_dropped_files_total", factory: metrics).increment(
+            by: outcome.droppedFiles)
         Counter(label: "streamkit_storage_retention_dropped_entries_total", factory: metrics)
             .increment(by: outcome.droppedEntries)
         Counter(label: "streamkit_storage_retention_reclaimed_bytes_total", factory: metrics)

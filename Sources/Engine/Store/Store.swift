@@ -1,10 +1,11 @@
+import Logging
+import StreamKitLogFiles
+
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
 #else
 public import Foundation
 #endif
-import Logging
-import StreamKitLogFiles
 
 /// One store: an isolated log of spaces, segments and entries, with its index, subscriptions, leases and
 /// worker presence.
@@ -68,7 +69,9 @@ public actor Store {
     ///   - directory: The store directory (holds `log/`, `wal/`, `LOCK`).
     ///   - configuration: Store settings.
     /// - Throws: `StreamKitError` — `.storage` (e.g. another process holds the store), `.corrupt`.
-    public static func open(id: UUID, directory: String, configuration: StoreConfiguration = .init()) async throws -> Store {
+    public static func open(
+        id: UUID, directory: String, configuration: StoreConfiguration = .init()
+    ) async throws -> Store {
         let (storage, contents): (FileStorage, StoredLog)
         do {
             (storage, contents) = try FileStorage.open(directory: directory, configuration: configuration.log)
@@ -126,7 +129,8 @@ public actor Store {
                     visible = nil
                 }
             }
-            segments[key] = SegmentSlot(actor: Segment(key: key, head: state.head, index: state.index), visible: visible)
+            segments[key] = SegmentSlot(
+                actor: Segment(key: key, head: state.head, index: state.index), visible: visible)
             if visible != nil { spaceSegments[key.space, default: []].insert(key.segment) }
         }
         // A segment whose entries were all dropped keeps its write side (the next sequence follows its last one)
@@ -192,12 +196,16 @@ public actor Store {
             }
             throw conflict
         }
-        return accept(PendingCommit(key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))
+        return accept(
+            PendingCommit(
+                key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))
     }
 
     /// Appends one record at the segment's next sequence.
     @discardableResult
-    public func publish(space: String, segment: String, payload: [UInt8], metadata: [String: String] = [:]) async throws
+    public func publish(
+        space: String, segment: String, payload: [UInt8], metadata: [String: String] = [:]
+    ) async throws
         -> SegmentStatus
     {
         let key = try validate(space: space, segment: segment)
@@ -208,7 +216,9 @@ public actor Store {
         defer { finishedCall() }
         let (committed, id, number, record) = try await handle.publish(
             payload: payload, metadata: metadata, attempts: configuration.publishAttempts, storage: reads.storage)
-        return accept(PendingCommit(key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))
+        return accept(
+            PendingCommit(
+                key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))
     }
 
     var storeClosing: StreamKitError {
@@ -236,7 +246,8 @@ public actor Store {
     private func accept(_ commit: PendingCommit) -> SegmentStatus {
         let status = SegmentStatus(
             space: commit.key.space, segment: commit.key.segment, firstSequence: commit.records[0].sequence,
-            firstTimestamp: commit.committed.firstTimestamp, lastSequence: commit.records[commit.records.count - 1].sequence,
+            firstTimestamp: commit.committed.firstTimestamp,
+            lastSequence: commit.records[commit.records.count - 1].sequence,
             lastTimestamp: commit.committed.lastTimestamp)
         // Over a shared log the follower may have made it visible already.
         if commit.committed.firstPosition > visibleThrough { pending[commit.committed.firstPosition] = commit }
@@ -386,7 +397,8 @@ public actor Store {
         try await reads.loading {
             found.removeAll()
             try SegmentEntries.collect(
-                runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads, maxCount: 1,
+                runs: runs, key: key, from: status.lastSequence, through: status.lastSequence, reads: reads,
+                maxCount: 1,
                 into: &found)
         }
         return found.first

@@ -51,9 +51,12 @@ public struct StatusSubscription: AsyncSequence, Sendable {
     /// Checks a subscription's arguments.
     /// - Throws: `StreamKitError.invalidArgument` for an empty name or a heartbeat outside 1–300 s.
     static func validate(space: String, segment: String, heartbeatSeconds: Int?) throws {
-        if space.isEmpty || segment.isEmpty { throw StreamKitError.invalidArgument("space and segment must not be empty") }
+        if space.isEmpty || segment.isEmpty {
+            throw StreamKitError.invalidArgument("space and segment must not be empty")
+        }
         if let heartbeatSeconds, !(1...300).contains(heartbeatSeconds) {
-            throw StreamKitError.invalidArgument("heartbeat must be 1–300 s, got \(heartbeatSeconds)", limit: 300, value: heartbeatSeconds)
+            throw StreamKitError.invalidArgument(
+                "heartbeat must be 1–300 s, got \(heartbeatSeconds)", limit: 300, value: heartbeatSeconds)
         }
     }
 
@@ -89,7 +92,9 @@ extension Store {
     ///     interval without an update.
     /// - Throws: `StreamKitError.invalidArgument` for an empty name or a heartbeat outside 1–300 s;
     ///   `.storeClosing` after close.
-    public func subscribe(space: String, segment: String = "*", heartbeatSeconds: Int? = nil) throws -> StatusSubscription {
+    public func subscribe(
+        space: String, segment: String = "*", heartbeatSeconds: Int? = nil
+    ) throws -> StatusSubscription {
         try StatusSubscription.validate(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         guard !isClosing else { throw StreamKitError.storeClosing }
         let state = SubscriptionState(space: space, segment: segment)

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 
 /// The buffer between the store and one subscriber: statuses wait here, at most one per segment (a newer
 /// status replaces an undelivered older one and counts as coalesced), so a slow subscriber costs memory

@@ -6,10 +6,12 @@ import Synchronization
 /// cancels `body`'s task and still waits for its result or the timeout.
 package func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
     let slot = Mutex<CheckedContinuation<T?, Never>?>(nil)
-    let resume: @Sendable (T?) -> Void = { value in slot.withLock { continuation -> CheckedContinuation<T?, Never>? in
+    let resume: @Sendable (T?) -> Void = { value in
+        slot.withLock { continuation -> CheckedContinuation<T?, Never>? in
             defer { continuation = nil }
             return continuation
-        }?.resume(returning: value) }
+        }?.resume(returning: value)
+    }
     let work = Mutex<Task<Void, Never>?>(nil)
     let timer = Mutex<Task<Void, Never>?>(nil)
     let value = await withTaskCancellationHandler {

@@ -11,7 +11,9 @@ public struct EngineClock: Sendable {
     public var sleep: @Sendable (_ nanoseconds: UInt64) async throws -> Void
 
     /// Creates a clock from its two functions.
-    public init(now: @escaping @Sendable () -> UInt64, sleep: @escaping @Sendable (_ nanoseconds: UInt64) async throws -> Void) {
+    public init(
+        now: @escaping @Sendable () -> UInt64, sleep: @escaping @Sendable (_ nanoseconds: UInt64) async throws -> Void
+    ) {
         self.now = now
         self.sleep = sleep
     }

@@ -1,10 +1,11 @@
+internal import CStreamKitSupport
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
-internal import CStreamKitSupport
 
 /// Random (version 4) transaction ids, drawn from a pool of system randomness refilled 4 KiB at a time:
 /// `UUID()` asks the kernel for 16 bytes per call, a system call on every produced transaction.

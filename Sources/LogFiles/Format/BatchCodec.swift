@@ -63,7 +63,9 @@ package enum BatchCodec {
     ///   space or segment name over 65,535 bytes, a metadata key or field that does not fit the record layout;
     ///   `.transactionTooLarge` when the records take more than ``maxRawBytes``.
     package static func encode(_ transactions: [TransactionInput], compress: Bool = true) throws -> EncodedBatch {
-        guard !transactions.isEmpty else { throw LogFilesError.invalidArgument("a batch needs at least one transaction") }
+        guard !transactions.isEmpty else {
+            throw LogFilesError.invalidArgument("a batch needs at least one transaction")
+        }
         var sizes: [Int] = []
         var total = 0
         for transaction in transactions {
@@ -221,7 +223,8 @@ package enum BatchCodec {
             throw corrupt("unknown codec \(codec) or no entries")
         }
         let header = BlockHeader(
-            codec: blockCodec, rawLength: rawLength, storedLength: body.count, checksum: checksum, entryCount: entryCount,
+            codec: blockCodec, rawLength: rawLength, storedLength: body.count, checksum: checksum,
+            entryCount: entryCount,
             firstPosition: firstPosition, minTimestamp: 0, maxTimestamp: Int64(entryCount - 1))
         let raw: [UInt8]
         switch body.withUnsafeBytes({ BlockCodec.decode(header, stored: $0) }) {
@@ -238,7 +241,8 @@ package enum BatchCodec {
             records: records.bytes, entryCount: entryCount, firstPosition: firstPosition, minTimestamp: 0,
             maxTimestamp: Int64(entryCount - 1), compress: true, into: sealed)
         return EncodedBatch(
-            body: Array(UnsafeRawBufferPointer(start: sealed.base + BlockHeader.size, count: sealedHeader.storedLength)),
+            body: Array(
+                UnsafeRawBufferPointer(start: sealed.base + BlockHeader.size, count: sealedHeader.storedLength)),
             codec: sealedHeader.codec.rawValue, rawLength: sealedHeader.rawLength, checksum: sealedHeader.checksum,
             entryCount: entryCount, runs: runs.runs, runsBytes: encodeRuns(runs.runs))
     }

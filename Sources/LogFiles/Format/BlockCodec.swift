@@ -9,7 +9,8 @@ enum BlockCodec {
         out.count = 0
         let bound = LZ4.bound(records.count)
         out.reserve(BlockHeader.size + max(bound, records.count))
-        let body = UnsafeMutableRawBufferPointer(start: out.base + BlockHeader.size, count: out.capacity - BlockHeader.size)
+        let body = UnsafeMutableRawBufferPointer(
+            start: out.base + BlockHeader.size, count: out.capacity - BlockHeader.size)
         var stored = compress ? LZ4.compress(records, into: body) : 0
         var codec = BlockHeader.Codec.lz4
         if stored <= 0 || stored >= records.count {
@@ -20,7 +21,8 @@ enum BlockCodec {
         let header = BlockHeader(
             codec: codec, rawLength: records.count, storedLength: stored,
             checksum: CRC32C.checksum(UnsafeRawBufferPointer(start: body.baseAddress!, count: stored)),
-            entryCount: entryCount, firstPosition: firstPosition, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp)
+            entryCount: entryCount, firstPosition: firstPosition, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp
+        )
         header.encode(into: out.base)
         out.count = BlockHeader.size + stored
         return header
@@ -49,7 +51,9 @@ enum BlockCodec {
 
     /// Checks, decompresses into `buffer` (`header.rawLength` bytes) and checks the records; returns the bytes
     /// written (0 on a problem) and the problem.
-    private static func decode(_ header: BlockHeader, stored: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer)
+    private static func decode(
+        _ header: BlockHeader, stored: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer
+    )
         -> (Int, BlockProblem?)
     {
         guard stored.count == header.storedLength else { return (0, BlockProblem("block truncated")) }
@@ -57,12 +61,16 @@ enum BlockCodec {
         let count: Int
         switch header.codec {
         case .raw:
-            guard stored.count == header.rawLength else { return (0, BlockProblem("block does not decompress to its raw length")) }
+            guard stored.count == header.rawLength else {
+                return (0, BlockProblem("block does not decompress to its raw length"))
+            }
             if stored.count > 0 { buffer.copyMemory(from: stored) }
             count = stored.count
         case .lz4:
             count = LZ4.decompress(stored, into: buffer)
-            guard count == header.rawLength else { return (0, BlockProblem("block does not decompress to its raw length")) }
+            guard count == header.rawLength else {
+                return (0, BlockProblem("block does not decompress to its raw length"))
+            }
         }
         if let problem = checkRecords(UnsafeRawBufferPointer(rebasing: buffer[..<count]), header: header) {
             return (0, BlockProblem(problem))

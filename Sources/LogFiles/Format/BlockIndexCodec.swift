@@ -45,7 +45,10 @@ enum BlockIndexCodec {
         guard let (runs, runBytes) = decodeRuns(body + o, count: runCount, available: bodyLength - o),
             o + runBytes == bodyLength
         else { return nil }
-        return (BlockSummary(header: header, fileFirstPosition: fileFirstPosition, offset: offset, runs: runs), 8 + bodyLength)
+        return (
+            BlockSummary(header: header, fileFirstPosition: fileFirstPosition, offset: offset, runs: runs),
+            8 + bodyLength
+        )
     }
 
     /// Appends `runs` back to back in the run layout above (without a count); also the layout of the runs of

@@ -88,6 +88,7 @@ struct FileHeader: Hashable, Sendable {
                 offset: 8)
         }
         return FileHeader(
-            kind: kind, version: version, flags: p.le(12), firstPosition: p.le(16), fileID: p.le(24), createdAt: p.le(32))
+            kind: kind, version: version, flags: p.le(12), firstPosition: p.le(16), fileID: p.le(24),
+            createdAt: p.le(32))
     }
 }

@@ -51,16 +51,21 @@ enum RecordCodec {
         var size = fixedSize + nameBytes + record.payload.count
         if !record.metadata.isEmpty {
             if record.metadata.count > maxMetadataPairs {
-                throw LogFilesError.invalidArgument("more than \(maxMetadataPairs) metadata pairs", limit: maxMetadataPairs)
+                throw LogFilesError.invalidArgument(
+                    "more than \(maxMetadataPairs) metadata pairs", limit: maxMetadataPairs)
             }
             for (key, value) in record.metadata {
                 let k = key.utf8.count
                 let v = value.utf8.count
-                if k > maxNameBytes { throw LogFilesError.invalidArgument("metadata key over \(maxNameBytes) bytes", limit: maxNameBytes) }
+                if k > maxNameBytes {
+                    throw LogFilesError.invalidArgument("metadata key over \(maxNameBytes) bytes", limit: maxNameBytes)
+                }
                 size += 6 + k + v
             }
         }
-        if size - 4 > Int(UInt32.max) { throw LogFilesError.invalidArgument("record too large", limit: Int(UInt32.max)) }
+        if size - 4 > Int(UInt32.max) {
+            throw LogFilesError.invalidArgument("record too large", limit: Int(UInt32.max))
+        }
         return size
     }
 
@@ -212,9 +217,12 @@ struct EntryMaterializer {
     }
 
     @inline(__always)
-    private static func intern(_ bytes: UnsafeRawBufferPointer, _ cacheBytes: inout [UInt8], _ cache: inout String) -> String {
+    private static func intern(
+        _ bytes: UnsafeRawBufferPointer, _ cacheBytes: inout [UInt8], _ cache: inout String
+    ) -> String {
         if bytes.count == cacheBytes.count,
-            bytes.count == 0 || cacheBytes.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
+            bytes.count == 0
+                || cacheBytes.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 })
         {
             return cache
         }
@@ -231,7 +239,8 @@ struct EntryMaterializer {
     /// An entry whose payload shares `storage`, the array the record lives in (no copy).
     mutating func entry(_ view: RecordView, position: UInt64, in storage: [UInt8], base: UnsafeRawPointer) -> Entry {
         let start = view.payload.baseAddress.map { $0 - base } ?? 0
-        return entry(view, position: position, payload: Payload(storage: storage, range: start..<(start + view.payloadCount)))
+        return entry(
+            view, position: position, payload: Payload(storage: storage, range: start..<(start + view.payloadCount)))
     }
 
     private mutating func entry(_ view: RecordView, position: UInt64, payload: Payload) -> Entry {

@@ -46,7 +46,8 @@ enum WALFrame {
         var n = 0
         var names: UnsafeRawBufferPointer?
         while o < records.count {
-            guard let size = RecordCodec.validatedSize(at: records.baseAddress! + o, available: records.count - o) else {
+            guard let size = RecordCodec.validatedSize(at: records.baseAddress! + o, available: records.count - o)
+            else {
                 return .failure(.badRecords)
             }
             let view = RecordView(base: records.baseAddress! + o)
@@ -62,7 +63,8 @@ enum WALFrame {
         }
         guard n == count, count > 0 else { return .failure(.badRecords) }
         let start = offset + headerSize
-        return .success(Info(offset: offset, firstPosition: first, count: count, records: start..<(start + records.count)))
+        return .success(
+            Info(offset: offset, firstPosition: first, count: count, records: start..<(start + records.count)))
     }
 }
 

@@ -17,7 +17,9 @@ package final class FaultInjectingFileSystem: FileSystem {
         /// The errno to report.
         package var errno: Int32
 
-        package init(_ operation: Operation, pathContains: String, after: Int = 0, shortWriteBytes: Int = 0, errno: Int32) {
+        package init(
+            _ operation: Operation, pathContains: String, after: Int = 0, shortWriteBytes: Int = 0, errno: Int32
+        ) {
             self.operation = operation
             self.pathContains = pathContains
             self.after = after
@@ -100,7 +102,9 @@ final class FaultyFile: StorageFile {
     }
 
     func sync() throws {
-        if let fault = owner.take(.sync, path: path) { throw LogFilesError.io("fdatasync", path: path, errno: fault.errno) }
+        if let fault = owner.take(.sync, path: path) {
+            throw LogFilesError.io("fdatasync", path: path, errno: fault.errno)
+        }
         try base.sync()
     }
 

@@ -13,12 +13,12 @@ package enum OpenMode: Sendable {
 package protocol StorageFile: AnyObject, Sendable {
     var path: String { get }
     /// Writes all of `bytes` at `offset`, or throws (a short write followed by an error leaves a prefix written).
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws 
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
     /// Reads up to `buffer.count` bytes at `offset`; returns fewer only at end of file.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int
     /// `fdatasync`.
-    func sync() throws 
-    func truncate(to size: Int64) throws 
+    func sync() throws
+    func truncate(to size: Int64) throws
     func size() throws -> Int64
     func close()
 }
@@ -29,14 +29,14 @@ package protocol FileSystem: Sendable {
     /// Names (not paths) of the entries in a directory; empty when it does not exist.
     func list(_ directory: String) throws -> [String]
     /// Creates the directory and any missing parents.
-    func createDirectory(_ path: String) throws 
-    func remove(_ path: String) throws 
+    func createDirectory(_ path: String) throws
+    func remove(_ path: String) throws
     /// Atomically renames a file (replacing `to` if it exists).
     func rename(_ from: String, to: String) throws
     /// Whether a file or directory exists at `path`.
     func exists(_ path: String) -> Bool
     /// `fsync` of a directory, so created and removed names are durable.
-    func syncDirectory(_ path: String) throws 
+    func syncDirectory(_ path: String) throws
     func isDirectory(_ path: String) -> Bool
 }
 

@@ -33,7 +33,9 @@ enum BlockReading {
             while o < bytes.count {
                 let view = RecordView(base: base + o)
                 if current >= position {
-                    guard try body(materializer.entry(view, position: current, in: raw, base: base)) else { return false }
+                    guard try body(materializer.entry(view, position: current, in: raw, base: base)) else {
+                        return false
+                    }
                 }
                 o += view.size
                 current += 1
@@ -52,12 +54,15 @@ enum BlockReading {
         stored.count = 0
         stored.reserve(total)
         stored.count = try file.read(into: UnsafeMutableRawBufferPointer(start: stored.base, count: total), at: offset)
-        guard stored.count == total else { throw LogFilesError.corrupt("block truncated", path: file.path, offset: offset) }
+        guard stored.count == total else {
+            throw LogFilesError.corrupt("block truncated", path: file.path, offset: offset)
+        }
         switch BlockHeader.decode(stored.base) {
         case .failure(let problem):
             throw LogFilesError.corrupt(problem.description, path: file.path, offset: offset)
         case .success(let onDisk) where onDisk != header:
-            throw LogFilesError.corrupt("block header differs from the one indexed at open", path: file.path, offset: offset)
+            throw LogFilesError.corrupt(
+                "block header differs from the one indexed at open", path: file.path, offset: offset)
         case .success:
             break
         }

@@ -153,9 +153,12 @@ public final class LogReader: Sendable {
     /// - Throws: What `body` throws, or `LogFilesError` — `.corrupt` (file and offset) at the first damage
     ///   reached, whether found when opening or when reading a block; `.io` on read failure.
     public func forEachEntry(from position: UInt64 = 1, _ body: (Entry) throws -> Bool) throws {
-        try forEachEntry(from: position, damaged: { damage in
-            throw LogFilesError.corrupt(damage.problem.reason, path: damage.problem.path, offset: damage.problem.offset)
-        }, body)
+        try forEachEntry(
+            from: position,
+            damaged: { damage in
+                throw LogFilesError.corrupt(
+                    damage.problem.reason, path: damage.problem.path, offset: damage.problem.offset)
+            }, body)
     }
 
     /// Calls `body` with every readable entry from `position` on, in log order, and `damaged` with each damage
@@ -209,7 +212,13 @@ public final class LogReader: Sendable {
         public mutating func next() throws -> Chunk? {
             while true {
                 var entries: [Entry] = []
-                switch try reader.step(&walk, { entries.append($0); return true }) {
+                switch try reader.step(
+                    &walk,
+                    {
+                        entries.append($0)
+                        return true
+                    })
+                {
                 case .end: return nil
                 case .damage(let damage): return .damage(damage)
                 case .more, .stopped: if !entries.isEmpty { return .entries(entries) }

@@ -25,7 +25,9 @@ public final class SealedBlocks: Sendable {
         self.fileSystem = fileSystem
         self.layout = layout
         state.withLock { state in
-            state.blocks = blocks.map { Location(header: $0.header, fileFirstPosition: $0.fileFirstPosition, offset: $0.offset) }
+            state.blocks = blocks.map {
+                Location(header: $0.header, fileFirstPosition: $0.fileFirstPosition, offset: $0.offset)
+            }
         }
     }
 
@@ -39,7 +41,6 @@ public final class SealedBlocks: Sendable {
 
     /// One past the index of the last sealed block (indexes are not reused when blocks are dropped).
     public var count: Int { state.withLock { $0.base + $0.blocks.count } }
-
 
     /// The last position sealed into a block (0 when none).
     public var lastPosition: UInt64 { state.withLock { $0.blocks.last?.header.lastPosition ?? 0 } }
@@ -55,7 +56,8 @@ public final class SealedBlocks: Sendable {
             for block in state.blocks {
                 if let last = out.last, last.first == block.fileFirstPosition {
                     out[out.count - 1] = (
-                        last.first, block.header.lastPosition, max(last.maxTimestamp, block.header.maxTimestamp), last.blocks + 1
+                        last.first, block.header.lastPosition, max(last.maxTimestamp, block.header.maxTimestamp),
+                        last.blocks + 1
                     )
                 } else {
                     out.append((block.fileFirstPosition, block.header.lastPosition, block.header.maxTimestamp, 1))
@@ -179,7 +181,8 @@ public final class SealedBlocks: Sendable {
     ///   `.invalidArgument` for an index out of range.
     public func verify(at index: Int) throws -> Int {
         let (location, file) = try located(at: index)
-        return try BlockReading.verify(location.header, file: file, offset: location.offset, buffers: BlockReading.Buffers())
+        return try BlockReading.verify(
+            location.header, file: file, offset: location.offset, buffers: BlockReading.Buffers())
     }
 
     func file(_ fileFirstPosition: UInt64) throws -> any StorageFile {

@@ -36,7 +36,8 @@ package struct StoredBlock: Sendable, Hashable {
             while o < bytes.count, i < range.upperBound {
                 let view = RecordView(base: base + o)
                 if i >= range.lowerBound {
-                    entries.append(materializer.entry(view, position: header.firstPosition + UInt64(i), in: raw, base: base))
+                    entries.append(
+                        materializer.entry(view, position: header.firstPosition + UInt64(i), in: raw, base: base))
                 }
                 o += view.size
                 i += 1

@@ -116,7 +116,8 @@ struct LogFileScanner {
         // 3. Salvaging: past each damaged spot, on from the next valid block (a torn tail has none after it).
         guard salvage else { return result }
         while let damaged = last, !damaged.isTail,
-            let (offset, next) = try nextValidBlock(file, from: damaged.offset + 1, size: size, after: damaged.position ?? 0)
+            let (offset, next) = try nextValidBlock(
+                file, from: damaged.offset + 1, size: size, after: damaged.position ?? 0)
         {
             (_, last) = try scanBlocks(
                 file, path: path, firstPosition: firstPosition, from: offset, expected: next.firstPosition, size: size,
@@ -139,7 +140,9 @@ struct LogFileScanner {
         while offset < size {
             let remaining = size - offset
             guard remaining >= Int64(BlockHeader.size) else {
-                return (offset, problem(path, offset, "partial block header", file: file, size: size, expected: expected))
+                return (
+                    offset, problem(path, offset, "partial block header", file: file, size: size, expected: expected)
+                )
             }
             var headerBytes = [UInt8](repeating: 0, count: BlockHeader.size)
             _ = try headerBytes.withUnsafeMutableBytes { (b) in try file.read(into: b, at: offset) }
@@ -167,13 +170,17 @@ struct LogFileScanner {
             case .failure(let why):
                 let next = offset + Int64(BlockHeader.size + blockHeader.storedLength)
                 let followed = try validBlockFollows(file, from: next, size: size, after: expected)
-                return (offset, ScanProblem(path: path, offset: offset, reason: why.reason, isTail: !followed, position: expected))
+                return (
+                    offset,
+                    ScanProblem(path: path, offset: offset, reason: why.reason, isTail: !followed, position: expected)
+                )
             }
             runs.reset()
             records.withUnsafeBytes { bytes in
                 BlockCodec.forEachRecord(bytes, firstPosition: blockHeader.firstPosition) { view, _ in runs.add(view) }
             }
-            blocks.append(BlockSummary(header: blockHeader, fileFirstPosition: firstPosition, offset: offset, runs: runs.runs))
+            blocks.append(
+                BlockSummary(header: blockHeader, fileFirstPosition: firstPosition, offset: offset, runs: runs.runs))
             offset += Int64(BlockHeader.size + blockHeader.storedLength)
             expected = blockHeader.lastPosition + 1
         }
@@ -202,7 +209,9 @@ struct LogFileScanner {
             into: UnsafeMutableRawBufferPointer(start: stored.base, count: header.storedLength),
             at: offset + Int64(BlockHeader.size))
         guard stored.count == header.storedLength else { return .failure(BlockProblem("block truncated")) }
-        guard CRC32C.checksum(stored.bytes) == header.checksum else { return .failure(BlockProblem("block checksum mismatch")) }
+        guard CRC32C.checksum(stored.bytes) == header.checksum else {
+            return .failure(BlockProblem("block checksum mismatch"))
+        }
         return .success(())
     }
 
@@ -261,7 +270,8 @@ struct LogFileScanner {
     private func readIndex(
         firstPosition: UInt64, accept: (BlockSummary) throws -> Bool, onEnd: (Int64) -> Void
     ) throws {
-        try Self.readIndex(fileSystem: fileSystem, layout: layout, firstPosition: firstPosition, accept: accept, onEnd: onEnd)
+        try Self.readIndex(
+            fileSystem: fileSystem, layout: layout, firstPosition: firstPosition, accept: accept, onEnd: onEnd)
     }
 
     /// Feeds the records of the sidecar of log file `firstPosition` to `accept` until it returns false or the
@@ -275,7 +285,8 @@ struct LogFileScanner {
         defer { file.close() }
         let bytes = try file.readBytes(count: Int(try file.size()), at: 0)
         try bytes.withUnsafeBytes { (b) in
-            guard let header = try? FileHeader.decode(b, kind: .index, path: path), header.firstPosition == firstPosition
+            guard let header = try? FileHeader.decode(b, kind: .index, path: path),
+                header.firstPosition == firstPosition
             else { return onEnd(0) }
             var o = FileHeader.size
             while let (summary, size) = BlockIndexCodec.decode(

@@ -88,7 +88,8 @@ struct StoreScan {
             manifest = try StoreManifest.load(fileSystem: fileSystem, layout: layout)
             logStart = manifest.logStart
         } catch let error as LogFilesError where error.code == .corrupt || error.code == .unsupportedVersion {
-            note(ScanProblem(path: layout.manifestPath, offset: error.offset ?? 0, reason: error.message, isTail: false))
+            note(
+                ScanProblem(path: layout.manifestPath, offset: error.offset ?? 0, reason: error.message, isTail: false))
         }
         let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
         let numbers = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
@@ -108,7 +109,8 @@ struct StoreScan {
                 note(
                     ScanProblem(
                         path: file.path, offset: 0,
-                        reason: "log file starts at position \(file.firstPosition), expected \(expected)", isTail: false,
+                        reason: "log file starts at position \(file.firstPosition), expected \(expected)",
+                        isTail: false,
                         position: expected))
             }
             // Blocks and problems in file order.
@@ -149,7 +151,8 @@ struct StoreScan {
                 problems.append(problem)
                 continue
             }
-            if let previous, !afterVanished, !skippedSincePrevious, !(previous.headerDamaged && previous.frames.isEmpty),
+            if let previous, !afterVanished, !skippedSincePrevious,
+                !(previous.headerDamaged && previous.frames.isEmpty),
                 let first = wal.frames.first, first.firstPosition != previous.endPosition
             {
                 flush(&run)
@@ -178,7 +181,8 @@ struct StoreScan {
                     note(
                         ScanProblem(
                             path: wal.path, offset: Int64(frame.offset),
-                            reason: "WAL continues at position \(frame.firstPosition) but the log and the WAL before it "
+                            reason:
+                                "WAL continues at position \(frame.firstPosition) but the log and the WAL before it "
                                 + "end at \(cursor - 1)",
                             isTail: false, position: cursor))
                 }

@@ -79,7 +79,8 @@ struct WALScanner {
                         return
                     }
                     let problem = ScanProblem(
-                        path: path, offset: Int64(offset), reason: why.description, isTail: next == nil, position: expected)
+                        path: path, offset: Int64(offset), reason: why.description, isTail: next == nil,
+                        position: expected)
                     if result.problem == nil { result.problem = problem }
                     result.problems.append(problem)
                     guard salvage, let next else { return }

@@ -38,7 +38,8 @@ package struct SideFile: Sendable {
         let fileVersion = Self.load(bytes, at: 8)
         guard fileVersion <= version else {
             throw LogFilesError(
-                code: .unsupportedVersion, message: "\(path): format version \(fileVersion), this build reads up to \(version)")
+                code: .unsupportedVersion,
+                message: "\(path): format version \(fileVersion), this build reads up to \(version)")
         }
         let length = Int(Self.load(bytes, at: 12))
         guard length == bytes.count - Self.headerSize else {
@@ -56,7 +57,8 @@ package struct SideFile: Sendable {
     /// - Throws: `LogFilesError.io`; `.invalidArgument` for a body over the size bound.
     package func write(_ body: [UInt8]) throws {
         guard body.count + Self.headerSize <= Self.maxFileBytes else {
-            throw LogFilesError(code: .invalidArgument, message: "\(path): \(body.count) bytes, over \(Self.maxFileBytes)")
+            throw LogFilesError(
+                code: .invalidArgument, message: "\(path): \(body.count) bytes, over \(Self.maxFileBytes)")
         }
         var bytes = magic
         bytes.reserveCapacity(Self.headerSize + body.count)
@@ -65,7 +67,8 @@ package struct SideFile: Sendable {
         }
         bytes += body
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        try fileSystem.replace(path, with: bytes, temporary: path + ".tmp", directory: directory.isEmpty ? "." : directory)
+        try fileSystem.replace(
+            path, with: bytes, temporary: path + ".tmp", directory: directory.isEmpty ? "." : directory)
     }
 
     private static func load(_ bytes: [UInt8], at offset: Int) -> UInt32 {

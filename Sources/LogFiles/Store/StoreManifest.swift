@@ -22,7 +22,9 @@ public struct StoreManifest: Sendable, Hashable {
         public var lastTimestamp: Int64
 
         /// Creates a retired segment's head.
-        public init(space: String, segment: String, lastSequence: UInt64, lastTransactionNumber: UInt64, lastTimestamp: Int64) {
+        public init(
+            space: String, segment: String, lastSequence: UInt64, lastTransactionNumber: UInt64, lastTimestamp: Int64
+        ) {
             self.space = space
             self.segment = segment
             self.lastSequence = lastSequence
@@ -68,7 +70,8 @@ public struct StoreManifest: Sendable, Hashable {
 
     /// Creates a manifest.
     public init(
-        logStart: UInt64 = 1, retired: [RetiredSegment] = [], deletions: [Deletion] = [], policy: LogRetention.Policy? = nil
+        logStart: UInt64 = 1, retired: [RetiredSegment] = [], deletions: [Deletion] = [],
+        policy: LogRetention.Policy? = nil
     ) {
         self.logStart = max(1, logStart)
         self.policy = policy
@@ -188,7 +191,9 @@ public struct StoreManifest: Sendable, Hashable {
             let maxEntries = policy.maxEntriesPerSegment.map(Int64.init)
             let flags = (maxAge == nil ? 0 : 1) | (policy.maxBytes == nil ? 0 : 2) | (maxEntries == nil ? 0 : 4)
             Self.append(UInt32(flags), to: &body)
-            for bound in [maxAge, policy.maxBytes, maxEntries] { Self.append(UInt64(bitPattern: bound ?? 0), to: &body) }
+            for bound in [maxAge, policy.maxBytes, maxEntries] {
+                Self.append(UInt64(bitPattern: bound ?? 0), to: &body)
+            }
             header.version = FileHeader.currentVersion  // Without a policy: readable by version-2 builds.
         }
         var out = header.bytes
@@ -209,7 +214,8 @@ public struct StoreManifest: Sendable, Hashable {
                     offset: Int64(FileHeader.size))
             }
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[reader.offset...])) == checksum else {
-                throw LogFilesError.corrupt("manifest body checksum mismatch", path: path, offset: Int64(FileHeader.size + 4))
+                throw LogFilesError.corrupt(
+                    "manifest body checksum mismatch", path: path, offset: Int64(FileHeader.size + 4))
             }
             let count = Int(try reader.read(UInt32.self))
             var retired: [RetiredSegment] = []
@@ -256,7 +262,8 @@ public struct StoreManifest: Sendable, Hashable {
                     maxEntriesPerSegment: flags & 4 == 0 ? nil : Int(maxEntries))
             }
             guard reader.offset == raw.count else {
-                throw LogFilesError.corrupt("manifest has bytes after its last section", path: path, offset: Int64(reader.offset))
+                throw LogFilesError.corrupt(
+                    "manifest has bytes after its last section", path: path, offset: Int64(reader.offset))
             }
             return StoreManifest(logStart: header.firstPosition, retired: retired, deletions: deletions, policy: policy)
         }

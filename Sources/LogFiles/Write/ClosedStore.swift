@@ -21,7 +21,9 @@ enum ClosedStore {
     }
 
     /// The segments with entries in `blocks` or in the unsealed tail `recovered` found (erased records aside).
-    static func segments(in blocks: some Sequence<BlockSummary>, tail recovered: Recovery.Outcome) -> Set<StoreManifest.SegmentName> {
+    static func segments(
+        in blocks: some Sequence<BlockSummary>, tail recovered: Recovery.Outcome
+    ) -> Set<StoreManifest.SegmentName> {
         var names = Set<StoreManifest.SegmentName>()
         for block in blocks {
             for run in block.runs where !run.space.isEmpty {
@@ -31,7 +33,8 @@ enum ClosedStore {
         BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, _ in
             names.insert(
                 StoreManifest.SegmentName(
-                    space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self)))
+                    space: String(decoding: view.space, as: UTF8.self),
+                    segment: String(decoding: view.segment, as: UTF8.self)))
         }
         return names
     }

@@ -160,7 +160,9 @@ final class CommitWorker: @unchecked Sendable {
     func commitInline(_ batch: CommitBatch) throws {
         do {
             try wal.write(batch, durability: configuration.durability, clock: configuration.clock)
-            if case .interval(let ms) = configuration.durability, monotonicNanoseconds() - lastSync >= Int64(ms) * 1_000_000 {
+            if case .interval(let ms) = configuration.durability,
+                monotonicNanoseconds() - lastSync >= Int64(ms) * 1_000_000
+            {
                 try wal.sync()
                 lastSync = monotonicNanoseconds()
             }
@@ -353,7 +355,8 @@ final class CommitWorker: @unchecked Sendable {
         } else {
             if scrub { try wal.scrub() }
             if wal.lastPosition > 0 {
-                try wal.roll(firstPosition: blocks.endPosition, durability: configuration.durability, clock: configuration.clock)
+                try wal.roll(
+                    firstPosition: blocks.endPosition, durability: configuration.durability, clock: configuration.clock)
             }
             try wal.deleteCovered(blocks.endPosition &- 1, recycling: !scrub)
         }
@@ -408,7 +411,9 @@ final class CommitWorker: @unchecked Sendable {
             var skip = false
             lock.withLock {
                 while true {
-                    while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit { lock.wait(.sealerWork) }
+                    while (state.sealQueue.isEmpty || state.sealerPaused) && !state.sealerExit {
+                        lock.wait(.sealerWork)
+                    }
                     if state.sealerExit && state.sealQueue.isEmpty { return }
                     let front = state.sealQueue[0]
                     // The builder is compressing the next block: wait for it rather than write out of order.
@@ -433,7 +438,9 @@ final class CommitWorker: @unchecked Sendable {
                     if job.compressed, let header = job.header, let output = job.output {
                         try write(block, header: header, sealed: output)
                     } else {
-                        try write(block, header: block.seal(compress: configuration.compression, into: sealed), sealed: sealed)
+                        try write(
+                            block, header: block.seal(compress: configuration.compression, into: sealed), sealed: sealed
+                        )
                     }
                     written = true
                     if wantSync > 0, let target = log.syncTarget, target.through >= wantSync { request = target }

@@ -1,4 +1,5 @@
 internal import CStreamKitSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -91,16 +92,19 @@ func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
-    let box = Unmanaged.passRetained(Box {
-        sk_set_thread_name(String(name.prefix(15)))
-        body()
-    })
+    let box = Unmanaged.passRetained(
+        Box {
+            sk_set_thread_name(String(name.prefix(15)))
+            body()
+        })
     var thread = pthread_t()
-    let rc = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box.toOpaque())
+    let rc = pthread_create(
+        &thread, nil,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
     if rc != 0 {
         box.release()
     } else {

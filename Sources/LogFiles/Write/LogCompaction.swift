@@ -50,7 +50,9 @@ public enum LogCompaction {
         }
     }
 
-    private static func run(_ recovered: Recovery.Outcome, layout: StoreLayout, configuration: LogConfiguration) throws
+    private static func run(
+        _ recovered: Recovery.Outcome, layout: StoreLayout, configuration: LogConfiguration
+    ) throws
         -> Outcome
     {
         let fileSystem = configuration.fileSystem
@@ -101,7 +103,9 @@ public enum LogCompaction {
         outcome.finishedDeletions = manifest.deletions.filter { $0.through < recovered.tailFirstPosition }
         guard !outcome.finishedDeletions.isEmpty else { return outcome }
         if fileSystem.exists(layout.walSparePath) { try fileSystem.remove(layout.walSparePath) }
-        var retired = Dictionary(manifest.retired.map { (SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+        var retired = Dictionary(manifest.retired.map { (SegmentName(space: $0.space, segment: $0.segment), $0) }) {
+            $1
+        }
         for deletion in outcome.finishedDeletions {
             let name = SegmentName(space: deletion.space, segment: deletion.segment)
             if !present.contains(name), let head = heads[name] { retired[name] = head }
@@ -157,7 +161,8 @@ public enum LogCompaction {
         try LogFileScanner.readIndex(fileSystem: fileSystem, layout: layout, firstPosition: first) { summary in
             indexed[summary.offset] = summary
             return true
-        } onEnd: { _ in }
+        } onEnd: { _ in
+        }
         func indexedRuns(of block: BlockHeaderAt) -> [SegmentRun]? {
             guard let summary = indexed[block.offset], summary.header == block.header else { return nil }
             return summary.runs
@@ -219,7 +224,9 @@ public enum LogCompaction {
         let temporary = path + temporarySuffix
         let indexPath = layout.indexPath(firstPosition: first)
         let temporaryIndex = indexPath + temporarySuffix
-        for leftover in [temporary, temporaryIndex] where fileSystem.exists(leftover) { try fileSystem.remove(leftover) }
+        for leftover in [temporary, temporaryIndex] where fileSystem.exists(leftover) {
+            try fileSystem.remove(leftover)
+        }
         let output = try fileSystem.open(temporary, mode: .create)
         let index = try fileSystem.open(temporaryIndex, mode: .create)
         do {
@@ -243,7 +250,8 @@ public enum LogCompaction {
                 var runs = RunBuilder()
                 var knownRuns: [SegmentRun]?
                 let blockHeader: BlockHeader
-                if rewrite, !(endsLog && i == blocks.count - 1), let known = indexedRuns(of: block), coversWholly(known) {
+                if rewrite, !(endsLog && i == blocks.count - 1), let known = indexedRuns(of: block), coversWholly(known)
+                {
                     // Every entry deleted: erased records from the header alone, no read (the time of each a lower
                     // bound: times rise by at least 1 ns per entry within the block's range).
                     let header = block.header
@@ -272,7 +280,8 @@ public enum LogCompaction {
                     try readRaw(block, file: source, path: path, stored: stored, raw: raw)
                     readBytes += Int64(BlockHeader.size + block.header.storedLength)
                     records.count = 0
-                    erasedWritten += covers.erase(raw.bytes, firstPosition: block.header.firstPosition, into: records, runs: &runs)
+                    erasedWritten += covers.erase(
+                        raw.bytes, firstPosition: block.header.firstPosition, into: records, runs: &runs)
                     blockHeader = BlockCodec.seal(
                         records: UnsafeRawBufferPointer(start: records.base, count: records.count),
                         entryCount: block.header.entryCount, firstPosition: block.header.firstPosition,
@@ -282,7 +291,9 @@ public enum LogCompaction {
                     // Unchanged, not indexed: copied as stored; its runs come from its records.
                     try readRaw(block, file: source, path: path, stored: sealed, raw: raw)
                     readBytes += Int64(BlockHeader.size + block.header.storedLength)
-                    BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, _ in runs.add(view) }
+                    BlockCodec.forEachRecord(raw.bytes, firstPosition: block.header.firstPosition) { view, _ in
+                        runs.add(view)
+                    }
                     blockHeader = block.header
                 }
                 try output.write(UnsafeRawBufferPointer(start: sealed.base, count: sealed.count), at: offset)
@@ -291,7 +302,8 @@ public enum LogCompaction {
                 summaries.append(summary)
                 indexRecord.count = 0
                 BlockIndexCodec.append(summary, to: indexRecord)
-                try index.write(UnsafeRawBufferPointer(start: indexRecord.base, count: indexRecord.count), at: indexOffset)
+                try index.write(
+                    UnsafeRawBufferPointer(start: indexRecord.base, count: indexRecord.count), at: indexOffset)
                 offset += Int64(sealed.count)
                 indexOffset += Int64(indexRecord.count)
                 try pace(sealed.count)
@@ -300,7 +312,8 @@ public enum LogCompaction {
             try index.sync()
             let oldBytes = try fileSystem.size(of: path) + ((try? fileSystem.size(of: indexPath)) ?? 0)
             return Rewrite(
-                first: first, blocks: summaries, erased: erasedWritten, oldBytes: oldBytes, newBytes: offset + indexOffset,
+                first: first, blocks: summaries, erased: erasedWritten, oldBytes: oldBytes,
+                newBytes: offset + indexOffset,
                 readBytes: readBytes)
         } catch {
             try? fileSystem.remove(temporary)
@@ -335,7 +348,9 @@ public enum LogCompaction {
 
     /// Reads a block (header and stored bytes as they are in the file), checks it and decompresses its records.
     /// Reads a block as stored (header and stored bytes) into `stored`.
-    private static func readStored(_ block: BlockHeaderAt, file: any StorageFile, path: String, into stored: RawBuffer) throws {
+    private static func readStored(
+        _ block: BlockHeaderAt, file: any StorageFile, path: String, into stored: RawBuffer
+    ) throws {
         let size = BlockHeader.size + block.header.storedLength
         stored.count = 0
         stored.reserve(size)
@@ -345,7 +360,9 @@ public enum LogCompaction {
     }
 
     /// Reads a block as stored into `stored` and its checked records into `raw`.
-    private static func readRaw(_ block: BlockHeaderAt, file: any StorageFile, path: String, stored: RawBuffer, raw: RawBuffer)
+    private static func readRaw(
+        _ block: BlockHeaderAt, file: any StorageFile, path: String, stored: RawBuffer, raw: RawBuffer
+    )
         throws
     {
         try readStored(block, file: file, path: path, into: stored)
@@ -373,9 +390,11 @@ public enum LogCompaction {
             if !looked || !Self.equal(space, lastSpace) || !Self.equal(segment, lastSegment) {
                 lastSpace = Array(space)
                 lastSegment = Array(segment)
-                lastDeletion = deletions[
-                    StoreManifest.SegmentName(
-                        space: String(decoding: space, as: UTF8.self), segment: String(decoding: segment, as: UTF8.self))]
+                lastDeletion =
+                    deletions[
+                        StoreManifest.SegmentName(
+                            space: String(decoding: space, as: UTF8.self),
+                            segment: String(decoding: segment, as: UTF8.self))]
                 looked = true
             }
             return lastDeletion?.hides(sequence: view.sequence, position: position) ?? false
@@ -391,7 +410,8 @@ public enum LogCompaction {
                 records.reserve(view.size)
                 let start = records.count
                 if covers(view, position: position) {
-                    RecordCodec.encodeErased(at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
+                    RecordCodec.encodeErased(
+                        at: records.tail, timestamp: view.timestamp, endsTransaction: view.endsTransaction)
                     records.count += RecordCodec.fixedSize
                     erased += 1
                 } else {

@@ -26,7 +26,6 @@ final class LogOutput {
         return (file, lastPosition)
     }
 
-
     init(fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, writebackBytes: Int, syncNames: Bool) {
         self.fileSystem = fileSystem
         self.layout = layout
@@ -88,7 +87,8 @@ final class LogOutput {
         index?.close()
         file = nil
         index = nil
-        let header = FileHeader(kind: .log, firstPosition: firstPosition, fileID: firstPosition, createdAt: realtimeNanoseconds())
+        let header = FileHeader(
+            kind: .log, firstPosition: firstPosition, fileID: firstPosition, createdAt: realtimeNanoseconds())
         let logPath = layout.logPath(firstPosition: firstPosition)
         let newFile = try fileSystem.open(logPath, mode: .create)
         try header.bytes.withUnsafeBytes { (b) in try newFile.write(b, at: 0) }

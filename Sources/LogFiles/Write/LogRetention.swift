@@ -39,8 +39,10 @@ public enum LogRetention {
         /// An age in the largest unit that divides it (`7d`, `36h`, `90s`, `1500ms`, `12ns`).
         static func age(_ duration: Duration) -> String {
             let nanoseconds = LogRetention.nanoseconds(duration)
-            for (unit, size) in [("d", Int64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
-                ("s", 1_000_000_000), ("ms", 1_000_000)] where nanoseconds % size == 0 && nanoseconds != 0 {
+            for (unit, size) in [
+                ("d", Int64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
+                ("s", 1_000_000_000), ("ms", 1_000_000),
+            ] where nanoseconds % size == 0 && nanoseconds != 0 {
                 return "\(nanoseconds / size)\(unit)"
             }
             return "\(nanoseconds)ns"
@@ -177,9 +179,11 @@ public enum LogRetention {
                     (run.firstSequence, run.lastSequence, block.header.lastPosition))
             }
         }
-        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) { view, position in
+        BlockCodec.forEachRecord(recovered.tailRecords.bytes, firstPosition: recovered.tailFirstPosition) {
+            view, position in
             let name = StoreManifest.SegmentName(
-                space: String(decoding: view.space, as: UTF8.self), segment: String(decoding: view.segment, as: UTF8.self))
+                space: String(decoding: view.space, as: UTF8.self),
+                segment: String(decoding: view.segment, as: UTF8.self))
             stretches[name, default: []].append((view.sequence, view.sequence, position))
         }
         let deleted = recovered.manifest.deletionsBySegment
@@ -195,7 +199,8 @@ public enum LogRetention {
         }
         guard !added.isEmpty else { return outcome }
         outcome.manifest = recovered.manifest.adding(added)
-        try outcome.manifest.write(fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
+        try outcome.manifest.write(
+            fileSystem: configuration.fileSystem, layout: layout, createdAt: configuration.clock())
         return outcome
     }
 
@@ -209,7 +214,8 @@ public enum LogRetention {
         let files = index.files()
         guard files.count > 1 else { return nil }
         let dropped = policy.filesToDrop(
-            newest: files.map(\.maxTimestamp), bytes: files.map { bytes(of: $0.first, fileSystem: fileSystem, layout: layout) },
+            newest: files.map(\.maxTimestamp),
+            bytes: files.map { bytes(of: $0.first, fileSystem: fileSystem, layout: layout) },
             now: now)
         return dropped > 0 ? files[dropped].first : nil
     }
@@ -232,10 +238,14 @@ public enum LogRetention {
             throw LogFilesError.invalidArgument("position \(logStart) does not start a sealed log file that may go")
         }
         let fileSystem = configuration.fileSystem
-        var outcome = Outcome(manifest: StoreManifest(logStart: logStart, retired: retired, deletions: current.deletions, policy: current.policy))
+        var outcome = Outcome(
+            manifest: StoreManifest(
+                logStart: logStart, retired: retired, deletions: current.deletions, policy: current.policy))
         outcome.droppedFiles = keep
         outcome.droppedEntries = Int(logStart - files[0].first)
-        outcome.reclaimedBytes = files[..<keep].reduce(0) { $0 + bytes(of: $1.first, fileSystem: fileSystem, layout: layout) }
+        outcome.reclaimedBytes = files[..<keep].reduce(0) {
+            $0 + bytes(of: $1.first, fileSystem: fileSystem, layout: layout)
+        }
         try outcome.manifest.write(fileSystem: fileSystem, layout: layout, createdAt: configuration.clock())
         index.drop(before: logStart)
         do {
@@ -296,7 +306,8 @@ extension LogRetention {
             newest = max(newest, summary.header.maxTimestamp)
             indexed = true
             return true
-        } onEnd: { _ in }
+        } onEnd: { _ in
+        }
         return !indexed || newest < now - nanoseconds(maxAge)
     }
 }

@@ -47,24 +47,28 @@ extension LogWriter {
         // The file with the highest number is the one being appended to (or about to be): left alone.
         let onDisk = StoreLayout.numbers(in: try fileSystem.list(layout.logDirectory), extension: "log")
         guard let active = onDisk.last else { return CompactionPass() }
-        let byName = Dictionary(deletions.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+        let byName = Dictionary(deletions.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) })
+        { $1 }
 
         var pass = CompactionPass()
         for file in readIndex.files() where file.first < active && file.first <= lastCovered {
             let blocks = readIndex.blocks(ofFile: file.first)
             guard
                 let rewrite = try LogCompaction.rewrite(
-                    file: file.first, blocks: blocks.map { .init(header: $0.location.header, offset: $0.location.offset) },
+                    file: file.first,
+                    blocks: blocks.map { .init(header: $0.location.header, offset: $0.location.offset) },
                     deletions: byName, fileSystem: fileSystem, layout: layout, compress: configuration.compression,
                     createdAt: configuration.clock(), pace: pace)
             else {
-                pass.outcome.readBytes += Int64(blocks.reduce(0) { $0 + BlockHeader.size + $1.location.header.storedLength })
+                pass.outcome.readBytes += Int64(
+                    blocks.reduce(0) { $0 + BlockHeader.size + $1.location.header.storedLength })
                 continue
             }
             pass.outcome.readBytes += rewrite.readBytes
             // Under the manifest's lock, so that retention does not drop the file meanwhile.
             let replaced = try manifest.withLock { _ -> Range<Int>? in
-                guard readIndex.blocks(ofFile: file.first).map(\.location.offset) == blocks.map(\.location.offset) else {
+                guard readIndex.blocks(ofFile: file.first).map(\.location.offset) == blocks.map(\.location.offset)
+                else {
                     try? fileSystem.remove(layout.logPath(firstPosition: file.first) + LogCompaction.temporarySuffix)
                     try? fileSystem.remove(layout.indexPath(firstPosition: file.first) + LogCompaction.temporarySuffix)
                     return nil  // Dropped by retention meanwhile.
@@ -95,14 +99,17 @@ extension LogWriter {
     ///
     /// - Throws: `LogFilesError.io` when the manifest cannot be written (then nothing changed), or the
     ///   checkpoint's error (the deletions stay).
-    public func finishDeletions(_ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]) async throws {
+    public func finishDeletions(
+        _ finished: [StoreManifest.Deletion], retired: [StoreManifest.RetiredSegment]
+    ) async throws {
         guard !finished.isEmpty else { return }
         try await checkpoint(scrub: true)
         try manifest.withLock { current in
             let done = Set(finished)
             let kept = current.deletions.filter { !done.contains($0) }
             var heads = Dictionary(
-                current.retired.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }) { $1 }
+                current.retired.map { (StoreManifest.SegmentName(space: $0.space, segment: $0.segment), $0) }
+            ) { $1 }
             for head in retired { heads[StoreManifest.SegmentName(space: head.space, segment: head.segment)] = head }
             let next = StoreManifest(
                 logStart: current.logStart, retired: Array(heads.values), deletions: kept, policy: current.policy)

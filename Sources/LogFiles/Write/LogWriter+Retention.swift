@@ -8,7 +8,8 @@ extension LogWriter {
     ///
     /// - Parameter now: The time ages are measured against (ns since the Unix epoch).
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? {
-        LogRetention.start(of: readIndex, policy: policy, now: now, fileSystem: configuration.fileSystem, layout: layout)
+        LogRetention.start(
+            of: readIndex, policy: policy, now: now, fileSystem: configuration.fileSystem, layout: layout)
     }
 
     /// Drops the sealed log files before `logStart` while the writer runs: writes the manifest (the new start
@@ -27,7 +28,9 @@ extension LogWriter {
     /// - Returns: What was dropped.
     /// - Throws: `LogFilesError` — `.invalidArgument` when `logStart` is not such a file's first position, `.io`
     ///   when the manifest cannot be written (then nothing was dropped).
-    public func dropLogFiles(before logStart: UInt64, retired: [StoreManifest.RetiredSegment]) throws -> LogRetention.Outcome {
+    public func dropLogFiles(
+        before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
+    ) throws -> LogRetention.Outcome {
         try manifest.withLock { current in
             let outcome = try LogRetention.drop(
                 from: readIndex, before: logStart, retired: retired, current: current, configuration: configuration,

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -88,7 +89,8 @@ public final class LogWriter: Sendable {
         let sealed = RawBuffer(capacity: CommitWorker.outputCapacity)
         try blocks.add(records: outcome.tailRecords.bytes, position: outcome.tailFirstPosition) { block in
             let header = block.seal(compress: configuration.compression, into: sealed)
-            readIndex.publish(try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock))
+            readIndex.publish(
+                try log.append(block: sealed, header: header, runs: block.runs, clock: configuration.clock))
             return block.buffer
         }
         let wal = try WALOutput(
@@ -100,7 +102,8 @@ public final class LogWriter: Sendable {
         var tail: [Entry] = []
         tail.reserveCapacity(outcome.tailCount)
         var materializer = EntryMaterializer()
-        BlockCodec.forEachRecord(outcome.tailRecords.bytes, firstPosition: outcome.tailFirstPosition) { view, position in
+        BlockCodec.forEachRecord(outcome.tailRecords.bytes, firstPosition: outcome.tailFirstPosition) {
+            view, position in
             if position >= blocks.firstPosition { tail.append(materializer.entry(view, position: position)) }
         }
         let sealedDuringOpen = readIndex.takeFresh()
@@ -122,7 +125,8 @@ public final class LogWriter: Sendable {
         configuration.logger.info(
             "store opened",
             metadata: [
-                "store": "\(layout.root)", "blocks": "\(report.blocks)", "replayed_entries": "\(report.replayedEntries)",
+                "store": "\(layout.root)", "blocks": "\(report.blocks)",
+                "replayed_entries": "\(report.replayedEntries)",
                 "recovery_ms": "\(report.durationNanoseconds / 1_000_000)",
             ])
         let recovery = RecoveryResult(
@@ -149,7 +153,8 @@ public final class LogWriter: Sendable {
         var segment = transaction.segment
         let nameBytes = space.utf8.count + segment.utf8.count
         guard space.utf8.count <= RecordCodec.maxNameBytes, segment.utf8.count <= RecordCodec.maxNameBytes else {
-            throw LogFilesError.invalidArgument("space or segment name over \(RecordCodec.maxNameBytes) bytes", limit: RecordCodec.maxNameBytes)
+            throw LogFilesError.invalidArgument(
+                "space or segment name over \(RecordCodec.maxNameBytes) bytes", limit: RecordCodec.maxNameBytes)
         }
         var sizes = [Int]()
         sizes.reserveCapacity(records.count)
@@ -159,10 +164,13 @@ public final class LogWriter: Sendable {
             sizes.append(size)
             total += size
         }
-        guard total - WALFrame.prefixSize <= configuration.maxTransactionBytes, total - WALFrame.prefixSize <= Int(UInt32.max) else {
+        guard total - WALFrame.prefixSize <= configuration.maxTransactionBytes,
+            total - WALFrame.prefixSize <= Int(UInt32.max)
+        else {
             throw LogFilesError(
                 code: .transactionTooLarge,
-                message: "transaction encodes to \(total) bytes, over the limit of \(configuration.maxTransactionBytes)",
+                message:
+                    "transaction encodes to \(total) bytes, over the limit of \(configuration.maxTransactionBytes)",
                 limit: configuration.maxTransactionBytes)
         }
         let frame = FrameDraft(
@@ -219,7 +227,8 @@ public final class LogWriter: Sendable {
 
     /// Assigns positions and timestamps and encodes the frame into `batch`. Call only under `lock`.
     private func encode(
-        _ frame: FrameDraft, space: UnsafeBufferPointer<UInt8>, segment: UnsafeBufferPointer<UInt8>, into batch: CommitBatch
+        _ frame: FrameDraft, space: UnsafeBufferPointer<UInt8>, segment: UnsafeBufferPointer<UInt8>,
+        into batch: CommitBatch
     ) -> CommittedTransaction {
         let records = frame.records
         let first = state.nextPosition
@@ -240,7 +249,8 @@ public final class LogWriter: Sendable {
             RecordCodec.encode(
                 records[i], size: frame.sizes[i], at: buffer.base + o, space: UnsafeRawBufferPointer(space),
                 segment: UnsafeRawBufferPointer(segment), timestamp: timestamp + Int64(i),
-                transactionNumber: frame.transactionNumber, transactionID: frame.transactionID, endsTransaction: i == last)
+                transactionNumber: frame.transactionNumber, transactionID: frame.transactionID,
+                endsTransaction: i == last)
             o += frame.sizes[i]
         }
         buffer.count = o

@@ -44,7 +44,8 @@ struct Recovery {
                     try damage(
                         ScanProblem(
                             path: wal.path, offset: Int64(frame.offset),
-                            reason: "WAL continues at position \(frame.firstPosition) but the log ends at \(cursor - 1)",
+                            reason:
+                                "WAL continues at position \(frame.firstPosition) but the log ends at \(cursor - 1)",
                             isTail: false), &report)
                     break
                 }
@@ -128,7 +129,8 @@ struct Recovery {
             try damage(
                 ScanProblem(
                     path: layout.logPath(firstPosition: first), offset: 0,
-                    reason: "the first log file starts at position \(first), the manifest says the log starts at \(manifest.logStart)",
+                    reason:
+                        "the first log file starts at position \(first), the manifest says the log starts at \(manifest.logStart)",
                     isTail: false), &report)
             try removeLogFiles(numbers[...], &report, cutThrough: &cutThrough)
             return []
@@ -140,7 +142,10 @@ struct Recovery {
             var result: LogFileScanner.Result
             do {
                 result = try scanner.scan(firstPosition: first, depth: depth)
-            } catch let error as LogFilesError where error.code == .corrupt && isLast && (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0 <= Int64(FileHeader.size) {
+            } catch let error as LogFilesError
+                where error.code == .corrupt && isLast
+                && (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0 <= Int64(FileHeader.size)
+            {
                 // A roll that crashed before its header was written: nothing was in the file.
                 report.cutLogBytes += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
                 try fileSystem.remove(layout.logPath(firstPosition: first))
@@ -182,7 +187,9 @@ struct Recovery {
 
     /// Counts the entries of the blocks from `offset` on in a log file about to be cut there, as far as their
     /// headers can be read (a torn block's header usually can), into `report.cutEntries`.
-    private func countBlocks(in path: String, from offset: Int64, _ report: inout RecoveryReport, cutThrough: inout UInt64) {
+    private func countBlocks(
+        in path: String, from offset: Int64, _ report: inout RecoveryReport, cutThrough: inout UInt64
+    ) {
         guard let file = try? fileSystem.open(path, mode: .read) else { return }
         defer { file.close() }
         let scanner = LogFileScanner(fileSystem: fileSystem, layout: layout)
@@ -199,7 +206,9 @@ struct Recovery {
         _ numbers: ArraySlice<UInt64>, _ report: inout RecoveryReport, cutThrough: inout UInt64
     ) throws {
         for first in numbers {
-            countBlocks(in: layout.logPath(firstPosition: first), from: Int64(FileHeader.size), &report, cutThrough: &cutThrough)
+            countBlocks(
+                in: layout.logPath(firstPosition: first), from: Int64(FileHeader.size), &report, cutThrough: &cutThrough
+            )
             report.cutLogBytes += (try? fileSystem.size(of: layout.logPath(firstPosition: first))) ?? 0
             try fileSystem.remove(layout.logPath(firstPosition: first))
             try fileSystem.remove(layout.indexPath(firstPosition: first))
@@ -214,7 +223,6 @@ struct Recovery {
         logger.error("truncating the store at damaged data: \(problem)")
         report.truncatedCorruption.append(problem)
     }
-
 
     // MARK: - WAL
 
@@ -234,7 +242,9 @@ struct Recovery {
             var result: WALScanner.Result
             do {
                 result = try scanner.scan(fileID: id)
-            } catch let error as LogFilesError where error.code == .corrupt && (try? fileSystem.size(of: path)) ?? 0 <= Int64(FileHeader.size) {
+            } catch let error as LogFilesError
+                where error.code == .corrupt && (try? fileSystem.size(of: path)) ?? 0 <= Int64(FileHeader.size)
+            {
                 // Created but its header never made it to disk: it held nothing.
                 report.cutWALBytes += (try? fileSystem.size(of: path)) ?? 0
                 try fileSystem.remove(path)
@@ -247,7 +257,8 @@ struct Recovery {
                 continue
             }
             report.walFiles += 1
-            if let previous = results.last, let first = result.frames.first, first.firstPosition != previous.endPosition {
+            if let previous = results.last, let first = result.frames.first, first.firstPosition != previous.endPosition
+            {
                 try damage(
                     ScanProblem(
                         path: path, offset: Int64(first.offset),
@@ -277,7 +288,8 @@ struct Recovery {
 
     /// Removes trailing log entries whose transaction has no end in the log (only possible when the WAL that
     /// held them was lost with an unsynced durability setting).
-    private func cutIncompleteTransaction(_ files: inout [LogFileScanner.Result], _ report: inout RecoveryReport) throws {
+    private func cutIncompleteTransaction(_ files: inout [LogFileScanner.Result], _ report: inout RecoveryReport) throws
+    {
         while var file = files.last {
             guard let block = file.blocks.last else {
                 if files.count == 1 { return }
@@ -289,11 +301,13 @@ struct Recovery {
             }
             let handle = try fileSystem.open(file.path, mode: .readWrite)
             defer { handle.close() }
-            let stored = try handle.readBytes(count: block.header.storedLength, at: block.offset + Int64(BlockHeader.size))
+            let stored = try handle.readBytes(
+                count: block.header.storedLength, at: block.offset + Int64(BlockHeader.size))
             let records: [UInt8]
             switch stored.withUnsafeBytes({ BlockCodec.decode(block.header, stored: $0) }) {
             case .success(let decoded): records = decoded
-            case .failure(let problem): throw LogFilesError.corrupt(problem.reason, path: file.path, offset: block.offset)
+            case .failure(let problem):
+                throw LogFilesError.corrupt(problem.reason, path: file.path, offset: block.offset)
             }
             var keep = 0
             var index = 0
@@ -337,7 +351,8 @@ struct Recovery {
                 }
                 try handle.write(out.bytes, at: block.offset)
                 file.blocks.append(
-                    BlockSummary(header: header, fileFirstPosition: file.firstPosition, offset: block.offset, runs: runs.runs))
+                    BlockSummary(
+                        header: header, fileFirstPosition: file.firstPosition, offset: block.offset, runs: runs.runs))
                 file.validEnd = block.offset + Int64(out.count)
                 file.fileSize = file.validEnd
             }
@@ -362,7 +377,9 @@ struct Recovery {
         let keep = file.indexValidEnd > 0 ? file.indexedBlocks : 0
         var start = file.indexValidEnd > 0 ? file.indexValidEnd : 0
         if start == 0 {
-            var header = FileHeader(kind: .index, firstPosition: file.firstPosition, fileID: file.firstPosition, createdAt: realtimeNanoseconds())
+            var header = FileHeader(
+                kind: .index, firstPosition: file.firstPosition, fileID: file.firstPosition,
+                createdAt: realtimeNanoseconds())
             header.kind = .index
             buffer.reserve(FileHeader.size)
             header.encode(into: buffer.tail)
@@ -382,4 +399,3 @@ struct Recovery {
         return start + Int64(buffer.count)
     }
 }
-

@@ -37,7 +37,9 @@ public struct RecoveryReport: Sendable, Hashable {
     public init() {}
 
     /// Whether anything at all was cut.
-    public var cutAnything: Bool { cutLogBytes > 0 || cutWALBytes > 0 || cutEntries > 0 || !truncatedCorruption.isEmpty }
+    public var cutAnything: Bool {
+        cutLogBytes > 0 || cutWALBytes > 0 || cutEntries > 0 || !truncatedCorruption.isEmpty
+    }
 }
 
 /// What an opened store holds, for building an in-memory index.

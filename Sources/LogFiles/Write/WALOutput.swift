@@ -45,7 +45,8 @@ final class WALOutput {
         spare: Bool
     ) throws -> (any StorageFile, Int64, Bool) {
         let path = layout.walPath(fileID: fileID)
-        var header = FileHeader(kind: .wal, firstPosition: firstPosition, fileID: fileID, createdAt: realtimeNanoseconds())
+        var header = FileHeader(
+            kind: .wal, firstPosition: firstPosition, fileID: fileID, createdAt: realtimeNanoseconds())
         let file: any StorageFile
         if spare {
             try fileSystem.rename(layout.walSparePath, to: path)
@@ -71,7 +72,9 @@ final class WALOutput {
         var runOffset = batch.frames.first?.offset ?? 0
         var runBytes = 0
         for frame in batch.frames {
-            if size + Int64(runBytes + frame.length) > Int64(fileBytes) && size + Int64(runBytes) > Int64(FileHeader.size) {
+            if size + Int64(runBytes + frame.length) > Int64(fileBytes)
+                && size + Int64(runBytes) > Int64(FileHeader.size)
+            {
                 try flush(batch, from: runOffset, count: runBytes)
                 try roll(firstPosition: frame.firstPosition, durability: durability, clock: clock)
                 runOffset = frame.offset
@@ -114,7 +117,9 @@ final class WALOutput {
             fileSystem, layout, fileID: fileID + 1, firstPosition: firstPosition, sync: syncNames, spare: hasSpare)
         hasSpare = spareLeft
         if syncNames { try fileSystem.syncDirectory(layout.walDirectory) }
-        if lastPosition > 0 { older.append(OldFile(fileID: fileID, lastPosition: lastPosition)) } else {
+        if lastPosition > 0 {
+            older.append(OldFile(fileID: fileID, lastPosition: lastPosition))
+        } else {
             try? fileSystem.remove(layout.walPath(fileID: fileID))
         }
         file.close()

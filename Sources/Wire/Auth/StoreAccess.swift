@@ -54,7 +54,8 @@ struct StoreAccess: Sendable, Hashable {
                 throw StreamKitError(
                     code: .unauthorized,
                     message:
-                        "malformed scope \"\(scope.prefix(64))\": expected streamkit::* or streamkit::<uuid> (or streamkit::delete:…)")
+                        "malformed scope \"\(scope.prefix(64))\": expected streamkit::* or streamkit::<uuid> (or streamkit::delete:…)"
+                )
             }
         }
         guard everyStore || !stores.isEmpty else {
@@ -62,7 +63,8 @@ struct StoreAccess: Sendable, Hashable {
                 code: .unauthorized, message: "the token grants no StreamKit store (no streamkit:: scope)")
         }
         self.init(
-            everyStore: everyStore, stores: everyStore ? [] : stores, subject: subject, deletesEveryStore: deletesEveryStore,
+            everyStore: everyStore, stores: everyStore ? [] : stores, subject: subject,
+            deletesEveryStore: deletesEveryStore,
             deletes: deletesEveryStore ? [] : deletes)
     }
 

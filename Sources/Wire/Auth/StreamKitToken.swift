@@ -40,7 +40,8 @@ public enum StreamKitToken {
         let now = Int64(Date().timeIntervalSince1970)
         let lifetime = expiresIn.components.seconds + (expiresIn.components.attoseconds > 0 ? 1 : 0)
         let claims = Claims(
-            exp: now + lifetime, iat: now, sub: subject, scopes: Array(Set(mayDelete ? stores.deletionClaimValues : stores.claimValues)).sorted())
+            exp: now + lifetime, iat: now, sub: subject,
+            scopes: Array(Set(mayDelete ? stores.deletionClaimValues : stores.claimValues)).sorted())
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let header = base64URL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))

@@ -30,7 +30,7 @@ public struct WireDecoder: Sendable {
     public func frameSize(in bytes: UnsafeRawBufferPointer) throws(WireError) -> Int? {
         do {
             return try FrameHeader.parse(bytes, limits: limits).frameSize
-        } catch where error.code == .truncated {
+        } catch  where error.code == .truncated {
             return nil
         }
     }

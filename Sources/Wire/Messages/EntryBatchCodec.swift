@@ -86,7 +86,9 @@ enum EntryBatchCodec {
 
     /// ``maxEncodedBytes(_:)`` of the entry a record will become in `space` and `segment`, before it is committed.
     @inline(__always)
-    static func maxEncodedBytes(spaceBytes: Int, segmentBytes: Int, payloadBytes: Int, metadata: [String: String])
+    static func maxEncodedBytes(
+        spaceBytes: Int, segmentBytes: Int, payloadBytes: Int, metadata: [String: String]
+    )
         -> Int
     {
         // Flags, transaction id, and position, sequence, timestamp and transaction number at 10 bytes each.

@@ -88,7 +88,8 @@ extension StoredEntries {
         let body = Array(reader.take(storedLength))
         let header = BlockHeader(
             codec: codec, rawLength: rawLength, storedLength: storedLength, checksum: UInt32(checksum),
-            entryCount: entryCount, firstPosition: firstPosition, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp)
+            entryCount: entryCount, firstPosition: firstPosition, minTimestamp: minTimestamp, maxTimestamp: maxTimestamp
+        )
         return StoredEntries(block: StoredBlock(header: header, body: body), range: first..<(first + count))
     }
 }

@@ -75,7 +75,8 @@ extension WireMessage {
         case .deleteEntries:
             let space = try reader.string("a space name")
             let segment = try reader.string("a segment name")
-            message = .deleteEntries(space: space, segment: segment, before: try reader.presence() ? try reader.varint() : nil)
+            message = .deleteEntries(
+                space: space, segment: segment, before: try reader.presence() ? try reader.varint() : nil)
         case .deleted:
             message = .deleted(count: try reader.varint())
         case .getRetention:
@@ -179,11 +180,14 @@ extension WireReader {
             }
             let start = position
             let value = try varint()
-            guard let bound = Int64(exactly: value) else { throw .malformed(at: start, "\(name) of \(value) is too large") }
+            guard let bound = Int64(exactly: value) else {
+                throw .malformed(at: start, "\(name) of \(value) is too large")
+            }
             bounds.append(bound)
         }
         return LogRetention.Policy(
-            maxAge: bounds[0].map { .nanoseconds($0) }, maxBytes: bounds[1], maxEntriesPerSegment: bounds[2].map { Int($0) })
+            maxAge: bounds[0].map { .nanoseconds($0) }, maxBytes: bounds[1],
+            maxEntriesPerSegment: bounds[2].map { Int($0) })
     }
 
     /// What a consumer reads (``WireBuffer/writeTarget(_:limits:)``).
@@ -205,7 +209,9 @@ extension WireReader {
             let start = position
             let space = try string("a space")
             let offset = Offset(position: try varint(), timestamp: try zigZag())
-            guard offsets.updateValue(offset, forKey: space) == nil else { throw .malformed(at: start, "space \(space) twice") }
+            guard offsets.updateValue(offset, forKey: space) == nil else {
+                throw .malformed(at: start, "space \(space) twice")
+            }
         }
         return ConsumerPosition(offsets: offsets, sequence: sequence)
     }

@@ -189,7 +189,9 @@ extension WireBuffer {
     /// A retention policy (``WireReader``'s `policy()` reads it); bounds are written as they are (the engine
     /// refuses those below 1).
     mutating func writePolicy(_ policy: LogRetention.Policy) {
-        let bounds = [policy.maxAge.map(LogRetention.nanoseconds), policy.maxBytes, policy.maxEntriesPerSegment.map(Int64.init)]
+        let bounds = [
+            policy.maxAge.map(LogRetention.nanoseconds), policy.maxBytes, policy.maxEntriesPerSegment.map(Int64.init),
+        ]
         for bound in bounds {
             writeBool(bound != nil)
             if let bound { writeVarint(UInt64(bitPattern: bound)) }

@@ -141,8 +141,10 @@ actor ServerConnection {
                 if let inbox = streams[id]?.inbox {
                     inbox.yield(message)
                 } else {
-                    if let frame = mux.reset(id, error: StreamKitError(
-                        code: .invalidArgument, message: "stream \(id) takes no messages after its request"))
+                    if let frame = mux.reset(
+                        id,
+                        error: StreamKitError(
+                            code: .invalidArgument, message: "stream \(id) takes no messages after its request"))
                     {
                         emit(frame)
                     }
@@ -178,7 +180,8 @@ actor ServerConnection {
         }
         if let store, request.deletesEntries, !access.allowsDeletion(in: store) {
             let error = StreamKitError(
-                code: .forbidden, message: "the token does not grant deleting entries of store \(store)", storeID: store)
+                code: .forbidden, message: "the token does not grant deleting entries of store \(store)", storeID: store
+            )
             if let frame = mux.reset(id, error: error) { emit(frame) }
             return
         }

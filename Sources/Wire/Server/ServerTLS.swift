@@ -1,5 +1,5 @@
-import StreamKitEngine
 import NIOSSL
+import StreamKitEngine
 
 /// TLS for ``StreamKitServer``: the server's certificate chain and private key, PEM files read when the server
 /// starts. Clients then connect with `wss://`.
@@ -26,7 +26,8 @@ public struct ServerTLS: Sendable, Hashable {
             chain = try NIOSSLCertificate.fromPEMFile(certificateChainPath)
         } catch {
             throw StreamKitError(
-                code: .invalidArgument, message: "cannot read the TLS certificate chain \(certificateChainPath): \(error)")
+                code: .invalidArgument,
+                message: "cannot read the TLS certificate chain \(certificateChainPath): \(error)")
         }
         guard !chain.isEmpty else {
             throw StreamKitError(code: .invalidArgument, message: "no certificate in \(certificateChainPath)")
@@ -35,7 +36,8 @@ public struct ServerTLS: Sendable, Hashable {
         do {
             key = try NIOSSLPrivateKey(file: privateKeyPath, format: .pem)
         } catch {
-            throw StreamKitError(code: .invalidArgument, message: "cannot read the TLS private key \(privateKeyPath): \(error)")
+            throw StreamKitError(
+                code: .invalidArgument, message: "cannot read the TLS private key \(privateKeyPath): \(error)")
         }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))

@@ -68,9 +68,12 @@ struct StreamDispatcher: Sendable {
                 try await registry.withStore(storeID) { store in
                     try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
                 }
-            } else if try await registry.withExistingStore(storeID, { store in
-                try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
-            }) == nil {
+            } else if try await registry.withExistingStore(
+                storeID,
+                { store in
+                    try await serve(open.request, store: store, id: id, inbox: inbox, connection: connection)
+                }) == nil
+            {
                 try await serveAbsent(open.request, id: id, connection: connection)
             }
             await connection.finish(id)
@@ -110,7 +113,9 @@ struct StreamDispatcher: Sendable {
                 minTimestamp: bounds.minTimestamp, maxTimestamp: bounds.maxTimestamp, limit: limit)
             if await connection.features.contains(StoredEntries.feature) {
                 var iterator = entries.makeAsyncIterator()
-                try await streamChunks(id: id, connection: connection) { try await iterator.nextChunk(maxBlockBytes: $0) }
+                try await streamChunks(id: id, connection: connection) {
+                    try await iterator.nextChunk(maxBlockBytes: $0)
+                }
             } else {
                 try await stream(entries, id: id, connection: connection)
             }
@@ -133,10 +138,12 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.deleted(count: UInt64(count)), on: id)
         case .getRetention:
             let own = try await store.retentionPolicy()
-            try await connection.send(.retention(StoreRetention(own: own, configured: store.configuration.retention.policy)), on: id)
+            try await connection.send(
+                .retention(StoreRetention(own: own, configured: store.configuration.retention.policy)), on: id)
         case .setRetention(let policy):
             try await store.setRetentionPolicy(policy)
-            try await connection.send(.retention(StoreRetention(own: policy, configured: store.configuration.retention.policy)), on: id)
+            try await connection.send(
+                .retention(StoreRetention(own: policy, configured: store.configuration.retention.policy)), on: id)
         case .consumerCreate(let name, let target, let startAtHead):
             let consumer = try await store.createConsumer(name: name, target: target, startAtHead: startAtHead)
             try await connection.send(.consumers(try await store.consumerStatuses(named: consumer.name)), on: id)
@@ -176,10 +183,12 @@ struct StreamDispatcher: Sendable {
             try await connection.send(.workerInventory(try await store.workerInventory()), on: id)
         case .produceOpen(let space, let segment):
             guard let inbox else { throw StreamKitError(code: .internalError, message: "produce without an inbox") }
-            try await produce(space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
+            try await produce(
+                space: space, segment: segment, store: store, id: id, inbox: inbox, connection: connection)
         case .subscribe, .workerWatch:
             throw StreamKitError(code: .internalError, message: "subscriptions and watches are served unpinned")
-        case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
+        case .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names,
+            .leaseResult,
             .workerRegistered, .workerInventory, .deleted, .retention, .consumers:
             throw StreamKitError(code: .invalidArgument, message: "a stream cannot open with \(request.kind)")
         }
@@ -236,7 +245,8 @@ struct StreamDispatcher: Sendable {
             true
         case .peek, .getStatus, .spaces, .segments, .consumeSegment, .consumeSpace, .consume, .leaseRenew,
             .leaseRelease, .leaseQuery, .workerHeartbeat, .workerUnregister, .workerInventoryRequest, .subscribe,
-            .workerWatch, .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries, .names, .leaseResult,
+            .workerWatch, .hello, .error, .ack, .empty, .records, .produceEnd, .status, .entries, .storedEntries,
+            .names, .leaseResult,
             .workerRegistered, .workerInventory, .deleteEntries, .deleted, .getRetention, .setRetention, .retention,
             .consumerQuery, .consumerAck, .consumerDelete, .consumers:
             false

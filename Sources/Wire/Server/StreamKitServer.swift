@@ -1,11 +1,11 @@
 public import Logging
-public import StreamKitEngine
 import Metrics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+public import StreamKitEngine
 import Synchronization
 
 /// The StreamKit WebSocket server: fronts a ``StoreRegistry`` over multiplexed WebSocket connections.
@@ -282,7 +282,9 @@ public final class StreamKitServer: Sendable {
         }
     }
 
-    private func bind(verifier: TokenVerifier, tls: NIOSSLContext?) async throws
+    private func bind(
+        verifier: TokenVerifier, tls: NIOSSLContext?
+    ) async throws
         -> NIOAsyncChannel<EventLoopFuture<Upgrade>, Never>
     {
         let path = configuration.path
@@ -450,7 +452,8 @@ public final class StreamKitServer: Sendable {
             let writer = Task {
                 for await frame in output {
                     do {
-                        try await outbound.write(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: frame)))
+                        try await outbound.write(
+                            WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: frame)))
                     } catch {
                         break
                     }

@@ -78,7 +78,8 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
             return HTTPRefusal(.ok, reason: "live")
         case Self.readyPath:
             return isReady()
-                ? HTTPRefusal(.ok, reason: "ready") : HTTPRefusal(.serviceUnavailable, reason: "not ready: shutting down")
+                ? HTTPRefusal(.ok, reason: "ready")
+                : HTTPRefusal(.serviceUnavailable, reason: "not ready: shutting down")
         case Self.metricsPath:
             guard let metrics else { return nil }
             return HTTPRefusal(.ok, body: metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -7,7 +7,8 @@ import StreamKitLogFiles
 struct CompactCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Erase deleted entries from closed stores' files, and drop their oldest log files past a retention bound.",
+        abstract:
+            "Erase deleted entries from closed stores' files, and drop their oldest log files past a retention bound.",
         discussion: """
             Works on closed stores only (a store open elsewhere is refused: its writer holds the lock). With \
             --retention-max-entries N every segment is first truncated to its newest N entries. Then the \
@@ -40,24 +41,31 @@ struct CompactCommand: AsyncParsableCommand {
                     let policy = own ?? retention.policy
                     if own != nil { Output.line("\(location.id): the store's own retention policy applies: \(policy)") }
                     if let limit = policy.maxEntriesPerSegment {
-                        let truncated = try LogRetention.truncate(directory: location.path, policy: policy, configuration: configuration)
-                        Output.line("\(location.id): deleted \(truncated.expiredEntries) entries past the newest \(limit) of each segment")
+                        let truncated = try LogRetention.truncate(
+                            directory: location.path, policy: policy, configuration: configuration)
+                        Output.line(
+                            "\(location.id): deleted \(truncated.expiredEntries) entries past the newest \(limit) of each segment"
+                        )
                     }
                     let erased = try LogCompaction.run(directory: location.path, configuration: configuration)
                     if erased.rewrittenFiles > 0 || !erased.finishedDeletions.isEmpty {
                         Output.line(
                             "\(location.id): erased \(erased.erasedEntries) deleted entries in \(erased.rewrittenFiles) log "
-                                + "files (\(erased.reclaimedBytes) bytes); \(erased.finishedDeletions.count) deletions finished")
+                                + "files (\(erased.reclaimedBytes) bytes); \(erased.finishedDeletions.count) deletions finished"
+                        )
                     } else if !policy.hasBounds {
                         Output.line("\(location.id): no deleted entries to erase")
                     }
                     guard policy.maxAge != nil || policy.maxBytes != nil else { continue }
-                    let outcome = try LogRetention.drop(directory: location.path, policy: policy, configuration: configuration)
+                    let outcome = try LogRetention.drop(
+                        directory: location.path, policy: policy, configuration: configuration)
                     Output.line(
                         "\(location.id): dropped \(outcome.droppedFiles) log files, \(outcome.droppedEntries) entries, "
-                            + "\(outcome.reclaimedBytes) bytes; the log starts at position \(outcome.manifest.logStart)")
+                            + "\(outcome.reclaimedBytes) bytes; the log starts at position \(outcome.manifest.logStart)"
+                    )
                 } catch let error as LogFilesError where error.code == .storeLocked {
-                    throw CLIError("\(location.id): the store is open (a server or another tool holds it); stop it first")
+                    throw CLIError(
+                        "\(location.id): the store is open (a server or another tool holds it); stop it first")
                 }
             }
         }

@@ -40,7 +40,9 @@ struct ConsumersCommand: AsyncParsableCommand {
 
     func validate() throws {
         if create != nil && delete != nil { throw ValidationError("--create and --delete exclude each other") }
-        if create?.isEmpty == true || delete?.isEmpty == true { throw ValidationError("a consumer name must not be empty") }
+        if create?.isEmpty == true || delete?.isEmpty == true {
+            throw ValidationError("a consumer name must not be empty")
+        }
         if create != nil {
             if space.isEmpty { throw ValidationError("--create needs at least one --space") }
             if segment != nil && space.count != 1 { throw ValidationError("--segment needs exactly one --space") }
@@ -52,7 +54,8 @@ struct ConsumersCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.run {
             let id = try remote.storeID()
-            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) {
+                client in
                 if let name = create {
                     let status =
                         if let segment {

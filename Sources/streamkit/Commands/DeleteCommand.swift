@@ -36,7 +36,8 @@ struct DeleteCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.run {
             let id = try remote.storeID()
-            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) {
+                client in
                 let count =
                     if let before {
                         try await client.truncateSegment(store: id, space: space, segment: segment, before: before)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import StreamKitPostgres
 import StreamKitEngine
 import StreamKitLogFiles
+import StreamKitPostgres
 
 /// `streamkit dump (DIR | --postgres URL) --store ID [--space S] [--segment G] [--from P] [--to P] [--format ndjson|raw]`.
 struct DumpCommand: AsyncParsableCommand {
@@ -121,7 +121,8 @@ struct DumpCommand: AsyncParsableCommand {
     }
 
     /// Writes the entries of `read` from `from` through `to`; a damaged row ends it after the entries before it.
-    private func write<Entries: AsyncSequence>(_ read: Entries, of store: Store) async throws where Entries.Element == Entry {
+    private func write<Entries: AsyncSequence>(_ read: Entries, of store: Store) async throws
+    where Entries.Element == Entry {
         var buffer = Data()
         defer { Output.write(buffer) }  // What was read before an error, too.
         do {
@@ -157,6 +158,7 @@ struct DumpCommand: AsyncParsableCommand {
             "payload": text ?? Data(bytes).base64EncodedString(),
             "payload_encoding": text == nil ? "base64" : "utf8",
         ]
-        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
     }
 }

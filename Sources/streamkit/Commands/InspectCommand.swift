@@ -69,7 +69,8 @@ struct InspectCommand: AsyncParsableCommand {
                 Output.line(
                     "  log files \(summary.logFiles), WAL files \(summary.walFiles), blocks \(summary.blocks), "
                         + "entries \(summary.entries + summary.walEntries) (\(summary.walEntries) not sealed yet; "
-                        + "\(summary.liveEntries) live, \(summary.deletedEntriesOnDisk) deleted, \(summary.erasedRecords) erased)")
+                        + "\(summary.liveEntries) live, \(summary.deletedEntriesOnDisk) deleted, \(summary.erasedRecords) erased)"
+                )
                 Output.line(
                     "  positions \(summary.firstPosition)…\(summary.lastPosition), stored \(summary.storedBytes) B, "
                         + "raw \(summary.rawBytes) B, compression \(String(format: "%.2f", summary.compressionRatio))×")
@@ -78,11 +79,13 @@ struct InspectCommand: AsyncParsableCommand {
                         + (summary.retentionPolicy.map { "the store's own policy, \($0.text)" }
                             ?? (retention.isSet
                                 ? "the default, \(summary.appliedPolicy.text) (as given here)"
-                                : "the server's default (give inspect its --retention-… bounds to see them applied)")))
+                                : "the server's default (give inspect its --retention-… bounds to see them applied)"))
+                )
                 Output.line(
                     "  bytes: \(summary.liveBytes) live, \(summary.deletedBytesOnDisk) deleted (compaction reclaims them), "
                         + "\(summary.expiredBytes) in \(summary.expiredFiles) log files past the policy"
-                        + (summary.expiredEntries > 0 ? "; \(summary.expiredEntries) entries past its per-segment bound" : ""))
+                        + (summary.expiredEntries > 0
+                            ? "; \(summary.expiredEntries) entries past its per-segment bound" : ""))
                 for line in ConsumerSummary.lines(summary.consumers) { Output.line(line) }
                 for problem in summary.damage { Output.line("  DAMAGE: \(problem)") }
                 for tail in summary.tornTails { Output.line("  torn tail (open cuts it): \(tail)") }
@@ -92,7 +95,8 @@ struct InspectCommand: AsyncParsableCommand {
                         "  retention: the log starts at position \(summary.logStart); \(summary.retiredSegments.count) "
                             + "segment\(summary.retiredSegments.count == 1 ? "" : "s") with no entry left")
                     for retired in summary.retiredSegments {
-                        Output.line("    \(retired.space)/\(retired.segment): continues after sequence \(retired.lastSequence)")
+                        Output.line(
+                            "    \(retired.space)/\(retired.segment): continues after sequence \(retired.lastSequence)")
                     }
                 }
                 if !summary.deletions.isEmpty {
@@ -119,7 +123,10 @@ struct InspectCommand: AsyncParsableCommand {
             var summaries: [PostgresStoreSummary] = []
             for id in try await stores.ids(only: only) {
                 do {
-                    summaries.append(try await stores.withStore(id) { await PostgresStoreSummary(store: $0, database: location.redacted) })
+                    summaries.append(
+                        try await stores.withStore(id) {
+                            await PostgresStoreSummary(store: $0, database: location.redacted)
+                        })
                 } catch let error as CLIError where error.exitCode == DamageHandling.exitCode {
                     summaries.append(PostgresStoreSummary(id: id, database: location.redacted, damage: error.message))
                 }

@@ -35,12 +35,14 @@ struct PublishCommand: AsyncParsableCommand {
         try await Output.run {
             let id = try remote.storeID()
             let input = LineReader()
-            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) {
+                client in
                 while let line = await input.next() {
                     guard let (payload, metadata) = Self.record(line) else { continue }
                     let status = try await client.publish(
                         store: id, space: space, segment: segment, payload: payload, metadata: metadata)
-                    Output.line("\(status.space)/\(status.segment) \(status.lastSequence) \(isoTime(status.lastTimestamp))")
+                    Output.line(
+                        "\(status.space)/\(status.segment) \(status.lastSequence) \(isoTime(status.lastTimestamp))")
                 }
             }
         }

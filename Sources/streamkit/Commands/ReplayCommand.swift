@@ -10,7 +10,8 @@ import StreamKitLogFiles
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-produce a store's entries into another data directory or a remote store, keeping sequences (resumable).",
+        abstract:
+            "Re-produce a store's entries into another data directory or a remote store, keeping sequences (resumable).",
         discussion: """
             With --to-dir the store is written directly (it must not be open in a server); with --to-url it is \
             produced through a server into the store of the same id. Entries the destination already holds are \
@@ -32,7 +33,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: [.customLong("to-dir")], help: "The destination data directory (the store keeps its id).")
     var toDirectory: String?
 
-    @Option(name: [.customLong("to-url")], help: "The destination server, e.g. ws://127.0.0.1:7420/streamkit (the store keeps its id).")
+    @Option(
+        name: [.customLong("to-url")],
+        help: "The destination server, e.g. ws://127.0.0.1:7420/streamkit (the store keeps its id).")
     var toURL: String?
 
     @Option(name: .long, help: "The bearer token for --to-url (or set \(Remote.tokenVariable)).")
@@ -50,7 +53,8 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func validate() throws {
         switch (toDirectory, toURL) {
-        case (nil, nil): throw ValidationError("give the destination: --to-dir DIR or --to-url ws://HOST:PORT/streamkit")
+        case (nil, nil):
+            throw ValidationError("give the destination: --to-dir DIR or --to-url ws://HOST:PORT/streamkit")
         case (.some, .some): throw ValidationError("give either --to-dir or --to-url, not both")
         case (nil, .some(let url)): try Remote.validate(url: url, option: "--to-url")
         case (.some, nil): if token != nil { throw ValidationError("--token goes with --to-url") }
@@ -66,7 +70,8 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             if let toURL {
                 try await withRemoteClient(url: toURL, token: Remote.token(token), caFile: caFile) { client in
-                    try await replay(reader, id: id, label: location.id, into: RemoteDestination(client: client, store: id))
+                    try await replay(
+                        reader, id: id, label: location.id, into: RemoteDestination(client: client, store: id))
                 }
             } else if let toDirectory {
                 try FileManager.default.createDirectory(atPath: toDirectory, withIntermediateDirectories: true)
@@ -130,8 +135,11 @@ struct ReplayCommand: AsyncParsableCommand {
         }
 
         func summary() {
-            Output.line("replayed \(replayed) entries, skipped \(skipped) already present, \(conflicts.count) conflicts")
-            for (segment, why) in conflicts.sorted(by: { $0.key < $1.key }) { Output.line("  conflict \(segment): \(why)") }
+            Output.line(
+                "replayed \(replayed) entries, skipped \(skipped) already present, \(conflicts.count) conflicts")
+            for (segment, why) in conflicts.sorted(by: { $0.key < $1.key }) {
+                Output.line("  conflict \(segment): \(why)")
+            }
         }
 
         // Block by block (bounded memory), then the entries not sealed yet; damage in its place.
@@ -141,7 +149,9 @@ struct ReplayCommand: AsyncParsableCommand {
             switch chunk {
             case .entries(let entries):
                 for entry in entries where space == nil || entry.space == space {
-                    if let first = pending.first, first.transactionID != entry.transactionID || first.segment != entry.segment {
+                    if let first = pending.first,
+                        first.transactionID != entry.transactionID || first.segment != entry.segment
+                    {
                         try await flush()
                     }
                     pending.append(entry)

@@ -32,7 +32,9 @@ struct RetentionCommand: AsyncParsableCommand {
     var clear = false
 
     func validate() throws {
-        if let maxEntries, maxEntries < 1 { throw ValidationError("--max-entries must be 1 or more, got \(maxEntries)") }
+        if let maxEntries, maxEntries < 1 {
+            throw ValidationError("--max-entries must be 1 or more, got \(maxEntries)")
+        }
         if clear && (maxAge != nil || maxBytes != nil || maxEntries != nil) {
             throw ValidationError("--clear takes no bound")
         }
@@ -41,12 +43,14 @@ struct RetentionCommand: AsyncParsableCommand {
     func run() async throws {
         try await Output.run {
             let id = try remote.storeID()
-            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) { client in
+            try await withRemoteClient(url: remote.url, token: remote.resolvedToken(), caFile: remote.caFile) {
+                client in
                 let retention: StoreRetention
                 if clear {
                     retention = try await client.setRetentionPolicy(store: id, nil)
                 } else if maxAge != nil || maxBytes != nil || maxEntries != nil {
-                    let policy = LogRetention.Policy(maxAge: maxAge?.value, maxBytes: maxBytes?.value, maxEntriesPerSegment: maxEntries)
+                    let policy = LogRetention.Policy(
+                        maxAge: maxAge?.value, maxBytes: maxBytes?.value, maxEntriesPerSegment: maxEntries)
                     retention = try await client.setRetentionPolicy(store: id, policy)
                 } else {
                     retention = try await client.retention(store: id)

@@ -67,7 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)")
+        help:
+            "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)"
+    )
     var durability: DurabilityArgument?
 
     @OptionGroup(title: "Retention") var retention: RetentionOptions
@@ -78,10 +80,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The most bytes per second compaction reads and writes (default 64MiB).")
     var compactionRate: ByteCountArgument?
 
-    @Option(name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable)).")
+    @Option(
+        name: .customLong("jwt-secret"), help: "Accept HS256 tokens signed with this secret (or set \(secretVariable))."
+    )
     var jwtSecret: String?
 
-    @Option(name: .customLong("jwt-public-key"), help: "Accept ES256/RS256 tokens verified with this PEM public key file.")
+    @Option(
+        name: .customLong("jwt-public-key"), help: "Accept ES256/RS256 tokens verified with this PEM public key file.")
     var jwtPublicKey: String?
 
     @Flag(name: .customLong("no-auth"), help: "Accept every caller without a token (local development only).")
@@ -97,13 +102,17 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Most connections open at once; one more is answered HTTP 503 and closed.")
     var maxConnections = 512
 
-    @Option(name: .customLong("tls-cert"), help: "Serve wss:// (TLS only) with this PEM certificate chain; needs --tls-key.")
+    @Option(
+        name: .customLong("tls-cert"), help: "Serve wss:// (TLS only) with this PEM certificate chain; needs --tls-key."
+    )
     var tlsCertificate: String?
 
     @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
     var tlsKey: String?
 
-    @Option(name: .customLong("log-level"), help: "Server and store logs on stderr: trace, debug, info, notice, warning, error or critical.")
+    @Option(
+        name: .customLong("log-level"),
+        help: "Server and store logs on stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "notice"
 
     /// HS256 keys shorter than the hash (32 bytes) are weak, and JWTKit will refuse them.
@@ -113,7 +122,8 @@ struct ServeCommand: AsyncParsableCommand {
     static func checkSecret(_ secret: String, source: String) throws {
         guard secret.utf8.count >= minimumSecretBytes else {
             throw ValidationError(
-                "\(source) must be at least \(minimumSecretBytes) bytes (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`)")
+                "\(source) must be at least \(minimumSecretBytes) bytes (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`)"
+            )
         }
     }
 
@@ -132,11 +142,13 @@ struct ServeCommand: AsyncParsableCommand {
         if data == nil {
             if durability != nil {
                 throw ValidationError(
-                    "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it")
+                    "--durability goes with --data; with --postgres a commit is acknowledged once PostgreSQL committed it"
+                )
             }
         } else if postgresConnections != nil || postgresStatementTimeout != nil || postgresConnectionWait != nil {
             throw ValidationError(
-                "--postgres-connections, --postgres-statement-timeout and --postgres-connection-wait go with --postgres")
+                "--postgres-connections, --postgres-statement-timeout and --postgres-connection-wait go with --postgres"
+            )
         }
         if let postgresConnections, !(1...1000).contains(postgresConnections) {
             throw ValidationError("--postgres-connections must be 1…1000, got \(postgresConnections)")
@@ -151,10 +163,12 @@ struct ServeCommand: AsyncParsableCommand {
         if explicit > 1 { throw ValidationError("give only one of --jwt-secret, --jwt-public-key and --no-auth") }
         if explicit == 0 && environmentSecret == nil {
             throw ValidationError(
-                "choose how callers are checked: --jwt-secret SECRET (or \(Self.secretVariable)), --jwt-public-key PEMFILE, or --no-auth")
+                "choose how callers are checked: --jwt-secret SECRET (or \(Self.secretVariable)), --jwt-public-key PEMFILE, or --no-auth"
+            )
         }
         if explicit == 0 || jwtSecret != nil {
-            try Self.checkSecret(jwtSecret ?? environmentSecret ?? "", source: jwtSecret != nil ? "--jwt-secret" : Self.secretVariable)
+            try Self.checkSecret(
+                jwtSecret ?? environmentSecret ?? "", source: jwtSecret != nil ? "--jwt-secret" : Self.secretVariable)
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535, got \(port)") }
         if !(upgradeTimeout > 0 && upgradeTimeout <= 3600) {
@@ -162,7 +176,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
     }
 
     func run() async throws {
@@ -196,13 +212,18 @@ struct ServeCommand: AsyncParsableCommand {
                 let location = try PostgresOptions.location(url: url, source: source)
                 var options = PostgresLog.Options()
                 if let postgresConnections { options.maxConnections = postgresConnections }
-                if let postgresStatementTimeout { options.statementTimeout = Self.duration(seconds: postgresStatementTimeout) }
-                if let postgresConnectionWait { options.connectionWait = Self.duration(seconds: postgresConnectionWait) }
+                if let postgresStatementTimeout {
+                    options.statementTimeout = Self.duration(seconds: postgresStatementTimeout)
+                }
+                if let postgresConnectionWait {
+                    options.connectionWait = Self.duration(seconds: postgresConnectionWait)
+                }
                 var logger = Logger(label: "streamkit.postgres")
                 logger.logLevel = level
                 let log = try await PostgresOptions.connect(location, options: options, logger: logger)
                 OpenFileLimit.raiseToHardLimit()
-                registry = StoreRegistry(root: "", configuration: log.registryConfiguration(RegistryConfiguration(store: store)))
+                registry = StoreRegistry(
+                    root: "", configuration: log.registryConfiguration(RegistryConfiguration(store: store)))
                 database = log
                 serving = "PostgreSQL \(location.redacted) (\(options.maxConnections) connections"
             }
@@ -217,7 +238,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let server = StreamKitServer(registry: registry, configuration: configuration)
 
-            let watcher = SignalWatcher(forceExitOnSecond: true)  // Before listening: from now on a signal stops cleanly.
+            // Before listening: from now on a signal stops cleanly.
+            let watcher = SignalWatcher(forceExitOnSecond: true)
             let bound: Int
             do {
                 bound = try await server.start()

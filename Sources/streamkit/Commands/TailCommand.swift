@@ -44,13 +44,16 @@ struct TailCommand: AsyncParsableCommand {
         try await Output.run {
             let id = try remote.storeID()
             let follower = Follower(
-                store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart, consumer: consumer)
+                store: id, space: space, segment: segment == "*" ? nil : segment, fromStart: fromStart,
+                consumer: consumer)
             let url = remote.url
             let token = remote.resolvedToken()
             let caFile = remote.caFile
             // A signal cancels the follow and ends the command with status 0; a failure ends it with one line.
             _ = try await untilSignal {
-                try await withRemoteClient(url: url, token: token, caFile: caFile) { client in try await follower.run(client) }
+                try await withRemoteClient(url: url, token: token, caFile: caFile) { client in
+                    try await follower.run(client)
+                }
             }
         }
     }
@@ -74,14 +77,6 @@ private struct Follower: Sendable {
         case offset(Offset)
     }
 
-    init(store: UUID, space: String, segment: String?, fromStart: Bool, consumer: String?) {
-        self.store = store
-        self.space = space
-        self.segment = segment
-        self.fromStart = fromStart
-        self.consumer = consumer
-    }
-
     func run(_ client: StreamKitClient) async throws {
         if let consumer { return try await run(client, as: consumer) }
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -96,7 +91,8 @@ private struct Follower: Sendable {
         let what = space + (segment.map { "/" + $0 } ?? "")
         switch position {
         case .sequence(let last) where last > 0: Output.error("streamkit: following \(what) after sequence \(last)")
-        case .offset(let offset) where offset != .start: Output.error("streamkit: following \(what) after position \(offset.position)")
+        case .offset(let offset) where offset != .start:
+            Output.error("streamkit: following \(what) after position \(offset.position)")
         default: Output.error("streamkit: following \(what) from the start")
         }
         wake.yield()
@@ -115,11 +111,14 @@ private struct Follower: Sendable {
     private func run(_ client: StreamKitClient, as name: String) async throws {
         let created =
             if let segment {
-                try await client.createConsumer(store: store, name: name, space: space, segment: segment, startAtHead: !fromStart)
+                try await client.createConsumer(
+                    store: store, name: name, space: space, segment: segment, startAtHead: !fromStart)
             } else {
                 try await client.createConsumer(store: store, name: name, spaces: [space], startAtHead: !fromStart)
             }
-        Output.error("streamkit: following as consumer \(name) (\(created.consumer.target)), \(created.lag.entries) entries behind")
+        Output.error(
+            "streamkit: following as consumer \(name) (\(created.consumer.target)), \(created.lag.entries) entries behind"
+        )
         try await client.withConsumer(store: store, name: name, acknowledgement: .manual) { reader in
             // The last entry written to stdout and not acknowledged yet: acknowledged even when a signal ends the
             // command (in a task the signal does not cancel), so a later run does not print it again.
@@ -135,7 +134,9 @@ private struct Follower: Sendable {
         }
     }
 
-    private func follow(_ client: StreamKitClient, reader: ConsumerReader, printed: borrowing Mutex<Entry?>) async throws {
+    private func follow(
+        _ client: StreamKitClient, reader: ConsumerReader, printed: borrowing Mutex<Entry?>
+    ) async throws {
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let subscription = try await client.subscribe(store: store, space: space, segment: segment ?? "*") { _ in
             wake.yield()
@@ -213,7 +214,8 @@ private struct Follower: Sendable {
         switch position {
         case .sequence(let last):
             var last = last
-            let entries = client.consumeSegment(store: store, space: space, segment: segment ?? "", minSequence: last + 1)
+            let entries = client.consumeSegment(
+                store: store, space: space, segment: segment ?? "", minSequence: last + 1)
             for try await entry in entries where entry.sequence > last {
                 try Task.checkCancellation()
                 emit(entry)
@@ -222,7 +224,8 @@ private struct Follower: Sendable {
             return .sequence(last)
         case .offset(let offset):
             var offset = offset
-            for try await entry in client.consumeSpace(store: store, space: space, offset: offset) where entry.offset > offset {
+            for try await entry in client.consumeSpace(store: store, space: space, offset: offset)
+            where entry.offset > offset {
                 try Task.checkCancellation()
                 emit(entry)
                 offset = entry.offset

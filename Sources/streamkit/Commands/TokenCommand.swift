@@ -43,7 +43,9 @@ struct TokenCommand: AsyncParsableCommand {
         }
         try ServeCommand.checkSecret(resolvedSecret, source: secret != nil ? "--secret" : ServeCommand.secretVariable)
         if all && !stores.isEmpty { throw ValidationError("give either --store IDs or --all, not both") }
-        if !all && stores.isEmpty { throw ValidationError("say which stores the token grants: --store ID (repeatable) or --all") }
+        if !all && stores.isEmpty {
+            throw ValidationError("say which stores the token grants: --store ID (repeatable) or --all")
+        }
         for store in stores { _ = try Remote.storeID(store) }
         if expiresIn <= 0 { throw ValidationError("--expires-in must be a positive number of seconds") }
     }

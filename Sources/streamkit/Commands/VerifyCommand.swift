@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import StreamKitPostgres
 import StreamKitLogFiles
+import StreamKitPostgres
 
 /// `streamkit verify (DIR | --postgres URL) [--store ID]`: checks every block and frame, or every PostgreSQL row;
 /// non-zero status on corruption.
@@ -44,13 +44,17 @@ struct VerifyCommand: AsyncParsableCommand {
             var damaged = 0
             for location in stores {
                 let reader = try LogReader(directory: location.path)
-                let report = try reader.verify { done, total in Output.progress("verify \(location.id)", done: done, total: total) }
+                let report = try reader.verify { done, total in
+                    Output.progress("verify \(location.id)", done: done, total: total)
+                }
                 let status = report.isClean ? "ok" : (report.hasCorruption ? "CORRUPT" : "torn tail (open will cut it)")
                 Output.line(
                     "\(location.id): \(status) — \(report.logFiles) log files, \(report.blocks) blocks, \(report.entries) entries, "
                         + "\(report.walFiles) WAL files, \(report.walFrames) WAL frames")
                 for problem in report.problems {
-                    Output.line("  \(problem.path) @\(problem.offset): \(problem.reason)\(problem.isTail ? " (torn tail)" : "")")
+                    Output.line(
+                        "  \(problem.path) @\(problem.offset): \(problem.reason)\(problem.isTail ? " (torn tail)" : "")"
+                    )
                 }
                 if report.hasCorruption { damaged += 1 }
                 DamageHandling.report(report.problems.filter { !$0.isTail }, store: location.id)

@@ -36,9 +36,17 @@ struct ConsumerSummary: Encodable {
                 consumer.target.hasPrefix("segment")
                 ? "after sequence \(consumer.sequence)"
                 : consumer.offsets.isEmpty
-                    ? "from the start" : "after " + consumer.offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
-            let lag = consumer.lagEntries.map { ", behind \($0) entries (\(String(format: "%.3f", consumer.lagSeconds ?? 0)) s)" } ?? ""
-            lines.append("    \(consumer.name): \(consumer.target), \(position)\(lag), token \(consumer.fencingToken), moved \(consumer.updatedAt)")
+                    ? "from the start"
+                    : "after "
+                        + consumer.offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(
+                            separator: ", ")
+            let lag =
+                consumer.lagEntries.map {
+                    ", behind \($0) entries (\(String(format: "%.3f", consumer.lagSeconds ?? 0)) s)"
+                } ?? ""
+            lines.append(
+                "    \(consumer.name): \(consumer.target), \(position)\(lag), token \(consumer.fencingToken), moved \(consumer.updatedAt)"
+            )
         }
         return lines
     }

@@ -5,7 +5,9 @@ import StreamKitLogFiles
 struct DamageOptions: ParsableArguments {
     @Flag(
         name: .customLong("skip-damaged"),
-        help: "Read past damaged data: go on with what can be read, naming each damaged spot and the positions it skipped on stderr (status 0).")
+        help:
+            "Read past damaged data: go on with what can be read, naming each damaged spot and the positions it skipped on stderr (status 0)."
+    )
     var skipDamaged = false
 }
 
@@ -36,7 +38,9 @@ struct DamageHandling {
     mutating func meet(_ damage: ReadDamage) throws {
         met.append(damage)
         guard skip else {
-            throw CLIError("\(store): damaged data: \(damage) — the entries after it are not read (--skip-damaged reads past it)", exitCode: Self.exitCode)
+            throw CLIError(
+                "\(store): damaged data: \(damage) — the entries after it are not read (--skip-damaged reads past it)",
+                exitCode: Self.exitCode)
         }
         Output.error("streamkit: \(store): skipped damaged data: \(damage)")
     }
@@ -47,7 +51,8 @@ struct DamageHandling {
         let positions = met.reduce(0) { $0 + ($1.skipped?.count ?? 0) }
         let unknown = met.contains { $0.skipped == nil } ? " and whatever the last one held" : ""
         Output.error(
-            "streamkit: \(store): read past \(met.count) damaged spot\(met.count == 1 ? "" : "s"), skipping \(positions) position\(positions == 1 ? "" : "s")\(unknown)")
+            "streamkit: \(store): read past \(met.count) damaged spot\(met.count == 1 ? "" : "s"), skipping \(positions) position\(positions == 1 ? "" : "s")\(unknown)"
+        )
     }
 
     /// Damage found by a check (`inspect`, `verify`): each named on stderr.

@@ -25,13 +25,17 @@ struct DataDirectory {
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         stores = names.sorted().map { StoreLocation(id: $0, path: path + "/" + $0) }.filter { Self.isStore($0.path) }
-        guard !stores.isEmpty else { throw CLIError("\(path): not a StreamKit data directory (no store with log/ or wal/ in it)") }
+        guard !stores.isEmpty else {
+            throw CLIError("\(path): not a StreamKit data directory (no store with log/ or wal/ in it)")
+        }
     }
 
     static func isStore(_ path: String) -> Bool {
         var isDirectory: ObjCBool = false
-        return (FileManager.default.fileExists(atPath: path + "/log", isDirectory: &isDirectory) && isDirectory.boolValue)
-            || (FileManager.default.fileExists(atPath: path + "/wal", isDirectory: &isDirectory) && isDirectory.boolValue)
+        return
+            (FileManager.default.fileExists(atPath: path + "/log", isDirectory: &isDirectory) && isDirectory.boolValue)
+            || (FileManager.default.fileExists(atPath: path + "/wal", isDirectory: &isDirectory)
+                && isDirectory.boolValue)
     }
 
     /// The store with `id` (its directory name; case-insensitive for UUIDs).

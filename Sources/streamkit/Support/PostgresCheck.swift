@@ -45,11 +45,14 @@ struct PostgresCheck {
                 let previous = lastSequence[name] ?? 0
                 if entry.sequence != previous + 1 {
                     problems.append(
-                        "\(entry.space)/\(entry.segment): sequence \(entry.sequence) at position \(entry.position) follows \(previous)")
+                        "\(entry.space)/\(entry.segment): sequence \(entry.sequence) at position \(entry.position) follows \(previous)"
+                    )
                 }
                 lastSequence[name] = entry.sequence
                 entries += 1
-                if entries % 4096 == 0 { Output.progress("verify \(store.id)", done: Int64(entries), total: Int64(head)) }
+                if entries % 4096 == 0 {
+                    Output.progress("verify \(store.id)", done: Int64(entries), total: Int64(head))
+                }
             }
         } catch let error as StreamKitError where error.code == .corrupt {
             problems.append(PostgresStores.damage(store, error))

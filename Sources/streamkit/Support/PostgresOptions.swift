@@ -39,7 +39,9 @@ struct PostgresOptions: ParsableArguments {
         } catch let error as StreamKitError {
             throw ValidationError("\(source): \(error.message) (expected postgres://USER@HOST:PORT/DATABASE)")
         }
-        if location.password == nil, let password = ProcessInfo.processInfo.environment[passwordVariable], !password.isEmpty {
+        if location.password == nil, let password = ProcessInfo.processInfo.environment[passwordVariable],
+            !password.isEmpty
+        {
             location.password = password
         }
         return location
@@ -51,7 +53,9 @@ struct PostgresOptions: ParsableArguments {
         if url != nil && hasDirectory {
             throw ValidationError("give either \(directoryOption) or --postgres URL, not both")
         }
-        if let (url, source) = resolvedURL(hasDirectory: hasDirectory) { _ = try Self.location(url: url, source: source) }
+        if let (url, source) = resolvedURL(hasDirectory: hasDirectory) {
+            _ = try Self.location(url: url, source: source)
+        }
     }
 
     /// Connects to the database (and creates or migrates StreamKit's tables).

@@ -66,13 +66,16 @@ struct PostgresStoreSummary: Encodable {
         var lines = ["store \(id)  (\(database))"]
         guard damage.isEmpty || lastPosition > 0 else { return lines + damage.map { "  DAMAGE: \($0)" } }
         let positions = lastPosition > 0 ? "positions 1…\(lastPosition)" : "no entries"
-        lines.append("  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
-        lines.append("  retention: " + (retentionPolicy.map { "the store's own policy, \($0.text)" } ?? "the server's default"))
+        lines.append(
+            "  \(positions), rows \(rows), entries \(lastPosition), spaces \(spaces), segments \(segments.count)")
+        lines.append(
+            "  retention: " + (retentionPolicy.map { "the store's own policy, \($0.text)" } ?? "the server's default"))
         if !deletions.isEmpty {
             lines.append("  deletions: \(deletions.count) (rows still holding their entries; compaction rewrites them)")
             for deletion in deletions {
                 lines.append(
-                    "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), in positions up to \(deletion.through)")
+                    "    \(deletion.space)/\(deletion.segment): sequences before \(deletion.before), in positions up to \(deletion.through)"
+                )
             }
         }
         lines += ConsumerSummary.lines(consumers)

@@ -18,7 +18,8 @@ struct PostgresStores {
     ) async throws -> Result {
         var options = PostgresLog.Options()
         options.maxConnections = 4
-        let log = try await PostgresOptions.connect(location, options: options, logger: quietLogger("streamkit.postgres"))
+        let log = try await PostgresOptions.connect(
+            location, options: options, logger: quietLogger("streamkit.postgres"))
         do {
             let result = try await body(PostgresStores(log: log, location: location))
             await log.close()
@@ -91,6 +92,7 @@ struct PostgresStores {
     static func damage(_ store: Store, _ error: StreamKitError) -> String {
         let blocks = store.damagedBlocks
         guard !blocks.isEmpty else { return error.message }
-        return blocks.map { "row at positions \($0.firstPosition)…\($0.lastPosition): \($0.reason)" }.joined(separator: "; ")
+        return blocks.map { "row at positions \($0.firstPosition)…\($0.lastPosition): \($0.reason)" }.joined(
+            separator: "; ")
     }
 }

@@ -23,7 +23,9 @@ enum Remote {
     /// Parses a store id.
     /// - Throws: `ValidationError` (usage, status 64) for anything but a UUID.
     static func storeID(_ text: String) throws -> UUID {
-        guard let id = UUID(uuidString: text) else { throw ValidationError("--store must be a store id (UUID), got '\(text)'") }
+        guard let id = UUID(uuidString: text) else {
+            throw ValidationError("--store must be a store id (UUID), got '\(text)'")
+        }
         return id
     }
 
@@ -60,7 +62,8 @@ enum Remote {
         case .unauthorized where error.message.hasPrefix("the TLS handshake"):
             return CLIError("\(error.message) — for a private CA pass --ca-file PEM")
         case .unauthorized:
-            return CLIError("\(error.message) — pass a valid token with --token or \(tokenVariable) (see `streamkit token`)")
+            return CLIError(
+                "\(error.message) — pass a valid token with --token or \(tokenVariable) (see `streamkit token`)")
         case .forbidden:
             return CLIError("\(error.message) — mint one for it with `streamkit token --store ID` or `--all`")
         case .storeUnavailable, .notFound:  // The message names the server and what happened.

@@ -23,6 +23,8 @@ struct RetentionOptions: ParsableArguments {
 
     /// The policy the bounds make (no bound keeps everything).
     var policy: LogRetention.Policy {
-        .init(maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value, maxEntriesPerSegment: retentionMaxEntries)
+        .init(
+            maxAge: retentionMaxAge?.value, maxBytes: retentionMaxBytes?.value,
+            maxEntriesPerSegment: retentionMaxEntries)
     }
 }

@@ -26,7 +26,8 @@ struct StoreSummary: Encodable {
                 }
                 lines.append(
                     "    \(segment.segment): \(segment.entries) entries, sequences \(segment.firstSequence)…"
-                        + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))")
+                        + "\(segment.lastSequence), \(isoTime(segment.firstTimestamp)) … \(isoTime(segment.lastTimestamp))"
+                )
             }
             return lines
         }
@@ -122,7 +123,9 @@ struct StoreSummary: Encodable {
 
         var bySegment: [String: Segment] = [:]
         var order: [String] = []
-        func note(space: String, segment: String, count: Int, first: UInt64, last: UInt64, firstTs: Int64, lastTs: Int64) {
+        func note(
+            space: String, segment: String, count: Int, first: UInt64, last: UInt64, firstTs: Int64, lastTs: Int64
+        ) {
             let key = space + "\u{0}" + segment
             if var known = bySegment[key] {
                 known.entries += count
@@ -195,8 +198,9 @@ struct StoreSummary: Encodable {
                     let size = { (path: String) in
                         ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
                     }
-                    bytes.append(size(StoreLayout(root: path).logPath(firstPosition: block.fileFirstPosition))
-                        + size(StoreLayout(root: path).indexPath(firstPosition: block.fileFirstPosition)))
+                    bytes.append(
+                        size(StoreLayout(root: path).logPath(firstPosition: block.fileFirstPosition))
+                            + size(StoreLayout(root: path).indexPath(firstPosition: block.fileFirstPosition)))
                 } else {
                     newest[newest.count - 1] = max(newest[newest.count - 1], block.header.maxTimestamp)
                 }
@@ -205,7 +209,9 @@ struct StoreSummary: Encodable {
             expiredBytes = bytes.prefix(expiredFiles).reduce(0, +)
             var expiredStored = 0
             let expired = Set(files.prefix(expiredFiles))
-            for block in reader.blocks where expired.contains(block.fileFirstPosition) { expiredStored += block.header.storedLength }
+            for block in reader.blocks where expired.contains(block.fileFirstPosition) {
+                expiredStored += block.header.storedLength
+            }
             liveBytes = max(0, storedBytes - deletedBytesOnDisk - expiredStored)
         } else {
             liveBytes = max(0, storedBytes - deletedBytesOnDisk)

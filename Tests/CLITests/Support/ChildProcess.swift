@@ -5,7 +5,8 @@ import Testing
 /// The `streamkit` binary next to the test bundle.
 enum StreamKitBinary {
     static var path: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streamkit").path
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("streamkit")
+            .path
     }
 
     /// The test process's environment without the variables the tool reads, plus `extra`.
@@ -53,7 +54,9 @@ final class ChildProcess: @unchecked Sendable {
     /// Starts `streamkit arguments…`; `stdin` is written and closed at once when given, else left open
     /// (see ``closeInput()``). With a `launcher` (e.g. `["/usr/bin/prlimit", "--nofile=256:"]`) that command
     /// starts `streamkit` instead.
-    init(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], launcher: [String] = []) throws {
+    init(
+        _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], launcher: [String] = []
+    ) throws {
         let process = Process()
         if let tool = launcher.first {
             process.executableURL = URL(fileURLWithPath: tool)
@@ -144,7 +147,9 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Waits for at least `count` complete stdout lines and returns them.
     func lines(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [String] {
-        try await wait(for: "\(count) stdout lines", timeout: timeout) { $0.stdoutLines.count >= count || !$0.isRunning }
+        try await wait(for: "\(count) stdout lines", timeout: timeout) {
+            $0.stdoutLines.count >= count || !$0.isRunning
+        }
         let lines = stdoutLines
         if lines.count < count {
             throw TimedOut(description: "the process exited after \(lines.count) of \(count) lines; stderr: \(stderr)")
@@ -229,7 +234,9 @@ func closedPort() throws -> Int {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = 0
     let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     try #require(bound == 0)
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)

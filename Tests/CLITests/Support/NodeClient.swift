@@ -37,7 +37,8 @@ enum NodeClient {
         do {
             for (index, node) in nodes.enumerated() {
                 publishers.append(
-                    try startPublishing(payloads[index], through: node, store: store, space: space, segment: segment(index)))
+                    try startPublishing(
+                        payloads[index], through: node, store: store, space: space, segment: segment(index)))
             }
         } catch {
             for publisher in publishers { publisher.stop() }
@@ -83,7 +84,9 @@ enum NodeClient {
         tail.signal(SIGINT)
         let ended = try await tail.finished(timeout: .seconds(60))
         try #require(ended.status == 0, "tail through \(url) failed: \(ended.stderr)")
-        try #require(ended.stdoutLines.count == count, "tail through \(url) printed \(ended.stdoutLines.count) entries, not \(count)")
+        try #require(
+            ended.stdoutLines.count == count,
+            "tail through \(url) printed \(ended.stdoutLines.count) entries, not \(count)")
         return ended.stdoutLines
     }
 

@@ -33,14 +33,16 @@ enum TestDatabase {
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw PsqlFailed(description: "psql failed (\(process.terminationStatus)): \(String(decoding: message, as: UTF8.self))")
+            throw PsqlFailed(
+                description: "psql failed (\(process.terminationStatus)): \(String(decoding: message, as: UTF8.self))")
         }
     }
 
     /// `psql` in PATH, or beside the server in Debian's `/usr/lib/postgresql/*/bin` (newest first).
     private static func psqlPath() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/psql") {
+        for directory in path.split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(directory)/psql") {
             return "\(directory)/psql"
         }
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
@@ -48,7 +50,8 @@ enum TestDatabase {
             let candidate = "/usr/lib/postgresql/\(version)/bin/psql"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        throw PsqlFailed(description: "psql not found (PATH or /usr/lib/postgresql/*/bin); install the PostgreSQL client")
+        throw PsqlFailed(
+            description: "psql not found (PATH or /usr/lib/postgresql/*/bin); install the PostgreSQL client")
     }
 
     struct MissingServer: Error, CustomStringConvertible {

@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
-@testable import StreamKitClient
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Client bugs the chaos test found, each pinned down frame by frame against a server-role `MuxConnection`
 /// (``MuxPair``: waiting for the client's frames is a signal, never a wall-clock poll).

@@ -1,5 +1,5 @@
-import StreamKitTestSupport
 import Foundation
+import StreamKitTestSupport
 
 /// How long the chaos test strikes and with which seed: `STREAMKIT_CHAOS_SECONDS` (default 20; longer for a soak)
 /// and `STREAMKIT_CHAOS_SEED` (default random, printed, so a failing run's schedule can be replayed);
@@ -21,7 +21,9 @@ struct ChaosSettings: Sendable {
         gracefulRestarts: environment("STREAMKIT_CHAOS_GRACEFUL_RESTARTS") != "0")
 
     /// The test's time limit: the strike window plus room to settle and verify.
-    static var timeLimitMinutes: Int { Int((current.seconds + 90 + Double(Chaos.overtime.components.seconds)) / 60) + 1 }
+    static var timeLimitMinutes: Int {
+        Int((current.seconds + 90 + Double(Chaos.overtime.components.seconds)) / 60) + 1
+    }
 
     private static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
@@ -32,4 +34,3 @@ struct ChaosSettings: Sendable {
         SplitMix64(seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15)
     }
 }
-

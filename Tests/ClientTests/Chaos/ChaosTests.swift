@@ -1,10 +1,11 @@
-import StreamKitTestSupport
 import Foundation
 import Logging
 import MetricsTestKit
-@testable import StreamKitClient
+import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// The WebSocket transport under chaos (issue #5): while a producer writes small batches with known sequences to
 /// one segment, a reader consumes it with resumed reads and a subscriber follows its status, a seeded schedule
@@ -322,7 +323,9 @@ enum ChaosProducer {
                     acknowledged = statuses.last?.lastSequence
                 }
                 guard acknowledged == next + count - 1 else {
-                    report.issue(rig.log, "batch \(next)…\(next + count - 1) acknowledged up to \(String(describing: acknowledged))")
+                    report.issue(
+                        rig.log,
+                        "batch \(next)…\(next + count - 1) acknowledged up to \(String(describing: acknowledged))")
                     break
                 }
                 report.acknowledged = next + count - 1
@@ -354,7 +357,8 @@ enum ChaosProducer {
         let giveUp = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < giveUp, !Task.isCancelled {
             do {
-                return try await rig.client.peek(store: rig.store, space: ChaosTests.space, segment: ChaosTests.segment)?
+                return try await rig.client.peek(
+                    store: rig.store, space: ChaosTests.space, segment: ChaosTests.segment)?
                     .sequence ?? 0
             } catch let error as StreamKitError where error.isRetryable {
                 try? await Task.sleep(for: .milliseconds(5))
@@ -393,7 +397,9 @@ enum ChaosReader {
     /// committed, so a read that ends short of its bound lost entries. The next read opens after the last entry
     /// seen, until `target` is set and reached. While the producer runs the reader pauses now and then, so it lags
     /// (up to ``maxLag`` entries, to keep the final catch-up short) and its reads span strikes.
-    static func run(_ rig: ChaosRig, acknowledged: Box<UInt64>, target: Box<UInt64?>, random: SplitMix64) async
+    static func run(
+        _ rig: ChaosRig, acknowledged: Box<UInt64>, target: Box<UInt64?>, random: SplitMix64
+    ) async
         -> ReaderReport
     {
         var random = random

@@ -57,7 +57,9 @@ func webSocketExample(registry: StoreRegistry, secret: [UInt8]) async throws -> 
 }
 
 /// README: a subscription to every segment of a space.
-func subscriptionExample(client: StreamKitClient, store: UUID, seen: @escaping @Sendable (SegmentStatus) -> Void)
+func subscriptionExample(
+    client: StreamKitClient, store: UUID, seen: @escaping @Sendable (SegmentStatus) -> Void
+)
     async throws -> Subscription
 {
     let subscription = try await client.subscribe(store: store, space: "orders", segment: "*") { status in
@@ -93,7 +95,10 @@ func consumerExample(client: StreamKitClient, store: UUID) async throws -> Int {
 
 // README: an aggregate, folded from its events.
 struct Account: Aggregate, Codable {
-    enum Event: Codable, Sendable { case deposited(Int), withdrawn(Int) }
+    enum Event: Codable, Sendable {
+        case deposited(Int)
+        case withdrawn(Int)
+    }
     var balance = 0
 
     mutating func apply(_ event: Event) {
@@ -212,7 +217,9 @@ struct ReadmeExamplesTests {
         let blocks = Self.swiftBlocks(in: readme, section: "## Using the client")
         #expect(blocks.count == 5)
         let code = try String(contentsOf: source, encoding: .utf8)
-        for example in ["embeddedExample", "webSocketExample", "subscriptionExample", "leaseExample", "consumerExample"] {
+        for example in [
+            "embeddedExample", "webSocketExample", "subscriptionExample", "leaseExample", "consumerExample",
+        ] {
             let body = try #require(Self.body(of: example, in: code), "\(example) not found")
             #expect(blocks.contains(body), "README.md has no block equal to the body of \(example):\n\(body)")
         }

@@ -13,7 +13,9 @@ struct ClientMetricsTests {
     private static let duration = "streamkit_client_operation_duration"
     private static let errors = "streamkit_client_operation_errors_total"
 
-    @Test("every publish records its duration under operation publish and counts its record", arguments: TransportKind.allCases)
+    @Test(
+        "every publish records its duration under operation publish and counts its record",
+        arguments: TransportKind.allCases)
     func publishRecordsItsDuration(_ kind: TransportKind) async throws {
         let metrics = TestMetrics()
         let h = try await ClientHarness.make(kind) { $0.metricsFactory = metrics }
@@ -134,7 +136,9 @@ struct ClientMetricsTests {
         await h.tearDown()
     }
 
-    @Test("a read's entries are counted in bulk and its duration recorded once it ends", arguments: TransportKind.allCases)
+    @Test(
+        "a read's entries are counted in bulk and its duration recorded once it ends", arguments: TransportKind.allCases
+    )
     func readsCountEntriesInBulk(_ kind: TransportKind) async throws {
         let metrics = TestMetrics()
         let h = try await ClientHarness.make(kind) { $0.metricsFactory = metrics }
@@ -158,7 +162,8 @@ struct ClientMetricsTests {
         for record in records(2...8) { feed.yield(record) }
         feed.finish()
 
-        let statuses = try await collect(h.client.produce(store: h.storeID, space: "s", segment: "g", records: upstream))
+        let statuses = try await collect(
+            h.client.produce(store: h.storeID, space: "s", segment: "g", records: upstream))
 
         #expect(statuses.last?.lastSequence == 8)
         #expect(metrics.counterTotal(label: "streamkit_client_records_produced_total") == 8)

@@ -108,7 +108,9 @@ struct ClientTracingTests {
         await h.tearDown()
     }
 
-    @Test("a read resumed after a lost connection reopens in the read's trace: each server span is the client span's child")
+    @Test(
+        "a read resumed after a lost connection reopens in the read's trace: each server span is the client span's child"
+    )
     func resumedReadCarriesTheReadsContext() async throws {
         let h = try await observedWebSocketHarness()
         try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...1_000))

@@ -17,11 +17,13 @@ struct InProcessClientOverPostgresTests {
         static func start(_ log: PostgresLog, ownsLog: Bool) -> Node {
             var store = StoreConfiguration()
             store.logger.logLevel = .warning
-            let registry = StoreRegistry(root: "", configuration: log.registryConfiguration(RegistryConfiguration(store: store)))
+            let registry = StoreRegistry(
+                root: "", configuration: log.registryConfiguration(RegistryConfiguration(store: store)))
             var configuration = ClientConfiguration()
             configuration.logger.logLevel = .critical
             return Node(
-                registry: registry, client: StreamKitClient(transport: .inProcess(registry), configuration: configuration),
+                registry: registry,
+                client: StreamKitClient(transport: .inProcess(registry), configuration: configuration),
                 log: ownsLog ? log : nil)
         }
 
@@ -81,7 +83,9 @@ struct InProcessClientOverPostgresTests {
         }
     }
 
-    @Test("a produce through one node on a sequence another node's client already took fails with sequenceConflict naming the next one")
+    @Test(
+        "a produce through one node on a sequence another node's client already took fails with sequenceConflict naming the next one"
+    )
     func compareAndAppendHoldsAcrossNodes() async throws {
         try await withTwoNodes { a, b in
             let store = UUID()
@@ -89,7 +93,8 @@ struct InProcessClientOverPostgresTests {
             try await b.client.produce(store: store, space: "accounts", segment: "acc-7", records: Self.records(3...3))
 
             let error = try await #require(throws: StreamKitError.self) {
-                try await a.client.produce(store: store, space: "accounts", segment: "acc-7", records: Self.records(3...3))
+                try await a.client.produce(
+                    store: store, space: "accounts", segment: "acc-7", records: Self.records(3...3))
             }
 
             #expect(error.code == .sequenceConflict)

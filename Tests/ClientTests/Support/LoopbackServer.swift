@@ -10,7 +10,9 @@ final class LoopbackServer: Sendable {
     private let configuration: StreamKitServer.Configuration
     private let server: Mutex<StreamKitServer?>
 
-    private init(registry: StoreRegistry, port: Int, configuration: StreamKitServer.Configuration, server: StreamKitServer) {
+    private init(
+        registry: StoreRegistry, port: Int, configuration: StreamKitServer.Configuration, server: StreamKitServer
+    ) {
         self.registry = registry
         self.port = port
         self.configuration = configuration

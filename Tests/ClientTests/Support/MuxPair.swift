@@ -1,8 +1,9 @@
 import NIOCore
-@testable import StreamKitClient
 import StreamKitWire
 import Synchronization
 import Testing
+
+@testable import StreamKitClient
 
 /// A client connection wired to a server-role `MuxConnection`, without a socket: the test plays the server, frame by
 /// frame.

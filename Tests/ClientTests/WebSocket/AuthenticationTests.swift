@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Tokens over the WebSocket transport: asked for on every dial, a refused one is a permanent `unauthorized`
 /// (unless told to retry), a store the token does not grant is `forbidden`.
@@ -47,7 +48,8 @@ struct AuthenticationTests {
     @Test func retryAuthFailuresAsksForAFreshTokenOnEachAttempt() async throws {
         let good = Self.token()
         let tokens = TokenProvider { call in call < 3 ? "stale" : good }
-        let policy = RetryPolicy(maxAttempts: 5, initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(5), multiplier: 2)
+        let policy = RetryPolicy(
+            maxAttempts: 5, initialBackoff: .milliseconds(1), maxBackoff: .milliseconds(5), multiplier: 2)
         let h = try await securedHarness(tokens: tokens, retryPolicy: policy) { $0.retryAuthFailures = true }
         try await h.client.publish(store: h.storeID, space: "s", segment: "g", payload: [1])
         #expect(tokens.count == 3)
@@ -98,7 +100,9 @@ struct AuthenticationTests {
         let h = try await securedHarness(tokens: tokens, retryPolicy: .default)
         try await h.client.produce(store: h.storeID, space: "s", segment: "g", records: records(1...3))
 
-        let refused = await errorCode { _ = try await h.client.deleteSegment(store: h.storeID, space: "s", segment: "g") }
+        let refused = await errorCode {
+            _ = try await h.client.deleteSegment(store: h.storeID, space: "s", segment: "g")
+        }
         let kept = try await collect(h.client.consumeSegment(store: h.storeID, space: "s", segment: "g"))
         mayDelete.update { $0 = true }
         try await h.server?.restart()  // The next dial asks for a token again.

@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
-@testable import StreamKitClient
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// The client connection against a server-role `MuxConnection`, frame by frame, without a socket: how each way a
 /// stream can end reaches its consumer.
@@ -48,7 +49,8 @@ struct ClientConnectionTests {
         }
         #expect(loss.isRetryable)
         await #expect(throws: ConnectionUnusable.self) {
-            _ = try await pair.client.open(.spaces, store: UUID(), receiver: StreamInbox(autoConsume: true), closeAfterOpen: true)
+            _ = try await pair.client.open(
+                .spaces, store: UUID(), receiver: StreamInbox(autoConsume: true), closeAfterOpen: true)
         }
     }
 

@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// `connectionEvents()`: a lost connection and its recovery are reported with the reads and subscriptions that
 /// resume; listeners finish when the client closes.

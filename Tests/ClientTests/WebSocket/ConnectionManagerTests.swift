@@ -1,9 +1,10 @@
 import Logging
-@testable import StreamKitClient
 import StreamKitEngine
 import StreamKitWire
 import Synchronization
 import Testing
+
+@testable import StreamKitClient
 
 /// The WebSocket transport's connection manager, with dials stubbed: what the background reconnect loop does with
 /// what a dial hands back.

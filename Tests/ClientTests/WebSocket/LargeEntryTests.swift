@@ -26,7 +26,9 @@ struct LargeEntryTests {
     }
 
     /// Every entry of the segment through the three reads (segment, space, several spaces).
-    private static func readAll(_ h: ClientHarness, space: String, segment: String) async throws
+    private static func readAll(
+        _ h: ClientHarness, space: String, segment: String
+    ) async throws
         -> (segment: [Entry], space: [Entry], spaces: [Entry])
     {
         let bySegment = try await collect(h.client.consumeSegment(store: h.storeID, space: space, segment: segment))
@@ -66,7 +68,9 @@ struct LargeEntryTests {
         await h.tearDown()
     }
 
-    @Test("the largest record (largest payload, most metadata a store accepts) reads back; a metadata byte more is refused")
+    @Test(
+        "the largest record (largest payload, most metadata a store accepts) reads back; a metadata byte more is refused"
+    )
     func largestRecordReadsBackAndOneByteMoreIsRefused() async throws {
         let h = try await ClientHarness.make(.webSocket)
         let payload = Self.payload(Self.maxPayload, seed: 8)

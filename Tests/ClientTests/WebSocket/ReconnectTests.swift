@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// The WebSocket transport across a dropped connection: reads resume exactly where they were, subscriptions
 /// subscribe again, an interrupted produce fails (retryably) instead of being replayed.
@@ -42,7 +43,8 @@ struct ReconnectTests {
         let h = try await webSocketHarness()
         for round in UInt64(0)..<300 {
             for space in ["a", "b", "c"] {
-                try await h.client.publish(store: h.storeID, space: space, segment: "g", payload: Array("\(space)\(round)".utf8))
+                try await h.client.publish(
+                    store: h.storeID, space: space, segment: "g", payload: Array("\(space)\(round)".utf8))
             }
         }
         let expected = try await collect(h.client.consume(store: h.storeID, spaces: ["a": .start, "c": .start]))

@@ -1,9 +1,10 @@
 import Foundation
 import Logging
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// `wss://`: the server with a certificate made at test time by a test CA, and clients that trust that CA, trust
 /// another one, or do not speak TLS.
@@ -93,7 +94,8 @@ struct TLSTests {
         let port = try #require(h.server).port
         var options = WebSocketOptions(url: "wss://127.0.0.1:\(port)/streamkit")
         options.tls = ClientTLS(trustRootsPath: certificates.caPath)
-        let client = StreamKitClient(transport: .webSocket(options), configuration: ClientConfiguration(retryPolicy: .none))
+        let client = StreamKitClient(
+            transport: .webSocket(options), configuration: ClientConfiguration(retryPolicy: .none))
 
         let error = await #expect(throws: StreamKitError.self) { _ = try await client.spaces(store: h.storeID) }
 
@@ -107,7 +109,8 @@ struct TLSTests {
         defer { certificates.remove() }
         var configuration = StreamKitServer.Configuration(authentication: .none, port: 0)
         configuration.tls = ServerTLS(
-            certificateChainPath: certificates.serverCertificatePath, privateKeyPath: certificates.directory + "/missing.pem")
+            certificateChainPath: certificates.serverCertificatePath,
+            privateKeyPath: certificates.directory + "/missing.pem")
         var registryConfiguration = RegistryConfiguration()
         registryConfiguration.inMemory = true
         let server = StreamKitServer(

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import StreamKitClient
 import Testing
+
+@testable import StreamKitClient
 
 /// Parsing `ws://` URLs: what the upgrade request asks for.
 struct WebSocketEndpointTests {
@@ -22,10 +23,13 @@ struct WebSocketEndpointTests {
     }
 
     @Test(arguments: [
-        ("wss://h", "h", 443, true, false), ("wss://h:8443/x", "h", 8443, true, false), ("ws://h", "h", 80, false, false),
+        ("wss://h", "h", 443, true, false), ("wss://h:8443/x", "h", 8443, true, false),
+        ("ws://h", "h", 80, false, false),
         ("WSS://127.0.0.1:9", "127.0.0.1", 9, true, true), ("wss://[::1]:9", "::1", 9, true, true),
     ])
-    func wssSelectsTLSAndPort443ByDefault(_ url: String, _ host: String, _ port: Int, _ secure: Bool, _ address: Bool) throws {
+    func wssSelectsTLSAndPort443ByDefault(
+        _ url: String, _ host: String, _ port: Int, _ secure: Bool, _ address: Bool
+    ) throws {
         let endpoint = try WebSocketEndpoint(parsing: url)
         #expect(endpoint.host == host && endpoint.port == port)
         #expect(endpoint.isSecure == secure)

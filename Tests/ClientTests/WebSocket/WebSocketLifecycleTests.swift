@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// Connections of the WebSocket transport: opened lazily and shared, re-dialled on demand, and all stopped by
 /// `close()`.

@@ -1,8 +1,9 @@
 import Foundation
-@testable import StreamKitClient
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
+
+@testable import StreamKitClient
 
 /// A harness for the WebSocket-only tests: the client's own timers on real time (so a retry while the server
 /// is briefly down needs no manual clock), fast retries and reconnects, and a small stream window so a server

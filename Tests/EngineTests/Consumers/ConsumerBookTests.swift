@@ -3,6 +3,7 @@ import StreamKitLogFiles
 import StreamKitTestSupport
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
 
 /// The acknowledgement batcher: many acknowledgements, few storage writes; deferred ones wait for the interval
@@ -37,7 +38,8 @@ struct ConsumerBookTests {
         let book = ConsumerBook(storage: storage, clock: clock.engineClock, interval: .seconds(3600))
 
         try await book.acknowledge(
-            "c", position: ConsumerPosition(offsets: ["s": Offset(position: 5, timestamp: 5)]), fencingToken: 0, time: 1,
+            "c", position: ConsumerPosition(offsets: ["s": Offset(position: 5, timestamp: 5)]), fencingToken: 0,
+            time: 1,
             durable: true)
 
         #expect(storage.writes == 2)
@@ -51,7 +53,9 @@ struct ConsumerBookTests {
 
         try await book.acknowledge("ghost", position: .start, fencingToken: 0, time: 1, durable: false)
         await book.flush()
-        let next = await streamKitError { try await book.acknowledge("ghost", position: .start, fencingToken: 0, time: 1, durable: false) }
+        let next = await streamKitError {
+            try await book.acknowledge("ghost", position: .start, fencingToken: 0, time: 1, durable: false)
+        }
 
         #expect(next?.code == .notFound)
     }

@@ -3,6 +3,7 @@ import MetricsTestKit
 import StreamKitLogFiles
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
 
 /// Durable named consumers: positions kept with the log on every backend, forward-only, fenced by lease tokens,
@@ -21,7 +22,9 @@ struct ConsumerTests {
         try await fixture.store.produce(space: "s", segment: "a", records: records(1...30))
         try await fixture.store.produce(space: "s", segment: "b", records: records(1...30))
         let created = try await fixture.store.createConsumer(name: "billing", target: .spaces(["s"]))
-        let read = try await fixture.store.consume(spaces: created.position.offsets.isEmpty ? ["s": .start] : created.position.offsets).collect()
+        let read = try await fixture.store.consume(
+            spaces: created.position.offsets.isEmpty ? ["s": .start] : created.position.offsets
+        ).collect()
         let processed = read[0..<37]
 
         try await fixture.store.acknowledge(
@@ -51,8 +54,10 @@ struct ConsumerTests {
             let again = try await store.createConsumer(name: "late", target: .spaces(["s"]))  // Existing: unchanged.
             try await store.produce(space: "s", segment: "a", records: records(11...12))
             let after = try await store.consume(spaces: ["s": spaces.position.offset(of: "s")]).collect()
-            let afterSegment = try await store.consumeSegment(space: "s", segment: "a", minSequence: segment.position.sequence + 1)
-                .collect()
+            let afterSegment = try await store.consumeSegment(
+                space: "s", segment: "a", minSequence: segment.position.sequence + 1
+            )
+            .collect()
 
             #expect(after.map(\.sequence) == [11, 12])
             #expect(afterSegment.map(\.sequence) == [11, 12])
@@ -62,20 +67,26 @@ struct ConsumerTests {
     }
 
     @Test(arguments: Backend.allCases)
-    func positionsOnlyMoveForwardAndALowerFencingTokenIsRefusedOnceAHigherOneAcknowledged(_ backend: Backend) async throws {
+    func positionsOnlyMoveForwardAndALowerFencingTokenIsRefusedOnceAHigherOneAcknowledged(
+        _ backend: Backend
+    ) async throws {
         try await withStore(backend, configuration: Self.configuration()) { fixture in
             let store = fixture.store
             try await store.produce(space: "s", segment: "a", records: records(1...10))
             let consumer = try await store.createConsumer(name: "c", target: .segment(space: "s", segment: "a"))
             let entries = try await store.consumeSegment(space: "s", segment: "a").collect()
 
-            try await store.acknowledge(consumer: "c", through: consumer.position.advanced(through: entries[5]), fencingToken: 7)
-            try await store.acknowledge(consumer: "c", through: consumer.position.advanced(through: entries[2]), fencingToken: 7)
+            try await store.acknowledge(
+                consumer: "c", through: consumer.position.advanced(through: entries[5]), fencingToken: 7)
+            try await store.acknowledge(
+                consumer: "c", through: consumer.position.advanced(through: entries[2]), fencingToken: 7)
             let kept = try await store.consumer(named: "c")
             let stale = await streamKitError {
-                try await store.acknowledge(consumer: "c", through: consumer.position.advanced(through: entries[8]), fencingToken: 6)
+                try await store.acknowledge(
+                    consumer: "c", through: consumer.position.advanced(through: entries[8]), fencingToken: 6)
             }
-            try await store.acknowledge(consumer: "c", through: consumer.position.advanced(through: entries[8]), fencingToken: 9)
+            try await store.acknowledge(
+                consumer: "c", through: consumer.position.advanced(through: entries[8]), fencingToken: 9)
             let taken = try await store.consumer(named: "c")
 
             #expect(kept?.position.sequence == 6)
@@ -92,8 +103,12 @@ struct ConsumerTests {
             let store = fixture.store
             _ = try await store.createConsumer(name: "c", target: .spaces(["s"]))
 
-            let otherTarget = await streamKitError { _ = try await store.createConsumer(name: "c", target: .spaces(["t"])) }
-            let emptyName = await streamKitError { _ = try await store.createConsumer(name: "", target: .spaces(["s"])) }
+            let otherTarget = await streamKitError {
+                _ = try await store.createConsumer(name: "c", target: .spaces(["t"]))
+            }
+            let emptyName = await streamKitError {
+                _ = try await store.createConsumer(name: "", target: .spaces(["s"]))
+            }
             let longName = await streamKitError {
                 _ = try await store.createConsumer(name: String(repeating: "n", count: 241), target: .spaces(["s"]))
             }
@@ -159,7 +174,8 @@ struct ConsumerTests {
         try await withStore(backend, configuration: Self.configuration()) { fixture in
             let store = fixture.store
             for round in UInt64(0)..<10 {  // Interleaved segments over many 1 KiB blocks.
-                try await store.produce(space: "s", segment: "a", records: records((round * 10 + 1)...(round * 10 + 10)))
+                try await store.produce(
+                    space: "s", segment: "a", records: records((round * 10 + 1)...(round * 10 + 10)))
                 try await store.produce(space: "s", segment: "b", records: records((round * 5 + 1)...(round * 5 + 5)))
                 try await store.produce(space: "t", segment: "c", records: records((round * 3 + 1)...(round * 3 + 3)))
             }
@@ -246,7 +262,9 @@ struct ConsumerTests {
         await store.close()
 
         let durable = await streamKitError { try await store.acknowledge(consumer: "c", through: .start) }
-        let deferred = await streamKitError { try await store.acknowledge(consumer: "c", through: .start, durable: false) }
+        let deferred = await streamKitError {
+            try await store.acknowledge(consumer: "c", through: .start, durable: false)
+        }
         let create = await streamKitError { _ = try await store.createConsumer(name: "d", target: .spaces(["s"])) }
 
         #expect(durable?.code == .storeClosing)
@@ -265,7 +283,9 @@ struct ConsumerTests {
         bytes[bytes.count - 3] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: path))
 
-        let error = await streamKitError { _ = try await Store.open(id: UUID(), directory: directory, configuration: StoreFixture.quiet()) }
+        let error = await streamKitError {
+            _ = try await Store.open(id: UUID(), directory: directory, configuration: StoreFixture.quiet())
+        }
 
         #expect(error?.code == .corrupt)
     }

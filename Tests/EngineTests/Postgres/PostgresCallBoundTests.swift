@@ -2,6 +2,7 @@ import Foundation
 import StreamKitTestSupport
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 

@@ -3,6 +3,7 @@ import PostgresNIO
 import StreamKitLogFiles
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 
@@ -22,7 +23,8 @@ import Testing
                 """, logger: log.logger
             ).decode((Int64, Int32, Int64, Int16, Int32, Int64, ByteBuffer).self) {
                 entries += try BatchCodec.decode(
-                    body: Array(buffer: body), codec: UInt8(codec), rawLength: Int(rawLength), checksum: UInt32(checksum),
+                    body: Array(buffer: body), codec: UInt8(codec), rawLength: Int(rawLength),
+                    checksum: UInt32(checksum),
                     entryCount: Int(count), firstPosition: UInt64(first), firstTimestamp: timestamp)
             }
             return entries
@@ -49,12 +51,15 @@ import Testing
         for t in UInt64(0)..<10 {
             let range = (t * 5 + 1)...(t * 5 + 5)
             try await store.produce(
-                space: "s", segment: "secret", records: range.map { Record(sequence: $0, payload: Self.marker + Array("-\($0)".utf8)) })
+                space: "s", segment: "secret",
+                records: range.map { Record(sequence: $0, payload: Self.marker + Array("-\($0)".utf8)) })
             try await store.produce(space: "s", segment: "kept", records: records(range, tag: "kept"))
         }
         try await store.deleteSegment(space: "s", segment: "secret")
         let before = try await store.consumeSpace(space: "s").collect()
-        let heldBefore = try await Self.rowEntries(log, store: store.id).filter { $0.payload.bytes.starts(with: Self.marker) }.count
+        let heldBefore = try await Self.rowEntries(log, store: store.id).filter {
+            $0.payload.bytes.starts(with: Self.marker)
+        }.count
         let recorded = try await Self.deletionRows(log, store: store.id)
 
         let outcome = try #require(try await store.compact())
@@ -63,9 +68,12 @@ import Testing
         let rows = try await Self.rowEntries(log, store: store.id)
         let left = try await Self.deletionRows(log, store: store.id)
         await store.close()
-        let reopened = try #require(try await log.openStore(id: store.id, configuration: configuration, creating: false))
+        let reopened = try #require(
+            try await log.openStore(id: store.id, configuration: configuration, creating: false))
         let afterReopen = try await reopened.consumeSpace(space: "s").collect()
-        let reused = await streamKitError { try await reopened.produce(space: "s", segment: "secret", records: records(1...1)) }
+        let reused = await streamKitError {
+            try await reopened.produce(space: "s", segment: "secret", records: records(1...1))
+        }
         try await reopened.produce(space: "s", segment: "secret", records: records(51...51))
         let continued = try await reopened.consumeSegment(space: "s", segment: "secret").collect()
         await reopened.close()

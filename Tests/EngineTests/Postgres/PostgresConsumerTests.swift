@@ -2,6 +2,7 @@ import Foundation
 import StreamKitLogFiles
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 
@@ -18,11 +19,14 @@ import Testing
         let again = try await b.createConsumer(name: "billing", target: .spaces(["s"]))  // The same consumer.
         let entries = try await a.consumeSpace(space: "s").collect()
 
-        try await a.acknowledge(consumer: "billing", through: created.position.advanced(through: entries[7]), fencingToken: 5)
+        try await a.acknowledge(
+            consumer: "billing", through: created.position.advanced(through: entries[7]), fencingToken: 5)
         let seenOnB = try await b.consumer(named: "billing")
-        try await b.acknowledge(consumer: "billing", through: created.position.advanced(through: entries[11]), fencingToken: 9)
+        try await b.acknowledge(
+            consumer: "billing", through: created.position.advanced(through: entries[11]), fencingToken: 9)
         let stale = await streamKitError {
-            try await a.acknowledge(consumer: "billing", through: created.position.advanced(through: entries[19]), fencingToken: 5)
+            try await a.acknowledge(
+                consumer: "billing", through: created.position.advanced(through: entries[19]), fencingToken: 5)
         }
         await b.catchUp(SegmentKey(space: "s", segment: "g"), through: 20)
         let lagOnB = try await b.consumerStatuses(named: "billing").first?.lag.entries
@@ -30,7 +34,8 @@ import Testing
         let log = try await TestPostgres.log()
         let reopened = try #require(try await log.openStore(id: a.id, configuration: configuration, creating: false))
         let afterReopen = try await reopened.consumer(named: "billing")
-        let resumed = try await reopened.consume(spaces: ["s": afterReopen?.position.offset(of: "s") ?? .start]).collect()
+        let resumed = try await reopened.consume(spaces: ["s": afterReopen?.position.offset(of: "s") ?? .start])
+            .collect()
         await reopened.close()
 
         #expect(again == created)

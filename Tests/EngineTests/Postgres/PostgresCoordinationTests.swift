@@ -2,6 +2,7 @@ import Foundation
 import StreamKitPostgres
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// Leases and worker presence of a store in PostgreSQL, shared by every node that opens it: each node is its own
@@ -12,7 +13,9 @@ import Testing
 
     // MARK: - Leases
 
-    @Test("a lease acquired on one node is refused on another while live, and granted there after release with a higher token")
+    @Test(
+        "a lease acquired on one node is refused on another while live, and granted there after release with a higher token"
+    )
     func leaseExcludesOtherNodesUntilReleased() async throws {
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
@@ -36,7 +39,9 @@ import Testing
         await nodes.close()
     }
 
-    @Test("an expired lease is granted on another node with a higher token, and the old holder's renewal says it was taken")
+    @Test(
+        "an expired lease is granted on another node with a higher token, and the old holder's renewal says it was taken"
+    )
     func expiredLeaseMovesToAnotherNode() async throws {
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
@@ -60,14 +65,17 @@ import Testing
         await nodes.close()
     }
 
-    @Test("fencing tokens rise across nodes and after every node reopens the store, and are at least wall-clock nanoseconds")
+    @Test(
+        "fencing tokens rise across nodes and after every node reopens the store, and are at least wall-clock nanoseconds"
+    )
     func fencingTokensRiseAcrossNodesAndReopens() async throws {
         let nodes = try await Nodes.open(2)
         let wallBefore = UInt64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
         var tokens: [UInt64] = []
         for round in 0..<6 {
             let store = nodes.stores[round % 2]
-            let lease = try #require(try await store.acquireLease(key: "k\(round % 3)", holder: "h\(round)", ttlSeconds: 60))
+            let lease = try #require(
+                try await store.acquireLease(key: "k\(round % 3)", holder: "h\(round)", ttlSeconds: 60))
             tokens.append(lease.fencingToken)
             try await store.releaseLease(lease)
         }
@@ -75,7 +83,8 @@ import Testing
         await nodes.close()
 
         let reopened = try await TestPostgres.node()
-        let store = try #require(try await reopened.openStore(id: id, configuration: StoreFixture.quiet(), creating: false))
+        let store = try #require(
+            try await reopened.openStore(id: id, configuration: StoreFixture.quiet(), creating: false))
         let afterReopen = try #require(try await store.acquireLease(key: "k0", holder: "later", ttlSeconds: 60))
         await store.close()
         await reopened.close()
@@ -108,16 +117,19 @@ import Testing
         await nodes.close()
     }
 
-    @Test("renewal and release need the live holder and token, and say whether the lease was released, taken or expired")
+    @Test(
+        "renewal and release need the live holder and token, and say whether the lease was released, taken or expired")
     func renewAndReleaseErrors() async throws {
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
         let lease = try #require(try await a.acquireLease(key: "job", holder: "one", ttlSeconds: 10))
         let renewed = try await b.renewLease(lease, ttlSeconds: 60)
-        let forged = Lease(key: "job", holder: "one", fencingToken: lease.fencingToken + 1, expiresAt: 0, ttl: lease.ttl)
+        let forged = Lease(
+            key: "job", holder: "one", fencingToken: lease.fencingToken + 1, expiresAt: 0, ttl: lease.ttl)
         let wrongToken = await streamKitError { _ = try await b.renewLease(forged) }
         let wrongHolder = await streamKitError {
-            try await a.releaseLease(Lease(key: "job", holder: "two", fencingToken: lease.fencingToken, expiresAt: 0, ttl: lease.ttl))
+            try await a.releaseLease(
+                Lease(key: "job", holder: "two", fencingToken: lease.fencingToken, expiresAt: 0, ttl: lease.ttl))
         }
         try await b.releaseLease(renewed)
         let releasedTwice = await streamKitError { try await a.releaseLease(lease) }
@@ -184,7 +196,11 @@ import Testing
         let other = try await nodes.stores[1].acquireLease(key: "clé", holder: holder, ttlSeconds: 60)
         let workers = try await nodes.stores[1].workerInventory().workers
 
-        #expect(seen == Lease(key: key, holder: holder, fencingToken: lease.fencingToken, expiresAt: seen?.expiresAt ?? 0, ttl: lease.ttl))
+        #expect(
+            seen
+                == Lease(
+                    key: key, holder: holder, fencingToken: lease.fencingToken, expiresAt: seen?.expiresAt ?? 0,
+                    ttl: lease.ttl))
         #expect(other != nil, "a key that is a prefix up to the NUL is another key")
         #expect(workers.map(\.workerID) == ["wörker\u{0}"])
         #expect(workers.first?.metadata == ["zone": "ä\u{0}\"1\"", "🔑": ""])
@@ -219,13 +235,17 @@ import Testing
         await nodes.close()
     }
 
-    @Test("re-registering a worker id on another node replaces the older generation, whose heartbeat then fails with notFound")
+    @Test(
+        "re-registering a worker id on another node replaces the older generation, whose heartbeat then fails with notFound"
+    )
     func reRegistrationOnAnotherNodeReplaces() async throws {
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
         let older = try await a.registerWorker(workerID: "w", heartbeatSeconds: 30)
         let newer = try await b.registerWorker(workerID: "w", heartbeatSeconds: 30)
-        let heartbeat = await streamKitError { try await a.workerHeartbeat(workerID: "w", generation: older.generation) }
+        let heartbeat = await streamKitError {
+            try await a.workerHeartbeat(workerID: "w", generation: older.generation)
+        }
         let unknownGeneration = await streamKitError {
             try await a.workerHeartbeat(workerID: "w", generation: newer.generation + 1_000)
         }
@@ -251,7 +271,9 @@ import Testing
         await nodes.close()
     }
 
-    @Test("a worker that misses three heartbeat intervals is evicted on every node; its heartbeat then fails with notFound")
+    @Test(
+        "a worker that misses three heartbeat intervals is evicted on every node; its heartbeat then fails with notFound"
+    )
     func missedHeartbeatsEvict() async throws {
         let nodes = try await Nodes.open(2)
         let (a, b) = (nodes.stores[0], nodes.stores[1])
@@ -265,7 +287,9 @@ import Testing
             return after.workers.map(\.workerID) == ["steady"]
         }
         let goneFor = a.configuration.clock.now() - start
-        let heartbeat = await streamKitError { try await a.workerHeartbeat(workerID: "brief", generation: brief.generation) }
+        let heartbeat = await streamKitError {
+            try await a.workerHeartbeat(workerID: "brief", generation: brief.generation)
+        }
 
         #expect(goneFor >= 2_999_000_000, "evicted only after 3 missed 1 s intervals (by the database's clock)")
         // Two membership changes since "brief" registered: "steady" registered, and "brief" was evicted (on a loaded
@@ -288,13 +312,17 @@ import Testing
             let errors: [StreamKitError?] = [
                 await streamKitError { _ = try await store.acquireLease(key: "", holder: "h", ttlSeconds: 10) },
                 await streamKitError { _ = try await store.acquireLease(key: "k", holder: "h", ttlSeconds: 0.5) },
-                await streamKitError { _ = try await store.acquireLease(key: "k", holder: String(repeating: "h", count: 257), ttlSeconds: 10) },
+                await streamKitError {
+                    _ = try await store.acquireLease(
+                        key: "k", holder: String(repeating: "h", count: 257), ttlSeconds: 10)
+                },
                 await streamKitError { _ = try await store.renewLease(lease, ttlSeconds: 100_000) },
                 await streamKitError { _ = try await store.registerWorker(workerID: "w", heartbeatSeconds: 301) },
                 await streamKitError { _ = try await store.registerWorker(workerID: "w", heartbeatSeconds: Int.max) },
                 await streamKitError { _ = try await store.registerWorker(workerID: "w", heartbeatSeconds: -1) },
                 await streamKitError {
-                    _ = try await store.registerWorker(workerID: "w", metadata: ["m": String(repeating: "x", count: 4_096)])
+                    _ = try await store.registerWorker(
+                        workerID: "w", metadata: ["m": String(repeating: "x", count: 4_096)])
                 },
             ]
             for error in errors { #expect(error?.code == .invalidArgument, "\(String(describing: error))") }

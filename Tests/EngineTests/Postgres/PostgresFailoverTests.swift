@@ -3,23 +3,28 @@ import PostgresNIO
 import StreamKitLogFiles
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 
 /// The database's log going back under a node (a failover to a replica that had not received every commit): the
 /// node must not hand out positions it already read with other contents.
 @Suite struct PostgresFailoverTests {
-    @Test("a node whose commit gets positions it already read with other contents fails it with corrupt, and refuses every append after it")
+    @Test(
+        "a node whose commit gets positions it already read with other contents fails it with corrupt, and refuses every append after it"
+    )
     func logGoingBackStopsAppends() async throws {
         let log = try await TestPostgres.node()
         let store = try #require(try await log.openStore(id: UUID(), configuration: StoreFixture.quiet()))
         for sequence in UInt64(1)...3 {
-            try await store.produce(space: "s", segment: "g", records: [Record(sequence: sequence, payload: [UInt8(sequence)])])
+            try await store.produce(
+                space: "s", segment: "g", records: [Record(sequence: sequence, payload: [UInt8(sequence)])])
         }
         // The database as a replica that had received only the first commit would have it.
         let id = store.id
         try await log.withConnection { connection in
-            try await connection.query("DELETE FROM streamkit_batches WHERE store = \(id) AND first_position > 1", logger: log.logger)
+            try await connection.query(
+                "DELETE FROM streamkit_batches WHERE store = \(id) AND first_position > 1", logger: log.logger)
             try await connection.query(
                 """
                 UPDATE streamkit_stores SET head = 1,
@@ -27,7 +32,8 @@ import Testing
                 WHERE store = \(id)
                 """, logger: log.logger)
             try await connection.query(
-                "UPDATE streamkit_segments SET last_sequence = 1, last_transaction = 1 WHERE store = \(id)", logger: log.logger)
+                "UPDATE streamkit_segments SET last_sequence = 1, last_transaction = 1 WHERE store = \(id)",
+                logger: log.logger)
         }
 
         let diverged = await streamKitError {

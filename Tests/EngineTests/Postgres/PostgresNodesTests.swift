@@ -3,6 +3,7 @@ import StreamKitLogFiles
 import StreamKitPostgres
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// Several nodes over one store in PostgreSQL, in one process: each node is its own `PostgresLog` (its own pool,
@@ -32,7 +33,9 @@ import Testing
         }
     }
 
-    @Test("producers racing on the same sequences through two nodes get exactly one winner; the loser's conflict names the next sequence")
+    @Test(
+        "producers racing on the same sequences through two nodes get exactly one winner; the loser's conflict names the next sequence"
+    )
     func racingProducersGetExactlyOneWinner() async throws {
         let nodes = try await Nodes.open(2)
         var winners: [UInt64: Int] = [:]
@@ -143,7 +146,8 @@ import Testing
                 for t in 0..<4 {
                     group.addTask {
                         for i in 0..<15 {
-                            try await store.publish(space: "s", segment: "shared", payload: Array("n\(n)t\(t)i\(i)".utf8))
+                            try await store.publish(
+                                space: "s", segment: "shared", payload: Array("n\(n)t\(t)i\(i)".utf8))
                         }
                     }
                 }
@@ -163,7 +167,8 @@ import Testing
     func groupCommitIsolatesConflicts() async throws {
         let nodes = try await Nodes.open(2)
         // Node 1 takes sequence 1 of "contested"; node 0 then offers sequence 1 again among 16 good producers.
-        _ = try await nodes.stores[1].produce(space: "s", segment: "contested", records: [Record(sequence: 1, payload: [1])])
+        _ = try await nodes.stores[1].produce(
+            space: "s", segment: "contested", records: [Record(sequence: 1, payload: [1])])
         let results = await withTaskGroup(of: (String, StreamKitError?).self) { group in
             for p in 0..<16 {
                 group.addTask {
@@ -198,7 +203,8 @@ import Testing
         #expect(conflict.code == .sequenceConflict)
         #expect(conflict.expectedSequence == 2)
         let store = nodes.stores[0]
-        #expect(try await store.consumeSegment(space: "s", segment: "contested").collect().map(\.payload.bytes) == [[1]])
+        #expect(
+            try await store.consumeSegment(space: "s", segment: "contested").collect().map(\.payload.bytes) == [[1]])
         // 80 transactions of node 0 went to the database in fewer transactions (rows).
         let rows = try await TestPostgres.rowCount(store: store.id)
         #expect(rows < 81, "\(rows) rows for 81 transactions")
@@ -210,15 +216,18 @@ import Testing
         let nodes = try await Nodes.open(2)
         for n in 0..<2 {
             _ = try await nodes.stores[n].produce(
-                space: "s", segment: "g\(n)", records: (1...300).map { Record(sequence: $0, payload: Array(repeating: UInt8(n), count: 100)) })
+                space: "s", segment: "g\(n)",
+                records: (1...300).map { Record(sequence: $0, payload: Array(repeating: UInt8(n), count: 100)) })
         }
         let id = nodes.stores[0].id
         await nodes.stores[0].close()
-        let reopened = try #require(try await nodes.logs[0].openStore(id: id, configuration: StoreFixture.quiet(), creating: false))
+        let reopened = try #require(
+            try await nodes.logs[0].openStore(id: id, configuration: StoreFixture.quiet(), creating: false))
         let entries = try await reopened.consumeSpace(space: "s").collect()
         #expect(entries.count == 600)
         #expect(entries.map(\.position) == Array(1...600))
-        #expect(try await reopened.consumeSegment(space: "s", segment: "g1").collect().map(\.sequence) == Array(1...300))
+        #expect(
+            try await reopened.consumeSegment(space: "s", segment: "g1").collect().map(\.sequence) == Array(1...300))
         // Producing continues after the segment's last sequence.
         let conflict = await streamKitError {
             try await reopened.produce(space: "s", segment: "g0", records: [Record(sequence: 1, payload: [])])

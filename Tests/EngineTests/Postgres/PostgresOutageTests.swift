@@ -4,12 +4,15 @@ import StreamKitLogFiles
 import StreamKitPostgres
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// PostgreSQL stopped and started again under a producing store: a private cluster of the test's own (from
 /// `scripts/postgres.sh`), so that stopping it disturbs no other test.
 @Suite(.serialized) struct PostgresOutageTests {
-    @Test("while PostgreSQL is down produce fails with retryable storeUnavailable and acknowledges nothing; lease and presence queries fail the same way instead of answering empty; once it is back, producing goes on and reads hold exactly what was acknowledged")
+    @Test(
+        "while PostgreSQL is down produce fails with retryable storeUnavailable and acknowledges nothing; lease and presence queries fail the same way instead of answering empty; once it is back, producing goes on and reads hold exactly what was acknowledged"
+    )
     func producingThroughAnOutage() async throws {
         let cluster = try PrivateCluster.start()
         defer { cluster.remove() }
@@ -24,7 +27,8 @@ import Testing
         let store = try #require(try await log.openStore(id: UUID(), configuration: StoreFixture.quiet()))
         var acknowledged: [UInt64] = []
         for sequence in UInt64(1)...10 {
-            _ = try await store.produce(space: "s", segment: "g", records: [Record(sequence: sequence, payload: [UInt8(sequence)])])
+            _ = try await store.produce(
+                space: "s", segment: "g", records: [Record(sequence: sequence, payload: [UInt8(sequence)])])
             acknowledged.append(sequence)
         }
 
@@ -60,7 +64,8 @@ import Testing
         acknowledged.append(12)
 
         await store.close()
-        let reopened = try #require(try await log.openStore(id: store.id, configuration: StoreFixture.quiet(), creating: false))
+        let reopened = try #require(
+            try await log.openStore(id: store.id, configuration: StoreFixture.quiet(), creating: false))
         let entries = try await reopened.consumeSegment(space: "s", segment: "g").collect()
         #expect(entries.map(\.sequence) == acknowledged)
         await reopened.close()
@@ -70,7 +75,8 @@ import Testing
 
 /// What a cluster a test starts inherits from the test process.
 @Suite struct PrivateClusterTests {
-    @Test("a cluster a test starts holds none of the test process's descriptors (it held other tests' listening sockets)")
+    @Test(
+        "a cluster a test starts holds none of the test process's descriptors (it held other tests' listening sockets)")
     func theServerInheritsNoDescriptor() throws {
         // A descriptor without close-on-exec, as NIO's listening sockets are.
         let path = NSTemporaryDirectory() + "streamkit-inherited-" + UUID().uuidString
@@ -145,7 +151,9 @@ struct PrivateCluster {
         // Nothing else of this process: the server the script starts would keep every inherited descriptor open
         // for its life, the listening sockets of other tests' servers included, whose restarts on the same port
         // then failed with "address in use" (posix_spawn, unlike Foundation's Process, passes them all on).
-        guard sk_spawn_close_from(&actions, 3) == 0 else { throw ScriptFailure(output: "cannot close inherited descriptors") }
+        guard sk_spawn_close_from(&actions, 3) == 0 else {
+            throw ScriptFailure(output: "cannot close inherited descriptors")
+        }
         let argv = ["/bin/bash", script] + arguments
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for argument in cArguments { free(argument) } }

@@ -4,6 +4,7 @@ import StreamKitLogFiles
 import StreamKitTestSupport
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 
@@ -18,7 +19,8 @@ import Testing
         let (writer, reader) = (nodes.stores[0], nodes.stores[1])
         for t in UInt64(0)..<40 {
             try await writer.produce(
-                space: "s", segment: "g", records: records((t * 10 + 1)...(t * 10 + 10), tag: String(repeating: "x", count: 100)))
+                space: "s", segment: "g",
+                records: records((t * 10 + 1)...(t * 10 + 10), tag: String(repeating: "x", count: 100)))
         }
         await reader.catchUp(SegmentKey(space: "s", segment: "g"), through: 400)
         let early = try #require(try await reader.consumeSpace(space: "s", limit: 3).collect().last).offset
@@ -36,7 +38,8 @@ import Testing
         let segment = try await reader.consumeSegment(space: "s", segment: "g").collect()
         await nodes.close()
         let log = try await TestPostgres.log()
-        let reopened = try #require(try await log.openStore(id: writer.id, configuration: configuration, creating: false))
+        let reopened = try #require(
+            try await log.openStore(id: writer.id, configuration: configuration, creating: false))
         let afterReopen = try await reopened.consumeSpace(space: "s").collect()
         try await reopened.produce(space: "s", segment: "g", records: records(401...401))
         let last = try await reopened.peek(space: "s", segment: "g")
@@ -66,9 +69,11 @@ import Testing
         let writer = try #require(try await writerLog.openStore(id: UUID(), configuration: writerConfiguration))
         for t in UInt64(0)..<20 {
             try await writer.produce(
-                space: "s", segment: "g", records: records((t * 10 + 1)...(t * 10 + 10), tag: String(repeating: "x", count: 100)))
+                space: "s", segment: "g",
+                records: records((t * 10 + 1)...(t * 10 + 10), tag: String(repeating: "x", count: 100)))
         }
-        let reader = try #require(try await readerLog.openStore(id: writer.id, configuration: readerConfiguration, creating: false))
+        let reader = try #require(
+            try await readerLog.openStore(id: writer.id, configuration: readerConfiguration, creating: false))
 
         try #require(try await writer.applyRetention(.init(maxBytes: 4 << 10)) != nil)
         let first = try #require(try await writer.consumeSpace(space: "s", limit: 1).collect().first)
@@ -102,7 +107,9 @@ import Testing
         let outcome = try await store.applyRetention(.init(maxAge: .seconds(1800)))
         let listed = await store.segments(space: "s")
         let space = try await store.consumeSpace(space: "s").collect()
-        let reused = await streamKitError { try await store.produce(space: "s", segment: "old", records: records(1...1)) }
+        let reused = await streamKitError {
+            try await store.produce(space: "s", segment: "old", records: records(1...1))
+        }
         await store.close()
 
         #expect(kept == nil)
@@ -127,7 +134,8 @@ import Testing
         let first = await other.status(space: "s", segment: "g")?.firstSequence
         await nodes.close()
         let log = try await TestPostgres.log()
-        let reopened = try #require(try await log.openStore(id: setter.id, configuration: configuration, creating: false))
+        let reopened = try #require(
+            try await log.openStore(id: setter.id, configuration: configuration, creating: false))
         let afterReopen = try await reopened.retentionPolicy()
         try await reopened.setRetentionPolicy(nil)
         let cleared = try await reopened.retentionPolicy()

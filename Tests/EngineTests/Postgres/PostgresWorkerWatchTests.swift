@@ -2,6 +2,7 @@ import Foundation
 import StreamKitPostgres
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// Watching the worker inventory of a store in PostgreSQL: changes made through another node arrive through the

@@ -1,14 +1,16 @@
 import Foundation
+import StreamKitLogFiles
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
-import StreamKitLogFiles
 
 @Suite(.timeLimit(.minutes(1))) struct BlockCacheTests {
     private static func block(_ index: Int) -> [Entry] {
         [
             Entry(
-                position: UInt64(index + 1), space: "s", segment: "g", sequence: UInt64(index + 1), timestamp: Int64(index),
+                position: UInt64(index + 1), space: "s", segment: "g", sequence: UInt64(index + 1),
+                timestamp: Int64(index),
                 transactionID: UUID(), transactionNumber: UInt64(index + 1), endsTransaction: true, payload: [1, 2, 3])
         ]
     }

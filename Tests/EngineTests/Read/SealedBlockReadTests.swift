@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import StreamKitEngine
 import StreamKitLogFiles
+import Testing
+
+@testable import StreamKitEngine
 
 /// Reads served from sealed blocks rather than the tail: the tail keeps almost nothing, blocks are small, so
 /// segment and space reads hand out windows of decoded blocks and switch to batches where blocks are shared.
@@ -25,8 +26,9 @@ import StreamKitLogFiles
         }
     }
 
-    @Test("a segment read from sealed blocks returns each sequence once, in order, whatever the bounds and pages",
-          arguments: Backend.allCases)
+    @Test(
+        "a segment read from sealed blocks returns each sequence once, in order, whatever the bounds and pages",
+        arguments: Backend.allCases)
     func segmentFromBlocks(backend: Backend) async throws {
         try await withStore(backend, configuration: Self.configuration()) { fixture in
             let store = fixture.store
@@ -36,12 +38,14 @@ import StreamKitLogFiles
             var paged: [UInt64] = []
             var next: UInt64 = 1
             while true {
-                let page = try await store.consumeSegment(space: "x", segment: "a", minSequence: next, limit: 37).collect()
+                let page = try await store.consumeSegment(space: "x", segment: "a", minSequence: next, limit: 37)
+                    .collect()
                 guard let last = page.last else { break }
                 paged += page.map(\.sequence)
                 next = last.sequence + 1
             }
-            let middle = try await store.consumeSegment(space: "x", segment: "a", minSequence: 33, maxSequence: 201).collect()
+            let middle = try await store.consumeSegment(space: "x", segment: "a", minSequence: 33, maxSequence: 201)
+                .collect()
             let interleaved = try await store.consumeSegment(space: "x", segment: "b").collect()
 
             #expect(all.map(\.sequence) == Array(1...320))
@@ -53,8 +57,9 @@ import StreamKitLogFiles
         }
     }
 
-    @Test("a space read from sealed blocks skips other spaces and resumes from offsets without loss or repeats",
-          arguments: Backend.allCases)
+    @Test(
+        "a space read from sealed blocks skips other spaces and resumes from offsets without loss or repeats",
+        arguments: Backend.allCases)
     func spaceFromBlocks(backend: Backend) async throws {
         try await withStore(backend, configuration: Self.configuration()) { fixture in
             let store = fixture.store
@@ -92,7 +97,8 @@ import StreamKitLogFiles
                     group.addTask {
                         reader.isMultiple(of: 2)
                             ? try await store.consumeSegment(space: "x", segment: "a").collect().map(\.sequence)
-                            : try await store.consumeSpace(space: "x").collect().filter { $0.segment == "a" }.map(\.sequence)
+                            : try await store.consumeSpace(space: "x").collect().filter { $0.segment == "a" }.map(
+                                \.sequence)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }

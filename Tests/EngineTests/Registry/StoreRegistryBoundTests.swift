@@ -9,7 +9,9 @@ import Testing
 @Suite("StoreRegistry open-store bound", .timeLimit(.minutes(1)))
 struct StoreRegistryBoundTests {
     /// A registry over `probe` (in-memory stores, evicted like file stores) with `maxOpenStores` = `bound`.
-    private func registry(bound: Int, probe: OpenerProbe = OpenerProbe(), clock: ManualClock = ManualClock())
+    private func registry(
+        bound: Int, probe: OpenerProbe = OpenerProbe(), clock: ManualClock = ManualClock()
+    )
         -> StoreRegistry
     {
         var configuration = RegistryFixture.configuration(clock: clock, probe: probe)
@@ -79,7 +81,9 @@ struct StoreRegistryBoundTests {
         for id in ids {
             let payloads = try await registry.withExistingStore(id) { store in
                 var payloads: [[UInt8]] = []
-                for try await entry in store.consumeSegment(space: "s", segment: "g") { payloads.append(entry.payload.bytes) }
+                for try await entry in store.consumeSegment(space: "s", segment: "g") {
+                    payloads.append(entry.payload.bytes)
+                }
                 return payloads
             }
             contents.append(payloads ?? [])

@@ -20,7 +20,8 @@ struct StoreRegistryReadOnlyTests {
             let id = UUID()
             let found: Bool
             switch call % 4 {
-            case 0: found = try await registry.withExistingStore(id) { try await $0.peek(space: "s", segment: "g") } != nil
+            case 0:
+                found = try await registry.withExistingStore(id) { try await $0.peek(space: "s", segment: "g") } != nil
             case 1: found = try await registry.withExistingStore(id) { await $0.spaces() } != nil
             case 2: found = try await registry.withExistingStore(id) { try await $0.workerInventory() } != nil
             default: found = try await registry.existingStore(id) != nil
@@ -144,8 +145,12 @@ struct StoreRegistryReadOnlyTests {
                                 return ObjectIdentifier(store)
                             }
                         }
-                        for _ in 0..<4 { race.addTask { try await registry.withExistingStore(id) { ObjectIdentifier($0) } } }
-                        let seen = try await race.reduce(into: Set<ObjectIdentifier>()) { if let store = $1 { $0.insert(store) } }
+                        for _ in 0..<4 {
+                            race.addTask { try await registry.withExistingStore(id) { ObjectIdentifier($0) } }
+                        }
+                        let seen = try await race.reduce(into: Set<ObjectIdentifier>()) {
+                            if let store = $1 { $0.insert(store) }
+                        }
                         return seen.count == 1 ? 0 : 1
                     }
                 }

@@ -2,6 +2,7 @@ import Foundation
 import StreamKitLogFiles
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 @testable import StreamKitPostgres
 
@@ -36,7 +37,8 @@ struct StoreStorageContractTests {
             let log = try await TestPostgres.log()
             let id = UUID()
             let open: @Sendable () async throws -> (any StoreStorage, StoredLog) = {
-                let opened = try await PostgresStorage.open(id: id, log: log, configuration: StoreFixture.quiet(), creating: true)
+                let opened = try await PostgresStorage.open(
+                    id: id, log: log, configuration: StoreFixture.quiet(), creating: true)
                 let (storage, contents) = try #require(opened)
                 return (storage, contents)
             }
@@ -53,11 +55,14 @@ struct StoreStorageContractTests {
         for i in 0..<60 {
             let k = i % keys.count
             let records = (0..<(1 + i % 7)).map { j in
-                Record(sequence: next[k] + UInt64(j), payload: Array("payload \(i).\(j)".utf8), metadata: j == 0 ? ["n": "\(i)"] : [:])
+                Record(
+                    sequence: next[k] + UInt64(j), payload: Array("payload \(i).\(j)".utf8),
+                    metadata: j == 0 ? ["n": "\(i)"] : [:])
             }
             next[k] += UInt64(records.count)
             let transaction = TransactionInput(
-                space: keys[k].0, segment: keys[k].1, transactionID: UUID(), transactionNumber: UInt64(i / keys.count + 1),
+                space: keys[k].0, segment: keys[k].1, transactionID: UUID(),
+                transactionNumber: UInt64(i / keys.count + 1),
                 records: records)
             _ = try await storage.append(transaction)
             appended.append(transaction)
@@ -73,8 +78,9 @@ struct StoreStorageContractTests {
         }
     }
 
-    @Test("appends get dense positions in call order and sealed blocks tile them, each read back as the entries it summarises",
-          arguments: Backend.allCases)
+    @Test(
+        "appends get dense positions in call order and sealed blocks tile them, each read back as the entries it summarises",
+        arguments: Backend.allCases)
     func sealedBlocksTileTheLog(_ backend: Backend) async throws {
         let opened = try await Self.open(backend)
         defer { opened.cleanUp() }
@@ -102,14 +108,19 @@ struct StoreStorageContractTests {
         let expected = appended.flatMap { t in t.records.map { (t.space, t.segment, $0.sequence, $0.payload) } }
         #expect(entries.count == expected.count)
         for (entry, want) in zip(entries, expected) {
-            #expect(entry.space == want.0 && entry.segment == want.1 && entry.sequence == want.2 && Array(entry.payload) == want.3)
+            #expect(
+                entry.space == want.0 && entry.segment == want.1 && entry.sequence == want.2
+                    && Array(entry.payload) == want.3)
         }
-        #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp }, "timestamps strictly increase")
+        #expect(
+            zip(entries, entries.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp }, "timestamps strictly increase"
+        )
         await storage.close()
     }
 
-    @Test("a reopened storage holds what was appended: its sealed blocks and tail cover every position, and the next one follows",
-          arguments: [Backend.file, .postgres])
+    @Test(
+        "a reopened storage holds what was appended: its sealed blocks and tail cover every position, and the next one follows",
+        arguments: [Backend.file, .postgres])
     func reopenedStorageHoldsTheLog(_ backend: Backend) async throws {
         let opened = try await Self.open(backend)
         defer { opened.cleanUp() }
@@ -128,7 +139,9 @@ struct StoreStorageContractTests {
         }
         #expect(contents.tail.map(\.position) == Array(position..<(total + 1)))
         var perSegment: [String: Int] = [:]
-        for run in contents.blocks.flatMap(\.runs) { perSegment[run.space + "/" + run.segment, default: 0] += run.count }
+        for run in contents.blocks.flatMap(\.runs) {
+            perSegment[run.space + "/" + run.segment, default: 0] += run.count
+        }
         for entry in contents.tail { perSegment[entry.space + "/" + entry.segment, default: 0] += 1 }
         var appendedPerSegment: [String: Int] = [:]
         for t in appended { appendedPerSegment[t.space + "/" + t.segment, default: 0] += t.records.count }

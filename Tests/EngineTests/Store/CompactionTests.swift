@@ -1,6 +1,7 @@
 import Foundation
 import StreamKitLogFiles
 import Testing
+
 @testable import StreamKitEngine
 
 /// Compaction erases what deletions cover from the files: the bytes are gone, reads are the same before and
@@ -23,9 +24,13 @@ struct CompactionTests {
         while let name = enumerator?.nextObject() as? String {
             let path = directory + "/" + name
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             let data = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-            if data.count >= bytes.count, (0...(data.count - bytes.count)).contains(where: { data[$0..<($0 + bytes.count)].elementsEqual(bytes) }) {
+            if data.count >= bytes.count,
+                (0...(data.count - bytes.count)).contains(where: { data[$0..<($0 + bytes.count)].elementsEqual(bytes) })
+            {
                 found.append(name)
             }
         }
@@ -39,10 +44,13 @@ struct CompactionTests {
             let range = (t * 5 + 1)...(t * 5 + 5)
             try await store.produce(
                 space: "s", segment: "secret",
-                records: range.map { Record(sequence: $0, payload: marker + Array("-\($0)".utf8), metadata: ["who": "SECRET-MARKER"]) })
+                records: range.map {
+                    Record(sequence: $0, payload: marker + Array("-\($0)".utf8), metadata: ["who": "SECRET-MARKER"])
+                })
             try await store.produce(space: "s", segment: "kept", records: records(range, tag: "kept"))
         }
-        try await store.produce(space: "s", segment: "kept", records: records(101...600, tag: String(repeating: "k", count: 40)))
+        try await store.produce(
+            space: "s", segment: "kept", records: records(101...600, tag: String(repeating: "k", count: 40)))
     }
 
     @Test func compactionErasesDeletedEntriesFromTheFilesAndEveryReadStaysTheSame() async throws {
@@ -78,7 +86,9 @@ struct CompactionTests {
         #expect(outcome.erasedEntries == 100)
         #expect(outcome.rewrittenFiles >= 1)
         #expect(outcome.finishedDeletions.map(\.segment) == ["secret"])
-        #expect(after.map(\.position) == before.map(\.position), "\(after.prefix(3).map { ($0.space, $0.segment, $0.sequence, $0.payload.count) })")
+        #expect(
+            after.map(\.position) == before.map(\.position),
+            "\(after.prefix(3).map { ($0.space, $0.segment, $0.sequence, $0.payload.count) })")
         #expect(after.allSatisfy { $0.segment == "kept" })
         #expect(kept.map(\.sequence) == Array(1...600))
         #expect(left.isEmpty, "still in \(left)")
@@ -146,9 +156,11 @@ struct CompactionTests {
         let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallFiles())
         for t in 0..<UInt64(40) {  // Separate transactions: times with gaps between them.
             try await store.produce(
-                space: "s", segment: "secret", records: ((t * 5 + 1)...(t * 5 + 5)).map { Record(sequence: $0, payload: Self.marker) })
+                space: "s", segment: "secret",
+                records: ((t * 5 + 1)...(t * 5 + 5)).map { Record(sequence: $0, payload: Self.marker) })
         }
-        try await store.produce(space: "s", segment: "kept", records: records(1...400, tag: String(repeating: "k", count: 40)))
+        try await store.produce(
+            space: "s", segment: "kept", records: records(1...400, tag: String(repeating: "k", count: 40)))
         let secret = try await store.consumeSegment(space: "s", segment: "secret").collect()
         let firstKept = try #require(try await store.consumeSegment(space: "s", segment: "kept").collect().first)
         try await store.deleteSegment(space: "s", segment: "secret")
@@ -156,7 +168,9 @@ struct CompactionTests {
         let outcome = try #require(try await store.compact())
         var resumed: [UInt64] = []
         for entry in secret {
-            resumed.append(try #require(try await store.consumeSpace(space: "s", offset: entry.offset, limit: 1).collect().first).position)
+            resumed.append(
+                try #require(try await store.consumeSpace(space: "s", offset: entry.offset, limit: 1).collect().first)
+                    .position)
         }
         await store.close()
         let reopened = try await Store.open(id: store.id, directory: directory, configuration: Self.smallFiles())
@@ -193,7 +207,8 @@ struct CompactionTests {
 
         #expect(segment.map(\.sequence) == Array(51...100))
         #expect(afterRestart.map(\.sequence) == Array(51...100))
-        #expect(afterRestart.allSatisfy { $0.payload.starts(with: Self.marker) && $0.metadata == ["who": "SECRET-MARKER"] })
+        #expect(
+            afterRestart.allSatisfy { $0.payload.starts(with: Self.marker) && $0.metadata == ["who": "SECRET-MARKER"] })
         #expect(status.firstSequence == 51)
         #expect(status.firstTimestamp == afterRestart.first?.timestamp)
     }
@@ -227,7 +242,9 @@ struct CompactionTests {
     /// it) and, with entries not sealed yet, WAL files. Offline compaction removes the spare; it keeps the
     /// deletions while WAL files are left (they may hold deleted frames too) and erases the log files all the same.
     @Test(arguments: [false, true])
-    func offlineCompactionAfterACrashRemovesTheWALSpareAndKeepsDeletionsWhileWALFilesAreLeft(unsealed: Bool) async throws {
+    func offlineCompactionAfterACrashRemovesTheWALSpareAndKeepsDeletionsWhileWALFilesAreLeft(
+        unsealed: Bool
+    ) async throws {
         let directory = NSTemporaryDirectory() + "streamkit-compaction-" + UUID().uuidString
         let crashed = directory + "-crashed"
         defer {
@@ -270,7 +287,8 @@ struct CompactionTests {
 
         let early = try await store.compact()
         let recorded = try StoreManifest.read(directory: directory).deletions
-        try await store.produce(space: "s", segment: "kept", records: records(1...400, tag: String(repeating: "k", count: 60)))
+        try await store.produce(
+            space: "s", segment: "kept", records: records(1...400, tag: String(repeating: "k", count: 60)))
         let late = try #require(try await store.compact())
         let finished = try StoreManifest.read(directory: directory).deletions
         let read = try await store.consumeSegment(space: "s", segment: "secret").collect()

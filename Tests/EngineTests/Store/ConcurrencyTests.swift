@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import StreamKitEngine
 
 @Suite(.timeLimit(.minutes(1))) struct ConcurrencyTests {
-    @Test("racing producers on one segment: exactly one transaction per sequence wins, the rest get conflicts",
-          arguments: Backend.allCases)
+    @Test(
+        "racing producers on one segment: exactly one transaction per sequence wins, the rest get conflicts",
+        arguments: Backend.allCases)
     func compareAndAppendRace(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let store = fixture.store
@@ -37,7 +39,10 @@ import Testing
             #expect(entries.map(\.sequence) == Array(1...UInt64(transactions * 5)))
             // Every transaction is whole: one producer's tag across its five records.
             for chunk in stride(from: 0, to: entries.count, by: 5) {
-                let tags = Set(entries[chunk..<(chunk + 5)].map { String(decoding: $0.payload, as: UTF8.self).split(separator: "-")[0] })
+                let tags = Set(
+                    entries[chunk..<(chunk + 5)].map {
+                        String(decoding: $0.payload, as: UTF8.self).split(separator: "-")[0]
+                    })
                 #expect(tags.count == 1)
             }
             let space = try await store.consumeSpace(space: "s").collect()
@@ -46,8 +51,9 @@ import Testing
         }
     }
 
-    @Test("100 segments produced in parallel are each contiguous and the space holds every entry once",
-          arguments: Backend.allCases)
+    @Test(
+        "100 segments produced in parallel are each contiguous and the space holds every entry once",
+        arguments: Backend.allCases)
     func parallelSegments(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let store = fixture.store

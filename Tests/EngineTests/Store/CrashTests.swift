@@ -1,6 +1,7 @@
 import Foundation
 import StreamKitLogFiles
 import Testing
+
 @testable import StreamKitEngine
 
 /// Kills a producing child process with SIGKILL at random moments and checks, after each kill, that every
@@ -19,12 +20,16 @@ import Testing
         try await killAndRecover(retaining: false)
     }
 
-    @Test("SIGKILL at random moments while retention drops files loses nothing acknowledged and resurrects nothing dropped")
+    @Test(
+        "SIGKILL at random moments while retention drops files loses nothing acknowledged and resurrects nothing dropped"
+    )
     func killDuringRetentionAndRecover() async throws {
         try await killAndRecover(retaining: true)
     }
 
-    @Test("SIGKILL at random moments while segments are truncated and compaction rewrites files loses nothing acknowledged and resurrects nothing deleted; the bytes end up erased")
+    @Test(
+        "SIGKILL at random moments while segments are truncated and compaction rewrites files loses nothing acknowledged and resurrects nothing deleted; the bytes end up erased"
+    )
     func killDuringCompactionAndRecover() async throws {
         try await killAndRecover(retaining: false, compacting: true)
     }
@@ -37,12 +42,14 @@ import Testing
         var firstSeen: [String: UInt64] = [:]  // With retention: the first sequence left only ever moves forward.
         var truncated: [String: UInt64] = [:]  // With compaction: acknowledged truncations (entries before are gone).
         var generator = SystemRandomNumberGenerator()
-        try #require(FileManager.default.isExecutableFile(atPath: Self.childPath), "child not built at \(Self.childPath)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.childPath), "child not built at \(Self.childPath)")
 
         for cycle in 0..<Self.cycles {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: Self.childPath)
-            child.arguments = [directory, id.uuidString] + (retaining ? ["--retain"] : []) + (compacting ? ["--compact"] : [])
+            child.arguments =
+                [directory, id.uuidString] + (retaining ? ["--retain"] : []) + (compacting ? ["--compact"] : [])
             let output = Pipe()
             child.standardOutput = output
             try child.run()
@@ -85,19 +92,24 @@ import Testing
                 let entries = try await store.consumeSegment(space: "crash", segment: name).collect()
                 let first = entries.first?.sequence ?? 1
                 let last = entries.last?.sequence ?? 0
-                #expect(entries.map(\.sequence) == Array(first..<(first + UInt64(entries.count))),
-                        "cycle \(cycle): \(name) is not contiguous")
+                #expect(
+                    entries.map(\.sequence) == Array(first..<(first + UInt64(entries.count))),
+                    "cycle \(cycle): \(name) is not contiguous")
                 #expect(last >= acknowledged[name] ?? 0, "cycle \(cycle): \(name) lost acknowledged entries")
                 #expect(last % 10 == 0, "cycle \(cycle): \(name) ends in a partial transaction")
                 if retaining {
                     #expect(first >= firstSeen[name] ?? 1, "cycle \(cycle): \(name) got dropped entries back")
                     firstSeen[name] = max(firstSeen[name] ?? 1, first)
                 } else if compacting {
-                    #expect(entries.isEmpty || first >= truncated[name] ?? 1, "cycle \(cycle): \(name) got deleted entries back")
+                    #expect(
+                        entries.isEmpty || first >= truncated[name] ?? 1,
+                        "cycle \(cycle): \(name) got deleted entries back")
                 } else {
                     #expect(first == 1, "cycle \(cycle): \(name) lost its first entries")
                 }
-                #expect(entries.allSatisfy { $0.payload.bytes == Array("\(name)-\($0.sequence)".utf8) }, "cycle \(cycle): garbage in \(name)")
+                #expect(
+                    entries.allSatisfy { $0.payload.bytes == Array("\(name)-\($0.sequence)".utf8) },
+                    "cycle \(cycle): garbage in \(name)")
             }
             await store.close()
         }
@@ -113,7 +125,9 @@ import Testing
             #expect(try StoreManifest.read(directory: directory).deletions.isEmpty)
             let left = try LogReader(directory: directory).entries()
             for (name, bound) in truncated {
-                #expect(left.filter { $0.segment == name }.allSatisfy { $0.sequence >= bound }, "\(name): deleted entries left in the files")
+                #expect(
+                    left.filter { $0.segment == name }.allSatisfy { $0.sequence >= bound },
+                    "\(name): deleted entries left in the files")
             }
         }
         if retaining { #expect(firstSeen.values.contains { $0 > 1 }, "retention never dropped anything") }

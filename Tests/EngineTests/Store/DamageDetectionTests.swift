@@ -4,6 +4,7 @@ import MetricsTestKit
 import StreamKitLogFiles
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// Damage in the middle of a closed store's log (a block body, its header intact): the store opens (recovery
@@ -26,7 +27,9 @@ struct DamageDetectionTests {
             try await store.produce(space: "s", segment: "early", records: records(1...200))
             try await store.produce(space: "s", segment: "late", records: records(1...200))
             await store.close()
-            let logs = try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter { $0.hasSuffix(".log") }
+            let logs = try FileManager.default.contentsOfDirectory(atPath: directory + "/log").filter {
+                $0.hasSuffix(".log")
+            }
             #expect(logs.count == 1)
             let logFile = directory + "/log/" + logs[0]
             // Byte 200: file header (64) + block header (64) + 72 bytes into the first block's body.
@@ -63,7 +66,9 @@ struct DamageDetectionTests {
         return scrub
     }
 
-    @Test("a reader that reaches a damaged block fails with corrupt, and the damage is logged at Error once with file and offset, counted, and listed")
+    @Test(
+        "a reader that reaches a damaged block fails with corrupt, and the damage is logged at Error once with file and offset, counted, and listed"
+    )
     func readerReportsDamageOnce() async throws {
         let damaged = try await DamagedStore.make()
         defer { damaged.remove() }
@@ -89,7 +94,9 @@ struct DamageDetectionTests {
         #expect(errors.first?.metadata["file"] == damaged.logFile)
         #expect(errors.first?.metadata["offset"] == "64")
         #expect(errors.first?.metadata["store_id"] == damaged.id.uuidString)
-        #expect(metrics.counterTotal(label: "streamkit_storage_damaged_blocks_total", dimensions: [("found_by", "read")]) == 1)
+        #expect(
+            metrics.counterTotal(label: "streamkit_storage_damaged_blocks_total", dimensions: [("found_by", "read")])
+                == 1)
         await store.close()
     }
 
@@ -102,12 +109,16 @@ struct DamageDetectionTests {
 
         let store = try await damaged.open(scrub: Self.fastScrub, logs: logs, metrics: metrics)
         let deadline = ContinuousClock.now + .seconds(30)
-        while store.damagedBlocks.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while store.damagedBlocks.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
 
         #expect(store.damagedBlocks.map(\.foundBy) == [.scrub])
         #expect(store.damagedBlocks.first?.offset == 64)
         #expect(logs.lines(at: .error).count == 1)
-        #expect(metrics.counterTotal(label: "streamkit_storage_damaged_blocks_total", dimensions: [("found_by", "scrub")]) == 1)
+        #expect(
+            metrics.counterTotal(label: "streamkit_storage_damaged_blocks_total", dimensions: [("found_by", "scrub")])
+                == 1)
         try await store.produce(space: "s", segment: "late", records: records(201...210))
         let late = try await store.consumeSegment(space: "s", segment: "late", minSequence: 150).collect()
         #expect(late.map(\.sequence) == Array(150...210))
@@ -131,7 +142,9 @@ struct DamageDetectionTests {
         let store = try await Store.open(id: UUID(), directory: directory, configuration: configuration)
         let blocks = await store.statistics().blocks
         let deadline = ContinuousClock.now + .seconds(30)
-        while metrics.counterTotal(label: "streamkit_storage_scrubbed_blocks_total") < Int64(blocks), ContinuousClock.now < deadline {
+        while metrics.counterTotal(label: "streamkit_storage_scrubbed_blocks_total") < Int64(blocks),
+            ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(10))
         }
         await store.close()

@@ -2,6 +2,7 @@ import Foundation
 import StreamKitLogFiles
 import StreamKitPostgres
 import Testing
+
 @testable import StreamKitEngine
 
 /// Deleting a segment or its entries before a sequence: gone for every read at once and after a restart,
@@ -56,7 +57,9 @@ struct DeletionTests {
             try await Self.interleaved(store, transactions: 3)
             try await store.deleteSegment(space: "s", segment: "gone")
 
-            let reused = await streamKitError { try await store.produce(space: "s", segment: "gone", records: records(1...1)) }
+            let reused = await streamKitError {
+                try await store.produce(space: "s", segment: "gone", records: records(1...1))
+            }
             try await store.produce(space: "s", segment: "gone", records: records(31...32, tag: "new"))
             let segment = try await store.consumeSegment(space: "s", segment: "gone").collect()
             let space = try await store.consumeSpace(space: "s").collect().filter { $0.segment == "gone" }
@@ -75,14 +78,17 @@ struct DeletionTests {
         try await withStore(backend, configuration: Self.smallBlocks()) { fixture in
             let store = fixture.store
             try await Self.interleaved(store)
-            let kept = try #require(try await store.consumeSegment(space: "s", segment: "gone", minSequence: 155, limit: 1).collect().first)
+            let kept = try #require(
+                try await store.consumeSegment(space: "s", segment: "gone", minSequence: 155, limit: 1).collect().first)
 
             let deleted = try await store.truncateSegment(space: "s", segment: "gone", before: 155)
 
             let fromOne = try await store.consumeSegment(space: "s", segment: "gone").collect()
             let space = try await store.consumeSpace(space: "s").collect().filter { $0.segment == "gone" }
             let status = try #require(await store.status(space: "s", segment: "gone"))
-            let zero = await streamKitError { _ = try await store.truncateSegment(space: "s", segment: "gone", before: 0) }
+            let zero = await streamKitError {
+                _ = try await store.truncateSegment(space: "s", segment: "gone", before: 0)
+            }
             let unknown = await streamKitError { _ = try await store.deleteSegment(space: "s", segment: "never") }
             #expect(deleted == 154)
             #expect(fromOne.map(\.sequence) == Array(155...300))
@@ -137,11 +143,13 @@ struct DeletionTests {
         try await fixture.store.truncateSegment(space: "s", segment: "kept", before: 101)  // exact runs (in memory)
         // Reopened, the index holds block runs (from the sealed blocks): truncate mid-block.
         let reopened = try await fixture.reopen(configuration: Self.smallBlocks())
-        let midBlock = try #require(try await reopened.consumeSegment(space: "s", segment: "gone", minSequence: 77, limit: 1).collect().first)
+        let midBlock = try #require(
+            try await reopened.consumeSegment(space: "s", segment: "gone", minSequence: 77, limit: 1).collect().first)
         try await reopened.truncateSegment(space: "s", segment: "gone", before: 77)
         await reopened.close()
 
-        let store = try await Store.open(id: fixture.store.id, directory: try #require(fixture.directory), configuration: Self.smallBlocks())
+        let store = try await Store.open(
+            id: fixture.store.id, directory: try #require(fixture.directory), configuration: Self.smallBlocks())
         let gone = try await store.consumeSegment(space: "s", segment: "gone").collect()
         let kept = try await store.consumeSegment(space: "s", segment: "kept").collect()
         let space = try await store.consumeSpace(space: "s").collect()
@@ -152,7 +160,10 @@ struct DeletionTests {
         #expect(gone.map(\.sequence) == Array(77...300))
         #expect(kept.map(\.sequence) == Array(101...300))
         #expect(space.count == gone.count + kept.count)
-        #expect(space.allSatisfy { ($0.segment == "gone" && $0.sequence >= 77) || ($0.segment == "kept" && $0.sequence >= 101) })
+        #expect(
+            space.allSatisfy {
+                ($0.segment == "gone" && $0.sequence >= 77) || ($0.segment == "kept" && $0.sequence >= 101)
+            })
         #expect(status.firstSequence == 77)
         #expect(status.firstTimestamp == midBlock.timestamp)
         #expect(files.count == space.count)  // The tools' reader leaves them out too.
@@ -178,8 +189,10 @@ struct DeletionTests {
         let directory = NSTemporaryDirectory() + "streamkit-deletion-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallBlocks())
-        try await store.produce(space: "s", segment: "early", records: records(1...300, tag: String(repeating: "e", count: 60)))
-        try await store.produce(space: "s", segment: "late", records: records(1...1_000, tag: String(repeating: "l", count: 60)))
+        try await store.produce(
+            space: "s", segment: "early", records: records(1...300, tag: String(repeating: "e", count: 60)))
+        try await store.produce(
+            space: "s", segment: "late", records: records(1...1_000, tag: String(repeating: "l", count: 60)))
         try await store.deleteSegment(space: "s", segment: "early")
         let recorded = try StoreManifest.read(directory: directory).deletions
 
@@ -187,7 +200,9 @@ struct DeletionTests {
         let manifest = try StoreManifest.read(directory: directory)
         await store.close()
         let reopened = try await Store.open(id: UUID(), directory: directory, configuration: Self.smallBlocks())
-        let reused = await streamKitError { try await reopened.produce(space: "s", segment: "early", records: records(1...1)) }
+        let reused = await streamKitError {
+            try await reopened.produce(space: "s", segment: "early", records: records(1...1))
+        }
         let listed = await reopened.segments(space: "s")
         await reopened.close()
 
@@ -259,7 +274,9 @@ struct DeletionTests {
         let reopened = try await fixture.reopen(configuration: Self.smallBlocks())
         let space = try await reopened.consumeSpace(space: "s").collect()
         let listed = await reopened.segments(space: "s")
-        let reused = await streamKitError { try await reopened.produce(space: "s", segment: "gone", records: records(1...1)) }
+        let reused = await streamKitError {
+            try await reopened.produce(space: "s", segment: "gone", records: records(1...1))
+        }
         await reopened.close()
 
         #expect(space.map(\.segment) == Array(repeating: "kept", count: 30))

@@ -4,6 +4,7 @@ import StreamKitLogFiles
 import StreamKitPostgres
 import StreamKitTestSupport
 import Testing
+
 @testable import StreamKitEngine
 
 /// The storage backends every behavioural test runs against.
@@ -39,16 +40,11 @@ struct StoreFixture: Sendable {
     /// The shared PostgreSQL log of a store on the `postgres` backend.
     var postgres: PostgresLog? = nil
 
-    init(store: Store, directory: String?, postgres: PostgresLog? = nil) {
-        self.store = store
-        self.directory = directory
-        self.postgres = postgres
-    }
-
     func reopen(configuration: StoreConfiguration = quiet()) async throws -> Store {
         await store.close()
         if let postgres {
-            return try #require(try await postgres.openStore(id: store.id, configuration: configuration, creating: false))
+            return try #require(
+                try await postgres.openStore(id: store.id, configuration: configuration, creating: false))
         }
         guard let directory else { return store }
         return try await Store.open(id: store.id, directory: directory, configuration: configuration)
@@ -72,7 +68,8 @@ struct StoreFixture: Sendable {
 
 /// Runs `body` with a fresh store on `backend`, then tears it down.
 func withStore(
-    _ backend: Backend, configuration: StoreConfiguration = StoreFixture.quiet(), _ body: (StoreFixture) async throws -> Void
+    _ backend: Backend, configuration: StoreConfiguration = StoreFixture.quiet(),
+    _ body: (StoreFixture) async throws -> Void
 ) async throws {
     let fixture = try await StoreFixture.make(backend, configuration: configuration)
     do {
@@ -85,7 +82,9 @@ func withStore(
 }
 
 func records(_ range: ClosedRange<UInt64>, tag: String = "r") -> [Record] {
-    range.map { Record(sequence: $0, payload: Array("\(tag)-\($0)".utf8), metadata: $0 % 7 == 0 ? ["n": "\($0)"] : [:]) }
+    range.map {
+        Record(sequence: $0, payload: Array("\(tag)-\($0)".utf8), metadata: $0 % 7 == 0 ? ["n": "\($0)"] : [:])
+    }
 }
 
 extension AsyncSequence {

@@ -1,9 +1,12 @@
 import Foundation
 import Testing
+
 @testable import StreamKitEngine
 
 @Suite struct ProduceTests {
-    @Test("produced records come back in sequence order with the store's positions and timestamps", arguments: Backend.allCases)
+    @Test(
+        "produced records come back in sequence order with the store's positions and timestamps",
+        arguments: Backend.allCases)
     func roundTrip(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let statuses = try await fixture.store.produce(space: "orders", segment: "o-1", records: records(1...250))
@@ -14,13 +17,17 @@ import Testing
             #expect(entries.map(\.sequence) == Array(1...250))
             #expect(entries.map(\.payload.bytes) == records(1...250).map(\.payload))
             #expect(entries[6].metadata == ["n": "7"])
-            #expect(zip(entries, entries.dropFirst()).allSatisfy { $0.timestamp < $1.timestamp && $0.position < $1.position })
+            #expect(
+                zip(entries, entries.dropFirst()).allSatisfy {
+                    $0.timestamp < $1.timestamp && $0.position < $1.position
+                })
             #expect(entries.first?.timestamp == statuses[0].firstTimestamp)
             #expect(entries.last?.timestamp == statuses[0].lastTimestamp)
         }
     }
 
-    @Test("a long produce is cut into transactions of the configured size, one status each", arguments: Backend.allCases)
+    @Test(
+        "a long produce is cut into transactions of the configured size, one status each", arguments: Backend.allCases)
     func chunking(backend: Backend) async throws {
         var configuration = StoreFixture.quiet()
         configuration.maxRecordsPerTransaction = 100
@@ -39,23 +46,30 @@ import Testing
     func conflictOnFirstSequence(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             try await fixture.store.produce(space: "s", segment: "g", records: records(1...10))
-            let error = await streamKitError { try await fixture.store.produce(space: "s", segment: "g", records: records(12...13)) }
+            let error = await streamKitError {
+                try await fixture.store.produce(space: "s", segment: "g", records: records(12...13))
+            }
             #expect(error?.code == .sequenceConflict)
             #expect(error?.expectedSequence == 11)
             #expect(error?.gotSequence == 12)
-            let again = await streamKitError { try await fixture.store.produce(space: "s", segment: "g", records: records(5...6)) }
+            let again = await streamKitError {
+                try await fixture.store.produce(space: "s", segment: "g", records: records(5...6))
+            }
             #expect(again?.expectedSequence == 11)
             let stored = try await fixture.store.consumeSegment(space: "s", segment: "g").collect()
             #expect(stored.count == 10)
         }
     }
 
-    @Test("a produce whose sequences are not contiguous fails with a sequence conflict and commits nothing of that transaction",
-          arguments: Backend.allCases)
+    @Test(
+        "a produce whose sequences are not contiguous fails with a sequence conflict and commits nothing of that transaction",
+        arguments: Backend.allCases)
     func conflictInsideProduce(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let gappy = records(1...3) + records(5...6)
-            let error = await streamKitError { try await fixture.store.produce(space: "s", segment: "g", records: gappy) }
+            let error = await streamKitError {
+                try await fixture.store.produce(space: "s", segment: "g", records: gappy)
+            }
             #expect(error?.code == .sequenceConflict)
             #expect(error?.expectedSequence == 4)
             let stored = try await fixture.store.consumeSegment(space: "s", segment: "g").collect()
@@ -83,15 +97,25 @@ import Testing
         configuration.maxPayloadBytes = 100
         try await withStore(backend, configuration: configuration) { fixture in
             let store = fixture.store
-            #expect(await streamKitError { try await store.produce(space: "", segment: "g", records: records(1...1)) }?.code == .invalidArgument)
-            #expect(await streamKitError { try await store.produce(space: "s", segment: "", records: records(1...1)) }?.code == .invalidArgument)
-            #expect(await streamKitError { try await store.produce(space: "s", segment: "*", records: records(1...1)) }?.code == .invalidArgument)
+            #expect(
+                await streamKitError { try await store.produce(space: "", segment: "g", records: records(1...1)) }?.code
+                    == .invalidArgument)
+            #expect(
+                await streamKitError { try await store.produce(space: "s", segment: "", records: records(1...1)) }?.code
+                    == .invalidArgument)
+            #expect(
+                await streamKitError { try await store.produce(space: "s", segment: "*", records: records(1...1)) }?
+                    .code == .invalidArgument)
             let long = String(repeating: "x", count: 257)
-            let nameError = await streamKitError { try await store.produce(space: long, segment: "g", records: records(1...1)) }
+            let nameError = await streamKitError {
+                try await store.produce(space: long, segment: "g", records: records(1...1))
+            }
             #expect(nameError?.code == .invalidArgument)
             #expect(nameError?.limit == 256)
             let zero = [Record(sequence: 0, payload: [1])]
-            #expect(await streamKitError { try await store.produce(space: "s", segment: "g", records: zero) }?.code == .invalidArgument)
+            #expect(
+                await streamKitError { try await store.produce(space: "s", segment: "g", records: zero) }?.code
+                    == .invalidArgument)
             let big = [Record(sequence: 1, payload: [UInt8](repeating: 1, count: 101))]
             let bigError = await streamKitError { try await store.produce(space: "s", segment: "g", records: big) }
             #expect(bigError?.code == .limitExceeded)
@@ -143,7 +167,9 @@ import Testing
     func produceAfterClose(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             await fixture.store.close()
-            let error = await streamKitError { try await fixture.store.produce(space: "s", segment: "g", records: records(1...1)) }
+            let error = await streamKitError {
+                try await fixture.store.produce(space: "s", segment: "g", records: records(1...1))
+            }
             #expect(error?.code == .storeClosing)
         }
     }

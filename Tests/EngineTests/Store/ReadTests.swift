@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import StreamKitEngine
 
 @Suite(.timeLimit(.minutes(1))) struct ReadTests {
-    @Test("consumeSegment honours inclusive sequence bounds, exclusive min timestamp, inclusive max timestamp and limit",
-          arguments: Backend.allCases)
+    @Test(
+        "consumeSegment honours inclusive sequence bounds, exclusive min timestamp, inclusive max timestamp and limit",
+        arguments: Backend.allCases)
     func segmentBounds(backend: Backend) async throws {
         var configuration = StoreFixture.quiet()
         configuration.maxRecordsPerTransaction = 10
@@ -13,20 +15,25 @@ import Testing
             try await store.produce(space: "s", segment: "g", records: records(1...100))
             let all = try await store.consumeSegment(space: "s", segment: "g").collect()
 
-            let middle = try await store.consumeSegment(space: "s", segment: "g", minSequence: 10, maxSequence: 20).collect()
+            let middle = try await store.consumeSegment(space: "s", segment: "g", minSequence: 10, maxSequence: 20)
+                .collect()
             #expect(middle.map(\.sequence) == Array(10...20))
             let limited = try await store.consumeSegment(space: "s", segment: "g", minSequence: 95, limit: 3).collect()
             #expect(limited.map(\.sequence) == [95, 96, 97])
-            let afterTime = try await store.consumeSegment(space: "s", segment: "g", minTimestamp: all[49].timestamp).collect()
+            let afterTime = try await store.consumeSegment(space: "s", segment: "g", minTimestamp: all[49].timestamp)
+                .collect()
             #expect(afterTime.first?.sequence == 51)
-            let untilTime = try await store.consumeSegment(space: "s", segment: "g", maxTimestamp: all[9].timestamp).collect()
+            let untilTime = try await store.consumeSegment(space: "s", segment: "g", maxTimestamp: all[9].timestamp)
+                .collect()
             #expect(untilTime.map(\.sequence) == Array(1...10))
             let none = try await store.consumeSegment(space: "s", segment: "unknown").collect()
             #expect(none.isEmpty)
         }
     }
 
-    @Test("a segment read streams far more entries than one batch, interleaved with other segments", arguments: Backend.allCases)
+    @Test(
+        "a segment read streams far more entries than one batch, interleaved with other segments",
+        arguments: Backend.allCases)
     func segmentAcrossBatchesAndBlocks(backend: Backend) async throws {
         var configuration = StoreFixture.quiet()
         configuration.readBatchSize = 64
@@ -35,13 +42,17 @@ import Testing
             for round in 0..<10 {
                 for segment in ["a", "b", "c"] {
                     let first = UInt64(round * 50 + 1)
-                    try await fixture.store.produce(space: "s", segment: segment, records: records(first...(first + 49), tag: segment))
+                    try await fixture.store.produce(
+                        space: "s", segment: segment, records: records(first...(first + 49), tag: segment))
                 }
             }
             for segment in ["a", "b", "c"] {
                 let entries = try await fixture.store.consumeSegment(space: "s", segment: segment).collect()
                 #expect(entries.map(\.sequence) == Array(1...500))
-                #expect(entries.allSatisfy { $0.segment == segment && $0.payload.bytes == Array("\(segment)-\($0.sequence)".utf8) })
+                #expect(
+                    entries.allSatisfy {
+                        $0.segment == segment && $0.payload.bytes == Array("\(segment)-\($0.sequence)".utf8)
+                    })
             }
         }
     }
@@ -56,7 +67,8 @@ import Testing
                     try await fixture.store.produce(space: "s", segment: "seg-\(segment)", records: records(seq...seq))
                     expected.append("seg-\(segment)/\(round)")
                 }
-                try await fixture.store.produce(space: "other", segment: "x", records: records(UInt64(round)...UInt64(round)))
+                try await fixture.store.produce(
+                    space: "other", segment: "x", records: records(UInt64(round)...UInt64(round)))
             }
             let entries = try await fixture.store.consumeSpace(space: "s").collect()
             #expect(entries.map { "\($0.segment)/\($0.sequence)" } == expected)
@@ -67,7 +79,9 @@ import Testing
     @Test("resuming a space read from the last offset never skips and never repeats", arguments: Backend.allCases)
     func resumeByOffset(backend: Backend) async throws {
         try await withStore(backend) { fixture in
-            for segment in 0..<20 { try await fixture.store.produce(space: "s", segment: "g\(segment)", records: records(1...30)) }
+            for segment in 0..<20 {
+                try await fixture.store.produce(space: "s", segment: "g\(segment)", records: records(1...30))
+            }
             var seen: [UInt64] = []
             var offset = Offset.start
             while true {
@@ -87,10 +101,14 @@ import Testing
         try await withStore(backend) { fixture in
             try await fixture.store.produce(space: "s", segment: "g", records: records(1...5))
             let forged = Offset(position: 3, timestamp: 42)
-            let error = await streamKitError { _ = try await fixture.store.consumeSpace(space: "s", offset: forged).collect() }
+            let error = await streamKitError {
+                _ = try await fixture.store.consumeSpace(space: "s", offset: forged).collect()
+            }
             #expect(error?.code == .invalidOffset)
             let beyond = Offset(position: 999, timestamp: 1)
-            let later = await streamKitError { _ = try await fixture.store.consumeSpace(space: "s", offset: beyond).collect() }
+            let later = await streamKitError {
+                _ = try await fixture.store.consumeSpace(space: "s", offset: beyond).collect()
+            }
             #expect(later?.code == .invalidOffset)
         }
     }
@@ -111,8 +129,9 @@ import Testing
         }
     }
 
-    @Test("a space read that runs while producers write sees each committed entry once, in order, then finishes",
-          arguments: Backend.allCases)
+    @Test(
+        "a space read that runs while producers write sees each committed entry once, in order, then finishes",
+        arguments: Backend.allCases)
     func readWhileProducing(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let store = fixture.store
@@ -120,7 +139,9 @@ import Testing
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for w in 0..<4 {
                         group.addTask {
-                            for n in 1...50 { try await store.publish(space: "s", segment: "w\(w)", payload: [UInt8(n)]) }
+                            for n in 1...50 {
+                                try await store.publish(space: "s", segment: "w\(w)", payload: [UInt8(n)])
+                            }
                         }
                     }
                     try await group.waitForAll()
@@ -128,7 +149,8 @@ import Testing
             }
             var seen: [UInt64] = []
             var offset = Offset.start
-            let deadline = ContinuousClock.now + .seconds(45)  // a regression fails the test instead of hanging CI (under the 1-minute limit; a loaded machine needed more than 20 s)
+            // A regression fails the test instead of hanging CI (under the 1-minute limit; a loaded machine needed more than 20 s).
+            let deadline = ContinuousClock.now + .seconds(45)
             while seen.count < 200 && ContinuousClock.now < deadline {
                 let page = try await store.consumeSpace(space: "s", offset: offset).collect()
                 seen += page.map(\.position)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import StreamKitEngine
 
 @Suite struct RestartTests {
@@ -16,7 +17,9 @@ import Testing
             #expect(await reopened.segments(space: "s") == (0..<5).map { "g\($0)" })
             let status = await reopened.status(space: "s", segment: "g3")
             #expect(status?.firstSequence == 1 && status?.lastSequence == 120)
-            let conflict = await streamKitError { try await reopened.produce(space: "s", segment: "g3", records: records(1...1)) }
+            let conflict = await streamKitError {
+                try await reopened.produce(space: "s", segment: "g3", records: records(1...1))
+            }
             #expect(conflict?.expectedSequence == 121)
             try await reopened.produce(space: "s", segment: "g3", records: records(121...130))
             let segment = try await reopened.consumeSegment(space: "s", segment: "g3", minSequence: 100).collect()

@@ -1,6 +1,7 @@
 import Foundation
 import StreamKitLogFiles
 import Testing
+
 @testable import StreamKitEngine
 
 /// A store's own retention policy: kept with its log (so it survives a restart and outlives compaction and
@@ -67,8 +68,10 @@ struct RetentionPolicyTests {
         let policy = LogRetention.Policy(maxBytes: 16 * 1024)
         let store = try await Store.open(id: UUID(), directory: directory, configuration: Self.configuration())
         try await store.setRetentionPolicy(policy)
-        try await store.produce(space: "s", segment: "old", records: records(1...100, tag: String(repeating: "o", count: 60)))
-        try await store.produce(space: "s", segment: "new", records: records(1...400, tag: String(repeating: "n", count: 60)))
+        try await store.produce(
+            space: "s", segment: "old", records: records(1...100, tag: String(repeating: "o", count: 60)))
+        try await store.produce(
+            space: "s", segment: "new", records: records(1...400, tag: String(repeating: "n", count: 60)))
         try await store.truncateSegment(space: "s", segment: "new", before: 50)
 
         let compacted = try await store.compact()
@@ -113,7 +116,8 @@ struct RetentionPolicyTests {
     }
 
     @Test(arguments: [
-        LogRetention.Policy(maxAge: .zero), LogRetention.Policy(maxBytes: 0), LogRetention.Policy(maxEntriesPerSegment: -1),
+        LogRetention.Policy(maxAge: .zero), LogRetention.Policy(maxBytes: 0),
+        LogRetention.Policy(maxEntriesPerSegment: -1),
     ])
     func aPolicyWithABoundThatKeepsNothingIsRefused(policy: LogRetention.Policy) async throws {
         let store = Store(id: UUID(), storage: MemoryStorage(), contents: .empty, configuration: StoreFixture.quiet())

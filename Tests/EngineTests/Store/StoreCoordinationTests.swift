@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import StreamKitEngine
 
 /// A clock tests move by hand.
@@ -47,7 +48,9 @@ final class ManualTime: Sendable {
             #expect(try await store.workerInventory().workers.map(\.workerID) == ["a", "b"])
             time.advance(seconds: 3.5)
             #expect(try await store.workerInventory().workers.map(\.workerID) == ["b"])
-            let heartbeat = await streamKitError { try await store.workerHeartbeat(workerID: "a", generation: a.generation) }
+            let heartbeat = await streamKitError {
+                try await store.workerHeartbeat(workerID: "a", generation: a.generation)
+            }
             #expect(heartbeat?.code == .notFound)
 
             let b2 = try await store.registerWorker(workerID: "b", heartbeatSeconds: 10)

@@ -5,7 +5,9 @@ import Testing
 @testable import StreamKitEngine
 
 @Suite(.timeLimit(.minutes(1))) struct SubscriptionTests {
-    @Test("a space subscription delivers a sorted snapshot first, then a status after each commit", arguments: Backend.allCases)
+    @Test(
+        "a space subscription delivers a sorted snapshot first, then a status after each commit",
+        arguments: Backend.allCases)
     func snapshotThenLive(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let store = fixture.store
@@ -40,7 +42,9 @@ import Testing
         }
     }
 
-    @Test("a slow subscriber gets the latest status per segment, with the replaced ones counted", arguments: Backend.allCases)
+    @Test(
+        "a slow subscriber gets the latest status per segment, with the replaced ones counted",
+        arguments: Backend.allCases)
     func coalescing(backend: Backend) async throws {
         try await withStore(backend) { fixture in
             let store = fixture.store
@@ -64,7 +68,9 @@ import Testing
         #expect(delivered.isEmpty)
     }
 
-    @Test("a subscription with a heartbeat gets a heartbeat status after an interval without updates, and none while updates flow")
+    @Test(
+        "a subscription with a heartbeat gets a heartbeat status after an interval without updates, and none while updates flow"
+    )
     func heartbeat() async throws {
         let clock = ManualClock()
         var configuration = StoreFixture.quiet()

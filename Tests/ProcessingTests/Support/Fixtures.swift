@@ -1,5 +1,5 @@
-import StreamKitTestSupport
 import StreamKitProcessing
+import StreamKitTestSupport
 import Synchronization
 
 /// The error tests inject.
@@ -89,7 +89,6 @@ func describe<Value>(_ items: [StreamItem<Value>]) -> [String] {
         }
     }
 }
-
 
 /// A value a test can set from a `@Sendable` closure and read afterwards.
 final class Box<Value: Sendable>: Sendable {

@@ -54,7 +54,8 @@ struct StoreAccessTests {
     @Test(
         "a malformed streamkit scope, or none at all, is unauthorized",
         arguments: [
-            ["streamkit::nope"], ["streamkit::"], ["streamkit::*", "streamkit::1234"], ["openid"], [], ["streamkit::delete:"],
+            ["streamkit::nope"], ["streamkit::"], ["streamkit::*", "streamkit::1234"], ["openid"], [],
+            ["streamkit::delete:"],
             ["streamkit::delete"],
         ])
     func badScopesAreUnauthorized(scopes: [String]) {

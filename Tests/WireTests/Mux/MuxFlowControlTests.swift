@@ -74,7 +74,8 @@ struct MuxFlowControlTests {
         let now = ContinuousClock.now
         for id: UInt64 in [1, 3] {
             _ = server.receive(
-                try MuxFrame.open(streamID: id, store: nil, request: .spaces, traceparent: nil, credit: .zero).encoded(), now: now)
+                try MuxFrame.open(streamID: id, store: nil, request: .spaces, traceparent: nil, credit: .zero)
+                    .encoded(), now: now)
         }
         var actions: [MuxAction] = []
         for _ in 0..<5 {  // a broken client ignores its 4 messages of credit

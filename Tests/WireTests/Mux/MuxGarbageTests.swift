@@ -1,6 +1,6 @@
-import StreamKitTestSupport
 import FoundationEssentials
 import StreamKitEngine
+import StreamKitTestSupport
 import StreamKitWire
 import Testing
 
@@ -16,7 +16,8 @@ struct MuxGarbageTests {
                 request: .peek(space: "a", segment: "b"), traceparent: "00-trace",
                 credit:
                     MuxCredit(messages: 8, bytes: 4096)),
-            .open(streamID: 3, store: nil, request: .spaces, traceparent: nil, credit: MuxCredit(messages: 1, bytes: 1)),
+            .open(
+                streamID: 3, store: nil, request: .spaces, traceparent: nil, credit: MuxCredit(messages: 1, bytes: 1)),
             .data(streamID: 1, message: .names(["x", "y", "z"])),
             .data(streamID: 1, message: .publish(space: "s", segment: "g", payload: [1, 2, 3], metadata: ["k": "v"])),
             .close(streamID: 1),

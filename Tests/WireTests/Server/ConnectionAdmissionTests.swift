@@ -17,7 +17,9 @@ struct ConnectionAdmissionTests {
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
     /// Settings with a short upgrade timeout; the tests wait for outcomes, never for this time.
-    private static func configuration(upgradeTimeout: Duration = .milliseconds(200), maxConnections: Int = 512)
+    private static func configuration(
+        upgradeTimeout: Duration = .milliseconds(200), maxConnections: Int = 512
+    )
         -> StreamKitServer.Configuration
     {
         .init(authentication: .none, port: 0, upgradeTimeout: upgradeTimeout, maxConnections: maxConnections)

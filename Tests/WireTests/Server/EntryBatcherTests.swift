@@ -1,7 +1,8 @@
 import StreamKitEngine
 import StreamKitTestSupport
-@testable import StreamKitWire
 import Testing
+
+@testable import StreamKitWire
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -187,7 +188,9 @@ struct EntryBatcherTests {
     /// The most metadata (64 pairs, the engine's default most) a record with `payload` bytes may carry in `space`
     /// and `segment`, by the rule `docs/protocol.md` gives: 57 bytes, plus the space, segment and payload with their
     /// length varints, plus the metadata as encoded, is at most `maxMessageBytes - 1`.
-    static func largestMetadata(payload: Int, space: String, segment: String, limits: EntryBatchLimits)
+    static func largestMetadata(
+        payload: Int, space: String, segment: String, limits: EntryBatchLimits
+    )
         -> [String: String]
     {
         func varint(_ value: Int) -> Int { FrameHeader.varintSize(UInt64(value)) }

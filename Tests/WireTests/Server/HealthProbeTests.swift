@@ -4,6 +4,7 @@ import NIOEmbedded
 import NIOHTTP1
 import StreamKitEngine
 import Testing
+
 @testable import StreamKitWire
 
 #if canImport(FoundationEssentials)
@@ -63,7 +64,8 @@ struct HealthProbeTests {
 
         let ready = try Self.answer(channel, "/health/ready")
         let server = StreamKitServer(
-            registry: StoreRegistry(root: "/nonexistent-health-tests"), configuration: .init(authentication: .none, port: 0))
+            registry: StoreRegistry(root: "/nonexistent-health-tests"),
+            configuration: .init(authentication: .none, port: 0))
 
         #expect(ready == .serviceUnavailable)
         #expect(!server.isReady)  // Not started: not ready.

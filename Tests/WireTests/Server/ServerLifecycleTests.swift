@@ -58,6 +58,8 @@ struct ServerLifecycleTests {
         await registry.shutdown()
 
         #expect(started + interrupted + refused == 1_000)
-        print("ServerLifecycleTests: \(started) started then shut down, \(interrupted) shut down while binding, \(refused) shut down before starting")
+        print(
+            "ServerLifecycleTests: \(started) started then shut down, \(interrupted) shut down while binding, \(refused) shut down before starting"
+        )
     }
 }

@@ -21,7 +21,8 @@ struct ServerOperationsTests {
                 for space in ["a", "b"] {
                     for n in 1...3 {
                         _ = try await client.call(
-                            store, .publish(space: space, segment: "g", payload: Array("\(space)\(n)".utf8), metadata: [:]))
+                            store,
+                            .publish(space: space, segment: "g", payload: Array("\(space)\(n)".utf8), metadata: [:]))
                     }
                 }
 
@@ -33,7 +34,9 @@ struct ServerOperationsTests {
                     return []
                 }
                 #expect(entries.count == 6)
-                #expect(entries.filter { $0.space == "a" }.map(\.payload.bytes) == ["a1", "a2", "a3"].map { Array($0.utf8) })
+                #expect(
+                    entries.filter { $0.space == "a" }.map(\.payload.bytes)
+                        == ["a1", "a2", "a3"].map { Array($0.utf8) })
                 #expect(entries.filter { $0.space == "b" }.map(\.sequence) == [1, 2, 3])
             }
         }
@@ -103,9 +106,11 @@ struct ServerOperationsTests {
         let store = UUID()
         try await withTestServer { port, _ in
             try await withTestClient(port: port) { client in
-                guard case .leaseResult(let lease?)? = try await client.call(
-                    store, .leaseAcquire(key: "job", holder: "one", ttlSeconds: 30)
-                ).first else {
+                guard
+                    case .leaseResult(let lease?)? = try await client.call(
+                        store, .leaseAcquire(key: "job", holder: "one", ttlSeconds: 30)
+                    ).first
+                else {
                     Issue.record("expected a lease")
                     return
                 }

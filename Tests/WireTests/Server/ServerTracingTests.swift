@@ -1,8 +1,8 @@
+import InMemoryTracing
 import StreamKitEngine
 import StreamKitTestSupport
 import StreamKitWire
 import Testing
-import InMemoryTracing
 import Tracing
 
 #if canImport(FoundationEssentials)

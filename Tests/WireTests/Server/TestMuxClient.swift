@@ -200,38 +200,40 @@ private func connectTestClient(
     port: Int, path: String, limits: MuxLimits, token: String?, headers extra: [(String, String)]
 ) async throws -> ClientUpgrade {
     let maxFrame = limits.maxFrameBytes
-    let upgrade: EventLoopFuture<ClientUpgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connect(host: "127.0.0.1", port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
-                    maxFrameSize: maxFrame,
-                    upgradePipelineHandler: { channel, head in
-                        channel.eventLoop.makeCompletedFuture {
-                            ClientUpgrade.webSocket(
-                                try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
-                                    wrappingChannelSynchronously: channel),
-                                head)
-                        }
-                    })
-                var headers = HTTPHeaders()
-                headers.add(name: "Host", value: "127.0.0.1:\(port)")
-                headers.add(name: "Content-Length", value: "0")
-                if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-                for (name, value) in extra { headers.add(name: name, value: value) }
-                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
-                let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
-                    upgradeRequestHead: head, upgraders: [upgrader],
-                    notUpgradingCompletionHandler: { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let promise = channel.eventLoop.makePromise(of: HTTPResponseHead.self)
-                            try channel.pipeline.syncOperations.addHandler(ResponseHeadCatcher(promise))
-                            return ClientUpgrade.refused(channel, promise.futureResult)
-                        }
-                    })
-                return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                    configuration: .init(upgradeConfiguration: configuration))
-            }
+    let upgrade: EventLoopFuture<ClientUpgrade> = try await ClientBootstrap(
+        group: MultiThreadedEventLoopGroup.singleton
+    )
+    .connect(host: "127.0.0.1", port: port) { channel in
+        channel.eventLoop.makeCompletedFuture {
+            let upgrader = NIOTypedWebSocketClientUpgrader<ClientUpgrade>(
+                maxFrameSize: maxFrame,
+                upgradePipelineHandler: { channel, head in
+                    channel.eventLoop.makeCompletedFuture {
+                        ClientUpgrade.webSocket(
+                            try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
+                                wrappingChannelSynchronously: channel),
+                            head)
+                    }
+                })
+            var headers = HTTPHeaders()
+            headers.add(name: "Host", value: "127.0.0.1:\(port)")
+            headers.add(name: "Content-Length", value: "0")
+            if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+            for (name, value) in extra { headers.add(name: name, value: value) }
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+            let configuration = NIOTypedHTTPClientUpgradeConfiguration<ClientUpgrade>(
+                upgradeRequestHead: head, upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let promise = channel.eventLoop.makePromise(of: HTTPResponseHead.self)
+                        try channel.pipeline.syncOperations.addHandler(ResponseHeadCatcher(promise))
+                        return ClientUpgrade.refused(channel, promise.futureResult)
+                    }
+                })
+            return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                configuration: .init(upgradeConfiguration: configuration))
         }
+    }
     return try await upgrade.get()
 }
 

@@ -30,7 +30,7 @@ struct UpgradeValidationTests {
                 }
             }
             var lines = ["\(method) \(path) \(version)"]
-            for case let (name, value?) in fields { lines.append("\(name): \(value)") }
+            for case (let name, let value?) in fields { lines.append("\(name): \(value)") }
             for (name, value) in extra { lines.append("\(name): \(value)") }
             return lines.joined(separator: "\r\n") + "\r\n\r\n"
         }

@@ -1,12 +1,13 @@
+import NIOCore
+import StreamKitEngine
+import StreamKitWire
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import NIOCore
-import StreamKitEngine
-import StreamKitWire
-import Synchronization
 
 /// One client-side WebSocket connection: owns the ``MuxConnection`` (role `.client`), turns its actions into
 /// outgoing frames, per-stream receivers and credit waits. The mirror of the server's `ServerConnection`.
@@ -83,17 +84,20 @@ actor ClientConnection {
         case .getRetention, .setRetention:
             guard features.contains(WireMessage.retentionFeature) else {
                 throw StreamKitError(
-                    code: .unsupported, message: "the server at \(url) does not support retention policies", storeID: store)
+                    code: .unsupported, message: "the server at \(url) does not support retention policies",
+                    storeID: store)
             }
         case .consumerCreate, .consumerQuery, .consumerAck, .consumerDelete:
             guard features.contains(WireMessage.consumersFeature) else {
                 throw StreamKitError(
-                    code: .unsupported, message: "the server at \(url) does not support durable consumers", storeID: store)
+                    code: .unsupported, message: "the server at \(url) does not support durable consumers",
+                    storeID: store)
             }
         case .workerWatch:
             guard features.contains(WireMessage.workerWatchFeature) else {
                 throw StreamKitError(
-                    code: .unsupported, message: "the server at \(url) does not support watching workers", storeID: store)
+                    code: .unsupported, message: "the server at \(url) does not support watching workers",
+                    storeID: store)
             }
         default: break
         }
@@ -250,7 +254,9 @@ actor ClientConnection {
             }
         }
         if goingAway, closed == nil, mux.isDrained {
-            end(StreamKitError(code: .storeUnavailable, message: "the server at \(url) went away"), reason: .connectionLost)
+            end(
+                StreamKitError(code: .storeUnavailable, message: "the server at \(url) went away"),
+                reason: .connectionLost)
         }
     }
 

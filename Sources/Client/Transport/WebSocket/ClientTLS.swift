@@ -31,7 +31,8 @@ public struct ClientTLS: Sendable, Hashable {
             } catch let error as StreamKitError {
                 throw error
             } catch {
-                throw StreamKitError(code: .invalidArgument, message: "cannot read the CA file \(trustRootsPath): \(error)")
+                throw StreamKitError(
+                    code: .invalidArgument, message: "cannot read the CA file \(trustRootsPath): \(error)")
             }
         }
         do {

@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 import StreamKitEngine
 import StreamKitWire
 import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The WebSocket transport's connections: dials on demand, shares one dial among concurrent callers, and
 /// reconnects in the background with backoff after a connection is lost.
@@ -112,7 +113,8 @@ actor ConnectionManager {
         nextWaiter += 1
         let id = nextWaiter
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientConnection, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<ClientConnection, any Error>) in
                 if Task.isCancelled {
                     continuation.resume(throwing: CancellationError())
                 } else if closed {
@@ -159,7 +161,8 @@ actor ConnectionManager {
                 lastLoss = nil
                 events.yield(
                     .reestablished(
-                        connection: connection.serial, downtime: ContinuousClock.now - loss.at, resumedReads: loss.reads,
+                        connection: connection.serial, downtime: ContinuousClock.now - loss.at,
+                        resumedReads: loss.reads,
                         resubscriptions: loss.subscriptions))
             } else if established.count > 1 {
                 establishedBeforeLossReport = connection.serial  // The old connection's end is still on its way.
@@ -228,7 +231,8 @@ actor ConnectionManager {
         do {
             _ = try await connection.open(.hello(local), store: nil, receiver: inbox, closeAfterOpen: true)
         } catch is ConnectionUnusable {
-            throw StreamKitError(code: .storeUnavailable, message: "the connection ended during the version negotiation")
+            throw StreamKitError(
+                code: .storeUnavailable, message: "the connection ended during the version negotiation")
         }
         switch try await inbox.next() {
         case .message(.hello(let remote)):
@@ -275,7 +279,8 @@ actor ConnectionManager {
         if current === connection || current?.isUsable == false {
             current = nil
             logger.warning(
-                "connection lost; reconnecting", metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
+                "connection lost; reconnecting",
+                metadata: ["url": "\(options.url)", "connection": "\(connection.serial)"])
             startReconnecting()
         }
     }

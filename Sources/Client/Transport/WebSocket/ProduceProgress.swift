@@ -1,10 +1,11 @@
+import StreamKitEngine
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import StreamKitEngine
-import Synchronization
 
 /// What a produce stream has sent and what the server has acknowledged, so that a produce the server *finished*
 /// before acknowledging every record is not taken for a success.

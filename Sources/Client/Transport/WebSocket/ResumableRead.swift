@@ -1,11 +1,12 @@
+import Logging
+import StreamKitEngine
+import StreamKitWire
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import StreamKitEngine
-import StreamKitWire
 
 /// A segment or space read over the WebSocket transport that survives lost connections: it remembers the last
 /// entry it handed out (a segment's sequence, or each space's offset) and, when the connection is lost under
@@ -120,13 +121,15 @@ final class ResumableRead {
         let belongs: Bool
         switch request {
         case .segment(let segment):
-            belongs = first.space == segment.space && first.segment == segment.segment && last.space == segment.space
+            belongs =
+                first.space == segment.space && first.segment == segment.segment && last.space == segment.space
                 && last.segment == segment.segment && last.sequence &- first.sequence == UInt64(entries.count - 1)
         case .spaces(let spaces):
             belongs = spaces.offsets[first.space] != nil && spaces.offsets[last.space] != nil
         }
         guard belongs else {
-            throw StreamKitError(code: .corrupt, message: "a stored block from the server holds entries the read did not ask for")
+            throw StreamKitError(
+                code: .corrupt, message: "a stored block from the server holds entries the read did not ask for")
         }
         return entries
     }

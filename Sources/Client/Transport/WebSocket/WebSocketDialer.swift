@@ -3,9 +3,9 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
-import Synchronization
 import StreamKitEngine
 import StreamKitWire
+import Synchronization
 
 /// Dials the server: TCP connection, HTTP upgrade with the bearer token, WebSocket pipeline (frame limit = the
 /// mux frame limit, fragments aggregated). Every failure becomes a ``StreamKitError``: an unreachable server or
@@ -64,7 +64,8 @@ struct WebSocketDialer: Sendable {
             if let failure = handshakeFailure.error {
                 throw StreamKitError(
                     code: .unauthorized,
-                    message: "the TLS handshake with \(url) failed (is the server's CA trusted, and does its certificate "
+                    message:
+                        "the TLS handshake with \(url) failed (is the server's CA trusted, and does its certificate "
                         + "name \(endpoint.host)?): \(failure)")
             }
             throw StreamKitError(code: .storeUnavailable, message: "the WebSocket upgrade with \(url) failed: \(error)")
@@ -137,7 +138,8 @@ struct WebSocketDialer: Sendable {
         case 408, 500...599:
             return StreamKitError(code: .storeUnavailable, message: "the server at \(url) is unavailable (\(answer))")
         default:
-            return StreamKitError(code: .invalidArgument, message: "the server at \(url) refused the upgrade (\(answer))")
+            return StreamKitError(
+                code: .invalidArgument, message: "the server at \(url) refused the upgrade (\(answer))")
         }
     }
 }

@@ -24,7 +24,9 @@ struct WebSocketEndpoint: Sendable, Hashable {
     init(parsing url: String) throws(StreamKitError) {
         let lowered = url.lowercased()
         let secure = lowered.hasPrefix("wss://")
-        guard secure || lowered.hasPrefix("ws://") else { throw Self.invalid(url, "the scheme must be ws:// or wss://") }
+        guard secure || lowered.hasPrefix("ws://") else {
+            throw Self.invalid(url, "the scheme must be ws:// or wss://")
+        }
         let rest = url.dropFirst(secure ? 6 : 5)
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]

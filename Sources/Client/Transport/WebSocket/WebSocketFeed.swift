@@ -1,12 +1,13 @@
+import Logging
+import StreamKitEngine
+import StreamKitWire
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import StreamKitEngine
-import StreamKitWire
-import Synchronization
 
 /// A live feed over the WebSocket transport that survives lost connections — a subscription's statuses
 /// (``subscription(transport:store:space:segment:heartbeatSeconds:)``) or a worker watch's inventories
@@ -194,7 +195,8 @@ extension WebSocketFeed: StatusFeed where Element == SegmentStatus {
     ) -> WebSocketFeed<SegmentStatus> {
         WebSocketFeed(
             transport: transport, store: store,
-            request: .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds), operation: "subscribe",
+            request: .subscribe(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds),
+            operation: "subscribe",
             metadata: ["space": "\(space)", "segment": "\(segment)"], buffer: .statuses())
     }
 }
@@ -205,7 +207,8 @@ extension WebSocketFeed: WorkerInventoryFeed where Element == WorkerInventory {
     static func workerWatch(transport: WebSocketTransport, store: UUID) -> WebSocketFeed<WorkerInventory> {
         let last = Mutex<UInt64?>(nil)
         return WebSocketFeed(
-            transport: transport, store: store, request: .workerWatch, operation: "workerInventoryUpdates", metadata: [:],
+            transport: transport, store: store, request: .workerWatch, operation: "workerInventoryUpdates",
+            metadata: [:],
             buffer: .inventories(),
             accept: { inventory in
                 last.withLock { last in

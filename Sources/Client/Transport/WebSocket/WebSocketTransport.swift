@@ -1,13 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import StreamKitEngine
 import StreamKitWire
 import Synchronization
 import Tracing
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// Sends the client's requests to a `StreamKitServer` over one multiplexed WebSocket (`docs/protocol.md` §7):
 /// each call is a stream whose open frame names the store and carries the request.
@@ -62,13 +63,16 @@ struct WebSocketTransport: ClientTransport {
                 }
             }
             throw StreamKitError(
-                code: .storeUnavailable, message: "the connection to \(url) ended while a stream opened", storeID: store)
+                code: .storeUnavailable, message: "the connection to \(url) ended while a stream opened", storeID: store
+            )
         }
         guard retrying else {
             guard !context.isClosed() else { throw StreamKitError.clientClosed(storeID: store) }
             return try await attempt()
         }
-        return try await context.retrying(operation, store: store, stopIf: { manager.isClosing }) { try await attempt() }
+        return try await context.retrying(operation, store: store, stopIf: { manager.isClosing }) {
+            try await attempt()
+        }
     }
 
     /// Opens a stream whose answers go to a fresh inbox.
@@ -214,7 +218,9 @@ struct WebSocketTransport: ClientTransport {
     }
 
     /// Sends an array produce's records on its open stream and collects the statuses.
-    static func produce(_ records: [Record], on handle: StreamHandle, cutter: TransactionCutter, store id: UUID)
+    static func produce(
+        _ records: [Record], on handle: StreamHandle, cutter: TransactionCutter, store id: UUID
+    )
         async throws -> [SegmentStatus]
     {
         var cutter = cutter
@@ -242,7 +248,9 @@ struct WebSocketTransport: ClientTransport {
         return statuses
     }
 
-    func publish(store id: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String])
+    func publish(
+        store id: UUID, space: String, segment: String, payload: [UInt8], metadata: [String: String]
+    )
         async throws -> SegmentStatus
     {
         let request = WireMessage.publish(space: space, segment: segment, payload: payload, metadata: metadata)
@@ -254,7 +262,8 @@ struct WebSocketTransport: ClientTransport {
 
     /// Cuts records into `records` messages like the store's transactions.
     private func cutter() -> TransactionCutter {
-        TransactionCutter(maxBatchCount: options.limits.wire.maxBatchCount, maxMessageBytes: options.limits.wire.maxMessageBytes)
+        TransactionCutter(
+            maxBatchCount: options.limits.wire.maxBatchCount, maxMessageBytes: options.limits.wire.maxMessageBytes)
     }
 
     /// Uploads a produce's records as they come, cut like the store's transactions, then `produceEnd` and the
@@ -307,7 +316,9 @@ struct WebSocketTransport: ClientTransport {
     ///
     /// - Throws: The server's error; the connection's loss; `storeUnavailable` when the server finished the stream
     ///   early (``ProduceProgress/checkFinished(store:)``).
-    static func nextStatus(_ handle: StreamHandle, progress: ProduceProgress, store: UUID) async throws
+    static func nextStatus(
+        _ handle: StreamHandle, progress: ProduceProgress, store: UUID
+    ) async throws
         -> SegmentStatus?
     {
         switch try await handle.next() {
@@ -360,7 +371,9 @@ struct WebSocketTransport: ClientTransport {
     // MARK: - Durable consumers
 
     /// Sent again after a lost connection (creating the same consumer twice finds the first).
-    func createConsumer(store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool) async throws
+    func createConsumer(
+        store id: UUID, name: String, target: ConsumerTarget, startAtHead: Bool
+    ) async throws
         -> ConsumerStatus
     {
         let request = WireMessage.consumerCreate(name: name, target: target, startAtHead: startAtHead)
@@ -378,10 +391,13 @@ struct WebSocketTransport: ClientTransport {
     }
 
     /// Sent again after a lost connection (positions only move forward: the same acknowledgement twice is one).
-    func acknowledge(store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool)
+    func acknowledge(
+        store id: UUID, consumer: String, position: ConsumerPosition, fencingToken: UInt64, durable: Bool
+    )
         async throws
     {
-        let request = WireMessage.consumerAck(name: consumer, position: position, fencingToken: fencingToken, durable: durable)
+        let request = WireMessage.consumerAck(
+            name: consumer, position: position, fencingToken: fencingToken, durable: durable)
         switch try await call("acknowledge", store: id, request, replay: .safe) {
         case .ack: return
         case let other: throw Self.unexpected(other, to: "consumerAck")
@@ -438,7 +454,9 @@ struct WebSocketTransport: ClientTransport {
 
     // MARK: - Subscriptions
 
-    func subscribe(store id: UUID, space: String, segment: String, heartbeatSeconds: Int?) async throws -> any StatusFeed {
+    func subscribe(
+        store id: UUID, space: String, segment: String, heartbeatSeconds: Int?
+    ) async throws -> any StatusFeed {
         let feed = WebSocketFeed<SegmentStatus>.subscription(
             transport: self, store: id, space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         try await feed.start()
@@ -490,7 +508,9 @@ struct WebSocketTransport: ClientTransport {
 
     // MARK: - Worker presence
 
-    func registerWorker(store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int)
+    func registerWorker(
+        store id: UUID, workerID: String, metadata: [String: String], heartbeatSeconds: Int
+    )
         async throws -> RegisteredWorker
     {
         let request = WireMessage.workerRegister(
