@@ -140,6 +140,20 @@ public final class PostgresLog: Sendable {
         }
     }
 
+    /// One round trip to the database (the readiness probe of a server over this log).
+    ///
+    /// - Throws: `storeUnavailable` when the database does not answer within the log's bounds.
+    public func ping() async throws {
+        do {
+            try await withConnection { connection in
+                let rows = try await connection.query("SELECT 1", logger: self.logger)
+                for try await _ in rows {}
+            }
+        } catch {
+            throw StreamKitError.postgres(error, storeID: nil, doing: "checking that the database answers")
+        }
+    }
+
     /// Every store in the database, by id.
     public func storeIDs() async throws -> [UUID] {
         do {
@@ -182,6 +196,7 @@ public final class PostgresLog: Sendable {
         // While the database cannot be answered, say the store exists: the open then fails with storeUnavailable
         // instead of reads answering as for an empty store.
         configuration.openerStoreExists = { [self] id, _ in (try? await storeExists(id)) ?? true }
+        configuration.readinessCheck = { [self] in try await ping() }
         return configuration
     }
 

@@ -54,6 +54,10 @@ public struct RegistryConfiguration: Sendable {
     /// With ``opener`` (tests): whether the store with this id and directory exists, asked before an open that
     /// must not create the store.
     package var openerStoreExists: (@Sendable (UUID, String) async -> Bool)?
+    /// Whether the backend answers, asked by ``StoreRegistry/checkReadiness()`` (the server's readiness probe): it
+    /// throws when the backend cannot serve (PostgreSQL: a round trip to the database; set by the PostgreSQL
+    /// backend's registry configuration). Nil (files, memory): the backend is ready while the registry runs.
+    package var readinessCheck: (@Sendable () async throws -> Void)?
 
     /// The default settings.
     public init() {}

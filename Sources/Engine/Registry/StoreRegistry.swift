@@ -69,7 +69,7 @@ public actor StoreRegistry {
     /// Watches of worker inventories made through the registry, by store, kept as ``subscriptions`` are.
     private var workerWatches: [UUID: [WorkerWatchState]] = [:]
     private var breakers: StoreOpenBreakers
-    private var state: State = .running
+    private(set) var state: State = .running
     private var sweeper: Task<Void, Never>?
     /// Slots in the `.open` phase (what ``openStoreCount`` counts), for the bound check on every unpin.
     private var openCount = 0
@@ -80,7 +80,7 @@ public actor StoreRegistry {
     /// Callers suspended until an open or a close of their store finishes (for tests).
     private(set) var waitingCallers = 0
 
-    private enum State {
+    enum State {
         case running
         case shuttingDown(Task<Void, Never>)
         case shutDown

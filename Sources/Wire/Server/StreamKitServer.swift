@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+public import ServiceLifecycle
 public import StreamKitEngine
 import Synchronization
 
@@ -23,7 +24,7 @@ import Synchronization
 /// Callers are checked once per upgrade as the configuration's ``ServerAuthentication`` says: a missing or
 /// invalid `Authorization: Bearer <JWT>` is refused with HTTP 401, and a stream opened on a store the token
 /// does not grant ends with `forbidden` (`docs/protocol.md`, Authentication).
-public final class StreamKitServer: Sendable {
+public final class StreamKitServer: Service, Sendable {
     /// Server settings.
     public struct Configuration: Sendable {
         /// How callers are checked. Has no default: ``ServerAuthentication/none`` must be written out.
@@ -60,6 +61,9 @@ public final class StreamKitServer: Sendable {
         /// exposition of the process's metrics (`streamkit serve` bootstraps swift-prometheus and sets it). Served
         /// without a token, like the health probes. Default nil: `/metrics` is 404.
         public var metricsExporter: (@Sendable () -> [UInt8])? = nil
+        /// Called by ``StreamKitServer/run()`` once the server listens, with the bound port (the chosen one when
+        /// ``port`` is 0), before it serves. Default nil.
+        public var onServerRunning: (@Sendable (Int) async -> Void)? = nil
         /// Where the server logs: lifecycle at info, failed streams (internal errors) at error, connections,
         /// refused tokens and streams ended by typed errors at debug. Default label `streamkit.server`.
         public var logger: Logger
@@ -182,17 +186,28 @@ public final class StreamKitServer: Sendable {
         return port
     }
 
-    /// Starts the server (see ``start()``) and returns when it has been shut down.
+    /// Runs the server as a swift-service-lifecycle `Service`: starts it (see ``start()``), serves until the
+    /// graceful shutdown of its `ServiceGroup`, the cancellation of the calling task, or a ``shutdown()`` from
+    /// elsewhere, then shuts it down (as ``shutdown()`` says: clients get a goAway and recover) and returns.
+    ///
+    /// In a group, put the ``StoreRegistry`` before the server: the group shuts its services down in reverse
+    /// order, so the server stops before the stores close. ``Configuration/onServerRunning`` tells the bound port.
+    ///
+    /// - Throws: What ``start()`` throws.
     public func run() async throws {
-        _ = try await start()
-        let task = phase.withLock { phase -> Task<Void, Never>? in
+        let port = try await start()
+        let acceptTask = phase.withLock { phase -> Task<Void, Never>? in
             guard case .running(_, let acceptTask) = phase else { return nil }
             return acceptTask
         }
-        await withTaskCancellationHandler {
-            await task?.value
-        } onCancel: {
-            task?.cancel()
+        guard let acceptTask else { return }  // Shut down from elsewhere already.
+        await configuration.onServerRunning?(port)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }  // Graceful shutdown, or cancellation (throws).
+            group.addTask { await acceptTask.value }  // A shutdown() from elsewhere.
+            await group.next()
+            await self.shutdown()  // Ends the accept task, if it was the graceful shutdown.
+            group.cancelAll()  // Ends the wait for a graceful shutdown, if it was the accept task.
         }
     }
 
@@ -271,8 +286,19 @@ public final class StreamKitServer: Sendable {
         }
     }
 
-    /// Whether the readiness probe answers 200: the server is running (started, not shutting down).
-    var isReady: Bool { isListening }
+    /// Whether the readiness probe answers 200: nil when the server is running (started, not shutting down) and
+    /// the registry's backend answers (``StoreRegistry/checkReadiness()``), else why not.
+    func readiness() async -> String? {
+        guard isListening else { return "the server is not running" }
+        do {
+            try await registry.checkReadiness()
+            return nil
+        } catch let error as StreamKitError {
+            return "\(error.code): \(error.message)"
+        } catch {
+            return "\(error)"
+        }
+    }
 
     /// Whether the server is listening (for tests).
     package var isListening: Bool {
@@ -397,7 +423,11 @@ public final class StreamKitServer: Sendable {
                     // RFC 6455 §4.2 checks with the right status codes, before NIO's upgrader sees the request.
                     try operations.addHandler(
                         UpgradeValidator(
-                            path: path, logger: logger, isReady: { [weak self] in self?.isReady ?? false },
+                            path: path, logger: logger,
+                            readiness: { [weak self] in
+                                guard let self else { return "the server is gone" }
+                                return await self.readiness()
+                            },
                             metrics: metricsExporter),
                         position: .before(operations.handler(type: NIOTypedHTTPServerUpgradeHandler<Upgrade>.self)))
                     // After the 400 that NIO's protocol error handler writes for an unparsable request: close.

@@ -13,30 +13,35 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
 
     private let path: String
     private let logger: Logger
-    /// Whether the server is ready (`GET /health/ready`).
-    private let isReady: @Sendable () -> Bool
+    /// Whether the server is ready (`GET /health/ready`): nil when it is, else why not. Asked once the probe's
+    /// request has been read to its end; the answer is written when it returns.
+    private let readiness: @Sendable () async -> String?
     /// The Prometheus exposition (`GET /metrics`), when the server exports metrics.
     private let metrics: (@Sendable () -> [UInt8])?
     /// Set once a head was refused (or was a health probe): the answer, written at the request's end.
     private var refusal: HTTPRefusal?
+    /// Set for the readiness probe: its answer (``refusal`` holds a placeholder) comes from ``readiness``.
+    private var asksReadiness = false
 
     /// The liveness probe's path: 200 while the server accepts connections.
     static let livePath = "/health/live"
-    /// The readiness probe's path: 200 while the server is running, 503 before and while it shuts down.
+    /// The readiness probe's path: 200 while the server is running and its backend answers, 503 before, while it
+    /// shuts down, or when the backend does not answer.
     static let readyPath = "/health/ready"
 
     /// - Parameters:
     ///   - path: The path that upgrades.
     ///   - logger: Where refusals are logged (debug).
-    ///   - isReady: Whether the server is ready to serve (the readiness probe's answer).
+    ///   - readiness: Whether the server is ready to serve (the readiness probe's answer): nil when it is, else
+    ///     why not.
     ///   - metrics: The Prometheus exposition served at `GET /metrics`; nil: 404 there.
     init(
-        path: String, logger: Logger, isReady: @escaping @Sendable () -> Bool = { true },
+        path: String, logger: Logger, readiness: @escaping @Sendable () async -> String? = { nil },
         metrics: (@Sendable () -> [UInt8])? = nil
     ) {
         self.path = path
         self.logger = logger
-        self.isReady = isReady
+        self.readiness = readiness
         self.metrics = metrics
     }
 
@@ -46,7 +51,12 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = Self.unwrapInboundIn(data)
         if let refusal {
-            if case .end = part { refusal.write(on: context) }
+            guard case .end = part else { return }
+            if asksReadiness {
+                answerReadiness(on: context)
+            } else {
+                refusal.write(on: context)
+            }
             return
         }
         guard case .head(let head) = part else {  // Not expected: this handler leaves once a head passed.
@@ -77,14 +87,26 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
         case Self.livePath:
             return HTTPRefusal(.ok, reason: "live")
         case Self.readyPath:
-            return isReady()
-                ? HTTPRefusal(.ok, reason: "ready")
-                : HTTPRefusal(.serviceUnavailable, reason: "not ready: shutting down")
+            asksReadiness = true
+            return HTTPRefusal(.ok, reason: "ready")
         case Self.metricsPath:
             guard let metrics else { return nil }
             return HTTPRefusal(.ok, body: metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         default:
             return nil
+        }
+    }
+
+    /// Asks ``readiness`` off the event loop and writes its answer: 200 `ready`, or 503 with the reason.
+    private func answerReadiness(on context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: String?.self)
+        promise.completeWithTask { [readiness] in await readiness() }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        promise.futureResult.whenSuccess { reason in
+            let answer =
+                reason.map { HTTPRefusal(.serviceUnavailable, reason: "not ready: \($0)") }
+                ?? HTTPRefusal(.ok, reason: "ready")
+            answer.write(on: bound.value)
         }
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import StreamKitEngine
 import StreamKitPostgres
 import StreamKitWire
@@ -227,7 +228,6 @@ struct ServeCommand: AsyncParsableCommand {
                 database = log
                 serving = "PostgreSQL \(location.redacted) (\(options.maxConnections) connections"
             }
-            await registry.start()
             var configuration = StreamKitServer.Configuration(
                 authentication: authentication, host: host, port: port,
                 upgradeTimeout: Self.duration(seconds: upgradeTimeout),
@@ -236,34 +236,40 @@ struct ServeCommand: AsyncParsableCommand {
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
             }
+            let shownHost = host.contains(":") ? "[\(host)]" : host
+            let scheme = configuration.tls == nil ? "ws" : "wss"
+            let path = configuration.path
+            let summary = "streamkit: serving \(serving), \(describe(authentication))); SIGINT or SIGTERM stops"
+            configuration.onServerRunning = { bound in
+                Output.line("\(scheme)://\(shownHost):\(bound)\(path)")
+                Output.error(summary)
+            }
             let server = StreamKitServer(registry: registry, configuration: configuration)
 
-            // Before listening: from now on a signal stops cleanly.
+            // Before listening: from now on a signal stops cleanly (a second one at once).
             let watcher = SignalWatcher(forceExitOnSecond: true)
-            let bound: Int
+            let signals = SignalService(watcher: watcher) { signal in
+                Output.error("streamkit: \(SignalWatcher.name(signal)) received, shutting down")
+            }
+            // Started in this order and shut down in the reverse one: the server stops before the stores close, and
+            // the stores close before the database connections their last commits use.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+            if let database { services.append(.init(service: database)) }
+            services.append(.init(service: registry))
+            services.append(.init(service: server))
+            services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup))
+            var lifecycleLogger = Logger(label: "streamkit.lifecycle")
+            lifecycleLogger.logLevel = level
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(services: services, logger: lifecycleLogger))
             do {
-                bound = try await server.start()
+                try await group.run()
             } catch let error as StreamKitError {  // The configuration, e.g. a PEM that is no usable key.
-                await registry.shutdown()
-                await database?.close()
                 let isTLS = error.message.contains("TLS")
                 throw CLIError(isTLS ? error.message : jwtPublicKey.map { "\($0): \(error.message)" } ?? error.message)
             } catch {
-                await registry.shutdown()
-                await database?.close()
                 throw CLIError("cannot listen on \(host):\(port): \(error)")
             }
-            let shownHost = host.contains(":") ? "[\(host)]" : host
-            let scheme = configuration.tls == nil ? "ws" : "wss"
-            Output.line("\(scheme)://\(shownHost):\(bound)\(server.configuration.path)")
-            Output.error(
-                "streamkit: serving \(serving), \(describe(authentication))); SIGINT or SIGTERM stops")
-
-            let signal = await watcher.next()
-            Output.error("streamkit: \(signal.map(SignalWatcher.name) ?? "stop") received, shutting down")
-            await server.shutdown()
-            await registry.shutdown()
-            await database?.close()  // After the stores: their last commits use its connections.
             Output.error("streamkit: stopped")
         }
     }

@@ -19,7 +19,7 @@ private func forwardSignal(_ number: Int32) {
 /// is lost whichever thread the kernel delivers it to. (A Dispatch signal source lost signals on Linux:
 /// libdispatch reads them through a signalfd and re-raises a signal that reached another thread at the
 /// thread that registered the source, which may have exited since; `tail` then went on after a SIGINT.)
-final class SignalWatcher {
+final class SignalWatcher: Sendable {
     /// The signals received, in order.
     let signals: AsyncStream<Int32>
     private let numbers: [Int32]

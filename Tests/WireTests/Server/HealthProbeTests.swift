@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import StreamKitEngine
+import Synchronization
 import Testing
 
 @testable import StreamKitWire
@@ -56,26 +57,59 @@ struct HealthProbeTests {
         }
     }
 
-    @Test("the readiness probe answers 503 when the server is not running, the liveness probe still 200")
-    func readinessFollowsTheServersState() throws {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(
-            UpgradeValidator(path: "/streamkit", logger: Logger(label: "test"), isReady: { false }))
+    @Test(
+        "the readiness probe answers 503 with the reason while the registry's backend does not answer, 200 once it does"
+    )
+    func readinessAsksTheBackend() async throws {
+        let answers = Atomic<Bool>(false)
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        registryConfiguration.readinessCheck = {
+            guard answers.load(ordering: .relaxed) else {
+                throw StreamKitError(code: .storeUnavailable, message: "the database does not answer")
+            }
+        }
+        let registry = StoreRegistry(root: "/nonexistent-health-tests", configuration: registryConfiguration)
+        try await withTestServer(.init(authentication: .none, port: 0), registry: registry) { port, _ in
+            let down = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+            let live = try await Self.probe(port, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers.store(true, ordering: .relaxed)
+            let up = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
 
-        let ready = try Self.answer(channel, "/health/ready")
-        let server = StreamKitServer(
-            registry: StoreRegistry(root: "/nonexistent-health-tests"),
-            configuration: .init(authentication: .none, port: 0))
-
-        #expect(ready == .serviceUnavailable)
-        #expect(!server.isReady)  // Not started: not ready.
+            #expect(down.0 == 503 && down.1.hasSuffix("not ready: storeUnavailable: the database does not answer\n"))
+            #expect(live.0 == 200)  // Alive all along: only readiness depends on the backend.
+            #expect(up.0 == 200 && up.1.hasSuffix("ready\n"))
+        }
     }
 
-    private static func answer(_ channel: EmbeddedChannel, _ path: String) throws -> HTTPResponseStatus? {
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: ["Host": "x"])
+    @Test(
+        "the readiness probe answers 503 once the registry shuts down, while the server still listens; not ready before start"
+    )
+    func readinessFollowsTheLifecycle() async throws {
+        let unstarted = StreamKitServer(
+            registry: StoreRegistry(root: "/nonexistent-health-tests"),
+            configuration: .init(authentication: .none, port: 0))
+        let beforeStart = await unstarted.readiness()
+        try await withTestServer(.init(authentication: .none, port: 0)) { port, server in
+            await server.registry.shutdown()
+            let (status, text) = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+
+            #expect(status == 503 && text.contains("not ready: storeClosing"))
+        }
+
+        #expect(beforeStart == "the server is not running")
+    }
+
+    @Test("the readiness probe's answer waits for the request's end, like every other answer before an upgrade")
+    func readinessIsAnsweredAtTheRequestsEnd() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandler(
+            UpgradeValidator(path: "/streamkit", logger: Logger(label: "test"), readiness: { nil }))
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/health/ready", headers: ["Host": "x"])
+
         try channel.writeInbound(HTTPServerRequestPart.head(head))
-        try channel.writeInbound(HTTPServerRequestPart.end(nil))
-        guard case .head(let response)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
-        return response.status
+        let beforeEnd = try channel.readOutbound(as: HTTPServerResponsePart.self)
+
+        #expect(beforeEnd == nil)
     }
 }

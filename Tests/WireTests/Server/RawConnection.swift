@@ -23,7 +23,7 @@ final class RawConnection: Sendable {
     }
 
     /// Connects to 127.0.0.1:`port`.
-    static func open(port: Int) async throws -> RawConnection {
+    static func open(port: Int, host: String = "127.0.0.1") async throws -> RawConnection {
         let box = Mutex<RawConnection?>(nil)
         _ = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -33,7 +33,7 @@ final class RawConnection: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Collector(connection))
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
+            .connect(host: host, port: port).get()
         guard let connection = box.withLock({ $0 }) else { throw TestClientError.noResponse }
         return connection
     }

@@ -1,5 +1,8 @@
+import Logging
+import ServiceLifecycle
 import StreamKitEngine
 import StreamKitWire
+import Synchronization
 import Testing
 
 #if canImport(FoundationEssentials)
@@ -61,5 +64,116 @@ struct ServerLifecycleTests {
         print(
             "ServerLifecycleTests: \(started) started then shut down, \(interrupted) shut down while binding, \(refused) shut down before starting"
         )
+    }
+
+    /// A loopback address no other test listens on.
+    private static let ownHost = "127.0.0.77"
+
+    private static var quiet: Logger {
+        var logger = Logger(label: "test.service-group")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    @Test(
+        "a graceful shutdown of the service group at any point of the server's start leaves nothing listening once the group returns (1,000 rounds)"
+    )
+    func gracefulShutdownDuringStartLeavesNothingListening() async throws {
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        let registry = StoreRegistry(
+            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
+        var (served, shutDownFirst) = (0, 0)
+
+        for round in 0..<1_000 {
+            let bound = Mutex<Int?>(nil)
+            let (running, signal) = AsyncStream<Void>.makeStream()
+            // An address of its own: a port freed here and taken at once by a server of a test running beside this
+            // one (on 127.0.0.1) cannot pass for this server still listening.
+            var configuration = StreamKitServer.Configuration(authentication: .none, host: Self.ownHost, port: 0)
+            configuration.onServerRunning = { port in
+                bound.withLock { $0 = port }
+                signal.yield()
+            }
+            let server = StreamKitServer(registry: registry, configuration: configuration)
+            let group = ServiceGroup(services: [server], logger: Self.quiet)
+            let run = Task { try await group.run() }
+            // Spreads the shutdown over the start's steps, as the test above does; every tenth round lets the
+            // server run first.
+            for _ in 0..<(round % 25) { await Task.yield() }
+            if round % 10 == 9 { _ = await running.first { _ in true } }
+            await group.triggerGracefulShutdown()
+            let outcome = await run.result
+            let port = bound.withLock { $0 }
+
+            #expect(!server.isListening, "round \(round)")
+            switch outcome {
+            case .success:
+                served += 1
+            case .failure(let error as ServiceGroupError):  // The group was shut down before it ran.
+                shutDownFirst += 1
+                #expect(port == nil, "round \(round): \(error)")
+            case .failure(let error):
+                Issue.record("round \(round): \(error)")
+            }
+            if let port {
+                await #expect(throws: (any Error).self, "round \(round): port \(port) still accepts") {
+                    let connection = try await RawConnection.open(port: port, host: Self.ownHost)
+                    await connection.close()
+                }
+            }
+        }
+        await registry.shutdown()
+
+        #expect(served + shutDownFirst == 1_000)
+        print(
+            "ServerLifecycleTests (service group): \(served) ran then shut down, \(shutDownFirst) shut down before running"
+        )
+    }
+
+    @Test("registry and server in one group: a graceful shutdown stops the server, then closes the stores")
+    func groupShutsDownServerThenRegistry() async throws {
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        let registry = StoreRegistry(
+            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
+        let (running, signal) = AsyncStream<Int>.makeStream()
+        var configuration = StreamKitServer.Configuration(authentication: .none, port: 0)
+        configuration.onServerRunning = { port in signal.yield(port) }
+        let server = StreamKitServer(registry: registry, configuration: configuration)
+        let group = ServiceGroup(services: [registry, server], logger: Self.quiet)
+        let run = Task { try await group.run() }
+        let port = try #require(await running.first { _ in true })
+        let live = try await RawConnection.open(port: port)
+        await live.close()
+
+        await group.triggerGracefulShutdown()
+        try await run.value
+
+        #expect(!server.isListening)
+        let closed = await #expect(throws: StreamKitError.self) { try await registry.checkReadiness() }
+        #expect(closed?.code == .storeClosing)
+        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port) }
+    }
+
+    @Test("cancelling the task that runs the server shuts it down")
+    func cancellingRunShutsTheServerDown() async throws {
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        let registry = StoreRegistry(
+            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
+        let (running, signal) = AsyncStream<Int>.makeStream()
+        var configuration = StreamKitServer.Configuration(authentication: .none, port: 0)
+        configuration.onServerRunning = { port in signal.yield(port) }
+        let server = StreamKitServer(registry: registry, configuration: configuration)
+        let run = Task { try await server.run() }
+        let port = try #require(await running.first { _ in true })
+
+        run.cancel()
+        try await run.value
+
+        #expect(!server.isListening)
+        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port) }
+        await registry.shutdown()
     }
 }
