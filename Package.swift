@@ -62,6 +62,7 @@ let package = Package(
                 "CLZ4",
                 "CStreamKitSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/LogFiles",
             swiftSettings: strict

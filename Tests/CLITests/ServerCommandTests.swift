@@ -342,20 +342,20 @@ import Testing
     }
 
     @Test(
-        "serve exposes the process's metrics at GET /metrics (Prometheus text) and answers the health probes, without a token"
+        "serve exposes the process's metrics at GET /metrics (Prometheus text), moving under a publish, and answers the health probes, without a token"
     )
     func serveExportsMetricsAndHealth() async throws {
         let data = temporaryPath("metrics")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let server = try await ServerProcess(
-            data: data, auth: ["--jwt-secret", Self.secret], extra: ["--durability", "none"])
+        let server = try await ServerProcess(data: data, auth: ["--jwt-secret", Self.secret])  // Durability fsync.
         defer { server.child.stop() }
         let port = try #require(Int(server.url.split(separator: ":").last?.split(separator: "/").first ?? ""))
         let token = try await self.token(["--all"])
         let store = UUID().uuidString
         let publish = ["publish", server.url, "--store", store, "--space", "s", "--segment", "g", "--token", token]
-        #expect(try await ChildProcess.run(publish, stdin: "a\nb\n").status == 0)
+        let before = try HTTPProbe.get(port: port, path: "/metrics")
 
+        #expect(try await ChildProcess.run(publish, stdin: "a\nb\n").status == 0)
         let metrics = try HTTPProbe.get(port: port, path: "/metrics")
         let live = try HTTPProbe.get(port: port, path: "/health/live")
         let ready = try HTTPProbe.get(port: port, path: "/health/ready")
@@ -363,10 +363,36 @@ import Testing
 
         #expect(metrics.status == 200, "\(metrics.text)")
         #expect(metrics.text.contains("Content-Type: text/plain; version=0.0.4"))
-        #expect(metrics.text.contains("streamkit_server_connections_total"))
-        #expect(metrics.text.contains("streamkit_server_stream_duration"))
+        // Moved by the publish (a series not exported yet counts as 0).
+        let moved: [(series: String, by: Double)] = [
+            ("streamkit_produced_entries_total", 2), ("streamkit_produced_bytes_total", 2),
+            ("streamkit_open_stores", 1), ("streamkit_server_connections_total", 1),
+        ]
+        for (series, by) in moved {
+            let change =
+                (Self.value(of: series, in: metrics.text) ?? 0) - (Self.value(of: series, in: before.text) ?? 0)
+            #expect(change == by, "\(series) moved by \(change), not \(by):\n\(metrics.text)")
+        }
+        let grown = [
+            "streamkit_transactions_total", "streamkit_commit_duration_seconds_count",
+            "streamkit_fsync_duration_seconds_count{file=\"wal\"}", "streamkit_wal_written_bytes_total",
+        ]
+        for series in grown {
+            let after = Self.value(of: series, in: metrics.text) ?? 0
+            #expect(after > (Self.value(of: series, in: before.text) ?? 0), "\(series) did not grow:\n\(metrics.text)")
+        }
+        #expect(metrics.text.contains("streamkit_server_stream_duration_seconds_count"))
+        #expect(metrics.text.contains("streamkit_server_open_connections"))
         #expect(live.status == 200)
         #expect(ready.status == 200)
+    }
+
+    /// The value of `series` (a metric name with its labels, as exported) in a Prometheus text exposition.
+    private static func value(of series: String, in exposition: String) -> Double? {
+        for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1).split(separator: " ").first ?? "")
+        }
+        return nil
     }
 
     @Test(

@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// | metric | type | dimensions |
 /// |---|---|---|
-/// | `streamkit_client_operation_duration` | timer | `operation` |
+/// | `streamkit_client_operation_duration_seconds` | timer | `operation` |
 /// | `streamkit_client_operation_errors_total` | counter | `operation`, `code` |
 /// | `streamkit_client_retries_total` | counter | `operation` |
 /// | `streamkit_client_reconnects_total` | counter | |
@@ -159,7 +159,7 @@ final class ClientMetrics: Sendable {
     private static func timer(_ operation: String, factory: any MetricsFactory, dimensions: [(String, String)]) -> Timer
     {
         Timer(
-            label: "streamkit_client_operation_duration", dimensions: [("operation", operation)] + dimensions,
+            label: "streamkit_client_operation_duration_seconds", dimensions: [("operation", operation)] + dimensions,
             factory: factory)
     }
 

@@ -1,3 +1,4 @@
+import Metrics
 import StreamKitLogFiles
 import Synchronization
 
@@ -63,14 +64,22 @@ final class BlockCache: Sendable {
     /// Blocks the ring of sequential reads holds: the blocks decoded ahead and as many again.
     static let recentBlocks = 2 * StoreReadContext.readAheadBlocks
 
-    init(budget: Int) { self.budget = budget }
+    /// Counted on every lookup that finds a block (hits) or goes on to decode it (misses).
+    private let metrics: (hits: Counter, misses: Counter)?
+
+    init(budget: Int, counters: (hits: Counter, misses: Counter)? = nil) {
+        self.budget = budget
+        self.metrics = counters
+    }
 
     /// Whether block `index` is cached (counted as a hit), on its way, or neither.
     func lookup(_ index: Int) -> Lookup {
-        state.withLock { state in
+        let found = state.withLock { state -> Lookup in
             if let entries = state.hit(index) { return .hit(entries) }
             return state.prefetching[index] == nil ? .miss : .prefetching
         }
+        if case .hit = found { metrics?.hits.increment() }
+        return found
     }
 
     /// Returns once block `index` is no longer being prefetched (at once if it is not).
@@ -89,7 +98,10 @@ final class BlockCache: Sendable {
     /// `sequential`).
     func entries(ofBlock index: Int, sequential: Bool = false, load: () throws -> [Entry]) throws -> [Entry] {
         let (hit, generation) = state.withLock { ($0.hit(index), $0.generation) }
-        if let hit { return hit }
+        if let hit {
+            metrics?.hits.increment()
+            return hit
+        }
         let entries = try load()
         insert(entries, index: index, sequential: sequential, generation: generation)
         return entries
@@ -110,6 +122,7 @@ final class BlockCache: Sendable {
     }
 
     private func insert(_ entries: [Entry], index: Int, sequential: Bool, generation: UInt64) {
+        metrics?.misses.increment()
         guard budget > 0 else { return }
         if sequential {
             state.withLock { state in

@@ -120,6 +120,9 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     let range = found.range
                     nextSequence += UInt64(range.count)
                     remaining -= range.count
+                    read.store.reads.metrics.consumed(
+                        count: range.count, ofBlockEntries: found.block.header.entryCount,
+                        rawBytes: found.block.header.rawLength)
                     return .block(found.block, range)
                 }
             }
@@ -150,6 +153,7 @@ public struct SegmentEntries: AsyncSequence, Sendable {
             else { return nil }
             nextSequence += UInt64(range.count)
             remaining -= range.count
+            read.store.reads.metrics.consumed(found.entries, range)
             return window.start(found.entries, range)
         }
 
@@ -219,7 +223,10 @@ public struct SegmentEntries: AsyncSequence, Sendable {
                     done = last.sequence >= maxSequence
                     if !done { done = !(await hasMore(after: last.sequence)) }
                 }
-                if !buffer.isEmpty { return window.start(buffer, buffer.indices) }
+                if !buffer.isEmpty {
+                    read.store.reads.metrics.consumed(buffer, buffer.indices)
+                    return window.start(buffer, buffer.indices)
+                }
             }
             if let failure {
                 self.failure = nil

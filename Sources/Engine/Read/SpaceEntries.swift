@@ -105,6 +105,9 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                     let range = found.range
                     cursor += UInt64(range.count)
                     remaining -= range.count
+                    read.store.reads.metrics.consumed(
+                        count: range.count, ofBlockEntries: found.block.header.entryCount,
+                        rawBytes: found.block.header.rawLength)
                     return .block(found.block, range)
                 }
             }
@@ -133,6 +136,7 @@ public struct SpaceEntries: AsyncSequence, Sendable {
             guard first.position == from else { return nil }
             cursor += UInt64(range.count)
             remaining -= range.count
+            read.store.reads.metrics.consumed(found.entries, range)
             return window.start(found.entries, range)
         }
 
@@ -193,7 +197,10 @@ public struct SpaceEntries: AsyncSequence, Sendable {
                 }
                 if buffer.count > remaining { buffer.removeLast(buffer.count - remaining) }
                 remaining -= buffer.count
-                if !buffer.isEmpty { return window.start(buffer, buffer.indices) }
+                if !buffer.isEmpty {
+                    read.store.reads.metrics.consumed(buffer, buffer.indices)
+                    return window.start(buffer, buffer.indices)
+                }
             }
             if let failure {
                 self.failure = nil

@@ -13,6 +13,8 @@ final class StoreReadContext: Sendable {
     let cache: BlockCache
     /// Blocks found damaged by readers and the scrub.
     let damage: DamageLog
+    /// The store's throughput metrics (readers count what they hand out).
+    let metrics: StoreMetrics
     /// Deletions whose entries may still be in the log: no read hands them out.
     let deleted: DeletedEntries
     /// Every position up to here is committed and visible; readers never look past it.
@@ -22,7 +24,8 @@ final class StoreReadContext: Sendable {
 
     init(
         storage: any StoreStorage, tailStart: UInt64, visibleThrough: UInt64, cacheBytes: Int, damage: DamageLog,
-        logStart: UInt64 = 1, deletions: [StoreManifest.Deletion] = []
+        logStart: UInt64 = 1, deletions: [StoreManifest.Deletion] = [],
+        metrics: StoreMetrics = StoreMetrics(factory: nil)
     ) {
         self.storage = storage
         self.deleted = DeletedEntries(deletions)
@@ -30,7 +33,9 @@ final class StoreReadContext: Sendable {
         self.damage = damage
         self.tail = TailBuffer(startPosition: tailStart)
         self.directory = BlockDirectory()
-        self.cache = BlockCache(budget: cacheBytes)
+        self.metrics = metrics
+        self.cache = BlockCache(
+            budget: cacheBytes, counters: (hits: metrics.blockCacheHits, misses: metrics.blockCacheMisses))
         self.visible = Atomic(visibleThrough)
         self.start = Atomic(max(1, logStart))
     }

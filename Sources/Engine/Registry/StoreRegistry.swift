@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials
@@ -72,7 +73,11 @@ public actor StoreRegistry {
     private(set) var state: State = .running
     private var sweeper: Task<Void, Never>?
     /// Slots in the `.open` phase (what ``openStoreCount`` counts), for the bound check on every unpin.
-    private var openCount = 0
+    private var openCount = 0 {
+        didSet { openStoresMetric.record(openCount) }
+    }
+    /// Stores open now (`streamkit_open_stores`).
+    private let openStoresMetric: Gauge
     /// The next use's rank: the least recently used store has the lowest (the clock can stand still).
     private var nextUse: UInt64 = 0
     /// Over the bound with every open store in use: warned once until back under it.
@@ -139,6 +144,8 @@ public actor StoreRegistry {
         self.configuration = configuration
         clock = configuration.store.clock
         logger = configuration.store.logger
+        openStoresMetric = Gauge(
+            label: "streamkit_open_stores", factory: configuration.store.metricsFactory ?? MetricsSystem.factory)
         breakers = StoreOpenBreakers(
             threshold: configuration.failureThreshold, failFast: configuration.failFastNanoseconds,
             capacity: configuration.maxTrackedFailures)
@@ -347,7 +354,8 @@ public actor StoreRegistry {
     {
         try StatusSubscription.validate(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         guard case .running = state else { throw StreamKitError.registryShutDown(id) }
-        let subscription = SubscriptionState(space: space, segment: segment, outlivesStore: true)
+        let subscription = SubscriptionState(
+            space: space, segment: segment, outlivesStore: true, metricsFactory: configuration.store.metricsFactory)
         // Listed before the open, which registers every listed subscription before the store can be written.
         subscriptions[id, default: []].append(subscription)
         do {

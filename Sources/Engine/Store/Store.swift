@@ -74,7 +74,9 @@ public actor Store {
     ) async throws -> Store {
         let (storage, contents): (FileStorage, StoredLog)
         do {
-            (storage, contents) = try FileStorage.open(directory: directory, configuration: configuration.log)
+            var log = configuration.log
+            log.metricsFactory = configuration.metricsFactory
+            (storage, contents) = try FileStorage.open(directory: directory, configuration: log)
         } catch {
             throw StreamKitError.storage(error, storeID: id)
         }
@@ -101,7 +103,8 @@ public actor Store {
             storage: storage, tailStart: tailStart, visibleThrough: recovery.nextPosition - 1,
             cacheBytes: configuration.blockCacheBytes,
             damage: DamageLog(storeID: id, logger: configuration.logger, metrics: configuration.metricsFactory),
-            logStart: recovery.logStart, deletions: recovery.deletions)
+            logStart: recovery.logStart, deletions: recovery.deletions,
+            metrics: StoreMetrics(factory: configuration.metricsFactory))
         visibleThrough = recovery.nextPosition - 1
         lastTimestamp = recovery.lastTimestamp
         consumerBook = ConsumerBook(
@@ -184,6 +187,7 @@ public actor Store {
         let committed: CommittedTransaction
         let id: UUID
         let number: UInt64
+        let start = ContinuousClock.now
         do {
             (committed, id, number) = try await segment.commit(records, storage: reads.storage)
         } catch let conflict as StreamKitError where conflict.code == .sequenceConflict {
@@ -196,6 +200,7 @@ public actor Store {
             }
             throw conflict
         }
+        reads.metrics.committed(records, nanoseconds: (ContinuousClock.now - start).nanoseconds)
         return accept(
             PendingCommit(
                 key: key, records: records, committed: committed, transactionID: id, transactionNumber: number))
@@ -214,8 +219,10 @@ public actor Store {
         let handle = self.segment(for: key)
         inFlight += 1
         defer { finishedCall() }
+        let start = ContinuousClock.now
         let (committed, id, number, record) = try await handle.publish(
             payload: payload, metadata: metadata, attempts: configuration.publishAttempts, storage: reads.storage)
+        reads.metrics.committed([record], nanoseconds: (ContinuousClock.now - start).nanoseconds)
         return accept(
             PendingCommit(
                 key: key, records: [record], committed: committed, transactionID: id, transactionNumber: number))

@@ -97,7 +97,7 @@ extension Store {
     ) throws -> StatusSubscription {
         try StatusSubscription.validate(space: space, segment: segment, heartbeatSeconds: heartbeatSeconds)
         guard !isClosing else { throw StreamKitError.storeClosing }
-        let state = SubscriptionState(space: space, segment: segment)
+        let state = SubscriptionState(space: space, segment: segment, metricsFactory: configuration.metricsFactory)
         register(state)
         return StatusSubscription(
             state: state,

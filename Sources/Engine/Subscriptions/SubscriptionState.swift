@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -28,8 +29,14 @@ final class SubscriptionState: Sendable {
     /// the store's next open, and ends it at shutdown).
     let outlivesStore: Bool
     private let state = Mutex(State())
+    /// Statuses replaced before their subscriber took them, across every subscription of the process
+    /// (`streamkit_subscription_coalesced_statuses_total`).
+    private let coalescedMetric: Counter
 
-    init(space: String, segment: String, outlivesStore: Bool = false) {
+    /// - Parameter metricsFactory: The backend of the coalescing metric; nil for the bootstrapped one.
+    init(space: String, segment: String, outlivesStore: Bool = false, metricsFactory: (any MetricsFactory)? = nil) {
+        coalescedMetric = Counter(
+            label: "streamkit_subscription_coalesced_statuses_total", factory: metricsFactory ?? MetricsSystem.factory)
         self.space = space
         self.segment = segment
         self.outlivesStore = outlivesStore
@@ -42,6 +49,7 @@ final class SubscriptionState: Sendable {
     /// Queues a status (or hands it to a waiting subscriber). Returns false when the subscription is over.
     @discardableResult
     func push(_ status: SegmentStatus) -> Bool {
+        var coalesced = false
         let waiter: CheckedContinuation<SegmentStatus?, Never>? = state.withLock { state in
             guard !state.finished else { return nil }
             if let waiter = state.waiter {
@@ -51,12 +59,14 @@ final class SubscriptionState: Sendable {
             }
             if state.pending[status.segment] != nil {
                 state.coalesced += 1
+                coalesced = true
             } else {
                 state.order.append(status.segment)
             }
             state.pending[status.segment] = status
             return nil
         }
+        if coalesced { coalescedMetric.increment() }
         waiter?.resume(returning: status)
         return !isFinished
     }

@@ -507,7 +507,7 @@ final class CommitWorker: @unchecked Sendable {
             guard let request else { return }  // told to exit
             var ok = true
             do {
-                try request.file.sync()
+                try LogMetrics.timed(log.metrics.logSync) { try request.file.sync() }
             } catch {
                 ok = false
                 poison(error)

@@ -1,3 +1,4 @@
+package import CoreMetrics
 public import Logging
 
 /// Settings of a store's log writer.
@@ -27,6 +28,9 @@ public struct LogConfiguration: Sendable {
     package var writebackBytes: Int = 4 << 20
     /// The file-system seam (tests inject faults here).
     package var fileSystem: any FileSystem = PosixFileSystem()
+    /// The backend of the writer's I/O metrics (``LogMetrics``); nil for the one bootstrapped with
+    /// `MetricsSystem.bootstrap`. The engine passes its store's.
+    package var metricsFactory: (any MetricsFactory)?
 
     /// The default settings.
     public init() {}

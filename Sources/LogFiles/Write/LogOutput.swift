@@ -1,4 +1,5 @@
 internal import CStreamKitSupport
+import CoreMetrics
 
 /// The write side of the log: the current log file and its block-index sidecar, rolling, write-back hints.
 /// Owned by the commit thread.
@@ -26,7 +27,14 @@ final class LogOutput {
         return (file, lastPosition)
     }
 
-    init(fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, writebackBytes: Int, syncNames: Bool) {
+    /// Bytes written and sync durations.
+    let metrics: LogMetrics
+
+    init(
+        fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, writebackBytes: Int, syncNames: Bool,
+        metrics: LogMetrics = LogMetrics(factory: nil)
+    ) {
+        self.metrics = metrics
         self.fileSystem = fileSystem
         self.layout = layout
         self.fileBytes = fileBytes
@@ -58,6 +66,7 @@ final class LogOutput {
             throw error
         }
         size += Int64(block.count)
+        metrics.logBytes.increment(by: block.count)
         unsynced = true
         lastPosition = header.lastPosition
         indexBuffer.count = 0
@@ -77,7 +86,7 @@ final class LogOutput {
     /// that only the last log file can ever have a torn tail).
     func sync() throws {
         guard unsynced, let file else { return }
-        try file.sync()
+        try LogMetrics.timed(metrics.logSync) { try file.sync() }
         unsynced = false
     }
 

@@ -275,11 +275,7 @@ public enum LogRetention {
     }
 
     /// `duration` in whole nanoseconds, saturating at `Int64.max`.
-    package static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
+    package static func nanoseconds(_ duration: Duration) -> Int64 { duration.nanoseconds }
 
 }
 

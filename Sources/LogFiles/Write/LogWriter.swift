@@ -77,9 +77,10 @@ public final class LogWriter: Sendable {
         let outcome = try Recovery(fileSystem: fs, layout: layout, configuration: configuration).run()
 
         let syncNames = configuration.durability != .none
+        let metrics = LogMetrics(factory: configuration.metricsFactory)
         let log = LogOutput(
             fileSystem: fs, layout: layout, fileBytes: configuration.logFileBytes,
-            writebackBytes: configuration.writebackBytes, syncNames: syncNames)
+            writebackBytes: configuration.writebackBytes, syncNames: syncNames, metrics: metrics)
         if let last = outcome.lastLogFile {
             try log.resume(fileFirstPosition: last.firstPosition, size: last.size, indexSize: last.indexSize)
         }
@@ -96,7 +97,7 @@ public final class LogWriter: Sendable {
         let wal = try WALOutput(
             fileSystem: fs, layout: layout, fileBytes: configuration.walFileBytes, syncNames: syncNames,
             nextFileID: outcome.nextWALFileID,
-            nextPosition: outcome.nextPosition, older: outcome.olderWAL)
+            nextPosition: outcome.nextPosition, older: outcome.olderWAL, metrics: metrics)
 
         // The unsealed tail as entries, for the caller's in-memory index.
         var tail: [Entry] = []

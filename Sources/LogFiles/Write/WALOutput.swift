@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// The write side of the WAL: the current file, the older files still needed, rolling and deletion.
 /// Owned by the commit thread.
 final class WALOutput {
@@ -21,11 +23,14 @@ final class WALOutput {
     /// pages skips the page-cache and block allocation of a new file (+7% produce rate without sync), and
     /// `fdatasync` after overwriting written space is about twice as fast as after appending.
     private var hasSpare: Bool
+    /// Bytes written and sync durations.
+    let metrics: LogMetrics
 
     init(
         fileSystem: any FileSystem, layout: StoreLayout, fileBytes: Int, syncNames: Bool,
-        nextFileID: UInt64, nextPosition: UInt64, older: [OldFile]
+        nextFileID: UInt64, nextPosition: UInt64, older: [OldFile], metrics: LogMetrics = LogMetrics(factory: nil)
     ) throws {
+        self.metrics = metrics
         self.fileSystem = fileSystem
         self.layout = layout
         self.fileBytes = fileBytes
@@ -102,11 +107,12 @@ final class WALOutput {
         }
         size += Int64(count)
         dirty = true
+        metrics.walBytes.increment(by: count)
     }
 
     func sync() throws {
         guard dirty else { return }
-        try file.sync()
+        try LogMetrics.timed(metrics.walSync) { try file.sync() }
         dirty = false
     }
 

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Counts a server's open TCP connections (upgraded or not) against its limit, and paces the warning logged
@@ -9,6 +10,8 @@ final class ConnectionSlots: Sendable {
     /// Nanoseconds after `origin` of the last refusal warning; `Int64.min`: none yet.
     private let lastWarning = Atomic<Int64>(.min)
     private let origin = ContinuousClock.now
+    /// Connections open now (`streamkit_server_open_connections`).
+    private let openMetric = Gauge(label: "streamkit_server_open_connections")
 
     /// Warnings about refused connections are at least this far apart.
     static let warningInterval: Duration = .seconds(60)
@@ -27,7 +30,10 @@ final class ConnectionSlots: Sendable {
         while current < limit {
             let (exchanged, original) = open.compareExchange(
                 expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
+            if exchanged {
+                openMetric.record(current + 1)
+                return true
+            }
             current = original
         }
         return false
@@ -35,7 +41,7 @@ final class ConnectionSlots: Sendable {
 
     /// Gives back the slot of a connection that closed.
     func release() {
-        open.subtract(1, ordering: .relaxed)
+        openMetric.record(open.subtract(1, ordering: .relaxed).newValue)
     }
 
     /// Whether a refusal now should be logged as a warning: the first one, then at most one per

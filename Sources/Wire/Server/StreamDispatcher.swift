@@ -28,7 +28,7 @@ struct StreamDispatcher: Sendable {
             return await serveStream(open, streamID: id, inbox: inbox, connection: connection, span: span)
         }
         let elapsed = ContinuousClock.now - start
-        Timer(label: "streamkit_server_stream_duration", dimensions: [("kind", kind)]).recordNanoseconds(
+        Timer(label: "streamkit_server_stream_duration_seconds", dimensions: [("kind", kind)]).recordNanoseconds(
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
         guard let failure else { return }
         Counter(label: "streamkit_server_stream_errors_total", dimensions: [("code", "\(failure.code)")]).increment()

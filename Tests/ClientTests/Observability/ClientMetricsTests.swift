@@ -10,7 +10,7 @@ import Testing
 /// counters.
 @Suite(.timeLimit(.minutes(1)))
 struct ClientMetricsTests {
-    private static let duration = "streamkit_client_operation_duration"
+    private static let duration = "streamkit_client_operation_duration_seconds"
     private static let errors = "streamkit_client_operation_errors_total"
 
     @Test(
