@@ -387,6 +387,31 @@ import Testing
         #expect(ready.status == 200)
     }
 
+    @Test("serve --metrics-port serves the metrics and the probes on that port, and no longer on the server's")
+    func metricsOnTheirOwnPort() async throws {
+        let data = temporaryPath("metrics-port")
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await ServerProcess(
+            data: data, auth: ["--jwt-secret", Self.secret], extra: ["--metrics-port", "0"])
+        defer { server.child.stop() }
+        try await server.child.wait(for: "the metrics line") { $0.stderr.contains("/metrics\n") }
+        let lines = server.child.stderr.split(separator: "\n")
+        let line = try #require(lines.first { $0.contains("metrics at http://") })
+        let metricsPort = try #require(Int(line.split(separator: ":").last?.split(separator: "/").first ?? ""))
+
+        let metrics = try HTTPProbe.get(port: metricsPort, path: "/metrics")
+        let ready = try HTTPProbe.get(port: metricsPort, path: "/health/ready")
+        let other = try HTTPProbe.get(port: metricsPort, path: "/streamkit")
+        let onServerPort = try HTTPProbe.get(port: server.port, path: "/metrics")
+        #expect(try await server.terminate().status == 0)
+
+        #expect(metricsPort != server.port)
+        #expect(metrics.status == 200 && metrics.text.contains("streamkit_open_stores"), "\(metrics.text)")
+        #expect(ready.status == 200)
+        #expect(other.status == 404)
+        #expect(onServerPort.status == 404)
+    }
+
     /// The value of `series` (a metric name with its labels, as exported) in a Prometheus text exposition.
     private static func value(of series: String, in exposition: String) -> Double? {
         for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {

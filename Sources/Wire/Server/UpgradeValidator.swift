@@ -22,6 +22,9 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     private var refusal: HTTPRefusal?
     /// Set for the readiness probe: its answer (``refusal`` holds a placeholder) comes from ``readiness``.
     private var asksReadiness = false
+    /// False on a port that serves only the probes and the metrics (``MetricsListener``): every other request is
+    /// answered 404.
+    private let upgrades: Bool
 
     /// The liveness probe's path: 200 while the server accepts connections.
     static let livePath = "/health/live"
@@ -35,10 +38,13 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     ///   - readiness: Whether the server is ready to serve (the readiness probe's answer): nil when it is, else
     ///     why not.
     ///   - metrics: The Prometheus exposition served at `GET /metrics`; nil: 404 there.
+    ///   - upgrades: Whether a request for `path` may go on to the upgrade; false: every request that is not a
+    ///     probe or the exposition is answered 404.
     init(
         path: String, logger: Logger, readiness: @escaping @Sendable () async -> String? = { nil },
-        metrics: (@Sendable () -> [UInt8])? = nil
+        metrics: (@Sendable () -> [UInt8])? = nil, upgrades: Bool = true
     ) {
+        self.upgrades = upgrades
         self.path = path
         self.logger = logger
         self.readiness = readiness
@@ -65,6 +71,10 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
         }
         if let probe = health(head) {  // Unauthenticated, answered before any upgrade check.
             refusal = probe
+            return
+        }
+        guard upgrades else {
+            refusal = HTTPRefusal(.notFound, reason: "only /metrics, /health/live and /health/ready are served here")
             return
         }
         if let refusal = UpgradeRequestCheck.refusal(for: head, path: path) {

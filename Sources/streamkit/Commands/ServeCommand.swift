@@ -67,6 +67,13 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 7420
 
     @Option(
+        name: .customLong("metrics-port"),
+        help: ArgumentHelp(
+            "Serve GET /metrics (and the health probes) on this port of --host instead of the server's port; 0 picks a free one.",
+            valueName: "port"))
+    var metricsPort: Int?
+
+    @Option(
         name: .long,
         help:
             "With --data: when a commit is acknowledged, fsync (default), interval:MS or none. (With --postgres a commit is acknowledged once PostgreSQL committed it.)"
@@ -172,6 +179,14 @@ struct ServeCommand: AsyncParsableCommand {
                 jwtSecret ?? environmentSecret ?? "", source: jwtSecret != nil ? "--jwt-secret" : Self.secretVariable)
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535, got \(port)") }
+        if let metricsPort {
+            if !(0...65535).contains(metricsPort) {
+                throw ValidationError("--metrics-port must be 0…65535, got \(metricsPort)")
+            }
+            if metricsPort != 0 && metricsPort == port {
+                throw ValidationError("--metrics-port must differ from --port")
+            }
+        }
         if !(upgradeTimeout > 0 && upgradeTimeout <= 3600) {
             throw ValidationError("--upgrade-timeout must be more than 0 and at most 3600 seconds")
         }
@@ -232,7 +247,8 @@ struct ServeCommand: AsyncParsableCommand {
                 authentication: authentication, host: host, port: port,
                 upgradeTimeout: Self.duration(seconds: upgradeTimeout),
                 maxConnections: maxConnections)
-            configuration.metricsExporter = { prometheus.emitToBuffer() }
+            let exporter: @Sendable () -> [UInt8] = { prometheus.emitToBuffer() }
+            if metricsPort == nil { configuration.metricsExporter = exporter }
             if let tlsCertificate, let tlsKey {
                 configuration.tls = ServerTLS(certificateChainPath: tlsCertificate, privateKeyPath: tlsKey)
             }
@@ -257,6 +273,13 @@ struct ServeCommand: AsyncParsableCommand {
             if let database { services.append(.init(service: database)) }
             services.append(.init(service: registry))
             services.append(.init(service: server))
+            if let metricsPort {
+                let listener = MetricsListener(server: server, host: host, port: metricsPort, exporter: exporter) {
+                    bound in
+                    Output.error("streamkit: metrics at http://\(shownHost):\(bound)/metrics")
+                }
+                services.append(.init(service: listener))
+            }
             services.append(.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup))
             var lifecycleLogger = Logger(label: "streamkit.lifecycle")
             lifecycleLogger.logLevel = level

@@ -22,6 +22,18 @@ final class RawConnection: Sendable {
         self.channel = channel
     }
 
+    /// The connection's two ends, for failure messages.
+    var addresses: String {
+        "\(channel.localAddress.map { "\($0)" } ?? "?") -> \(channel.remoteAddress.map { "\($0)" } ?? "?")"
+    }
+
+    /// Whether the kernel connected the socket to itself (TCP simultaneous open: it picked the destination port,
+    /// free, as the source port): no listener answered.
+    var isSelfConnection: Bool {
+        guard let local = channel.localAddress, let remote = channel.remoteAddress else { return false }
+        return local == remote
+    }
+
     /// Connects to 127.0.0.1:`port`.
     static func open(port: Int, host: String = "127.0.0.1") async throws -> RawConnection {
         let box = Mutex<RawConnection?>(nil)

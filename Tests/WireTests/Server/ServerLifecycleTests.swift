@@ -90,7 +90,8 @@ struct ServerLifecycleTests {
             let (running, signal) = AsyncStream<Void>.makeStream()
             // An address of its own: a port freed here and taken at once by a server of a test running beside this
             // one (on 127.0.0.1) cannot pass for this server still listening.
-            var configuration = StreamKitServer.Configuration(authentication: .none, host: Self.ownHost, port: 0)
+            var configuration = StreamKitServer.Configuration(
+                authentication: .none, host: Self.ownHost, port: 0, logger: Self.quiet)
             configuration.onServerRunning = { port in
                 bound.withLock { $0 = port }
                 signal.yield()
@@ -116,11 +117,12 @@ struct ServerLifecycleTests {
             case .failure(let error):
                 Issue.record("round \(round): \(error)")
             }
-            if let port {
-                await #expect(throws: (any Error).self, "round \(round): port \(port) still accepts") {
-                    let connection = try await RawConnection.open(port: port, host: Self.ownHost)
-                    await connection.close()
-                }
+            if let port, let connection = try? await RawConnection.open(port: port, host: Self.ownHost) {
+                // Connected: a listener answered, unless the kernel connected the socket to itself (it may pick the
+                // freed port as the source port of a connection to it; seen once in a few thousand rounds).
+                #expect(
+                    connection.isSelfConnection, "round \(round): port \(port) still accepts (\(connection.addresses))")
+                await connection.close()
             }
         }
         await registry.shutdown()
