@@ -5,8 +5,8 @@ public import StreamKitClient
 /// A produce bigger than one transaction is cut into several, and those committed before a failure stay
 /// committed. ``AggregateRepository`` refuses such a save (``EventSourcingError/Code/saveTooLarge``) rather than
 /// write part of it, so that a save is all or nothing. The client cannot ask the store for its limits, so these
-/// must match the store's (``StoreConfiguration/maxRecordsPerTransaction`` and
-/// ``StoreConfiguration/maxTransactionBytes``; over WebSocket, also at most the client's wire limits: `maxBatchCount`
+/// must match the store's (`StoreConfiguration.maxRecordsPerTransaction` and
+/// `StoreConfiguration.maxTransactionBytes`; over WebSocket, also at most the client's wire limits: `maxBatchCount`
 /// records and half of `maxMessageBytes`). The defaults are the store's and the wire's defaults.
 public struct SaveLimits: Sendable, Hashable {
     /// Most events in one save. Default 10,000.

@@ -100,7 +100,7 @@ public final class PostgresLog: Sendable {
         return log
     }
 
-    /// Closes every connection. Close the stores first (``StoreRegistry/shutdown()``).
+    /// Closes every connection. Close the stores first (`StoreRegistry.shutdown()`).
     public func close() async {
         state.withLock { $0.closed = true }
         let tasks = [listening.withLock { $0 }, announcing.withLock { $0 }].compactMap { $0 }

@@ -12,7 +12,7 @@ public import Foundation
 
 extension StreamKitClient {
     /// Acquires the lease on `key` for `holder` (or refreshes it when `holder` holds it), without renewing it: the
-    /// caller renews with ``renewLease(store:_:)`` before ``Lease/expiresAt`` and releases with
+    /// caller renews with ``renewLease(store:_:)`` before `Lease.expiresAt` and releases with
     /// ``releaseLease(store:_:)``. ``withLease(store:key:ttl:holder:_:)`` does all of this for a body of work.
     /// - Parameters:
     ///   - store: The store that holds the lease.
@@ -65,14 +65,14 @@ extension StreamKitClient {
     /// The lease is acquired with a fresh holder id, renewed every `ttl / 2` on the client's clock, and
     /// released when `body` ends. A renewal that fails with a retryable error (`storeUnavailable`, `overloaded`: a
     /// dropped connection, a server restarting) is tried again while the lease still holds, until a safety margin
-    /// before it would expire (``LeaseScope/margin(ttl:)``: a fifth of the ttl, at most 5 s, counted from when the
+    /// before it would expire (`LeaseScope.margin(ttl:)`: a fifth of the ttl, at most 5 s, counted from when the
     /// last successful renewal was sent). If a renewal fails for good — the lease expired or was taken, or the
     /// margin is reached — `body`'s task is cancelled and `withLease` throws `leaseNotHeld`, even if `body`
     /// returned meanwhile: work done under a lost lease must not be trusted. (The Go client only logged renewal
     /// transport errors and kept running: a split-brain risk.)
     ///
     /// Cancellation is cooperative: `body` must check it (`try Task.checkCancellation()`, or a cancellable
-    /// await). Pass ``Lease/fencingToken`` to whatever the lease protects, and have it refuse tokens lower than
+    /// await). Pass `Lease.fencingToken` to whatever the lease protects, and have it refuse tokens lower than
     /// the highest it has seen: that fences off a holder paused past its expiry.
     ///
     /// - Parameters:

@@ -70,7 +70,7 @@ extension StreamKitClient {
 
 extension StreamKitClient {
     /// The live workers of a store as they change: first the current inventory, then a new one every time its
-    /// ``WorkerInventory/version`` changes (a registration, a replacement, an unregistration, an eviction of a
+    /// `WorkerInventory.version` changes (a registration, a replacement, an unregistration, an eviction of a
     /// worker that missed three heartbeat intervals).
     ///
     /// The store pushes changes made through it at once and notices evictions on its clock; over PostgreSQL it

@@ -23,7 +23,7 @@ public import Foundation
 /// synchronously and iterated by the caller, so an actor would add a hop per call and serialise unrelated
 /// operations for nothing.
 ///
-/// Errors are ``StreamKitError``s. After ``close()`` every call fails with `storeClosing`. A call made from a task
+/// Errors are `StreamKitError`s. After ``close()`` every call fails with `storeClosing`. A call made from a task
 /// that is already cancelled throws `CancellationError` before anything reaches the store (nothing is dialled or
 /// sent); a stream does so on its first `next()`.
 public final class StreamKitClient: Sendable {

@@ -5,7 +5,7 @@ import StreamKitEngine
 ///
 /// The wait before retry *n* (n ≥ 1) is `initialBackoff × multiplier^(n-1)`, capped at `maxBackoff`, then
 /// scaled by a random factor in `1 ± jitter` and capped at `maxBackoff` again. Only errors that are a
-/// ``StreamKitError`` with ``StreamKitError/isRetryable`` set are retried — never by matching message text;
+/// `StreamKitError` with `StreamKitError.isRetryable` set are retried — never by matching message text;
 /// cancellation and every other error end the operation at once.
 ///
 /// Retries cover *opening* an operation (reaching the store, later dialling a server), never a write that may
@@ -77,7 +77,7 @@ public struct RetryPolicy: Sendable {
         .nanoseconds(Int64(clamping: delayNanoseconds(beforeRetry: retry)))
     }
 
-    /// Whether the policy retries `error`: only a ``StreamKitError`` whose code is retryable.
+    /// Whether the policy retries `error`: only a `StreamKitError` whose code is retryable.
     ///
     /// - Parameter error: The error an attempt threw.
     /// - Returns: `true` for `storeUnavailable`, `overloaded` and `storeClosing` from the store; `false` for

@@ -37,7 +37,7 @@ public struct ClientStream<Element: Sendable>: AsyncSequence, Sendable {
 
         /// The next element, or nil at the end.
         ///
-        /// - Throws: A ``StreamKitError`` (for instance `storeClosing` after the client closed, the store's
+        /// - Throws: A `StreamKitError` (for instance `storeClosing` after the client closed, the store's
         ///   validation errors, `sequenceConflict` for a produce); the stream ends at the first error.
         @inlinable
         public mutating func next() async throws -> Element? {

@@ -6,8 +6,9 @@ public import FoundationEssentials
 public import Foundation
 #endif
 
-/// A live subscription made by ``StreamKitClient/subscribe(store:space:segment:handler:)``: its status, and
-/// how to end it.
+/// A live subscription made by
+/// ``StreamKitClient/subscribe(store:space:segment:heartbeat:silenceBound:handler:)``: its status, and how to end
+/// it.
 ///
 /// A `Mutex` guards the status and the dispatcher task.
 public final class Subscription: Sendable {

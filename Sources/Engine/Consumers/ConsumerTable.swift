@@ -1,5 +1,5 @@
 /// A store's durable consumers by name, and the rules of changing them, shared by every storage: a file or memory
-/// storage keeps one table, a database applies a change to each row it locks (``apply(_:to:limit:)``).
+/// storage keeps one table, a database applies a change to each row it locks (``apply(_:to:count:)``).
 public struct ConsumerTable: Sendable, Hashable {
     /// The consumers by name.
     public private(set) var consumers: [String: Consumer]

@@ -1,7 +1,7 @@
 /// Leases and worker presence kept where every process that opens the store sees them (a database), instead of
 /// in one store's memory. A storage shared by several processes provides one (``StoreStorage/coordination``);
-/// the store then answers its lease and presence calls through it, and through its in-memory ``LeaseTable`` and
-/// ``WorkerRegistry`` otherwise.
+/// the store then answers its lease and presence calls through it, and through its in-memory `LeaseTable` and
+/// `WorkerRegistry` otherwise.
 ///
 /// Implementations keep the rules of the in-memory tables (see `docs/semantics.md`, "Leases and fencing" and
 /// "Worker presence"), across every process:
@@ -9,12 +9,12 @@
 ///   A new acquisition gets a fencing token above every token issued for the store before, by any process and
 ///   across restarts, and at least `fencingFloor`.
 /// - `renew` and `release` need the live holder and its token, else `leaseNotHeld` saying whether the lease
-///   expired, was released or was taken (``leaseReleased(key:)``, ``leaseExpired(key:ago:)``,
-///   ``leaseTaken(key:offered:current:)``).
+///   expired, was released or was taken (`leaseReleased(key:)`, `leaseExpired(key:ago:)`,
+///   `leaseTaken(key:offered:current:)`).
 /// - Registering a worker id replaces its older registration; a heartbeat of an unknown, replaced or expired
 ///   registration fails with `notFound`; a worker missing three heartbeat intervals is evicted; the inventory's
 ///   version increases on every membership change.
-/// - The limits of the in-memory tables (``leaseKeyLimit``, ``workerLimit``), with the same errors.
+/// - The limits of the in-memory tables (`leaseKeyLimit`, `workerLimit`), with the same errors.
 ///
 /// Expiry is decided by the implementation's own clock (the database's), never a caller's. The store validates
 /// arguments (names, time to live, heartbeat interval, metadata size) before it calls, and passes `now`, its
@@ -26,6 +26,8 @@
 public protocol SharedCoordination: Sendable {
     /// Acquires the lease on `key` for `holder`, or refreshes it when `holder` holds it live.
     /// - Parameters:
+    ///   - key: The lease's key.
+    ///   - holder: Who asks for it.
     ///   - ttl: Time to live in nanoseconds (validated: 1 s … 24 h).
     ///   - fencingFloor: The least token a new acquisition may get.
     ///   - now: The store's monotonic clock, read before the call.
@@ -41,7 +43,11 @@ public protocol SharedCoordination: Sendable {
     /// The live lease on `key`, if any.
     func lease(key: String, now: UInt64) async throws -> Lease?
     /// Registers a worker, replacing an older registration of its id, after evicting expired workers.
-    /// - Parameter heartbeatInterval: Nanoseconds (validated: 1 s … 300 s, the default already applied).
+    /// - Parameters:
+    ///   - workerID: The worker's id.
+    ///   - metadata: The worker's metadata.
+    ///   - heartbeatInterval: Nanoseconds (validated: 1 s … 300 s, the default already applied).
+    ///   - now: The store's monotonic clock, read before the call.
     func registerWorker(
         workerID: String, metadata: [String: String], heartbeatInterval: UInt64, now: UInt64
     )

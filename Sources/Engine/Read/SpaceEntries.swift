@@ -4,9 +4,9 @@ import StreamKitLogFiles
 /// per-space offsets.
 ///
 /// Commit order is a total order across the store, so several spaces merge exactly: no ties, no clock
-/// skew. Offsets are exclusive; every entry carries ``Entry/offset`` to resume from. Readers see a prefix of
-/// the commits (never a later commit before an earlier one), including commits made while they run, until
-/// they catch up, then finish.
+/// skew. Offsets are exclusive; every entry carries ``StreamKitLogFiles/Entry/offset`` to resume from. Readers
+/// see a prefix of the commits (never a later commit before an earlier one), including commits made while they
+/// run, until they catch up, then finish.
 public struct SpaceEntries: AsyncSequence, Sendable {
     public typealias Element = Entry
 

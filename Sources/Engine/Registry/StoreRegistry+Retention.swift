@@ -6,7 +6,7 @@ extension StoreRegistry {
     /// Gives retention to stores the registry closed for idleness. An open store applies its policy every
     /// ``RetentionConfiguration/interval``; a closed one runs nothing, yet its entries age. So every sweep
     /// (``start()``) looks at the closed file stores under the root and opens each that has work time alone made
-    /// due (``LogRetention/isDue(directory:default:now:)``: an oldest log file past its maximum age, or deletions
+    /// due (`LogRetention.isDue(directory:default:now:)`: an oldest log file past its maximum age, or deletions
     /// still to erase), as a call would open it, runs one retention pass, and lets idle eviction close it again.
     ///
     /// Does nothing for in-memory stores, stores a custom opener keeps (PostgreSQL), or when the retention

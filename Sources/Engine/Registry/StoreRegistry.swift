@@ -27,7 +27,7 @@ public import Foundation
 /// - **Only writes create stores.** ``withStore(_:_:)`` and ``store(_:)`` open a store, creating it when it
 ///   does not exist: use them for writes (and for leases and worker registrations). Reads use
 ///   ``withExistingStore(_:_:)`` and ``existingStore(_:)``, which open a store only if it exists and otherwise
-///   create nothing (answer as an empty store would: ``AbsentStore``). An in-memory store exists once written.
+///   create nothing (answer as an empty store would: `AbsentStore`). An in-memory store exists once written.
 /// - **One open per store.** Concurrent first uses of a store share one open. The open runs in its own task
 ///   while the registry stays free: calls to other stores go on meanwhile, and so do opens of other stores.
 ///   File stores open on Dispatch threads, since recovery blocks its thread. A read that finds no store while a
@@ -35,7 +35,7 @@ public import Foundation
 ///   waits for it and creates the store if the read found none.
 /// - **Bounded.** At most ``RegistryConfiguration/maxOpenStores`` stores stay open: opening one more closes the
 ///   least recently used store that is not in use. In use means a call in progress (``withStore(_:_:)``,
-///   ``withExistingStore(_:_:)``, ``pin(_:)``) or live leases or worker registrations, which live only in the
+///   ``withExistingStore(_:_:)``, `pin(_:)`) or live leases or worker registrations, which live only in the
 ///   store's memory. When every open store is in use the registry goes over the bound (logged at Warn) and
 ///   closes the excess as they fall out of use.
 /// - **Idle eviction.** A store not in use and unused for ``RegistryConfiguration/idleTimeout`` is closed and
@@ -188,7 +188,7 @@ public actor StoreRegistry {
 
     /// Runs `body` with the store `id` if it exists, opening it first if needed; creates nothing. The store is
     /// not closed while `body` runs. Use it for reads: a store that does not exist answers as an empty one
-    /// would (``AbsentStore``), and a request naming an unknown store leaves no trace.
+    /// would (`AbsentStore`), and a request naming an unknown store leaves no trace.
     ///
     /// `body` runs in the caller's isolation, not on the registry.
     ///

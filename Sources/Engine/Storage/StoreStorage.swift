@@ -33,12 +33,14 @@ public protocol StoreStorage: Sendable {
     /// Sealed block `index` (0-based, log order); nil past the last one.
     func block(at index: Int) -> LogBlock?
     /// The entries of sealed block `index`, in position order. A storage that must wait for the network to read
-    /// a block throws ``BlockNotLoaded`` instead of blocking; the reader then awaits ``loadBlocks(from:)``.
+    /// a block throws ``BlockNotLoaded`` instead of blocking; the reader then awaits
+    /// ``StoreStorage/loadBlocks(from:)``.
     func readBlock(at index: Int) throws -> [Entry]
-    /// Fetches block `index` (and, as the storage sees fit, blocks after it) so that ``readBlock(at:)`` can
-    /// return them; only storages that throw ``BlockNotLoaded`` need it.
+    /// Fetches block `index` (and, as the storage sees fit, blocks after it) so that
+    /// ``StoreStorage/readBlock(at:)`` can return them; only storages that throw ``BlockNotLoaded`` need it.
     func loadBlocks(from index: Int) async throws
-    /// Whether ``verifyBlock(at:)`` checks bytes that can rot (files); the background scrub runs only then.
+    /// Whether ``StoreStorage/verifyBlock(at:)`` checks bytes that can rot (files); the background scrub runs only
+    /// then.
     var verifiesBlocks: Bool { get }
     /// Re-reads sealed block `index` from where it is kept and checks it as a reader would, without building
     /// entries; returns the bytes read. Throws `LogFilesError.corrupt` (with the file and offset) on damage.
@@ -64,8 +66,8 @@ public protocol StoreStorage: Sendable {
     func deletions() async throws -> [StoreManifest.Deletion]
     /// Records the store's own retention policy durably with its log (nil: back to the configured default).
     func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws
-    /// Drops every entry before `logStart` (a position ``retentionStart(_:now:)`` gave) and records `retired`,
-    /// the heads of segments with no entry left, so that they continue after them when the store reopens.
+    /// Drops every entry before `logStart` (a position ``StoreStorage/retentionStart(_:now:)`` gave) and records
+    /// `retired`, the heads of segments with no entry left, so that they continue after them when the store reopens.
     /// Blocks before `logStart` are then no longer found; indexes of the others do not change.
     func dropEntries(
         before logStart: UInt64, retired: [StoreManifest.RetiredSegment]
@@ -78,7 +80,7 @@ public protocol StoreStorage: Sendable {
     /// Compaction: erases the entries recorded deletions cover from where the storage keeps them (blocking I/O;
     /// `pace` is called with the bytes read or written as it goes). Blocks it rewrites keep their indexes.
     func compactDeletions(pace: (Int) throws -> Void) async throws -> LogWriter.CompactionPass
-    /// Whether ``compactDeletions(pace:)`` does anything (the background compaction runs only then).
+    /// Whether ``StoreStorage/compactDeletions(pace:)`` does anything (the background compaction runs only then).
     var compactsDeletions: Bool { get }
     /// Forgets `finished` deletions (compaction erased all they cover), recording `retired`, the heads of their
     /// segments with no entry left.

@@ -93,7 +93,7 @@ public actor Store {
     /// - Parameters:
     ///   - id: The store's identity.
     ///   - storage: The log.
-    ///   - contents: What `storage` held when it was opened (its sealed blocks' segment runs and unsealed tail).
+    ///   - recovery: What `storage` held when it was opened (its sealed blocks' segment runs and unsealed tail).
     ///   - configuration: Store settings.
     public init(id: UUID, storage: any StoreStorage, contents recovery: StoredLog, configuration: StoreConfiguration) {
         self.id = id

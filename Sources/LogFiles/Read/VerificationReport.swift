@@ -1,4 +1,4 @@
-/// What ``LogReader/verify()`` checked and found.
+/// What ``LogReader/verify(progress:)`` checked and found.
 public struct VerificationReport: Sendable, Hashable {
     /// Log files checked.
     public var logFiles = 0

@@ -22,7 +22,7 @@ public struct StoreLayout: Sendable, Hashable {
     public var lockPath: String { root + "/LOCK" }
     /// Where the log starts and the heads of segments whose entries were all dropped (``StoreManifest``).
     public var manifestPath: String { root + "/manifest" }
-    /// The store's durable consumers (the engine's ``SideFile``).
+    /// The store's durable consumers (the engine's `SideFile`).
     public var consumersPath: String { root + "/consumers" }
     /// A manifest being written; renamed over ``manifestPath`` once synced.
     var manifestTemporaryPath: String { root + "/manifest.tmp" }

@@ -6,7 +6,9 @@ extension LogWriter {
     /// `policy.maxAge` or the log files (with their block indexes) take more than `policy.maxBytes`; the newest
     /// sealed file always stays.
     ///
-    /// - Parameter now: The time ages are measured against (ns since the Unix epoch).
+    /// - Parameters:
+    ///   - policy: The maximum age and size of the log files.
+    ///   - now: The time ages are measured against (ns since the Unix epoch).
     public func retentionStart(_ policy: LogRetention.Policy, now: Int64) -> UInt64? {
         LogRetention.start(
             of: readIndex, policy: policy, now: now, fileSystem: configuration.fileSystem, layout: layout)

@@ -1,6 +1,6 @@
 /// A protocol version this build implements.
 ///
-/// Values exist only for supported versions (``WireVersion/supported``), so an encoder or decoder can never be
+/// Values exist only for supported versions (``oldest`` through ``current``), so an encoder or decoder can never be
 /// set up for a version it cannot speak. Peers agree on one at connect with ``WireHello/negotiate(local:remote:)``.
 public struct WireVersion: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The version number as sent in a ``WireHello``.

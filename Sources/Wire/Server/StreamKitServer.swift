@@ -9,7 +9,7 @@ public import ServiceLifecycle
 public import StreamKitEngine
 import Synchronization
 
-/// The StreamKit WebSocket server: fronts a ``StoreRegistry`` over multiplexed WebSocket connections.
+/// The StreamKit WebSocket server: fronts a `StoreRegistry` over multiplexed WebSocket connections.
 ///
 /// `GET <path>` (default `/streamkit`) upgrades to a WebSocket; every binary message is one mux frame
 /// (`docs/protocol.md` §7) and each connection runs one ``MuxConnection`` in the server role. Every stream

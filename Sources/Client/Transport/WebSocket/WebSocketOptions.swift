@@ -19,7 +19,7 @@ public struct WebSocketOptions: Sendable {
     /// Unused with `ws://`.
     public var tls: ClientTLS
     /// Called before **every** dial (the first connection and each reconnect); a non-nil token is sent as
-    /// `Authorization: Bearer <token>`. Throwing a ``StreamKitError`` fails the dial with that error; any other
+    /// `Authorization: Bearer <token>`. Throwing a `StreamKitError` fails the dial with that error; any other
     /// error fails it with the retryable `storeUnavailable`.
     public var token: @Sendable () async throws -> String?
     /// Multiplexing limits and heartbeat timing of each connection (`import StreamKitWire` to change them).
