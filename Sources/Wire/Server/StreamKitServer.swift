@@ -190,7 +190,7 @@ public final class StreamKitServer: Service, Sendable {
     /// graceful shutdown of its `ServiceGroup`, the cancellation of the calling task, or a ``shutdown()`` from
     /// elsewhere, then shuts it down (as ``shutdown()`` says: clients get a goAway and recover) and returns.
     ///
-    /// In a group, put the ``StoreRegistry`` before the server: the group shuts its services down in reverse
+    /// In a group, put the `StoreRegistry` before the server: the group shuts its services down in reverse
     /// order, so the server stops before the stores close. ``Configuration/onServerRunning`` tells the bound port.
     ///
     /// - Throws: What ``start()`` throws.
@@ -287,7 +287,7 @@ public final class StreamKitServer: Service, Sendable {
     }
 
     /// Whether the readiness probe answers 200: nil when the server is running (started, not shutting down) and
-    /// the registry's backend answers (``StoreRegistry/checkReadiness()``), else why not.
+    /// the registry's backend answers (`StoreRegistry.checkReadiness()`), else why not.
     func readiness() async -> String? {
         guard isListening else { return "the server is not running" }
         do {
