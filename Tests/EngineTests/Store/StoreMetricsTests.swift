@@ -11,11 +11,17 @@ import Testing
 struct StoreMetricsTests {
     private static func payload(_ n: Int) -> [UInt8] { Array(repeating: UInt8(truncatingIfNeeded: n), count: 100) }
 
-    @Test("produce, publish and reads count entries, payload bytes, transactions and commit latency")
-    func produceAndConsumeAreCounted() async throws {
+    /// Quiet store settings whose metrics go to a fresh `TestMetrics`.
+    private static func metered() -> (TestMetrics, StoreConfiguration) {
         let metrics = TestMetrics()
         var configuration = StoreFixture.quiet()
         configuration.metricsFactory = metrics
+        return (metrics, configuration)
+    }
+
+    @Test("produce, publish and reads count entries, payload bytes, transactions and commit latency")
+    func produceAndConsumeAreCounted() async throws {
+        let (metrics, configuration) = Self.metered()
         let store = Store.inMemory(configuration: configuration)
         let batch = (1...40).map { Record(sequence: UInt64($0), payload: Self.payload($0)) }
 
@@ -37,9 +43,8 @@ struct StoreMetricsTests {
 
     @Test("a file store counts write-ahead and log bytes, times each fdatasync, and counts block cache hits and misses")
     func fileStoreCountsIOAndCache() async throws {
-        let metrics = TestMetrics()
-        var configuration = StoreFixture.quiet()
-        configuration.metricsFactory = metrics
+        let (metrics, metered) = Self.metered()
+        var configuration = metered
         configuration.log.durability = .fsync
         configuration.log.blockBytes = 1024
         let directory = NSTemporaryDirectory() + "streamkit-metrics-" + UUID().uuidString
@@ -66,9 +71,7 @@ struct StoreMetricsTests {
 
     @Test("a subscriber that falls behind counts each replaced status")
     func coalescedStatusesAreCounted() async throws {
-        let metrics = TestMetrics()
-        var configuration = StoreFixture.quiet()
-        configuration.metricsFactory = metrics
+        let (metrics, configuration) = Self.metered()
         let store = Store.inMemory(configuration: configuration)
         let subscription = try await store.subscribe(space: "s", segment: "*")
 

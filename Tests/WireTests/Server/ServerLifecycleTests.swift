@@ -66,6 +66,19 @@ struct ServerLifecycleTests {
         )
     }
 
+    /// A server on `host` (a loopback address no other test listens on, so that a port it frees cannot be taken at
+    /// once by another test's server) over a fresh in-memory registry, and the port it tells once it runs.
+    private static func serverTellingItsPort(host: String) -> (StreamKitServer, StoreRegistry, AsyncStream<Int>) {
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        let registry = StoreRegistry(
+            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
+        let (running, signal) = AsyncStream<Int>.makeStream()
+        var configuration = StreamKitServer.Configuration(authentication: .none, host: host, port: 0, logger: quiet)
+        configuration.onServerRunning = { port in signal.yield(port) }
+        return (StreamKitServer(registry: registry, configuration: configuration), registry, running)
+    }
+
     /// A loopback address no other test listens on.
     private static let ownHost = "127.0.0.77"
 
@@ -135,18 +148,11 @@ struct ServerLifecycleTests {
 
     @Test("registry and server in one group: a graceful shutdown stops the server, then closes the stores")
     func groupShutsDownServerThenRegistry() async throws {
-        var registryConfiguration = RegistryConfiguration()
-        registryConfiguration.inMemory = true
-        let registry = StoreRegistry(
-            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
-        let (running, signal) = AsyncStream<Int>.makeStream()
-        var configuration = StreamKitServer.Configuration(authentication: .none, port: 0)
-        configuration.onServerRunning = { port in signal.yield(port) }
-        let server = StreamKitServer(registry: registry, configuration: configuration)
+        let (server, registry, running) = Self.serverTellingItsPort(host: "127.0.0.78")
         let group = ServiceGroup(services: [registry, server], logger: Self.quiet)
         let run = Task { try await group.run() }
         let port = try #require(await running.first { _ in true })
-        let live = try await RawConnection.open(port: port)
+        let live = try await RawConnection.open(port: port, host: "127.0.0.78")
         await live.close()
 
         await group.triggerGracefulShutdown()
@@ -155,19 +161,12 @@ struct ServerLifecycleTests {
         #expect(!server.isListening)
         let closed = await #expect(throws: StreamKitError.self) { try await registry.checkReadiness() }
         #expect(closed?.code == .storeClosing)
-        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port) }
+        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port, host: "127.0.0.78") }
     }
 
     @Test("cancelling the task that runs the server shuts it down")
     func cancellingRunShutsTheServerDown() async throws {
-        var registryConfiguration = RegistryConfiguration()
-        registryConfiguration.inMemory = true
-        let registry = StoreRegistry(
-            root: "/nonexistent-streamkit-lifecycle-tests", configuration: registryConfiguration)
-        let (running, signal) = AsyncStream<Int>.makeStream()
-        var configuration = StreamKitServer.Configuration(authentication: .none, port: 0)
-        configuration.onServerRunning = { port in signal.yield(port) }
-        let server = StreamKitServer(registry: registry, configuration: configuration)
+        let (server, registry, running) = Self.serverTellingItsPort(host: "127.0.0.79")
         let run = Task { try await server.run() }
         let port = try #require(await running.first { _ in true })
 
@@ -175,7 +174,7 @@ struct ServerLifecycleTests {
         try await run.value
 
         #expect(!server.isListening)
-        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port) }
+        await #expect(throws: (any Error).self) { _ = try await RawConnection.open(port: port, host: "127.0.0.79") }
         await registry.shutdown()
     }
 }
