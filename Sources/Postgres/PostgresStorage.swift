@@ -899,7 +899,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     /// Records the store's own policy in its `streamkit_stores` row (nil: none).
     func recordRetentionPolicy(_ policy: LogRetention.Policy?) async throws {
         let (id, logger) = (self.id, log.logger)
-        let maxAge = policy?.maxAge.map(LogRetention.nanoseconds)
+        let maxAge = policy?.maxAge.map(\.nanoseconds)
         let maxBytes = policy?.maxBytes
         let maxEntries = policy?.maxEntriesPerSegment.map(Int64.init)
         let own = policy != nil
@@ -923,7 +923,7 @@ final class PostgresStorage: StoreStorage, LogFollower {
     func retentionStart(_ policy: LogRetention.Policy, now: Int64) async throws -> UInt64? {
         var start: UInt64?
         if let maxAge = policy.maxAge {
-            let horizon = now - LogRetention.nanoseconds(maxAge)
+            let horizon = now - maxAge.nanoseconds
             start = state.withLock { state -> UInt64? in
                 guard state.rows.count > 1 else { return nil }
                 let keep = min(

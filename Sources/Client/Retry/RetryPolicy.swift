@@ -1,4 +1,5 @@
 import StreamKitEngine
+import StreamKitLogFiles
 
 /// How a client retries an operation whose opening failed with a retryable error: how many attempts, and
 /// how long to wait between them.
@@ -105,11 +106,7 @@ public struct RetryPolicy: Sendable {
 
     /// Whole nanoseconds of `duration`, or `fallback` when it is zero or negative.
     static func nanoseconds(_ duration: Duration, fallback: UInt64) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds > 0 || (seconds == 0 && attoseconds > 0) else { return fallback }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return .max }
-        let (total, carry) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
-        return carry ? .max : max(total, 1)
+        guard duration > .zero else { return fallback }
+        return UInt64(max(duration.nanoseconds, 1))
     }
 }

@@ -1,4 +1,5 @@
 import StreamKitEngine
+import StreamKitLogFiles
 import Synchronization
 import Tracing
 
@@ -131,11 +132,7 @@ struct OperationObserver: Sendable {
         span.setStatus(SpanStatus(code: .error))
     }
 
-    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 {
-        let elapsed = ContinuousClock.now - start
-        let (seconds, attoseconds) = elapsed.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int64 { (ContinuousClock.now - start).nanoseconds }
 }
 
 /// The first record's sequence of a produce, once the produce has taken it from the application's sequence.

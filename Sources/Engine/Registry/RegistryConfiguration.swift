@@ -83,14 +83,7 @@ extension RegistryConfiguration {
     var keepsStoresInMemory: Bool { !evictsIdleStores }
 
     /// Whole nanoseconds of `duration`: 0 when negative, `UInt64.max` when too long.
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return .max }
-        let (total, carry) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000))
-        return carry ? .max : total
-    }
+    static func nanoseconds(_ duration: Duration) -> UInt64 { UInt64(max(0, duration.nanoseconds)) }
 
     /// Descriptors budgeted per open file store (measured: 2 empty, 4 written, 5 after a read from disk; the rest
     /// is room for a recycled WAL, more log files read, and a sync in progress).

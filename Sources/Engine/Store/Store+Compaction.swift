@@ -89,7 +89,7 @@ extension Store {
         Counter(label: "streamkit_storage_compaction_reclaimed_bytes_total", factory: metrics)
             .increment(by: Int(max(0, outcome.reclaimedBytes)))
         Metrics.Timer(label: "streamkit_storage_compaction_duration_seconds", factory: metrics)
-            .recordNanoseconds(LogRetention.nanoseconds(ContinuousClock.now - started))
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         configuration.logger.info(
             "compaction erased deleted entries", metadata: outcome.logMetadata.merging(["store": "\(id)"]) { $1 })
         return outcome

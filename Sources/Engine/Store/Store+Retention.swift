@@ -192,7 +192,7 @@ extension Store {
         Counter(label: "streamkit_storage_retention_reclaimed_bytes_total", factory: metrics)
             .increment(by: Int(outcome.reclaimedBytes))
         Metrics.Timer(label: "streamkit_storage_retention_duration_seconds", factory: metrics)
-            .recordNanoseconds(LogRetention.nanoseconds(ContinuousClock.now - started))
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         configuration.logger.info(
             "retention dropped entries", metadata: outcome.logMetadata.merging(["store": "\(id)"]) { $1 })
         return outcome

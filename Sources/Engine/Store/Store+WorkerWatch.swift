@@ -180,10 +180,6 @@ extension Store {
 
     /// Nanoseconds of a duration (0 for negative ones, at least 1 ms).
     private static func pollNanoseconds(_ duration: Duration) -> UInt64 {
-        let (seconds, attoseconds) = duration.components
-        guard seconds >= 0 else { return 1_000_000 }
-        let total = UInt64(clamping: seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        let value = total.overflow ? UInt64.max : total.partialValue &+ UInt64(max(0, attoseconds) / 1_000_000_000)
-        return max(value, 1_000_000)
+        UInt64(max(duration.nanoseconds, 1_000_000))
     }
 }

@@ -187,7 +187,7 @@ public struct StoreManifest: Sendable, Hashable {
         }
         var header = FileHeader(kind: .manifest, firstPosition: logStart, fileID: 0, createdAt: createdAt)
         if let policy {
-            let maxAge = policy.maxAge.map(LogRetention.nanoseconds)
+            let maxAge = policy.maxAge.map(\.nanoseconds)
             let maxEntries = policy.maxEntriesPerSegment.map(Int64.init)
             let flags = (maxAge == nil ? 0 : 1) | (policy.maxBytes == nil ? 0 : 2) | (maxEntries == nil ? 0 : 4)
             Self.append(UInt32(flags), to: &body)

@@ -38,7 +38,7 @@ public enum LogRetention {
 
         /// An age in the largest unit that divides it (`7d`, `36h`, `90s`, `1500ms`, `12ns`).
         static func age(_ duration: Duration) -> String {
-            let nanoseconds = LogRetention.nanoseconds(duration)
+            let nanoseconds = duration.nanoseconds
             for (unit, size) in [
                 ("d", Int64(86_400_000_000_000)), ("h", 3_600_000_000_000), ("m", 60_000_000_000),
                 ("s", 1_000_000_000), ("ms", 1_000_000),
@@ -54,7 +54,7 @@ public enum LogRetention {
         /// How many of the oldest log files go: each file's newest timestamp and bytes, in log order. The last
         /// file always stays.
         package func filesToDrop(newest: [Int64], bytes: [Int64], now: Int64) -> Int {
-            let horizon = maxAge.map { now - LogRetention.nanoseconds($0) }
+            let horizon = maxAge.map { now - $0.nanoseconds }
             var remaining = bytes.reduce(0, +)
             var dropped = 0
             while dropped < newest.count - 1 {
@@ -274,9 +274,6 @@ public enum LogRetention {
         try fileSystem.syncDirectory(layout.logDirectory)
     }
 
-    /// `duration` in whole nanoseconds, saturating at `Int64.max`.
-    package static func nanoseconds(_ duration: Duration) -> Int64 { duration.nanoseconds }
-
 }
 
 extension LogRetention {
@@ -304,6 +301,6 @@ extension LogRetention {
             return true
         } onEnd: { _ in
         }
-        return !indexed || newest < now - nanoseconds(maxAge)
+        return !indexed || newest < now - maxAge.nanoseconds
     }
 }

@@ -190,7 +190,7 @@ extension WireBuffer {
     /// refuses those below 1).
     mutating func writePolicy(_ policy: LogRetention.Policy) {
         let bounds = [
-            policy.maxAge.map(LogRetention.nanoseconds), policy.maxBytes, policy.maxEntriesPerSegment.map(Int64.init),
+            policy.maxAge.map(\.nanoseconds), policy.maxBytes, policy.maxEntriesPerSegment.map(Int64.init),
         ]
         for bound in bounds {
             writeBool(bound != nil)

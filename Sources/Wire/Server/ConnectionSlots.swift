@@ -1,4 +1,5 @@
 import Metrics
+import StreamKitLogFiles
 import Synchronization
 
 /// Counts a server's open TCP connections (upgraded or not) against its limit, and paces the warning logged
@@ -47,9 +48,8 @@ final class ConnectionSlots: Sendable {
     /// Whether a refusal now should be logged as a warning: the first one, then at most one per
     /// ``warningInterval`` (the others are only counted in the metric).
     func shouldWarnOfRefusal() -> Bool {
-        let elapsed = ContinuousClock.now - origin
-        let now = elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000
-        let interval = Self.warningInterval.components.seconds &* 1_000_000_000
+        let now = (ContinuousClock.now - origin).nanoseconds
+        let interval = Self.warningInterval.nanoseconds
         let last = lastWarning.load(ordering: .relaxed)
         guard last == .min || now &- last >= interval else { return false }
         return lastWarning.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged

@@ -27,9 +27,8 @@ struct StreamDispatcher: Sendable {
             span.attributes["streamkit.stream_id"] = Int(truncatingIfNeeded: id)
             return await serveStream(open, streamID: id, inbox: inbox, connection: connection, span: span)
         }
-        let elapsed = ContinuousClock.now - start
-        Timer(label: "streamkit_server_stream_duration_seconds", dimensions: [("kind", kind)]).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        Timer(label: "streamkit_server_stream_duration_seconds", dimensions: [("kind", kind)])
+            .recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         guard let failure else { return }
         Counter(label: "streamkit_server_stream_errors_total", dimensions: [("code", "\(failure.code)")]).increment()
         var metadata: Logger.Metadata = ["kind": "\(kind)", "stream_id": "\(id)", "code": "\(failure.code)"]

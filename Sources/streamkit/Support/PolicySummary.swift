@@ -10,7 +10,7 @@ struct PolicySummary: Encodable, Equatable {
     let text: String
 
     init(_ policy: LogRetention.Policy) {
-        maxAgeSeconds = policy.maxAge.map { Double(LogRetention.nanoseconds($0)) / 1e9 }
+        maxAgeSeconds = policy.maxAge.map { Double($0.nanoseconds) / 1e9 }
         maxBytes = policy.maxBytes
         maxEntriesPerSegment = policy.maxEntriesPerSegment
         text = policy.description
