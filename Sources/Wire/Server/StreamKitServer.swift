@@ -115,6 +115,9 @@ public final class StreamKitServer: Service, Sendable {
     private let slots: ConnectionSlots
     /// The connections not upgraded yet, which a shutdown closes at once.
     private let pending = PendingUpgrades()
+    /// The readiness check running now, and the last answer with when it came (store clock): see ``readiness()``.
+    private let readinessChecks = Mutex<(running: Task<String?, Never>?, last: (answer: String?, at: UInt64)?)>(
+        (nil, nil))
 
     /// TCP connections open now, upgraded or not.
     package var openConnectionCount: Int { slots.count }
@@ -288,8 +291,43 @@ public final class StreamKitServer: Service, Sendable {
 
     /// Whether the readiness probe answers 200: nil when the server is running (started, not shutting down) and
     /// the registry's backend answers (`StoreRegistry.checkReadiness()`), else why not.
+    ///
+    /// The probe needs no token, so the backend is asked at most once per ``readinessReuse`` (on the store clock):
+    /// probes that come while a check runs wait for it, and those that come soon after get its answer. A flood of
+    /// probes costs the database one round trip a second, not one pooled connection per probe.
     func readiness() async -> String? {
         guard isListening else { return "the server is not running" }
+        enum Step {
+            case answer(String?)
+            case wait(Task<String?, Never>)
+        }
+        let clock = registry.configuration.store.clock
+        let step = readinessChecks.withLock { checks -> Step in
+            if let last = checks.last, clock.now() &- last.at < Self.readinessReuse { return .answer(last.answer) }
+            if let running = checks.running { return .wait(running) }
+            let task = Task { [registry] in await Self.checkBackend(registry) }
+            checks.running = task
+            return .wait(task)
+        }
+        let task: Task<String?, Never>
+        switch step {
+        case .answer(let answer): return answer
+        case .wait(let running): task = running
+        }
+        let answer = await task.value
+        readinessChecks.withLock { checks in
+            guard checks.running == task else { return }
+            checks.running = nil
+            checks.last = (answer, clock.now())
+        }
+        return answer
+    }
+
+    /// How long (nanoseconds on the store clock) a readiness answer is reused: 1 s.
+    static let readinessReuse: UInt64 = 1_000_000_000
+
+    /// The registry's readiness as the probe says it: nil, or the error.
+    private static func checkBackend(_ registry: StoreRegistry) async -> String? {
         do {
             try await registry.checkReadiness()
             return nil

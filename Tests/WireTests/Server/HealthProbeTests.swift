@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import StreamKitEngine
+import StreamKitTestSupport
 import Synchronization
 import Testing
 
@@ -62,8 +63,10 @@ struct HealthProbeTests {
     )
     func readinessAsksTheBackend() async throws {
         let answers = Atomic<Bool>(false)
+        let clock = ManualClock()
         var registryConfiguration = RegistryConfiguration()
         registryConfiguration.inMemory = true
+        registryConfiguration.store.clock = clock.engineClock
         registryConfiguration.readinessCheck = {
             guard answers.load(ordering: .relaxed) else {
                 throw StreamKitError(code: .storeUnavailable, message: "the database does not answer")
@@ -74,11 +77,36 @@ struct HealthProbeTests {
             let down = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
             let live = try await Self.probe(port, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
             answers.store(true, ordering: .relaxed)
+            clock.advance(by: StreamKitServer.readinessReuse)  // The last answer is reused for a second.
             let up = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
 
             #expect(down.0 == 503 && down.1.hasSuffix("not ready: storeUnavailable: the database does not answer\n"))
             #expect(live.0 == 200)  // Alive all along: only readiness depends on the backend.
             #expect(up.0 == 200 && up.1.hasSuffix("ready\n"))
+        }
+    }
+
+    @Test("probes within a second share one backend check: a flood of unauthenticated probes cannot take the pool")
+    func readinessChecksAreSharedForASecond() async throws {
+        let checks = Atomic<Int>(0)
+        let clock = ManualClock()
+        var registryConfiguration = RegistryConfiguration()
+        registryConfiguration.inMemory = true
+        registryConfiguration.store.clock = clock.engineClock
+        registryConfiguration.readinessCheck = { checks.add(1, ordering: .relaxed) }
+        let registry = StoreRegistry(root: "/nonexistent-health-tests", configuration: registryConfiguration)
+        try await withTestServer(.init(authentication: .none, port: 0), registry: registry) { port, server in
+            let first = await server.readiness()
+            let probed = try await Self.probe(port, "GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+            let again = await server.readiness()
+            let withinTheSecond = checks.load(ordering: .relaxed)
+            clock.advance(by: StreamKitServer.readinessReuse)
+            let later = await server.readiness()
+
+            #expect(first == nil && again == nil && later == nil)
+            #expect(probed.0 == 200)
+            #expect(withinTheSecond == 1)
+            #expect(checks.load(ordering: .relaxed) == 2)
         }
     }
 
