@@ -18,10 +18,15 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     private let readiness: @Sendable () async -> String?
     /// The Prometheus exposition (`GET /metrics`), when the server exports metrics.
     private let metrics: (@Sendable () -> [UInt8])?
-    /// Set once a head was refused (or was a health probe): the answer, written at the request's end.
-    private var refusal: HTTPRefusal?
-    /// Set for the readiness probe: its answer (``refusal`` holds a placeholder) comes from ``readiness``.
-    private var asksReadiness = false
+    /// What a request that does not upgrade is answered once it has been read to its end.
+    private enum Answer {
+        /// This response (a refusal, the liveness probe, the metrics).
+        case response(HTTPRefusal)
+        /// What ``readiness`` says then.
+        case readiness
+    }
+    /// Set once a head was refused or was a probe.
+    private var answer: Answer?
     /// False on a port that serves only the probes and the metrics (``MetricsListener``): every other request is
     /// answered 404.
     private let upgrades: Bool
@@ -56,12 +61,11 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = Self.unwrapInboundIn(data)
-        if let refusal {
+        if let answer {
             guard case .end = part else { return }
-            if asksReadiness {
-                answerReadiness(on: context)
-            } else {
-                refusal.write(on: context)
+            switch answer {
+            case .response(let response): response.write(on: context)
+            case .readiness: answerReadiness(on: context)
             }
             return
         }
@@ -70,15 +74,16 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if let probe = health(head) {  // Unauthenticated, answered before any upgrade check.
-            refusal = probe
+            answer = probe
             return
         }
         guard upgrades else {
-            refusal = HTTPRefusal(.notFound, reason: "only /metrics, /health/live and /health/ready are served here")
+            answer = .response(
+                HTTPRefusal(.notFound, reason: "only /metrics, /health/live and /health/ready are served here"))
             return
         }
         if let refusal = UpgradeRequestCheck.refusal(for: head, path: path) {
-            self.refusal = refusal
+            answer = .response(refusal)
             Counter(
                 label: "streamkit_server_upgrades_refused_total", dimensions: [("status", "\(refusal.status.code)")]
             ).increment()
@@ -90,18 +95,18 @@ final class UpgradeValidator: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The answer to a health probe (`GET` of ``livePath`` or ``readyPath``), nil for other requests.
-    private func health(_ head: HTTPRequestHead) -> HTTPRefusal? {
+    private func health(_ head: HTTPRequestHead) -> Answer? {
         guard head.method == .GET else { return nil }
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         switch target {
         case Self.livePath:
-            return HTTPRefusal(.ok, reason: "live")
+            return .response(HTTPRefusal(.ok, reason: "live"))
         case Self.readyPath:
-            asksReadiness = true
-            return HTTPRefusal(.ok, reason: "ready")
+            return .readiness
         case Self.metricsPath:
             guard let metrics else { return nil }
-            return HTTPRefusal(.ok, body: metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            return .response(
+                HTTPRefusal(.ok, body: metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
         default:
             return nil
         }
