@@ -48,6 +48,10 @@ actor Segment {
     private(set) var head: Head
     private var reservedSequence: UInt64
     private var reservedTransaction: UInt64
+    /// Bumped when an append of the current chain of reservations is refused by a shared log: the reservations
+    /// made after it follow a sequence nobody wrote, so their refusals must not move the reservation again (it
+    /// already follows the log's head, and newer reservations may follow it).
+    private var reservationEpoch: UInt64 = 0
     private var index: [IndexRun]
     /// Sequences below this were deleted, and positions below ``positionFloor`` dropped by retention: a
     /// transaction the follow loop delivers late (after its entries went) must not bring them back.
@@ -132,6 +136,7 @@ actor Segment {
         let previousSequence = reservedSequence
         let previousTransaction = reservedTransaction
         let number = reservedTransaction + 1
+        let epoch = reservationEpoch
         reservedSequence = records[records.count - 1].sequence
         reservedTransaction = number
         let id = TransactionIDSource.next()
@@ -142,11 +147,14 @@ actor Segment {
                     space: key.space, segment: key.segment, transactionID: id, transactionNumber: number,
                     records: records))
         } catch let conflict as SegmentHeadConflict {
-            // The shared log's head is the truth; take it unless a later reservation was made meanwhile (that one
-            // will learn the head from its own answer).
-            if reservedTransaction == number {
-                reservedSequence = conflict.lastSequence
-                reservedTransaction = conflict.lastTransactionNumber
+            // The shared log's head is the truth. The first refusal of a chain of reservations moves the
+            // reservation there (or to a later head this segment already knows); the chain's later reservations
+            // follow this refused one and are refused in turn, and must not move it back while retries that
+            // follow the new head are in flight.
+            if epoch == reservationEpoch {
+                reservationEpoch &+= 1
+                reservedSequence = max(conflict.lastSequence, head.lastSequence)
+                reservedTransaction = max(conflict.lastTransactionNumber, head.lastTransactionNumber)
             }
             throw conflict
         } catch {
