@@ -74,10 +74,12 @@ enum BlockReading {
     }
 
     /// Reads the whole block into entries.
-    static func read(_ header: BlockHeader, file: any StorageFile, offset: Int64) throws -> [Entry] {
+    static func read(
+        _ header: BlockHeader, file: any StorageFile, offset: Int64, buffers: Buffers = Buffers()
+    ) throws -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(header.entryCount)
-        _ = try forEach(header, file: file, offset: offset, from: 0, buffers: Buffers()) { entry in
+        _ = try forEach(header, file: file, offset: offset, from: 0, buffers: buffers) { entry in
             entries.append(entry)
             return true
         }

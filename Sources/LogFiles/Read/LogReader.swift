@@ -167,7 +167,8 @@ public final class LogReader: Sendable {
     public func forEachEntry(
         from position: UInt64 = 1, damaged: (ReadDamage) throws -> Bool, _ body: (Entry) throws -> Bool
     ) throws {
-        var walk = Walk(from: position)
+        var walk = Walk(from: position, mayReadAhead: true)
+        defer { walk.readAhead?.stop() }
         while true {
             switch try step(&walk, body) {
             case .end, .stopped: return
@@ -239,11 +240,35 @@ public final class LogReader: Sendable {
         /// The first position not handed out yet.
         var next: UInt64
         let buffers = BlockReading.Buffers()
+        /// Whether the walk may start a read-ahead thread: only a walk that stops it when it ends.
+        let mayReadAhead: Bool
+        /// Blocks handed out so far; a read-ahead starts after ``LogReader/readAheadAfter`` of them.
+        var blocksRead = 0
+        var readAhead: BlockReadAhead?
 
-        init(from: UInt64) {
+        init(from: UInt64, mayReadAhead: Bool = false) {
             self.from = max(from, 1)
             next = self.from
+            self.mayReadAhead = mayReadAhead
         }
+    }
+
+    /// A walk that has handed out this many whole blocks is a long sequential read: the blocks after it are
+    /// decoded ahead on a thread of its own (short reads never start one).
+    static let readAheadAfter = 2
+    /// Blocks decoded ahead of a reader at most (each ≈ 64 KiB of records and their entries).
+    static let readAheadDepth = 4
+
+    /// Starts decoding the blocks after piece `walk.index` on a thread of its own.
+    private func startReadAhead(_ walk: inout Walk) {
+        var jobs: [BlockReadAhead.Job] = []
+        for p in walk.index..<pieces.count {
+            guard case .block(let i) = pieces[p] else { continue }
+            let block = blocks[i]
+            guard let file = try? file(of: block) else { break }
+            jobs.append(BlockReadAhead.Job(piece: p, header: block.header, file: file, offset: block.offset))
+        }
+        walk.readAhead = BlockReadAhead.start(jobs: jobs, depth: Self.readAheadDepth)
     }
 
     private enum Step {
@@ -260,8 +285,27 @@ public final class LogReader: Sendable {
         case .block(let i):
             let block = blocks[i]
             guard block.header.lastPosition >= walk.next else { return .more }
+            walk.blocksRead += 1
+            if walk.mayReadAhead, walk.readAhead == nil, walk.blocksRead == Self.readAheadAfter + 1 {
+                startReadAhead(&walk)
+            }
             var delivered = false
             var next = walk.next
+            if let readAhead = walk.readAhead, let k = readAhead.job(ofPiece: walk.index - 1),
+                case .decoded(let result) = readAhead.take(k)
+            {
+                do {
+                    for entry in try result.get() where entry.position >= walk.next {
+                        delivered = true
+                        walk.next = entry.position + 1
+                        if isDeleted(entry) { continue }
+                        guard try body(entry) else { return .stopped }
+                    }
+                    return .more
+                } catch let error as LogFilesError where error.code == .corrupt && !delivered {
+                    return .damage(damage(bodyDamage(error, block), &walk))
+                }
+            }
             do {
                 let more = try BlockReading.forEach(
                     block.header, file: file(of: block), offset: block.offset, from: walk.next, buffers: walk.buffers
@@ -274,12 +318,7 @@ public final class LogReader: Sendable {
                 walk.next = next
                 return more ? .more : .stopped
             } catch let error as LogFilesError where error.code == .corrupt && !delivered {
-                // Damage in a block body, found only now.
-                let problem = ScanProblem(
-                    path: error.path ?? layout.logPath(firstPosition: block.fileFirstPosition),
-                    offset: error.offset ?? block.offset, reason: error.message, isTail: false,
-                    position: block.header.firstPosition)
-                return .damage(damage(problem, &walk))
+                return .damage(damage(bodyDamage(error, block), &walk))
             }
         case .wal(let range):
             for entry in walEntries[range] where entry.position >= walk.next {
@@ -292,6 +331,14 @@ public final class LogReader: Sendable {
             guard problem.position.map({ $0 >= walk.from }) ?? true else { return .more }
             return .damage(damage(problem, &walk))
         }
+    }
+
+    /// Damage in `block`'s body, found only when reading it.
+    private func bodyDamage(_ error: LogFilesError, _ block: BlockSummary) -> ScanProblem {
+        ScanProblem(
+            path: error.path ?? layout.logPath(firstPosition: block.fileFirstPosition),
+            offset: error.offset ?? block.offset, reason: error.message, isTail: false,
+            position: block.header.firstPosition)
     }
 
     /// The damage `problem` as met at `walk`: what it skips runs to the next readable piece.

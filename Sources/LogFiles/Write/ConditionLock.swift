@@ -7,7 +7,8 @@ import Musl
 #endif
 
 /// A pthread mutex with a few condition variables, for the hand-offs between producers, the WAL thread and
-/// the sealer thread (Swift's `Mutex` has no condition variable). The protected state lives in the owner and
+/// the sealer thread, and between a reader and its read-ahead thread (Swift's `Mutex` has no condition
+/// variable). The protected state lives in the owner and
 /// is only touched inside `withLock`.
 final class ConditionLock: @unchecked Sendable {
     /// The conditions threads wait on.
@@ -22,6 +23,10 @@ final class ConditionLock: @unchecked Sendable {
         case blocksFreed
         /// Work for the syncer thread: a log file to sync, or exit.
         case syncerWork
+        /// Room for a reader's read-ahead thread to decode another block, or stop (``BlockReadAhead``).
+        case readAheadWork
+        /// A block the read-ahead thread decoded is ready, or the thread exited.
+        case readAheadReady
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
