@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "StreamKitWire",
             dependencies: [
-                "StreamKitEngine", "StreamKitLogFiles", "CLZ4",
+                "StreamKitEngine", "StreamKitLogFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,5 @@
+import StreamKitLogFiles
+
 /// Decodes frames into messages without ever trapping: any input gives a message or a ``WireError``.
 ///
 /// Every size and count is checked against ``limits`` and the bytes actually present before anything is
@@ -59,7 +61,7 @@ public struct WireDecoder: Sendable {
         let rawLength = header.rawLength
         var written = 0
         let raw = [UInt8](unsafeUninitializedCapacity: rawLength) { target, initialized in
-            written = LZ4Block.decompress(carried, into: UnsafeMutableRawBufferPointer(target))
+            written = LZ4.decompress(carried, into: UnsafeMutableRawBufferPointer(target))
             initialized = written == rawLength ? rawLength : 0
         }
         guard written == rawLength else {

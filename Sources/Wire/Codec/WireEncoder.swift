@@ -1,3 +1,5 @@
+import StreamKitLogFiles
+
 /// Encodes messages into frames, reusing its buffers so steady-state encoding allocates nothing.
 ///
 /// Each call builds one frame: the message body is written straight into an internal buffer with raw stores,
@@ -59,10 +61,10 @@ public struct WireEncoder: ~Copyable, @unchecked Sendable {
         }
         // A stored block is compressed already: LZ4 over it again would cost time and win nothing.
         if bodyLength >= compressionThreshold, bodyLength > 0, message.kind != .storedEntries {
-            let bound = LZ4Block.bound(bodyLength)
+            let bound = LZ4.bound(bodyLength)
             packed.count = WireBuffer.headroom
             packed.reserve(bound)
-            let compressed = LZ4Block.compress(
+            let compressed = LZ4.compress(
                 UnsafeRawBufferPointer(start: body.base + WireBuffer.headroom, count: bodyLength),
                 into: UnsafeMutableRawBufferPointer(start: packed.base + WireBuffer.headroom, count: bound))
             if compressed > 0, compressed < bodyLength, compressed <= limits.maxFrameBytes {
