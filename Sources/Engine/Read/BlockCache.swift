@@ -13,10 +13,12 @@ import Synchronization
 /// that reaches a block still being decoded awaits it (``awaitPrefetch(_:)``) rather than decoding it a second
 /// time.
 final class BlockCache: Sendable {
+    /// A cached block, linked into the recency list: `older` and `newer` are the neighbouring blocks' indexes.
     private struct Slot {
         var entries: [Entry]
         var bytes: Int
-        var lastUse: UInt64
+        var older: Int?
+        var newer: Int?
     }
 
     /// What the cache knows of a block.
@@ -30,9 +32,12 @@ final class BlockCache: Sendable {
     }
 
     private struct State {
+        /// Cached blocks, in a doubly linked list from the least recently used (`oldest`) to the most (`newest`):
+        /// a hit moves its block to the end, eviction takes from the front, each in O(1).
         var slots: [Int: Slot] = [:]
+        var oldest: Int?
+        var newest: Int?
         var bytes = 0
-        var tick: UInt64 = 0
         var hits = 0
         var misses = 0
         /// Blocks decoded for sequential readers, oldest first (at most ``BlockCache/recentBlocks``).
@@ -45,16 +50,47 @@ final class BlockCache: Sendable {
 
         /// The cached entries of block `index`, marked as just used.
         mutating func hit(_ index: Int) -> [Entry]? {
-            tick += 1
-            guard var slot = slots[index] else {
+            guard let slot = slots[index] else {
                 guard let found = recent.first(where: { $0.index == index }) else { return nil }
                 hits += 1
                 return found.entries
             }
-            slot.lastUse = tick
-            slots[index] = slot
+            if newest != index {
+                unlink(index)
+                link(index)
+            }
             hits += 1
             return slot.entries
+        }
+
+        /// Caches `entries` as the most recently used block.
+        mutating func add(_ index: Int, entries: [Entry], bytes: Int) {
+            slots[index] = Slot(entries: entries, bytes: bytes)
+            link(index)
+            self.bytes += bytes
+        }
+
+        /// Forgets block `index`, if cached.
+        mutating func remove(_ index: Int) {
+            guard let slot = slots[index] else { return }
+            unlink(index)
+            slots[index] = nil
+            bytes -= slot.bytes
+        }
+
+        /// Puts cached block `index` (not linked) at the newest end of the list.
+        private mutating func link(_ index: Int) {
+            slots[index]?.older = newest
+            slots[index]?.newer = nil
+            if let newest { slots[newest]?.newer = index } else { oldest = index }
+            newest = index
+        }
+
+        /// Takes cached block `index` out of the list (its slot stays).
+        private mutating func unlink(_ index: Int) {
+            guard let slot = slots[index] else { return }
+            if let older = slot.older { slots[older]?.newer = slot.newer } else { oldest = slot.newer }
+            if let newer = slot.newer { slots[newer]?.older = slot.older } else { newest = slot.older }
         }
     }
 
@@ -113,9 +149,7 @@ final class BlockCache: Sendable {
         state.withLock { state in
             state.generation += 1
             for range in ranges {
-                for index in range {
-                    if let slot = state.slots.removeValue(forKey: index) { state.bytes -= slot.bytes }
-                }
+                for index in range { state.remove(index) }
                 state.recent.removeAll { range.contains($0.index) }
             }
         }
@@ -139,15 +173,8 @@ final class BlockCache: Sendable {
         state.withLock { state in
             state.misses += 1
             guard state.generation == generation, state.slots[index] == nil, bytes <= budget else { return }
-            while state.bytes + bytes > budget,
-                let victim = state.slots.min(by: { $0.value.lastUse < $1.value.lastUse })
-            {
-                state.bytes -= victim.value.bytes
-                state.slots[victim.key] = nil
-            }
-            state.tick += 1
-            state.slots[index] = Slot(entries: entries, bytes: bytes, lastUse: state.tick)
-            state.bytes += bytes
+            while state.bytes + bytes > budget, let victim = state.oldest { state.remove(victim) }
+            state.add(index, entries: entries, bytes: bytes)
         }
     }
 

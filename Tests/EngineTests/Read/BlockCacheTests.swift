@@ -71,4 +71,22 @@ import Testing
             return
         }
     }
+
+    @Test("over its budget the cache drops the least recently used block, also after hits and evictions in between")
+    func leastRecentlyUsedGoesFirst() throws {
+        let cost = Self.block(0).reduce(0) { $0 + TailBuffer.cost($1) }
+        let cache = BlockCache(budget: 3 * cost)
+        for index in 1...3 { _ = try cache.entries(ofBlock: index) { Self.block(index) } }
+
+        _ = cache.lookup(1)  // 2 is now the least recently used
+        _ = try cache.entries(ofBlock: 4) { Self.block(4) }
+        let afterFirst = (1...4).map { Self.isHit(cache.lookup($0)) }  // order of use now 1, 3, 4
+        cache.evict([3..<4])
+        _ = try cache.entries(ofBlock: 5) { Self.block(5) }
+        _ = try cache.entries(ofBlock: 6) { Self.block(6) }  // 1 goes; 4, 5, 6 stay
+        let afterSecond = (1...6).map { Self.isHit(cache.lookup($0)) }
+
+        #expect(afterFirst == [true, false, true, true])
+        #expect(afterSecond == [false, false, false, true, true, true])
+    }
 }
