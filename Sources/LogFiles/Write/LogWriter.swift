@@ -147,7 +147,7 @@ public final class LogWriter: Sendable {
     ///   `.transactionTooLarge`, `.closed`, `.writerFailed` after an I/O failure (the transaction is then
     ///   not committed).
     @discardableResult
-    public func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
+    public nonisolated(nonsending) func append(_ transaction: TransactionInput) async throws -> CommittedTransaction {
         let records = transaction.records
         guard !records.isEmpty else { throw LogFilesError.invalidArgument("a transaction needs at least one record") }
         var space = transaction.space

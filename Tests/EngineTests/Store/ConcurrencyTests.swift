@@ -78,4 +78,34 @@ import Testing
             #expect(await store.segments(space: "s").count == 100)
         }
     }
+
+    @Test(
+        "concurrent publishes to one segment reach the log in the order of their sequences: a space read shows them rising",
+        arguments: Backend.allCases)
+    func concurrentPublishesKeepSequenceOrderInTheLog(backend: Backend) async throws {
+        try await withStore(backend) { fixture in
+            let store = fixture.store
+            let publishers = 8
+            let each = 200
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for p in 0..<publishers {
+                    group.addTask {
+                        for i in 0..<each {
+                            try await store.publish(space: "s", segment: "one", payload: Array("p\(p)i\(i)".utf8))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+
+            let space = try await store.consumeSpace(space: "s").collect()
+
+            #expect(space.count == publishers * each)
+            let outOfOrder = zip(space, space.dropFirst()).filter { $0.sequence >= $1.sequence }
+            #expect(
+                outOfOrder.isEmpty,
+                "\(outOfOrder.count) pairs out of order, first \(outOfOrder.first.map { ($0.0.sequence, $0.1.sequence) } as Any)"
+            )
+        }
+    }
 }
