@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "StreamKitClient",
             dependencies: [
-                "StreamKitWire", "StreamKitEngine", "StreamKitProcessing",
+                "StreamKitWire", "StreamKitEngine", "StreamKitLogFiles", "StreamKitProcessing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
