@@ -88,7 +88,7 @@ struct WebSocketDialer: Sendable {
     private static func configure(
         _ channel: any NIOCore.Channel, endpoint: WebSocketEndpoint, token: String?, maxFrame: Int, timeout: TimeAmount
     ) throws -> EventLoopFuture<Upgrade> {
-        let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(
+        let upgrader = WebSocketClientUpgrader<Upgrade>(
             maxFrameSize: maxFrame,
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
