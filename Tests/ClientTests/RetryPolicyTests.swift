@@ -164,3 +164,22 @@ struct RetryPolicyTests {
         await registry.shutdown()
     }
 }
+
+/// `import StreamKitClient` also brings the processing operators: each retry policy has a name of its own, so both
+/// are reachable unqualified (before, Processing's `RetryPolicy` was shadowed by the client's).
+struct RetryPolicyNamesTests {
+    private struct Once: Error {}
+
+    @Test func theClientsAndTheOperatorsRetryPoliciesAreBothReachableByName() async throws {
+        let opening: RetryPolicy = .none
+        let items = ItemRetryPolicy(maxAttempts: 2, initialDelay: .zero)
+
+        let value = try await items.run { attempt in
+            if attempt == 1 { throw Once() }
+            return attempt * 10
+        }
+
+        #expect(opening.maxAttempts == 1)
+        #expect(value == 20)
+    }
+}

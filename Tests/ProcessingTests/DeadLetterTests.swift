@@ -70,7 +70,7 @@ struct DeadLetterTests {
     @Test("a failure recovered by a retry continues as a success with its metadata")
     func retryRecovers() async {
         let clock = ManualClock()
-        let policy = RetryPolicy(maxAttempts: 3, initialDelay: .seconds(1), jitter: 0)
+        let policy = ItemRetryPolicy(maxAttempts: 3, initialDelay: .seconds(1), jitter: 0)
         let calls = Box(0)
         let source = ItemSource([
             StreamItem(1),
@@ -99,7 +99,7 @@ struct DeadLetterTests {
     @Test("a failure that keeps failing continues with its attempt count and last error, then dead-letters")
     func retryExhausted() async {
         let clock = ManualClock()
-        let policy = RetryPolicy(maxAttempts: 3, initialDelay: .seconds(1), multiplier: 2, jitter: 0)
+        let policy = ItemRetryPolicy(maxAttempts: 3, initialDelay: .seconds(1), multiplier: 2, jitter: 0)
         let source = ItemSource([StreamItem<Int>(failure: ItemFailure(TestError(id: 0), item: 7, stage: "call"))])
         let split = source.retryFailures(policy, clock: clock) { failure in
             throw TestError(id: failure.attempts)
@@ -122,7 +122,7 @@ struct DeadLetterTests {
     @Test("errors the policy does not retry pass at once, untouched")
     func nonRetryable() async {
         let clock = ManualClock()
-        let policy = RetryPolicy(shouldRetry: { ($0 as? TestError)?.id != 9 })
+        let policy = ItemRetryPolicy(shouldRetry: { ($0 as? TestError)?.id != 9 })
         let source = ItemSource([StreamItem<Int>(failure: ItemFailure(TestError(id: 9), stage: "call"))])
 
         let result = await collect(source.retryFailures(policy, clock: clock) { _ in 0 })
@@ -144,7 +144,7 @@ struct DeadLetterTests {
         let clock = ManualClock()
         let source = TestSource<StreamItem<Int>>()
         let collector = Collector(
-            source.retryFailures(RetryPolicy(initialDelay: .seconds(60)), clock: clock) { _ in 0 }
+            source.retryFailures(ItemRetryPolicy(initialDelay: .seconds(60)), clock: clock) { _ in 0 }
         )
         source.yield(failureItem())
         #expect(await clock.waitForSleepers(1))

@@ -215,7 +215,7 @@ struct DocExamplesTests {
 
         let split = orders.items()
             .concurrentMap(workers: 4, stage: "charge") { try await payments.charge($0) }
-            .retryFailures(RetryPolicy(maxAttempts: 5)) { failure in
+            .retryFailures(ItemRetryPolicy(maxAttempts: 5)) { failure in
                 guard let order = failure.item(as: Order.self) else { throw failure }
                 return try await payments.charge(order)
             }

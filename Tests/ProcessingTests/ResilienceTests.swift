@@ -2,13 +2,13 @@ import StreamKitProcessing
 import StreamKitTestSupport
 import Testing
 
-@Suite("RetryPolicy and CircuitBreaker", .timeLimit(.minutes(1)))
+@Suite("ItemRetryPolicy and CircuitBreaker", .timeLimit(.minutes(1)))
 struct ResilienceTests {
-    // MARK: - RetryPolicy
+    // MARK: - ItemRetryPolicy
 
     @Test("backoff starts at the initial delay, grows by the multiplier and stops at the cap")
     func backoffWithoutJitter() {
-        let policy = RetryPolicy(
+        let policy = ItemRetryPolicy(
             initialDelay: .milliseconds(100),
             multiplier: 2,
             maxDelay: .milliseconds(500),
@@ -26,7 +26,7 @@ struct ResilienceTests {
 
     @Test("jitter keeps each delay within [1 - jitter, 1] of the backoff")
     func jitterBounds() {
-        let policy = RetryPolicy(initialDelay: .seconds(1), jitter: 0.5)
+        let policy = ItemRetryPolicy(initialDelay: .seconds(1), jitter: 0.5)
         var generator = SplitMix64(seed: 7)
 
         let delays = (0..<200).map { _ in policy.delay(beforeRetry: 1, using: &generator) }
@@ -37,7 +37,7 @@ struct ResilienceTests {
 
     @Test("out-of-range settings are clamped instead of trapping")
     func clamping() {
-        let policy = RetryPolicy(maxAttempts: 0, initialDelay: .seconds(-1), multiplier: .nan, jitter: 7)
+        let policy = ItemRetryPolicy(maxAttempts: 0, initialDelay: .seconds(-1), multiplier: .nan, jitter: 7)
 
         #expect(policy.maxAttempts == 1)
         #expect(policy.initialDelay == .zero)
@@ -48,7 +48,7 @@ struct ResilienceTests {
     @Test("run retries until success, waiting the backoff on the clock")
     func runRetries() async throws {
         let clock = ManualClock()
-        let policy = RetryPolicy(maxAttempts: 4, initialDelay: .seconds(1), jitter: 0)
+        let policy = ItemRetryPolicy(maxAttempts: 4, initialDelay: .seconds(1), jitter: 0)
         let task = Task {
             try await policy.run(clock: clock) { attempt in
                 if attempt < 3 { throw TestError(id: attempt) }
@@ -67,8 +67,8 @@ struct ResilienceTests {
     @Test("run rethrows the last error when attempts run out or the classifier refuses")
     func runGivesUp() async {
         let clock = ManualClock()
-        let refuse = RetryPolicy(maxAttempts: 5, shouldRetry: { _ in false })
-        let once = RetryPolicy.never
+        let refuse = ItemRetryPolicy(maxAttempts: 5, shouldRetry: { _ in false })
+        let once = ItemRetryPolicy.never
 
         await #expect(throws: TestError(id: 1)) {
             try await refuse.run(clock: clock) { attempt -> Int in throw TestError(id: attempt) }
@@ -80,9 +80,9 @@ struct ResilienceTests {
 
     @Test("cancellation is never retried")
     func cancellationNotRetried() {
-        #expect(!RetryPolicy(maxAttempts: 9).allowsRetry(after: CancellationError(), attempts: 1))
-        #expect(RetryPolicy(maxAttempts: 9).allowsRetry(after: TestError(id: 0), attempts: 1))
-        #expect(!RetryPolicy(maxAttempts: 2).allowsRetry(after: TestError(id: 0), attempts: 2))
+        #expect(!ItemRetryPolicy(maxAttempts: 9).allowsRetry(after: CancellationError(), attempts: 1))
+        #expect(ItemRetryPolicy(maxAttempts: 9).allowsRetry(after: TestError(id: 0), attempts: 1))
+        #expect(!ItemRetryPolicy(maxAttempts: 2).allowsRetry(after: TestError(id: 0), attempts: 2))
     }
 
     // MARK: - CircuitBreaker

@@ -6,7 +6,7 @@ extension AsyncSequence {
     /// accepts, waits the policy's backoff on `clock`, then calls `operation` with the failure (read
     /// the original input with `failure.item(as:)`). Values pass untouched. The item's metadata is kept
     /// either way. Retries run one item at a time in the consuming task, so while one is waiting nothing
-    /// more is pulled (backpressure); for concurrent retries use `RetryPolicy.run` inside
+    /// more is pulled (backpressure); for concurrent retries use `ItemRetryPolicy.run` inside
     /// `concurrentMap`. Cancelling the consuming task ends the sequence, waits included.
     /// - Parameters:
     ///   - policy: Attempts, backoff, jitter and the error classifier.
@@ -15,7 +15,7 @@ extension AsyncSequence {
     /// - Returns: The values, the recovered values and the failures that remain.
     @inlinable
     public func retryFailures<Value: Sendable, C: Clock>(
-        _ policy: RetryPolicy,
+        _ policy: ItemRetryPolicy,
         clock: C = ContinuousClock(),
         using operation: @escaping @Sendable (ItemFailure) async throws -> Value
     ) -> RetryFailuresSequence<Self, Value, C>
@@ -31,13 +31,15 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
     public typealias Failure = Never
 
     @usableFromInline let base: Base
-    @usableFromInline let policy: RetryPolicy
+    @usableFromInline let policy: ItemRetryPolicy
     @usableFromInline let clock: C
     @usableFromInline let operation: @Sendable (ItemFailure) async throws -> Value
 
     @inlinable
-    init(base: Base, policy: RetryPolicy, clock: C, operation: @escaping @Sendable (ItemFailure) async throws -> Value)
-    {
+    init(
+        base: Base, policy: ItemRetryPolicy, clock: C,
+        operation: @escaping @Sendable (ItemFailure) async throws -> Value
+    ) {
         self.base = base
         self.policy = policy
         self.clock = clock
@@ -57,7 +59,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         public typealias Failure = Never
 
         @usableFromInline var base: Base.AsyncIterator
-        @usableFromInline let policy: RetryPolicy
+        @usableFromInline let policy: ItemRetryPolicy
         @usableFromInline let clock: C
         @usableFromInline let operation: @Sendable (ItemFailure) async throws -> Value
         @usableFromInline var finished = false
@@ -65,7 +67,7 @@ where Base.Element == StreamItem<Value>, Base.Failure == Never, C.Duration == Du
         @inlinable
         init(
             base: Base.AsyncIterator,
-            policy: RetryPolicy,
+            policy: ItemRetryPolicy,
             clock: C,
             operation: @escaping @Sendable (ItemFailure) async throws -> Value
         ) {

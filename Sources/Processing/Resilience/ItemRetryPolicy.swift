@@ -7,10 +7,10 @@
 /// only while attempts remain and `shouldRetry` accepts the error; cancellation is never retried.
 ///
 /// ```swift
-/// let policy = RetryPolicy(maxAttempts: 5, initialDelay: .milliseconds(50))
+/// let policy = ItemRetryPolicy(maxAttempts: 5, initialDelay: .milliseconds(50))
 /// let body = try await policy.run { attempt in try await fetch(id) }
 /// ```
-public struct RetryPolicy: Sendable {
+public struct ItemRetryPolicy: Sendable {
     /// Total attempts, the first call included (at least 1).
     public var maxAttempts: Int
     /// The wait before the first retry.
@@ -49,7 +49,7 @@ public struct RetryPolicy: Sendable {
     }
 
     /// A policy that never retries.
-    public static var never: RetryPolicy { RetryPolicy(maxAttempts: 1) }
+    public static var never: ItemRetryPolicy { ItemRetryPolicy(maxAttempts: 1) }
 
     /// Whether attempt `attempts + 1` should follow a failure with `error`.
     /// - Parameters:
