@@ -9,12 +9,7 @@ import Testing
 @Suite struct BlockReadAheadTests {
     /// A closed store of 120 entries in about a dozen blocks, and its reader.
     func store(_ dir: String) async throws -> (LogReader, [TransactionInput]) {
-        let transactions = (0..<40).map { transaction($0) }
-        var configuration = smallConfiguration()
-        configuration.logFileBytes = 1 << 20
-        let opened = try LogWriter.open(directory: dir, configuration: configuration)
-        try await appendAll(opened.writer, transactions)
-        await opened.writer.close()
+        let transactions = try await sealedStore(dir)
         return (try LogReader(directory: dir), transactions)
     }
 

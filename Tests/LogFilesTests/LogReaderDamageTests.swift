@@ -34,17 +34,6 @@ import Testing
         }
     }
 
-    /// A closed store of 40 transactions (120 entries) in several blocks of one log file.
-    func sealedStore(_ dir: String) async throws -> [TransactionInput] {
-        let transactions = (0..<40).map { transaction($0) }
-        var configuration = smallConfiguration()
-        configuration.logFileBytes = 1 << 20
-        let opened = try LogWriter.open(directory: dir, configuration: configuration)
-        try await appendAll(opened.writer, transactions)
-        await opened.writer.close()
-        return transactions
-    }
-
     /// A crashed store whose log holds transactions 0…9 (positions 1…30, in 4 blocks) and whose one WAL
     /// file holds 10…29 (positions 31…90), a frame each.
     func crashedStore(_ dir: String) async throws -> (path: String, transactions: [TransactionInput]) {

@@ -119,3 +119,14 @@ func appendAll(_ writer: LogWriter, _ transactions: [TransactionInput]) async th
     for t in transactions { out.append(try await writer.append(t)) }
     return out
 }
+
+/// A closed store of 40 transactions (120 entries) in a dozen or so blocks of one log file.
+func sealedStore(_ dir: String) async throws -> [TransactionInput] {
+    let transactions = (0..<40).map { transaction($0) }
+    var configuration = smallConfiguration()
+    configuration.logFileBytes = 1 << 20
+    let opened = try LogWriter.open(directory: dir, configuration: configuration)
+    try await appendAll(opened.writer, transactions)
+    await opened.writer.close()
+    return transactions
+}
