@@ -121,4 +121,81 @@ import Testing
         }
     }
 
+    @Test func aReaderDoesNotWaitLongForABlockTheThreadIsStuckOnButDecodesItItself() async throws {
+        try await withTemporaryDirectory { dir in
+            let (reader, _) = try await store(dir)
+            let stuck = try StuckFile(
+                PosixFileSystem().open(try #require(files(in: dir + "/log", ext: "log").first), mode: .read))
+            let jobs = try jobs(reader).map { job in
+                var job = job
+                job.file = stuck
+                return job
+            }
+            let readAhead = try #require(BlockReadAhead.start(jobs: jobs, depth: 1))
+            stuck.awaitReader()  // the thread is inside its read of block 1, and stays there
+
+            let first = readAhead.take(0)
+            // Bounded: a reader that waited for the stuck thread would wait until the release below.
+            let leftToReader = await withTaskGroup(of: Bool?.self) { group in
+                group.addTask {
+                    if case .yours = readAhead.take(1) { return true }
+                    return false
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    return nil
+                }
+                let answer = await group.next() ?? nil
+                stuck.release()
+                group.cancelAll()
+                return answer
+            }
+            readAhead.stop()
+
+            if case .yours = first {} else { Issue.record("block 0 is the reader's: \(first)") }
+            #expect(
+                leftToReader == true, "block 1 is left to the reader, not waited for (nil: still waiting after 20 s)")
+        }
+    }
+}
+
+/// A log file whose reads stop until released (a read-ahead thread descheduled for as long as a test likes).
+private final class StuckFile: StorageFile, @unchecked Sendable {
+    private let file: any StorageFile
+    private let condition = NSCondition()
+    private var inside = false
+    private var released = false
+
+    init(_ file: any StorageFile) { self.file = file }
+
+    var path: String { file.path }
+
+    /// Waits until a read is stuck.
+    func awaitReader() {
+        condition.lock()
+        while !inside { condition.wait() }
+        condition.unlock()
+    }
+
+    func release() {
+        condition.lock()
+        released = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        condition.lock()
+        inside = true
+        condition.broadcast()
+        while !released { condition.wait() }
+        condition.unlock()
+        return try file.read(into: buffer, at: offset)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws { try file.write(bytes, at: offset) }
+    func sync() throws { try file.sync() }
+    func truncate(to size: Int64) throws { try file.truncate(to: size) }
+    func size() throws -> Int64 { try file.size() }
+    func close() { file.close() }
 }

@@ -10,7 +10,8 @@
 /// - The thread claims its next job only while fewer than `depth` of its jobs are decoding or ready, so a reader
 ///   holds at most `depth` decoded blocks beside the one it hands out.
 /// - The reader takes jobs in order (it may skip some): one in `slots` when it is ready (waiting while it is
-///   decoding), any other by decoding it itself.
+///   decoding, but no longer than ``patienceNanoseconds``: then it drops the slot and decodes the block itself),
+///   any other by decoding it itself.
 /// - ``stop()`` makes the thread exit after the job it is decoding and waits for that: no thread outlives the
 ///   read that started it.
 final class BlockReadAhead: @unchecked Sendable {
@@ -48,6 +49,9 @@ final class BlockReadAhead: @unchecked Sendable {
         var idle = false
     }
 
+    /// How long the reader waits for a block the thread is decoding before it decodes the block itself.
+    static let patienceNanoseconds: Int64 = 300_000
+
     private let jobs: [Job]
     private let depth: Int
     private let lock = ConditionLock()
@@ -76,7 +80,8 @@ final class BlockReadAhead: @unchecked Sendable {
 
     /// Job `k` for the reader, which has passed every job before it.
     func take(_ k: Int) -> Take {
-        lock.withLock {
+        var waitingSince: Int64?
+        return lock.withLock {
             state.taken = max(state.taken, k + 1)
             // Jobs the reader skipped are dropped (one still decoding is dropped when it is done).
             for skipped in state.slots.keys where skipped < k { state.slots[skipped] = nil }
@@ -92,7 +97,15 @@ final class BlockReadAhead: @unchecked Sendable {
                     return .decoded(result)
                 case .decoding:
                     guard state.running else { return .yours }
-                    lock.wait(.readAheadReady)
+                    // A block takes tens of microseconds to decode: a thread still at it after the patience
+                    // was most likely descheduled (another process has the core). Decoding it here is cheaper
+                    // than waiting for the scheduler; the thread's result is dropped when it comes.
+                    if let since = waitingSince, monotonicNanoseconds() - since > Self.patienceNanoseconds {
+                        state.slots[k] = nil
+                        return .yours
+                    }
+                    if waitingSince == nil { waitingSince = monotonicNanoseconds() }
+                    lock.wait(.readAheadReady, nanoseconds: Self.patienceNanoseconds)
                 }
             }
         }
