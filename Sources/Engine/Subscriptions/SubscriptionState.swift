@@ -12,9 +12,7 @@ import Foundation
 /// bounded by the number of segments, never by the number of commits.
 final class SubscriptionState: Sendable {
     private struct State {
-        var order: [String] = []
-        var head = 0
-        var pending: [String: SegmentStatus] = [:]
+        var queue = CoalescingQueue<SegmentStatus>()
         var waiter: CheckedContinuation<SegmentStatus?, Never>?
         var finished = false
         var delivered = 0
@@ -57,13 +55,10 @@ final class SubscriptionState: Sendable {
                 state.delivered += 1
                 return waiter
             }
-            if state.pending[status.segment] != nil {
+            if state.queue.push(status, key: status.segment) {
                 state.coalesced += 1
                 coalesced = true
-            } else {
-                state.order.append(status.segment)
             }
-            state.pending[status.segment] = status
             return nil
         }
         if coalesced { coalescedMetric.increment() }
@@ -94,28 +89,16 @@ final class SubscriptionState: Sendable {
     }
 
     private static func dequeue(_ state: inout State) -> SegmentStatus? {
-        while state.head < state.order.count {
-            let name = state.order[state.head]
-            state.head += 1
-            if state.head > 1024 && state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
-            if let status = state.pending.removeValue(forKey: name) {
-                state.delivered += 1
-                return status
-            }
-        }
-        return nil
+        guard let status = state.queue.popFirst() else { return nil }
+        state.delivered += 1
+        return status
     }
 
     /// Ends the subscription: a waiting subscriber gets nil, queued statuses are dropped.
     func finish() {
         let waiter = state.withLock { state in
             state.finished = true
-            state.pending.removeAll()
-            state.order.removeAll()
-            state.head = 0
+            state.queue.removeAll()
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -124,7 +107,7 @@ final class SubscriptionState: Sendable {
 
     /// Delivered and coalesced counts.
     var counters: (delivered: Int, coalesced: Int, pending: Int) {
-        state.withLock { ($0.delivered, $0.coalesced, $0.pending.count) }
+        state.withLock { ($0.delivered, $0.coalesced, $0.queue.count) }
     }
 
     /// Statuses delivered so far (the heartbeat compares it across an interval).
@@ -133,13 +116,12 @@ final class SubscriptionState: Sendable {
     /// Queues a heartbeat unless something is already waiting.
     func pushHeartbeat(_ status: SegmentStatus) {
         let waiter: CheckedContinuation<SegmentStatus?, Never>? = state.withLock { state in
-            guard !state.finished, state.pending.isEmpty else { return nil }
+            guard !state.finished, state.queue.isEmpty else { return nil }
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
-            state.order.append(status.segment)
-            state.pending[status.segment] = status
+            state.queue.push(status, key: status.segment)
             return nil
         }
         waiter?.resume(returning: status)

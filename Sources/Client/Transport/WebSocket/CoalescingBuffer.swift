@@ -31,9 +31,7 @@ final class CoalescingBuffer<Element: Sendable>: StreamReceiver {
     }
 
     private struct State {
-        var order: [String] = []
-        var head = 0
-        var pending: [String: Element] = [:]
+        var queue = CoalescingQueue<Element>()
         var end: Event?
         var waiter: CheckedContinuation<Event, Never>?
         var coalesced = 0
@@ -87,12 +85,7 @@ final class CoalescingBuffer<Element: Sendable>: StreamReceiver {
                 state.waiter = nil
                 return (waiter, acceptance)
             }
-            if state.pending[key] != nil {
-                state.coalesced += 1
-            } else {
-                state.order.append(key)
-            }
-            state.pending[key] = element
+            if state.queue.push(element, key: key) { state.coalesced += 1 }
             return (nil, acceptance)
         }
         acceptance?.resume()
@@ -119,9 +112,7 @@ final class CoalescingBuffer<Element: Sendable>: StreamReceiver {
     func cancel() {
         let (waiter, acceptance) = state.withLock { state -> Wakeups in
             state.end = .cancelled
-            state.pending.removeAll()
-            state.order.removeAll()
-            state.head = 0
+            state.queue.removeAll()
             defer { state.waiter = nil }
             return (state.waiter, state.takeAcceptanceWaiter())
         }
@@ -212,18 +203,7 @@ final class CoalescingBuffer<Element: Sendable>: StreamReceiver {
     }
 
     private static func take(_ state: inout State) -> Event? {
-        while state.head < state.order.count {
-            let name = state.order[state.head]
-            state.head += 1
-            if state.head == state.order.count {
-                state.order.removeAll(keepingCapacity: true)
-                state.head = 0
-            } else if state.head > 1024 && state.head * 2 > state.order.count {
-                state.order.removeFirst(state.head)
-                state.head = 0
-            }
-            if let element = state.pending.removeValue(forKey: name) { return .element(element) }
-        }
+        if let element = state.queue.popFirst() { return .element(element) }
         return state.end
     }
 }
