@@ -289,23 +289,19 @@ public final class LogReader: Sendable {
             if walk.mayReadAhead, walk.readAhead == nil, walk.blocksRead == Self.readAheadAfter + 1 {
                 startReadAhead(&walk)
             }
-            var delivered = false
-            var next = walk.next
             if let readAhead = walk.readAhead, let k = readAhead.job(ofPiece: walk.index - 1),
                 case .decoded(let result) = readAhead.take(k)
             {
+                let entries: [Entry]
                 do {
-                    for entry in try result.get() where entry.position >= walk.next {
-                        delivered = true
-                        walk.next = entry.position + 1
-                        if isDeleted(entry) { continue }
-                        guard try body(entry) else { return .stopped }
-                    }
-                    return .more
-                } catch let error as LogFilesError where error.code == .corrupt && !delivered {
+                    entries = try result.get()
+                } catch let error as LogFilesError where error.code == .corrupt {
                     return .damage(damage(bodyDamage(error, block), &walk))
                 }
+                return try hand(entries, &walk, body)
             }
+            var delivered = false
+            var next = walk.next
             do {
                 let more = try BlockReading.forEach(
                     block.header, file: file(of: block), offset: block.offset, from: walk.next, buffers: walk.buffers
@@ -321,16 +317,24 @@ public final class LogReader: Sendable {
                 return .damage(damage(bodyDamage(error, block), &walk))
             }
         case .wal(let range):
-            for entry in walEntries[range] where entry.position >= walk.next {
-                walk.next = entry.position + 1
-                if isDeleted(entry) { continue }
-                guard try body(entry) else { return .stopped }
-            }
-            return .more
+            return try hand(walEntries[range], &walk, body)
         case .damage(let problem):
             guard problem.position.map({ $0 >= walk.from }) ?? true else { return .more }
             return .damage(damage(problem, &walk))
         }
+    }
+
+    /// Hands `entries` (decoded already: WAL entries, or a block the read-ahead decoded) from `walk.next` on to
+    /// `body`, leaving out deleted ones.
+    private func hand(
+        _ entries: some Collection<Entry>, _ walk: inout Walk, _ body: (Entry) throws -> Bool
+    ) rethrows -> Step {
+        for entry in entries where entry.position >= walk.next {
+            walk.next = entry.position + 1
+            if isDeleted(entry) { continue }
+            guard try body(entry) else { return .stopped }
+        }
+        return .more
     }
 
     /// Damage in `block`'s body, found only when reading it.
